@@ -1,0 +1,168 @@
+"""Threads, one execution of them, and the run-to-completion driver.
+
+An :class:`Execution` owns the threads of one run. A new thread starts with a pending
+``YIELD @start`` so that even its first instructions run only when a driver picks it. The
+driver resumes one thread at a time with :meth:`Execution.step`; the thread runs until its
+next trap, which becomes its new pending operation. SPAWN traps are handled inside the step:
+the new thread is created and the spawner goes on.
+
+Every driver (run-to-completion here; the explorer's strategies; the workload simulator)
+calls only :meth:`~Execution.step` and reads ``pending``, so the same kernel code runs under
+all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from swaplab.explore.ops import Op, OpKind, ThreadBody
+
+
+class Deadlock(Exception):
+    """No thread is enabled but some are not done."""
+
+
+class StepLimit(Exception):
+    """A run took more steps than its bound."""
+
+
+@dataclass(slots=True, frozen=True)
+class Event:
+    """One line of a trace: which thread, at which step, in which function, what happened."""
+
+    step: int
+    thread: str
+    function: str
+    detail: str
+
+
+_START = Op(OpKind.YIELD, site="start")
+
+
+class Thread:
+    """A coroutine with its pending operation; ``ctx`` is the caller's payload (task, CPU)."""
+
+    __slots__ = ("body", "ctx", "done", "name", "pending", "result", "started", "tid")
+
+    def __init__(self, tid: int, name: str, body: ThreadBody, ctx: Any) -> None:
+        self.tid = tid
+        self.name = name
+        self.body = body
+        self.ctx = ctx
+        self.pending: Op | None = _START
+        self.done = False
+        self.started = False
+        self.result: Any = None
+
+    def enabled(self) -> bool:
+        pending = self.pending
+        return pending is not None and pending.enabled()
+
+    def __repr__(self) -> str:
+        state = "done" if self.done else repr(self.pending)
+        return f"Thread({self.tid}, {self.name!r}, {state})"
+
+
+@dataclass(slots=True)
+class Execution:
+    """The threads of one run, the one running now, and what they logged."""
+
+    threads: list[Thread] = field(default_factory=list)
+    current: Thread | None = None
+    steps: int = 0
+    trace: list[Event] | None = None
+
+    def spawn(self, name: str, body: ThreadBody, ctx: Any = None) -> Thread:
+        thread = Thread(len(self.threads), name, body, ctx)
+        self.threads.append(thread)
+        return thread
+
+    def live(self) -> list[Thread]:
+        return [t for t in self.threads if not t.done]
+
+    def enabled(self) -> list[Thread]:
+        return [t for t in self.threads if not t.done and t.enabled()]
+
+    def step(self, thread: Thread, value: Any = None) -> None:
+        """Run ``thread``'s pending operation and its code up to the next trap."""
+        self.current = thread
+        self.steps += 1
+        thread.started = True
+        body = thread.body
+        try:
+            op: Op = body.send(value)
+            while op.kind is OpKind.SPAWN:
+                name: str
+                child: ThreadBody
+                ctx: Any
+                name, child, ctx = op.payload  # type: ignore[misc]
+                op = body.send(self.spawn(name, child, ctx))
+        except StopIteration as stop:
+            thread.done = True
+            thread.pending = None
+            thread.result = stop.value
+        else:
+            thread.pending = op
+        finally:
+            self.current = None
+
+    def log(self, function: str, detail: str = "") -> None:
+        """Record a trace event for the running thread, when tracing is on."""
+        if self.trace is not None:
+            name = self.current.name if self.current is not None else "-"
+            self.trace.append(Event(self.steps, name, function, detail))
+
+    def close(self) -> None:
+        """Close the coroutines of unfinished threads (no 'never awaited' warnings)."""
+        for thread in self.threads:
+            if not thread.done:
+                thread.body.close()
+                thread.done = True
+                thread.pending = None
+
+
+def first_choice(op: Op) -> int:
+    """The run-to-completion answer to an environment choice: the normal path."""
+    return 0
+
+
+def run_to_completion(
+    execution: Execution,
+    choose: Callable[[Op], int] = first_choice,
+    max_steps: int | None = None,
+) -> None:
+    """Run every thread until none is left, deterministically.
+
+    The thread that ran last keeps running while it is enabled; otherwise the enabled
+    thread with the lowest id runs. Raises :class:`Deadlock` when threads remain but none is
+    enabled, :class:`StepLimit` past ``max_steps``.
+    """
+    limit = execution.steps + max_steps if max_steps is not None else None
+    running: Thread | None = None
+    while True:
+        if running is None or running.done or not running.enabled():
+            running = None
+            waiting = False
+            for thread in execution.threads:
+                if thread.done:
+                    continue
+                waiting = True
+                if thread.enabled():
+                    running = thread
+                    break
+            if running is None:
+                if waiting:
+                    raise Deadlock(
+                        "no thread can run: "
+                        + ", ".join(repr(t) for t in execution.live())
+                    )
+                execution.threads.clear()
+                return
+        if limit is not None and execution.steps >= limit:
+            raise StepLimit(f"more than {max_steps} steps")
+        pending = running.pending
+        assert pending is not None
+        value = choose(pending) if pending.kind is OpKind.CHOICE else None
+        execution.step(running, value)

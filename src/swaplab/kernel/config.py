@@ -1,0 +1,137 @@
+"""Kernel versions and the patches of "memcg: fix swap account" as switches.
+
+One code base models both kernels. Differences that come from the series are switches named
+after the patch that introduced them; code tests them exactly where the patch changed the C
+(``if k.cfg.swap_has_cache:``). Differences between 2.6.30 and 2.6.31 that have nothing to do
+with the series (res_counter accepting "-1", ``memsw_is_minimum``, where the memcg LRU unlink
+happens, ...) follow ``base``.
+
+Presets: ``2.6.30`` (no patch), ``rfc-2009-05-26`` (2.6.30 plus the RFC's five patches) and
+``2.6.31`` (as merged: 1/5, 2/5, 4/5 and "mm: reuse unused swap entry if necessary").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+#: Patch switches, in series order, with the short names the CLI accepts.
+PATCHES: dict[str, str] = {
+    "1": "swapcache_interface",  # 1/5 swapcache_prepare()/swapcache_free()
+    "2": "swap_has_cache",  # 2/5 SWAP_HAS_CACHE in swap_map
+    "3": "count_cache_only",  # 3/5 count cache-only swap slots (RFC only, dropped)
+    "4": "memcg_swap_refcount",  # 4/5 memcg swap accounting by reference count
+    "5": "cache_only_gc",  # 5/5 RFC garbage collection of cache-only slots (dropped)
+    "reuse": "reuse_cache_only",  # merged: scan_swap_map reuses cache-only slots
+}
+
+#: What each patch needs underneath it.
+REQUIRES: dict[str, tuple[str, ...]] = {
+    "swapcache_interface": (),
+    "swap_has_cache": ("swapcache_interface",),
+    "count_cache_only": ("swap_has_cache",),
+    "memcg_swap_refcount": ("swap_has_cache",),
+    "cache_only_gc": ("count_cache_only",),
+    "reuse_cache_only": ("swap_has_cache",),
+}
+
+BASES = ("2.6.30", "2.6.31")
+
+
+class ConfigError(ValueError):
+    """An unknown version, an unknown patch, or a patch set that misses a dependency."""
+
+
+@dataclass(frozen=True, slots=True)
+class KernelConfig:
+    """Which kernel a run models. ``base`` decides everything the series did not touch."""
+
+    base: str = "2.6.31"
+    swapcache_interface: bool = True
+    swap_has_cache: bool = True
+    count_cache_only: bool = False
+    memcg_swap_refcount: bool = True
+    cache_only_gc: bool = False
+    reuse_cache_only: bool = True
+    #: 5/5: the GC runs while vm_swap_full() and more cache-only slots than this exist.
+    cache_only_gc_threshold: int = 4096
+    #: CONFIG_CGROUP_MEM_RES_CTLR_SWAP and no "noswapaccount" on the command line.
+    do_swap_account: bool = True
+
+    @property
+    def v31(self) -> bool:
+        """2.6.31 behaviour for the changes that are not part of the series."""
+        return self.base == "2.6.31"
+
+    @property
+    def name(self) -> str:
+        for preset, cfg in PRESETS.items():
+            if cfg == self:
+                return preset
+        on = [short for short, attr in PATCHES.items() if getattr(self, attr)]
+        return f"{self.base}+{','.join(on)}" if on else self.base
+
+    def patches(self) -> list[str]:
+        """The short names of the patches that are on, in series order."""
+        return [short for short, attr in PATCHES.items() if getattr(self, attr)]
+
+    def check(self) -> None:
+        """Raise :class:`ConfigError` when a patch is on without what it needs."""
+        if self.base not in BASES:
+            raise ConfigError(f"unknown kernel base {self.base!r} (choose {', '.join(BASES)})")
+        for attr, needs in REQUIRES.items():
+            if not getattr(self, attr):
+                continue
+            for need in needs:
+                if not getattr(self, need):
+                    raise ConfigError(f"patch {_short(attr)} needs patch {_short(need)}")
+
+
+def _short(attr: str) -> str:
+    for short, name in PATCHES.items():
+        if name == attr:
+            return "reuse" if short == "reuse" else f"{short}/5"
+    return attr
+
+
+_NONE = {attr: False for attr in PATCHES.values()}
+
+PRESETS: dict[str, KernelConfig] = {
+    "2.6.30": KernelConfig(base="2.6.30", **_NONE),
+    "rfc-2009-05-26": KernelConfig(
+        base="2.6.30",
+        **{**_NONE, "swapcache_interface": True, "swap_has_cache": True,
+           "count_cache_only": True, "memcg_swap_refcount": True, "cache_only_gc": True},
+    ),
+    "2.6.31": KernelConfig(
+        base="2.6.31",
+        **{**_NONE, "swapcache_interface": True, "swap_has_cache": True,
+           "memcg_swap_refcount": True, "reuse_cache_only": True},
+    ),
+}
+
+
+def make_config(kernel: str = "2.6.31", patches: str | None = None) -> KernelConfig:
+    """The preset ``kernel``, or 2.6.30 plus ``patches`` (comma-separated: ``1,2,4,reuse``)."""
+    if kernel not in PRESETS:
+        raise ConfigError(
+            f"unknown kernel {kernel!r} (choose {', '.join(PRESETS)})"
+        )
+    if patches is None:
+        return PRESETS[kernel]
+    on = dict(_NONE)
+    for item in (p.strip() for p in patches.split(",")):
+        if not item:
+            continue
+        short = item.removesuffix("/5")
+        if short not in PATCHES:
+            raise ConfigError(
+                f"unknown patch {item!r} (choose from {', '.join(PATCHES)})"
+            )
+        on[PATCHES[short]] = True
+    cfg = replace(PRESETS["2.6.30"], **on)  # type: ignore[arg-type]
+    cfg.check()
+    return cfg
+
+
+def switch_names() -> list[str]:
+    return [f.name for f in fields(KernelConfig)]

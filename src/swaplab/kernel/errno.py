@@ -1,0 +1,25 @@
+"""The errno values the model returns, negated as in the kernel (``return -EBUSY``)."""
+
+import errno
+
+EPERM = errno.EPERM
+ENOENT = errno.ENOENT
+EINTR = errno.EINTR
+ENOMEM = errno.ENOMEM
+EBUSY = errno.EBUSY
+EEXIST = errno.EEXIST
+EINVAL = errno.EINVAL
+ENOSPC = errno.ENOSPC
+
+
+class KernelBug(Exception):
+    """A BUG_ON()/VM_BUG_ON() fired: the model reached a state the kernel asserts away."""
+
+
+def BUG_ON(condition: bool, what: str) -> None:
+    """include/asm-generic/bug.h: BUG_ON(): raise :class:`KernelBug` when ``condition``."""
+    if condition:
+        raise KernelBug(what)
+
+
+VM_BUG_ON = BUG_ON

@@ -1,0 +1,94 @@
+"""The state of one modelled machine: every kernel global hangs off one :class:`Kernel`.
+
+Nothing of the model lives in module globals, so runs never share state and a run is
+determined by its configuration, its setup and its schedule. Fields are grouped by the
+kernel file that owns the global in C.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from swaplab.kernel.cgroup import Cgroup
+from swaplab.kernel.config import KernelConfig
+from swaplab.kernel.mm_types import NR_LRU_LISTS, PAGE_SIZE, AddressSpace, Page, TaskStruct
+from swaplab.kernel.mmzone import Zone
+from swaplab.kernel.sync import Execution, Lock
+
+if TYPE_CHECKING:
+    from swaplab.kernel.memcontrol import MemCgroup
+    from swaplab.kernel.shmem import ShmemInode
+    from swaplab.kernel.swapfile import SwapInfoStruct
+
+#: mm/swap.c: PAGEVEC_SIZE
+PAGEVEC_SIZE = 14
+
+
+class SwapCacheInfo:
+    """mm/swap_state.c: struct swap_cache_info (the sysrq-m statistics)."""
+
+    __slots__ = ("add_total", "del_total", "find_success", "find_total")
+
+    def __init__(self) -> None:
+        self.add_total = 0
+        self.del_total = 0
+        self.find_success = 0
+        self.find_total = 0
+
+
+class Kernel:
+    """One machine: configuration, memory, zone, memcgs, tasks, swap, and the threads."""
+
+    def __init__(self, cfg: KernelConfig, ram_bytes: int, ncpus: int = 1) -> None:
+        cfg.check()
+        self.cfg = cfg
+        self.execution = Execution()
+        self.jiffies = 0
+        self.ncpus = ncpus
+
+        # mm/page_alloc.c
+        self.totalram_pages = ram_bytes // PAGE_SIZE
+        self.nr_free_pages = self.totalram_pages
+        self.next_pfn = 0
+        self.free_pfns: list[int] = []
+        self.zone = Zone(self.totalram_pages)
+
+        # mm/swap.c: one pagevec per LRU list per CPU (lru_add_pvecs)
+        self.lru_add_pvecs: list[list[list[Page]]] = [
+            [[] for _ in range(NR_LRU_LISTS)] for _ in range(ncpus)
+        ]
+
+        # kernel/cgroup.c + mm/memcontrol.c
+        self.cgroup_root = Cgroup("", None)
+        self.root_mem_cgroup: MemCgroup | None = None
+        self.css_ids: dict[int, MemCgroup] = {}
+        self.next_css_id = 1
+        self.memcg_tasklist = Lock("memcg_tasklist")
+
+        # kernel/fork.c, kernel/pid.c
+        self.tasks: dict[int, TaskStruct] = {}
+        self.next_pid = 1
+
+        # mm/vmscan.c, mm/swap.c sysctls
+        self.vm_swappiness = 60
+        self.page_cluster = 3
+
+        # mm/swapfile.c
+        self.swap_lock = Lock("swap_lock")
+        self.swap_info: list[SwapInfoStruct] = []
+        self.swap_list_head = -1
+        self.swap_list_next = -1
+        self.nr_swap_pages = 0
+        self.total_swap_pages = 0
+        self.least_priority = 0
+        self.nr_cache_only_swaps = 0  # RFC 3/5
+
+        # mm/swap_state.c
+        self.swapper_space = AddressSpace("swapper_space", swap_backed=True)
+        self.swap_cache_info = SwapCacheInfo()
+
+        # mm/page_cgroup.c: swap_cgroup, one css id per (type, offset)
+        self.swap_cgroup: dict[tuple[int, int], int] = {}
+
+        # ipc/shm.c and mm/shmem.c: SysV segments by key, shared /dev/zero inodes
+        self.shm_segments: dict[int, ShmemInode] = {}

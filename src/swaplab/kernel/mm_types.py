@@ -1,0 +1,344 @@
+"""include/linux/mm_types.h, page-flags.h, sched.h: struct page, mm_struct, vm_area_struct,
+ptes and task_struct, reduced to the fields that swap and memcg accounting read.
+
+Abstractions: one node and one zone; addresses are byte addresses, ptes live in a dict keyed
+by virtual page number (no page-table pages); a pte is either present (a :class:`Pte` with a
+page) or a swap pte (a :class:`Pte` with a swap entry value); no file-backed private
+mappings, no huge pages, no KSM. The page lock PG_locked is an engine :class:`Lock`, since
+it is what threads sleep on; every other page flag is a bit in ``page.flags``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from swaplab.kernel.sync import Lock
+
+if TYPE_CHECKING:
+    from swaplab.kernel.cgroup import Cgroup
+    from swaplab.kernel.page_cgroup import PageCgroup
+
+PAGE_SHIFT = 12
+PAGE_SIZE = 1 << PAGE_SHIFT
+
+# page->flags bits (include/linux/page-flags.h). PG_locked is page.lock.
+PG_error = 1 << 1
+PG_referenced = 1 << 2
+PG_uptodate = 1 << 3
+PG_dirty = 1 << 4
+PG_lru = 1 << 5
+PG_active = 1 << 6
+PG_private = 1 << 11
+PG_writeback = 1 << 13
+PG_swapcache = 1 << 15
+PG_mappedtodisk = 1 << 16
+PG_reclaim = 1 << 17
+PG_swapbacked = 1 << 19
+PG_unevictable = 1 << 20
+PG_mlocked = 1 << 21
+
+# LRU list indices (include/linux/mmzone.h).
+LRU_INACTIVE_ANON = 0
+LRU_ACTIVE_ANON = 1
+LRU_INACTIVE_FILE = 2
+LRU_ACTIVE_FILE = 3
+LRU_UNEVICTABLE = 4
+NR_LRU_LISTS = 5
+LRU_NAMES = ("inactive_anon", "active_anon", "inactive_file", "active_file", "unevictable")
+
+# vm_area_struct->vm_flags.
+VM_READ = 0x1
+VM_WRITE = 0x2
+VM_SHARED = 0x8
+VM_LOCKED = 0x2000
+
+
+class AddressSpace:
+    """struct address_space: a page cache (``page_tree`` keyed by index, or by swap entry
+    value for swapper_space). ``swap_backed`` marks shmem/tmpfs mappings (and swapper_space).
+    """
+
+    __slots__ = ("host", "name", "nrpages", "page_tree", "swap_backed")
+
+    def __init__(self, name: str, swap_backed: bool = False, host: object = None) -> None:
+        self.name = name
+        self.page_tree: dict[int, Page] = {}
+        self.nrpages = 0
+        self.swap_backed = swap_backed
+        self.host = host
+
+    def __repr__(self) -> str:
+        return f"AddressSpace({self.name!r}, nrpages={self.nrpages})"
+
+
+class AnonVma:
+    """struct anon_vma: the vmas (of parent and forked children) that may map a page."""
+
+    __slots__ = ("head", "lock")
+
+    def __init__(self) -> None:
+        self.head: list[VmAreaStruct] = []
+        self.lock = Lock("anon_vma->lock")
+
+
+class Page:
+    """struct page. ``_count`` is page_count(); ``_mapcount`` starts at -1 as in C.
+
+    ``mapping`` is an :class:`AnonVma` for anon pages (PageAnon), the owning
+    :class:`AddressSpace` for page cache (shmem, file), or None. ``private`` holds the swap
+    entry value while PG_swapcache is set. ``page_cgroup`` is the page's struct page_cgroup
+    (lookup_page_cgroup()). ``lru`` is the LRU index while PG_lru (-1 otherwise).
+    """
+
+    __slots__ = (
+        "_count",
+        "_mapcount",
+        "flags",
+        "index",
+        "lock",
+        "lru",
+        "mapping",
+        "page_cgroup",
+        "pfn",
+        "private",
+    )
+
+    def __init__(self, pfn: int, page_cgroup: PageCgroup) -> None:
+        self.pfn = pfn
+        self.flags = 0
+        self._count = 1
+        self._mapcount = -1
+        self.mapping: AnonVma | AddressSpace | None = None
+        self.index = 0
+        self.private = 0
+        self.lock = Lock(f"page{pfn}.PG_locked")
+        self.page_cgroup = page_cgroup
+        self.lru = -1
+
+    def __repr__(self) -> str:
+        return f"page#{self.pfn}"
+
+
+# Page flag tests and updates, named as in include/linux/page-flags.h.
+def PageLocked(page: Page) -> bool:
+    return page.lock.holder is not None
+
+
+def PageError(page: Page) -> bool:
+    return bool(page.flags & PG_error)
+
+
+def PageReferenced(page: Page) -> bool:
+    return bool(page.flags & PG_referenced)
+
+
+def PageUptodate(page: Page) -> bool:
+    return bool(page.flags & PG_uptodate)
+
+
+def PageDirty(page: Page) -> bool:
+    return bool(page.flags & PG_dirty)
+
+
+def PageLRU(page: Page) -> bool:
+    return bool(page.flags & PG_lru)
+
+
+def PageActive(page: Page) -> bool:
+    return bool(page.flags & PG_active)
+
+
+def PageWriteback(page: Page) -> bool:
+    return bool(page.flags & PG_writeback)
+
+
+def PageSwapCache(page: Page) -> bool:
+    return bool(page.flags & PG_swapcache)
+
+
+def PageSwapBacked(page: Page) -> bool:
+    return bool(page.flags & PG_swapbacked)
+
+
+def PageUnevictable(page: Page) -> bool:
+    return bool(page.flags & PG_unevictable)
+
+
+def PageMlocked(page: Page) -> bool:
+    return bool(page.flags & PG_mlocked)
+
+
+def SetPageFlag(page: Page, bit: int) -> None:
+    page.flags |= bit
+
+
+def ClearPageFlag(page: Page, bit: int) -> None:
+    page.flags &= ~bit
+
+
+def TestClearPageFlag(page: Page, bit: int) -> bool:
+    was = bool(page.flags & bit)
+    page.flags &= ~bit
+    return was
+
+
+def SetPageDirty(page: Page) -> None:
+    page.flags |= PG_dirty
+
+
+def ClearPageDirty(page: Page) -> None:
+    page.flags &= ~PG_dirty
+
+
+def SetPageUptodate(page: Page) -> None:
+    page.flags |= PG_uptodate
+
+
+def SetPageSwapCache(page: Page) -> None:
+    page.flags |= PG_swapcache
+
+
+def ClearPageSwapCache(page: Page) -> None:
+    page.flags &= ~PG_swapcache
+
+
+def SetPageSwapBacked(page: Page) -> None:
+    page.flags |= PG_swapbacked
+
+
+def ClearPageSwapBacked(page: Page) -> None:
+    page.flags &= ~PG_swapbacked
+
+
+def SetPageWriteback(page: Page) -> None:
+    page.flags |= PG_writeback
+
+
+def ClearPageWriteback(page: Page) -> None:
+    page.flags &= ~PG_writeback
+
+
+def SetPageReferenced(page: Page) -> None:
+    page.flags |= PG_referenced
+
+
+def PageAnon(page: Page) -> bool:
+    """include/linux/mm.h: PageAnon(): mapping is an anon_vma (PAGE_MAPPING_ANON)."""
+    return isinstance(page.mapping, AnonVma)
+
+
+def page_mapcount(page: Page) -> int:
+    return page._mapcount + 1
+
+
+def page_mapped(page: Page) -> bool:
+    return page._mapcount >= 0
+
+
+def page_count(page: Page) -> int:
+    return page._count
+
+
+def get_page(page: Page) -> None:
+    page._count += 1
+
+
+def page_is_file_cache(page: Page) -> bool:
+    """include/linux/mm_inline.h: page_is_file_cache(): not swap-backed."""
+    return not page.flags & PG_swapbacked
+
+
+class Pte:
+    """A pte: present (``page`` set) or a swap pte (``swp`` = swap entry value, page None)."""
+
+    __slots__ = ("dirty", "page", "swp", "write", "young")
+
+    def __init__(self, page: Page | None = None, swp: int = 0, write: bool = False) -> None:
+        self.page = page
+        self.swp = swp
+        self.write = write
+        self.dirty = False
+        self.young = page is not None
+
+    def present(self) -> bool:
+        return self.page is not None
+
+
+@dataclass(slots=True, eq=False)
+class VmAreaStruct:
+    """struct vm_area_struct: [vm_start, vm_end) with flags; ``vm_file`` is the shmem
+    address space of a shared mapping (shared /dev/zero, SysV shm), None for private anon.
+    """
+
+    vm_mm: MmStruct
+    vm_start: int
+    vm_end: int
+    vm_flags: int
+    vm_pgoff: int = 0
+    anon_vma: AnonVma | None = None
+    vm_file: AddressSpace | None = None
+
+    def pages(self) -> range:
+        return range(self.vm_start >> PAGE_SHIFT, self.vm_end >> PAGE_SHIFT)
+
+    def linear_page_index(self, address: int) -> int:
+        return ((address - self.vm_start) >> PAGE_SHIFT) + self.vm_pgoff
+
+    def address_of(self, index: int) -> int:
+        """mm/rmap.c: vma_address(): where ``index`` is mapped in this vma."""
+        return self.vm_start + ((index - self.vm_pgoff) << PAGE_SHIFT)
+
+
+@dataclass(slots=True, eq=False)
+class MmStruct:
+    """struct mm_struct: vmas, the page table (vpn -> Pte) and the rss counters."""
+
+    owner: TaskStruct | None = None
+    mmap: list[VmAreaStruct] = field(default_factory=list)
+    ptes: dict[int, Pte] = field(default_factory=dict)
+    page_table_lock: Lock = field(default_factory=lambda: Lock("page_table_lock"))
+    anon_rss: int = 0
+    file_rss: int = 0
+    total_vm: int = 0
+    locked_vm: int = 0
+    mm_users: int = 1
+    #: on init_mm's mmlist (try_to_unuse walks it); set once a pte holds a swap entry
+    on_mmlist: bool = False
+    free_area_cache: int = 0x40000000
+
+    def find_vma(self, address: int) -> VmAreaStruct | None:
+        for vma in self.mmap:
+            if vma.vm_start <= address < vma.vm_end:
+                return vma
+        return None
+
+
+TASK_RUNNING = "running"
+TASK_EXITED = "exited"
+TASK_KILLED = "killed"
+
+
+@dataclass(slots=True, eq=False)
+class TaskStruct:
+    """struct task_struct: pid, mm, its cgroup, and the OOM killer's marks.
+
+    ``memdie`` is TIF_MEMDIE (chosen by an OOM killer: charges bypass memcg);
+    ``sigkill`` a pending SIGKILL, acted on when the task next returns to user space.
+    """
+
+    pid: int
+    comm: str
+    mm: MmStruct | None
+    cgroup: Cgroup
+    parent: TaskStruct | None = None
+    children: list[TaskStruct] = field(default_factory=list)
+    state: str = TASK_RUNNING
+    memdie: bool = False
+    sigkill: bool = False
+    exiting: bool = False
+    oom_adj: int = 0
+
+    def __repr__(self) -> str:
+        return f"task {self.pid} ({self.comm})"
+

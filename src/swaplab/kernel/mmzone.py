@@ -1,0 +1,53 @@
+"""include/linux/mmzone.h, vmstat.h: the one zone the model has, its LRU lists and counters.
+
+Abstractions: one node with one zone (ZONE_NORMAL); no watermarks per order, only
+``pages_min``/``pages_low``/``pages_high`` for kswapd; LRU lists are insertion-ordered dicts
+(head = last inserted, as list_add() puts new pages at the head), so iteration is
+deterministic and removal O(1).
+"""
+
+from __future__ import annotations
+
+from swaplab.kernel.mm_types import NR_LRU_LISTS, Page
+from swaplab.kernel.sync import Lock
+
+# enum zone_stat_item (the ones the model keeps)
+NR_FREE_PAGES = "nr_free_pages"
+NR_ANON_PAGES = "nr_anon_pages"
+NR_FILE_MAPPED = "nr_mapped"
+NR_FILE_PAGES = "nr_file_pages"
+NR_FILE_DIRTY = "nr_dirty"
+NR_WRITEBACK = "nr_writeback"
+NR_SHMEM = "nr_shmem"
+NR_MLOCK = "nr_mlock"
+NR_ISOLATED = "nr_isolated"
+
+
+class Zone:
+    """struct zone: LRU lists under ``lru_lock``, vm_stat counters and watermarks."""
+
+    __slots__ = ("lru", "lru_lock", "pages_high", "pages_low", "pages_min", "vm_stat")
+
+    def __init__(self, present_pages: int) -> None:
+        self.lru: list[dict[Page, None]] = [{} for _ in range(NR_LRU_LISTS)]
+        self.lru_lock = Lock("zone->lru_lock")
+        self.vm_stat: dict[str, int] = {
+            NR_FREE_PAGES: 0,
+            NR_ANON_PAGES: 0,
+            NR_FILE_MAPPED: 0,
+            NR_FILE_PAGES: 0,
+            NR_FILE_DIRTY: 0,
+            NR_WRITEBACK: 0,
+            NR_SHMEM: 0,
+            NR_MLOCK: 0,
+            NR_ISOLATED: 0,
+        }
+        # mm/page_alloc.c: setup_per_zone_pages_min(): min_free_kbytes ~ sqrt(16 * lowmem_kb)
+        lowmem_kb = present_pages * 4
+        min_free_kb = max(128, min(65536, int((lowmem_kb * 16) ** 0.5)))
+        self.pages_min = max(1, min_free_kb // 4)
+        self.pages_low = self.pages_min + self.pages_min // 4
+        self.pages_high = self.pages_min + self.pages_min // 2
+
+    def nr_lru(self, lru: int) -> int:
+        return len(self.lru[lru])

@@ -1,0 +1,43 @@
+"""The layering rules of the design: explore/ knows nothing of Linux; kernel/ reaches the
+engine only through kernel/sync.py."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "swaplab"
+HIGHER = ("kernel", "scenarios", "workload", "report", "system", "cli", "shell")
+
+
+def imported_modules(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.append(("." * node.level) + node.module)
+    return names
+
+
+def test_explore_imports_nothing_else_of_swaplab() -> None:
+    offenders = []
+    for path in sorted((SRC / "explore").rglob("*.py")):
+        for name in imported_modules(path):
+            parts = name.lstrip(".").split(".")
+            if name.startswith("swaplab.") and parts[1] != "explore":
+                offenders.append(f"{path.name}: {name}")
+            if name.startswith("..") and parts[0] in HIGHER:
+                offenders.append(f"{path.name}: {name}")
+    assert offenders == []
+
+
+def test_kernel_reaches_the_engine_only_through_sync() -> None:
+    allowed = {"sync.py"}
+    offenders = []
+    for path in sorted((SRC / "kernel").rglob("*.py")):
+        for name in imported_modules(path):
+            if name.startswith("swaplab.explore") and path.name not in allowed:
+                offenders.append(f"{path.name}: {name}")
+    assert offenders == []
