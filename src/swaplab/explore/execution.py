@@ -135,34 +135,40 @@ def run_to_completion(
 ) -> None:
     """Run every thread until none is left, deterministically.
 
-    The thread that ran last keeps running while it is enabled; otherwise the enabled
-    thread with the lowest id runs. Raises :class:`Deadlock` when threads remain but none is
-    enabled, :class:`StepLimit` past ``max_steps``.
+    The thread that ran last keeps running while it is enabled, unless its pending operation
+    is a YIELD (cond_resched(), a sleep of a tick): then, as at a block, the next enabled
+    thread in id order after it runs (round robin). Raises :class:`Deadlock` when threads
+    remain but none is enabled, :class:`StepLimit` past ``max_steps``.
     """
     limit = execution.steps + max_steps if max_steps is not None else None
+    threads = execution.threads
     running: Thread | None = None
     while True:
-        if running is None or running.done or not running.enabled():
-            running = None
-            waiting = False
-            for thread in execution.threads:
-                if thread.done:
-                    continue
-                waiting = True
-                if thread.enabled():
-                    running = thread
-                    break
+        pending = running.pending if running is not None else None
+        if pending is None or pending.kind is OpKind.YIELD or not pending.enabled():
+            running = _next_enabled(threads, running)
             if running is None:
-                if waiting:
+                if any(not t.done for t in threads):
                     raise Deadlock(
-                        "no thread can run: "
-                        + ", ".join(repr(t) for t in execution.live())
+                        "no thread can run: " + ", ".join(repr(t) for t in execution.live())
                     )
-                execution.threads.clear()
+                threads.clear()
                 return
+            pending = running.pending
+            assert pending is not None
         if limit is not None and execution.steps >= limit:
             raise StepLimit(f"more than {max_steps} steps")
-        pending = running.pending
-        assert pending is not None
+        assert running is not None
         value = choose(pending) if pending.kind is OpKind.CHOICE else None
         execution.step(running, value)
+
+
+def _next_enabled(threads: list[Thread], after: Thread | None) -> Thread | None:
+    """The first enabled thread after ``after`` in id order, wrapping around."""
+    start = after.tid + 1 if after is not None else 0
+    count = len(threads)
+    for i in range(count):
+        thread = threads[(start + i) % count]
+        if not thread.done and thread.enabled():
+            return thread
+    return None
