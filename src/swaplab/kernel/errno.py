@@ -10,6 +10,9 @@ EBUSY = errno.EBUSY
 EEXIST = errno.EEXIST
 EINVAL = errno.EINVAL
 ENOSPC = errno.ENOSPC
+ENODEV = errno.ENODEV
+ESRCH = errno.ESRCH
+EIO = errno.EIO
 
 
 class KernelBug(Exception):

@@ -51,6 +51,8 @@ class Kernel:
         self.nr_free_pages = self.totalram_pages
         self.next_pfn = 0
         self.free_pfns: list[int] = []
+        #: every allocated (not free) page by pfn, kept by page_alloc (the invariants walk it)
+        self.pages: dict[int, Page] = {}
         self.zone = Zone(self.totalram_pages)
 
         # mm/swap.c: one pagevec per LRU list per CPU (lru_add_pvecs)
@@ -64,6 +66,10 @@ class Kernel:
         self.css_ids: dict[int, MemCgroup] = {}
         self.next_css_id = 1
         self.memcg_tasklist = Lock("memcg_tasklist")
+
+        # mm/oom_kill.c: how many tasks the OOM killers killed (global; per memcg css id)
+        self.oom_kills = 0
+        self.memcg_oom_kills: dict[int, int] = {}
 
         # kernel/fork.c, kernel/pid.c
         self.tasks: dict[int, TaskStruct] = {}
@@ -82,6 +88,7 @@ class Kernel:
         self.total_swap_pages = 0
         self.least_priority = 0
         self.nr_cache_only_swaps = 0  # RFC 3/5
+        self.cache_only_gc_pending = False  # RFC 5/5: the delayed work is scheduled
 
         # mm/swap_state.c
         self.swapper_space = AddressSpace("swapper_space", swap_backed=True)
@@ -92,3 +99,4 @@ class Kernel:
 
         # ipc/shm.c and mm/shmem.c: SysV segments by key, shared /dev/zero inodes
         self.shm_segments: dict[int, ShmemInode] = {}
+        self.shm_next_id = 0  # ipc/util.c: ipc_addid() sequence, for fresh shmids

@@ -59,11 +59,14 @@ class AddressSpace:
     value for swapper_space). ``swap_backed`` marks shmem/tmpfs mappings (and swapper_space).
     """
 
-    __slots__ = ("host", "name", "nrpages", "page_tree", "swap_backed")
+    __slots__ = ("host", "i_mmap", "name", "nrpages", "page_tree", "swap_backed", "tree_lock")
 
     def __init__(self, name: str, swap_backed: bool = False, host: object = None) -> None:
         self.name = name
         self.page_tree: dict[int, Page] = {}
+        self.tree_lock = Lock(f"{name}.tree_lock")
+        #: the shared vmas mapping this file (the i_mmap prio tree), kept by mmap.py for rmap
+        self.i_mmap: list[VmAreaStruct] = []
         self.nrpages = 0
         self.swap_backed = swap_backed
         self.host = host

@@ -32,7 +32,7 @@ class Zone:
         self.lru: list[dict[Page, None]] = [{} for _ in range(NR_LRU_LISTS)]
         self.lru_lock = Lock("zone->lru_lock")
         self.vm_stat: dict[str, int] = {
-            NR_FREE_PAGES: 0,
+            NR_FREE_PAGES: present_pages,  # every frame is free at boot
             NR_ANON_PAGES: 0,
             NR_FILE_MAPPED: 0,
             NR_FILE_PAGES: 0,

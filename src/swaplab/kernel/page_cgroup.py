@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from swaplab.kernel.sync import Lock
 
 if TYPE_CHECKING:
+    from swaplab.kernel.kernel import Kernel
     from swaplab.kernel.memcontrol import MemCgroup
     from swaplab.kernel.mm_types import Page
 
@@ -59,3 +60,45 @@ def ClearPageCgroupUsed(pc: PageCgroup) -> None:
 
 def PageCgroupCache(pc: PageCgroup) -> bool:
     return bool(pc.flags & PCG_CACHE)
+
+
+# --- swap_cgroup (mm/page_cgroup.c, CONFIG_CGROUP_MEM_RES_CTLR_SWAP) ------------------------
+# One css id per swap slot, kept in k.swap_cgroup keyed by (type, offset); a missing key is
+# id 0. No lock of its own (callers hold swap_lock or the page lock), as in 2.6.30/2.6.31.
+# Entries are decoded here as in swapfile.swp_type()/swp_offset() (type above bit 24).
+
+
+def _swap_cgroup_key(ent: int) -> tuple[int, int]:
+    return ent >> 24, ent & ((1 << 24) - 1)
+
+
+def swap_cgroup_swapon(k: Kernel, type: int, max_pages: int) -> int:
+    """mm/page_cgroup.c: swap_cgroup_swapon(): the record array of area ``type`` (here:
+    forget any stale record of the type). 0; nothing to do without swap accounting."""
+    if not k.cfg.do_swap_account:
+        return 0
+    swap_cgroup_swapoff(k, type)
+    return 0
+
+
+def swap_cgroup_swapoff(k: Kernel, type: int) -> None:
+    """mm/page_cgroup.c: swap_cgroup_swapoff(): free the records of area ``type``."""
+    for key in [key for key in k.swap_cgroup if key[0] == type]:
+        del k.swap_cgroup[key]
+
+
+def swap_cgroup_record(k: Kernel, ent: int, id: int) -> int:
+    """mm/page_cgroup.c: swap_cgroup_record(): store ``id`` for the slot, return the old
+    one (a plain store; callers test do_swap_account)."""
+    key = _swap_cgroup_key(ent)
+    old = k.swap_cgroup.get(key, 0)
+    if id:
+        k.swap_cgroup[key] = id
+    else:
+        k.swap_cgroup.pop(key, None)
+    return old
+
+
+def lookup_swap_cgroup(k: Kernel, ent: int) -> int:
+    """mm/page_cgroup.c: lookup_swap_cgroup(): the slot's css id, 0 if none."""
+    return k.swap_cgroup.get(_swap_cgroup_key(ent), 0)

@@ -1,0 +1,66 @@
+"""kernel/exit.c (2.6.30, 2.6.31): process exit, as far as memory goes.
+
+Abstractions: exit_mm -> mmput -> exit_mmap; the task leaves its cgroup (cgroup_exit) after
+its memory is gone; children are reparented to nobody (init is not modelled); the task is
+reaped at once (it leaves its parent's children) but stays in ``k.tasks`` with its final
+state, for reports. No signals, files, or thread groups.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from swaplab.kernel import cgroup, mmap
+from swaplab.kernel.mm_types import TASK_EXITED, TASK_KILLED, MmStruct, TaskStruct
+from swaplab.kernel.sync import trace
+
+if TYPE_CHECKING:
+    from swaplab.kernel.kernel import Kernel
+
+
+async def mmput(k: Kernel, mm: MmStruct) -> None:
+    """kernel/fork.c: mmput(): the last user tears the address space down (exit_mmap)
+    and takes the mm off the swapoff mmlist."""
+    mm.mm_users -= 1
+    if mm.mm_users == 0:
+        await mmap.exit_mmap(k, mm)
+        mm.on_mmlist = False
+
+
+async def exit_mm(k: Kernel, tsk: TaskStruct) -> None:
+    """kernel/exit.c: exit_mm(): detach the mm from the task, then mmput(). mm->owner
+    stays the exiting task (mm_update_next_owner finds no other user)."""
+    mm = tsk.mm
+    if mm is None:
+        return
+    tsk.mm = None
+    await mmput(k, mm)
+
+
+def exit_notify(k: Kernel, tsk: TaskStruct) -> None:
+    """kernel/exit.c: forget_original_parent() + release: children lose their parent,
+    the task leaves its parent's children list."""
+    for child in tsk.children:
+        child.parent = None
+    tsk.children = []
+    if tsk.parent is not None and tsk in tsk.parent.children:
+        tsk.parent.children.remove(tsk)
+
+
+async def do_exit(k: Kernel, tsk: TaskStruct) -> None:
+    """kernel/exit.c: do_exit(): PF_EXITING, exit_mm, cgroup_exit, exit_notify; the final
+    state is "killed" for a task with a pending SIGKILL, else "exited"."""
+    tsk.exiting = True
+    trace(k, "do_exit()", repr(tsk))
+    await exit_mm(k, tsk)
+    cgroup.cgroup_exit(k, tsk)
+    exit_notify(k, tsk)
+    tsk.state = TASK_KILLED if tsk.sigkill else TASK_EXITED
+
+
+async def do_notify_resume(k: Kernel, tsk: TaskStruct) -> None:
+    """arch/x86/kernel/signal.c: do_notify_resume() -> get_signal_to_deliver() ->
+    do_group_exit(): on its way back to user space a task with a pending SIGKILL (an OOM
+    killer's victim that was current) exits. Other signals are not modelled."""
+    if tsk.sigkill and not tsk.exiting:
+        await do_exit(k, tsk)

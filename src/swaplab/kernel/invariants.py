@@ -1,0 +1,426 @@
+"""The accounting invariants of the model (shared/kernel-notes.md 3.6), as named checks.
+
+Each check reads a *drained* state: no lock held and no kernel path half-way through an
+operation (an in-flight try_charge holds a css reference and a res/memsw charge that no page
+carries yet; a zap holds ptes of an mm no task owns any more). Each returns a list of
+violation strings, empty when the state is fine; :func:`check_all` runs them all and
+prefixes each violation with the check's name.
+
+Live pages are the ``k.pages`` registry (pfn -> Page, kept by page_alloc). Memcgs are those
+of the live cgroup tree, of ``k.css_ids`` (removed ones live on there while referenced) and
+their ``children``. The LRU index a page belongs on is recomputed here from its flags
+(include/linux/mm_inline.h: page_lru()), independently of swap.py, so a wrong list is seen.
+
+Besides the checks, :func:`orphan_swap_cache_pages` lists the swap-cache pages nobody can
+reach (the Type-1/Type-2 leftovers): a report, not a violation, since the kernel allows them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from swaplab.kernel.mm_types import (
+    LRU_ACTIVE_ANON,
+    LRU_INACTIVE_ANON,
+    LRU_INACTIVE_FILE,
+    LRU_NAMES,
+    LRU_UNEVICTABLE,
+    PAGE_SIZE,
+    AddressSpace,
+    AnonVma,
+    MmStruct,
+    Page,
+    PageActive,
+    PageLRU,
+    PageSwapCache,
+    PageUnevictable,
+    page_is_file_cache,
+    page_mapped,
+)
+from swaplab.kernel.page_cgroup import PageCgroup, PageCgroupUsed
+
+if TYPE_CHECKING:
+    from swaplab.kernel.kernel import Kernel
+    from swaplab.kernel.memcontrol import MemCgroup
+    from swaplab.kernel.res_counter import ResCounter
+
+Check = Callable[["Kernel"], list[str]]
+
+
+# ---------------------------------------------------------------------------------------
+# Enumerations of the state
+
+
+def live_pages(k: Kernel) -> list[Page]:
+    """Every allocated page, by pfn order of allocation (``k.pages``)."""
+    return list(k.pages.values())
+
+
+def all_memcgs(k: Kernel) -> list[MemCgroup]:
+    """Every memcg the state can still reach: the cgroup tree's, ``k.css_ids``' (removed
+    memcgs kept alive by references) and their children, each once, in a fixed order."""
+    found: dict[MemCgroup, None] = {}
+    stack = [k.cgroup_root]
+    while stack:
+        cgrp = stack.pop(0)
+        if cgrp.memcg is not None:
+            found[cgrp.memcg] = None
+        stack.extend(cgrp.children.values())
+    for mem in k.css_ids.values():
+        found[mem] = None
+    todo = list(found)
+    while todo:
+        mem = todo.pop(0)
+        for child in mem.children:
+            if child not in found:
+                found[child] = None
+                todo.append(child)
+    return list(found)
+
+
+def all_mms(k: Kernel) -> list[MmStruct]:
+    """Every mm the state can reach: the tasks' and, for anon pages, the mms of the vmas
+    on their anon_vma (an mm being torn down after its task let it go)."""
+    found: dict[MmStruct, None] = {}
+    for task in k.tasks.values():
+        if task.mm is not None:
+            found[task.mm] = None
+    for page in k.pages.values():
+        if isinstance(page.mapping, AnonVma):
+            for vma in page.mapping.head:
+                found[vma.vm_mm] = None
+    return list(found)
+
+
+def page_lru(page: Page) -> int:
+    """include/linux/mm_inline.h: page_lru(): the LRU list a page belongs on."""
+    if PageUnevictable(page):
+        return LRU_UNEVICTABLE
+    lru = LRU_INACTIVE_FILE if page_is_file_cache(page) else LRU_INACTIVE_ANON
+    if PageActive(page):
+        lru += LRU_ACTIVE_ANON - LRU_INACTIVE_ANON
+    return lru
+
+
+def _used_pages_by_memcg(k: Kernel) -> tuple[dict[MemCgroup, int], list[str]]:
+    """Number of USED pages charged to each memcg, and USED pages without a memcg."""
+    used: dict[MemCgroup, int] = {}
+    bad: list[str] = []
+    for page in k.pages.values():
+        pc = page.page_cgroup
+        if not PageCgroupUsed(pc):
+            continue
+        if pc.mem_cgroup is None:
+            bad.append(f"{page!r} is USED with no mem_cgroup")
+            continue
+        used[pc.mem_cgroup] = used.get(pc.mem_cgroup, 0) + 1
+    return used, bad
+
+
+def _swap_records(k: Kernel) -> dict[int, int]:
+    """Number of swap_cgroup records naming each css id."""
+    records: dict[int, int] = {}
+    for css_id in k.swap_cgroup.values():
+        if css_id:
+            records[css_id] = records.get(css_id, 0) + 1
+    return records
+
+
+def _charge_up(expected: dict[ResCounter, int], counter: ResCounter | None, n: int) -> None:
+    """Add ``n`` pages to ``counter`` and every ancestor counter (res_counter_charge)."""
+    while counter is not None:
+        expected[counter] = expected.get(counter, 0) + n * PAGE_SIZE
+        counter = counter.parent
+
+
+def _compare(name: str, mems: list[MemCgroup], which: str,
+             expected: dict[ResCounter, int]) -> list[str]:
+    out = []
+    for mem in mems:
+        counter: ResCounter = getattr(mem, which)
+        want = expected.get(counter, 0)
+        if counter.usage != want:
+            out.append(f"{mem!r}: {which}.usage {counter.usage} != {want} "
+                       f"({want // PAGE_SIZE} pages)")
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# The checks
+
+
+def check_res(k: Kernel) -> list[str]:
+    """Each memcg's res.usage == PAGE_SIZE x the USED pages charged to it, plus those of
+    every descendant created under use_hierarchy (res counts walk up the counter chain)."""
+    mems = all_memcgs(k)
+    used, bad = _used_pages_by_memcg(k)
+    expected: dict[ResCounter, int] = {}
+    for mem, n in used.items():
+        _charge_up(expected, mem.res, n)
+    return bad + _compare("res", mems, "res", expected)
+
+
+def check_memsw(k: Kernel) -> list[str]:
+    """With swap accounting: memsw.usage == res part + PAGE_SIZE x swap_cgroup records
+    naming the memcg, each walked up the hierarchy; a record naming an unknown css id is a
+    violation. Without swap accounting there is nothing to check."""
+    if not k.cfg.do_swap_account:
+        return []
+    mems = all_memcgs(k)
+    used, bad = _used_pages_by_memcg(k)
+    expected: dict[ResCounter, int] = {}
+    for mem, n in used.items():
+        _charge_up(expected, mem.memsw, n)
+    for css_id, n in _swap_records(k).items():
+        owner = k.css_ids.get(css_id)
+        if owner is None:
+            bad.append(f"{n} swap record(s) name css id {css_id}, which is no memcg")
+            continue
+        _charge_up(expected, owner.memsw, n)
+    return bad + _compare("memsw", mems, "memsw", expected)
+
+
+def check_memcg_lru(k: Kernel) -> list[str]:
+    """USED && PG_lru => the pc is linked on pc.mem_cgroup's list of the page's LRU; a
+    linked pc has a mem_cgroup, sits on exactly one memcg list, the one ``pc.lru`` names,
+    of ``pc.mem_cgroup``, and its page is live and on that zone LRU list (a pc uncharged
+    while on the LRU may stay linked: stale, but still on the LRU)."""
+    out: list[str] = []
+    where: dict[PageCgroup, list[tuple[MemCgroup, int]]] = {}
+    for mem in all_memcgs(k):
+        for lru, lst in enumerate(mem.lists):
+            for pc in lst:
+                where.setdefault(pc, []).append((mem, lru))
+    for pc, places in where.items():
+        mem, lru = places[0]
+        page = pc.page
+        if len(places) > 1:
+            out.append(f"{pc!r} linked on {len(places)} memcg lists")
+        if pc.mem_cgroup is None:
+            out.append(f"{pc!r} linked on {mem!r} {LRU_NAMES[lru]} with no mem_cgroup")
+        elif pc.mem_cgroup is not mem:
+            out.append(f"{pc!r} linked on {mem!r} but charged to {pc.mem_cgroup!r}")
+        if pc.lru != lru:
+            out.append(f"{pc!r} on {LRU_NAMES[lru]} of {mem!r} but pc.lru == {pc.lru}")
+        if page is None or k.pages.get(page.pfn) is not page:
+            out.append(f"{pc!r} linked on {mem!r} but its page is not allocated")
+        elif not PageLRU(page):
+            out.append(f"{pc!r} linked on {mem!r} but {page!r} is not PG_lru")
+        elif page.lru != lru:
+            out.append(f"{pc!r} on memcg {LRU_NAMES[lru]} but {page!r} on zone "
+                       f"{LRU_NAMES[page.lru] if page.lru >= 0 else page.lru}")
+    for page in k.pages.values():
+        pc = page.page_cgroup
+        if pc.lru >= 0 and pc not in where:
+            out.append(f"{pc!r} says linked (lru {pc.lru}) but is on no memcg list")
+        owner = pc.mem_cgroup
+        if (PageCgroupUsed(pc) and PageLRU(page) and owner is not None
+                and pc not in owner.lists[page_lru(page)]):
+            out.append(f"{page!r} is USED and PG_lru but not on {owner!r} "
+                       f"{LRU_NAMES[page_lru(page)]}")
+    return out
+
+
+def check_zone_lru(k: Kernel) -> list[str]:
+    """PG_lru <=> the page is on exactly one zone LRU list, the one page_lru() gives, and
+    ``page.lru`` names it; pages on zone lists are allocated."""
+    out: list[str] = []
+    where: dict[Page, list[int]] = {}
+    for lru, lst in enumerate(k.zone.lru):
+        for page in lst:
+            where.setdefault(page, []).append(lru)
+    for page, lists in where.items():
+        if k.pages.get(page.pfn) is not page:
+            out.append(f"{page!r} on zone {LRU_NAMES[lists[0]]} but not allocated")
+        if not PageLRU(page):
+            out.append(f"{page!r} on zone {LRU_NAMES[lists[0]]} without PG_lru")
+    for page in k.pages.values():
+        lists = where.get(page, [])
+        if not PageLRU(page):
+            continue
+        if len(lists) != 1:
+            out.append(f"{page!r} is PG_lru and on {len(lists)} zone lists")
+            continue
+        want = page_lru(page)
+        if lists[0] != want:
+            out.append(f"{page!r} on zone {LRU_NAMES[lists[0]]}, belongs on {LRU_NAMES[want]}")
+        if page.lru != lists[0]:
+            out.append(f"{page!r} on zone {LRU_NAMES[lists[0]]} but page.lru == {page.lru}")
+    return out
+
+
+def _cache_refs(k: Kernel, page: Page) -> int:
+    """The references page caches hold: swapper_space's and the page's own mapping's."""
+    refs = 0
+    if PageSwapCache(page) and k.swapper_space.page_tree.get(page.private) is page:
+        refs += 1
+    mapping = page.mapping
+    if (isinstance(mapping, AddressSpace) and mapping is not k.swapper_space
+            and mapping.page_tree.get(page.index) is page):
+        refs += 1
+    return refs
+
+
+def _pagevec_refs(k: Kernel) -> dict[Page, int]:
+    refs: dict[Page, int] = {}
+    for cpu in k.lru_add_pvecs:
+        for pvec in cpu:
+            for page in pvec:
+                refs[page] = refs.get(page, 0) + 1
+    return refs
+
+
+def check_page_refs(k: Kernel) -> list[str]:
+    """Every live page: _mapcount + 1 == the number of present ptes mapping it, and
+    _count >= mapcount + page-cache refs + per-CPU pagevec refs; no pte maps a freed page."""
+    out: list[str] = []
+    ptes: dict[Page, int] = {}
+    for mm in all_mms(k):
+        for vpn, pte in mm.ptes.items():
+            page = pte.page
+            if page is None:
+                continue
+            if k.pages.get(page.pfn) is not page:
+                out.append(f"pte {vpn:#x} of {mm.owner!r} maps freed {page!r}")
+                continue
+            ptes[page] = ptes.get(page, 0) + 1
+    pvecs = _pagevec_refs(k)
+    for page in k.pages.values():
+        mapcount = page._mapcount + 1
+        n = ptes.get(page, 0)
+        if mapcount != n:
+            out.append(f"{page!r}: mapcount {mapcount} but {n} ptes map it")
+        need = mapcount + _cache_refs(k, page) + pvecs.get(page, 0)
+        if page._count < need:
+            out.append(f"{page!r}: _count {page._count} < {need} (mapcount {mapcount} + "
+                       f"cache {_cache_refs(k, page)} + pagevec {pvecs.get(page, 0)})")
+    return out
+
+
+def check_css_refcnt(k: Kernel) -> list[str]:
+    """css_refcnt == base + USED pages charged to the memcg (each charged page holds a css
+    ref); base is 1 until rmdir clears it to 0 (cgroup_clear_css_refs). Freed memcgs are
+    not checked."""
+    used, _ = _used_pages_by_memcg(k)
+    out = []
+    for mem in all_memcgs(k):
+        if mem.freed:
+            continue
+        base = 0 if mem.cgroup.removed else 1
+        want = base + used.get(mem, 0)
+        if mem.css_refcnt != want:
+            out.append(f"{mem!r}: css_refcnt {mem.css_refcnt} != {want} "
+                       f"({base} + {used.get(mem, 0)} charged pages)")
+    return out
+
+
+def check_mem_cgroup_refcnt(k: Kernel) -> list[str]:
+    """refcnt == (0 once destroyed by rmdir, else 1) + live children created under
+    use_hierarchy + swap_cgroup records naming it. A freed memcg must have none of these."""
+    mems = all_memcgs(k)
+    records = _swap_records(k)
+    out = []
+    for mem in mems:
+        children = sum(1 for c in mems
+                       if c.parent is mem and c.res.parent is mem.res and not c.freed)
+        recs = records.get(mem.css_id, 0) if k.css_ids.get(mem.css_id) is mem else 0
+        if mem.freed:
+            if children or recs:
+                out.append(f"{mem!r} freed but {children} children and {recs} swap "
+                           f"records still refer to it")
+            continue
+        base = 0 if mem.cgroup.removed else 1
+        want = base + children + recs
+        if mem.refcnt != want:
+            out.append(f"{mem!r}: refcnt {mem.refcnt} != {want} ({base} + {children} "
+                       f"children + {recs} swap records)")
+    return out
+
+
+def check_free_pages(k: Kernel) -> list[str]:
+    """nr_free_pages + allocated pages == totalram_pages, and the registry is keyed by pfn."""
+    out = []
+    if k.nr_free_pages + len(k.pages) != k.totalram_pages:
+        out.append(f"nr_free_pages {k.nr_free_pages} + {len(k.pages)} allocated != "
+                   f"totalram_pages {k.totalram_pages}")
+    for pfn, page in k.pages.items():
+        if page.pfn != pfn:
+            out.append(f"k.pages[{pfn}] is {page!r}")
+    return out
+
+
+#: The checks by name, in the order check_all() runs them.
+CHECKS: tuple[tuple[str, Check], ...] = (
+    ("res", check_res),
+    ("memsw", check_memsw),
+    ("memcg_lru", check_memcg_lru),
+    ("zone_lru", check_zone_lru),
+    ("page_refs", check_page_refs),
+    ("css_refcnt", check_css_refcnt),
+    ("mem_cgroup_refcnt", check_mem_cgroup_refcnt),
+    ("free_pages", check_free_pages),
+)
+
+
+def check(k: Kernel, name: str) -> list[str]:
+    """Run the check called ``name``."""
+    for check_name, fn in CHECKS:
+        if check_name == name:
+            return fn(k)
+    raise KeyError(name)
+
+
+def check_all(k: Kernel, names: list[str] | None = None) -> list[str]:
+    """Run every check (or those in ``names``); violations as ``"<check>: <what>"``."""
+    out: list[str] = []
+    for name, fn in CHECKS:
+        if names is None or name in names:
+            out.extend(f"{name}: {v}" for v in fn(k))
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Report: orphan swap-cache pages
+
+
+def _swap_users(k: Kernel) -> dict[int, int]:
+    """Pte and shmem references per swap entry value."""
+    users: dict[int, int] = {}
+    for mm in all_mms(k):
+        for pte in mm.ptes.values():
+            if pte.page is None and pte.swp:
+                users[pte.swp] = users.get(pte.swp, 0) + 1
+    inodes: dict[object, None] = {}
+    for seg in k.shm_segments.values():
+        inodes[seg] = None
+    for mm in all_mms(k):
+        for vma in mm.mmap:
+            if vma.vm_file is not None and vma.vm_file.host is not None:
+                inodes[vma.vm_file.host] = None
+    for host in inodes:
+        i_swap: dict[int, int] = getattr(host, "i_swap", {})
+        for ent in i_swap.values():
+            users[ent] = users.get(ent, 0) + 1
+    return users
+
+
+def orphan_swap_cache_pages(k: Kernel) -> list[Page]:
+    """Swap-cache pages no task can reach: in swapper_space, not mapped, no pte or shmem
+    reference to their swap entry, not charged (!PCG_USED). The kernel allows them (only
+    global reclaim, swapoff or [31] slot reuse frees them); their number is the leak the
+    series is about (kernel-notes 3.6.5)."""
+    users = _swap_users(k)
+    out = []
+    for page in k.swapper_space.page_tree.values():
+        if (PageSwapCache(page) and not page_mapped(page)
+                and not users.get(page.private, 0)
+                and not PageCgroupUsed(page.page_cgroup)):
+            out.append(page)
+    return out
+
+
+def orphan_report(k: Kernel) -> list[str]:
+    """One line per orphan swap-cache page (entry, flags), for traces and metrics."""
+    return [f"orphan swap cache {page!r} entry {page.private:#x} flags {page.flags:#x} "
+            f"count {page._count}" for page in orphan_swap_cache_pages(k)]

@@ -1,0 +1,77 @@
+"""mm/page_io.c (2.6.30, 2.6.31): swap I/O.
+
+There is no disk: a write or read is "submitted" by starting its bio completion as a kernel
+thread of its own (sync.kthread_run), so "the page is still under writeback" and "the page
+is still locked for read" are real windows that other threads can run in. The completions
+do what end_swap_bio_write()/end_swap_bio_read() do on success; I/O never fails.
+
+Left out: bio allocation failure (-ENOMEM), the block layer, PSWPIN/PSWPOUT counters,
+WB_SYNC_ALL, I/O errors, rotate_reclaimable_page (PG_reclaim is not set by the model).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from swaplab.kernel import swapfile
+from swaplab.kernel.errno import VM_BUG_ON
+from swaplab.kernel.mm_types import (
+    ClearPageWriteback,
+    PageLocked,
+    PageUptodate,
+    PageWriteback,
+    SetPageUptodate,
+    SetPageWriteback,
+)
+from swaplab.kernel.mmzone import NR_WRITEBACK
+from swaplab.kernel.sync import Current, kthread_run, trace, unlock_page
+
+if TYPE_CHECKING:
+    from swaplab.kernel.kernel import Kernel
+    from swaplab.kernel.mm_types import Page
+
+_IRQ = Current(None, 0)
+
+
+async def end_swap_bio_write(k: Kernel, page: Page) -> None:
+    """mm/page_io.c: end_swap_bio_write() -> end_page_writeback(): the write finished;
+    clear PG_writeback (waking wait_on_page_writeback sleepers)."""
+    VM_BUG_ON(not PageWriteback(page), "end_page_writeback: page not under writeback")
+    ClearPageWriteback(page)
+    k.zone.vm_stat[NR_WRITEBACK] -= 1
+    trace(k, "end_swap_bio_write()", repr(page))
+
+
+async def end_swap_bio_read(k: Kernel, page: Page) -> None:
+    """mm/page_io.c: end_swap_bio_read(): the read finished: SetPageUptodate, then
+    unlock_page (which is what do_swap_page's lock_page waits for)."""
+    SetPageUptodate(page)
+    unlock_page(page)
+    trace(k, "end_swap_bio_read()", repr(page))
+
+
+async def swap_writepage(k: Kernel, page: Page) -> int:
+    """mm/page_io.c: swap_writepage() (page locked, in the swap cache): a stale swap-cache
+    page (no pte/shmem reference left) is dropped from the cache by try_to_free_swap
+    instead of written; otherwise set PG_writeback, unlock, and start the write whose
+    completion (a thread of its own) clears PG_writeback. Returns 0."""
+    if await swapfile.try_to_free_swap(k, page):
+        unlock_page(page)
+        trace(k, "swap_writepage()", f"{page!r}: stale, freed")
+        return 0
+    SetPageWriteback(page)
+    k.zone.vm_stat[NR_WRITEBACK] += 1
+    unlock_page(page)
+    trace(k, "swap_writepage()", f"{page!r} -> {page.private:#x}")
+    await kthread_run(k, f"end_swap_bio_write {page!r}", end_swap_bio_write(k, page), _IRQ)
+    return 0
+
+
+async def swap_readpage(k: Kernel, page: Page) -> int:
+    """mm/page_io.c: swap_readpage() (page locked, not uptodate, in the swap cache): start
+    the read; its completion thread sets PG_uptodate and unlocks the page. Returns 0."""
+    VM_BUG_ON(not PageLocked(page), "swap_readpage: page not locked")
+    VM_BUG_ON(PageUptodate(page), "swap_readpage: page already uptodate")
+    trace(k, "swap_readpage()", f"{page!r} <- {page.private:#x}")
+    await kthread_run(k, f"end_swap_bio_read {page!r}", end_swap_bio_read(k, page), _IRQ)
+    return 0

@@ -1,0 +1,688 @@
+"""The user's view of a modelled machine: a cgroup-v1 memory mount, /proc files and tasks.
+
+:class:`System` is the one API that tests, the ``swaplab sh`` shell and users share::
+
+    s = System(kernel="2.6.31", ram="256M", swap="512M", page_cluster=3)
+    s.mkdir("/G"); s.write("/G/memory.limit_in_bytes", "40M")
+    t = s.spawn("/G"); m = t.mmap_anon("100M"); t.touch(m); t.exit()
+
+Paths name files below the memory controller's mount (``/G/memory.stat``, ``/tasks``) or,
+below ``/proc``, the procfs files the model has (``/proc/meminfo``,
+``/proc/sys/vm/swappiness``, ``/proc/sys/vm/page-cluster``, ``/proc/sysrq-trigger``).
+A request the kernel refuses raises :class:`OSError` with the kernel's errno and changes
+nothing.
+
+Every user-visible operation runs as one kernel thread with ``Current(task, cpu=0)`` under
+the run-to-completion driver; threads it starts (an OOM victim's exit, I/O completions) run
+to the end before the call returns. Then every task with a pending SIGKILL that has not
+started to exit acts on it, as on its return to user space: its ``do_exit`` runs as a
+thread with ``current`` = that task. So after any call the machine is quiescent and a
+killed task's state is "killed".
+
+The cgroupfs part models kernel/cgroup.c's file layer (cgroup_file_read/cgroup_file_write
+and the cftype arrays of kernel/cgroup.c and mm/memcontrol.c); the handlers themselves are
+memcontrol's. The user is root: a file's mode (cgroup_file_mode(): 0444 for read-only
+files, 0200 for force_empty) does not stop root's open (CAP_DAC_OVERRIDE), so writing a
+read-only file or reading a write-only one reaches cgroup_file_write()/cgroup_file_read(),
+which answer EINVAL. Left out: ``notify_on_release``, ``release_agent`` (not modelled, so ENOENT),
+and writing pid 0 to ``tasks`` (the writing shell is not a modelled task: ESRCH).
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+import inspect
+import os
+import re
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from swaplab.explore import Deadlock, StepLimit, Thread, run_to_completion
+from swaplab.kernel import cgroup as kcgroup
+from swaplab.kernel import exit as kexit
+from swaplab.kernel import (
+    filemap,
+    fork,
+    invariants,
+    memcontrol,
+    meminfo,
+    memory,
+    mlock,
+    shmem,
+    swapfile,
+)
+from swaplab.kernel import mmap as kmmap
+from swaplab.kernel.cgroup import Cgroup
+from swaplab.kernel.config import make_config
+from swaplab.kernel.errno import KernelBug
+from swaplab.kernel.kernel import Kernel
+from swaplab.kernel.memcontrol import MemCgroup
+from swaplab.kernel.mm_types import PAGE_SIZE, TASK_RUNNING, TaskStruct
+from swaplab.kernel.res_counter import simple_strtoull
+from swaplab.kernel.sync import Current
+
+__all__ = ["Mapping", "System", "Task", "parse_size"]
+
+_SIZE = re.compile(r"\s*(\d+)\s*([kKmMgG]?)[bB]?\s*")
+_SHIFT = {"": 0, "k": 10, "m": 20, "g": 30}
+
+#: A cgroup file write of this many bytes or more is refused with E2BIG
+#: (kernel/cgroup.c: CGROUP_LOCAL_BUFFER_SIZE).
+CGROUP_LOCAL_BUFFER_SIZE = 64
+
+
+def parse_size(size: int | str) -> int:
+    """Bytes from an int or a string such as ``"4096"``, ``"100M"``, ``"4k"``, ``"1G"``."""
+    if isinstance(size, bool):
+        raise ValueError(f"not a size: {size!r}")
+    if isinstance(size, int):
+        if size < 0:
+            raise ValueError(f"negative size: {size}")
+        return size
+    match = _SIZE.fullmatch(size)
+    if match is None:
+        raise ValueError(f"not a size: {size!r} (use bytes or a K/M/G suffix)")
+    return int(match.group(1)) << _SHIFT[match.group(2).lower()]
+
+
+def _oserror(err: int, path: str) -> OSError:
+    """An OSError for a negative or positive errno, as the C library would raise it."""
+    code = abs(err)
+    return OSError(code, os.strerror(code), path)
+
+
+def _proc_dointvec(text: str) -> int | None:
+    """kernel/sysctl.c: proc_dointvec() for one int: the value, or None (-EINVAL)."""
+    s = text.strip()
+    neg = s.startswith("-")
+    if neg:
+        s = s[1:]
+    if not s[:1].isdigit():
+        return None
+    value, rest = simple_strtoull(s, 0)
+    if rest and not rest[0].isspace():
+        return None
+    value &= (1 << 32) - 1
+    if value >= 1 << 31:
+        value -= 1 << 32
+    return -value if neg else value
+
+
+# ---------------------------------------------------------------------------------------
+# cftypes: which files a memory cgroup directory has and how each is read and written
+
+
+@dataclass(frozen=True, slots=True)
+class CfType:
+    """struct cftype, reduced to the name and which of its methods are set.
+
+    ``read`` is "u64" (read_u64), "map" (read_map) or None; ``write`` is "string"
+    (write_string), "u64" (write_u64), "trigger" or None.
+    """
+
+    name: str
+    read: str | None
+    write: str | None
+    memsw: bool = False
+
+
+#: kernel/cgroup.c: files[] (tasks) and mm/memcontrol.c: mem_cgroup_files[] and
+#: memsw_cgroup_files[] (present only with swap accounting), with the "memory." prefix.
+CFTYPES: tuple[CfType, ...] = (
+    CfType("tasks", "tasks", "tasks"),
+    CfType("memory.usage_in_bytes", "u64", None),
+    CfType("memory.max_usage_in_bytes", "u64", "trigger"),
+    CfType("memory.limit_in_bytes", "u64", "string"),
+    CfType("memory.failcnt", "u64", "trigger"),
+    CfType("memory.stat", "map", None),
+    CfType("memory.force_empty", None, "trigger"),
+    CfType("memory.use_hierarchy", "u64", "u64"),
+    CfType("memory.swappiness", "u64", "u64"),
+    CfType("memory.memsw.usage_in_bytes", "u64", None, memsw=True),
+    CfType("memory.memsw.max_usage_in_bytes", "u64", "trigger", memsw=True),
+    CfType("memory.memsw.limit_in_bytes", "u64", "string", memsw=True),
+    CfType("memory.memsw.failcnt", "u64", "trigger", memsw=True),
+)
+
+#: The procfs files the model has: name -> (readable, writable).
+PROC_FILES: dict[str, tuple[bool, bool]] = {
+    "/proc/meminfo": (True, False),
+    "/proc/sys/vm/swappiness": (True, True),
+    "/proc/sys/vm/page-cluster": (True, True),
+    "/proc/sysrq-trigger": (False, True),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Mapping:
+    """A mapping a task made: where, how long, and what it maps.
+
+    ``kind`` is "anon" (private anonymous), "shared_zero" (shared /dev/zero: shmem) or
+    "shm" (an attached SysV segment, ``shmid``). Valid in the task that made it and in the
+    children it forks afterwards (same addresses).
+    """
+
+    addr: int
+    length: int
+    kind: str
+    locked: bool = False
+    shmid: int = -1
+
+    @property
+    def pages(self) -> int:
+        return (self.length + PAGE_SIZE - 1) // PAGE_SIZE
+
+
+class Task:
+    """A user task of a :class:`System`; every method is one system call (or a fault loop).
+
+    ``state`` is "running", "exited" or "killed" (by an OOM killer). A call on a task that
+    is no longer running raises :class:`ProcessLookupError`. A call during which the task
+    is killed returns normally (the dead process never sees its system call return).
+    """
+
+    __slots__ = ("_system", "task")
+
+    def __init__(self, system: System, task: TaskStruct) -> None:
+        self._system = system
+        self.task = task
+
+    @property
+    def pid(self) -> int:
+        return self.task.pid
+
+    @property
+    def state(self) -> str:
+        return self.task.state
+
+    @property
+    def cgroup(self) -> str:
+        return self.task.cgroup.path
+
+    def __repr__(self) -> str:
+        return f"Task(pid={self.pid}, {self.state}, {self.cgroup})"
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _alive(self, what: str) -> TaskStruct:
+        ts = self.task
+        if ts.state != TASK_RUNNING:
+            raise ProcessLookupError(
+                _errno.ESRCH, f"{what}: task {ts.pid} has {ts.state}"
+            )
+        return ts
+
+    def _call(self, what: str, body: Coroutine[Any, Any, Any]) -> Any:
+        return self._system._run(f"{what} {self.task.pid}", body, self.task)
+
+    def _check(self, ret: int, what: str) -> int:
+        """Raise for a negative return unless the task died meanwhile."""
+        if isinstance(ret, int) and ret < 0 and self.task.state == TASK_RUNNING:
+            raise _oserror(ret, what)
+        return ret
+
+    def _mm(self, what: str) -> Any:
+        ts = self._alive(what)
+        if ts.mm is None:
+            raise ProcessLookupError(_errno.ESRCH, f"{what}: task {ts.pid} has no mm")
+        return ts.mm
+
+    # -- memory ---------------------------------------------------------------------------
+
+    def mmap_anon(self, size: int | str, locked: bool = False) -> Mapping:
+        """mmap(NULL, size, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS[|MAP_LOCKED]).
+
+        MAP_LOCKED fills the pages in at mmap time (mlock_vma_pages_range)."""
+        flags = kmmap.MAP_PRIVATE | kmmap.MAP_ANONYMOUS | (kmmap.MAP_LOCKED if locked else 0)
+        return self._mmap("mmap", size, flags, "anon", locked)
+
+    def mmap_shared_zero(self, size: int | str) -> Mapping:
+        """mmap of /dev/zero with MAP_SHARED: a shmem object (counts as cache)."""
+        flags = kmmap.MAP_SHARED | kmmap.MAP_ANONYMOUS
+        return self._mmap("mmap", size, flags, "shared_zero", False)
+
+    def _mmap(self, what: str, size: int | str, flags: int, kind: str, locked: bool) -> Mapping:
+        length = parse_size(size)
+        mm = self._mm(what)
+        k = self._system.k
+        prot = kmmap.PROT_READ | kmmap.PROT_WRITE
+        addr = self._call(what, kmmap.do_mmap_pgoff(k, mm, 0, length, prot, flags, None))
+        if addr < 0:
+            self._check(addr, what)
+            return Mapping(0, length, kind, locked)
+        return Mapping(addr, length, kind, locked)
+
+    def shm(self, key: int, size: int | str) -> Mapping:
+        """shmget(key, size, IPC_CREAT) + shmat(shmid, NULL, 0)."""
+        length = parse_size(size)
+        mm = self._mm("shmat")
+        k = self._system.k
+        shmid = shmem.shmget(k, key, length)
+        self._check(shmid, "shmget")
+        addr = self._call("shmat", shmem.shmat(k, mm, shmid))
+        self._check(addr, "shmat")
+        return Mapping(max(addr, 0), length, "shm", shmid=shmid)
+
+    def shmdt(self, m: Mapping) -> None:
+        """shmdt(addr): detach a SysV segment (it lives on until IPC_RMID and last detach)."""
+        mm = self._mm("shmdt")
+        self._check(self._call("shmdt", shmem.shmdt(self._system.k, mm, m.addr)), "shmdt")
+
+    shm_detach = shmdt
+
+    def shm_rmid(self, m: Mapping) -> None:
+        """shmctl(shmid, IPC_RMID): destroy the segment once nobody has it attached."""
+        self._alive("shmctl")
+        ret = self._call("shmctl", shmem.shm_rmid(self._system.k, m.shmid))
+        self._check(ret, "shmctl")
+
+    def touch(self, m: Mapping, write: bool = True) -> int:
+        """Fault in every page of ``m`` (one byte per page), as memcg_process does.
+
+        Returns the number of pages touched; stops early when the task gets killed.
+        A page with no mapping (or a write to a read-only one) raises EFAULT (where the
+        process would get SIGSEGV)."""
+        ts = self._alive("touch")
+        k = self._system.k
+        return self._check(int(self._call("touch", _touch_pages(k, ts, m, write))), "touch")
+
+    def munmap(self, m: Mapping) -> None:
+        mm = self._mm("munmap")
+        ret = self._call("munmap", kmmap.do_munmap(self._system.k, mm, m.addr, m.length))
+        self._check(ret, "munmap")
+
+    def mlock(self, m: Mapping) -> None:
+        """mlock(addr, len): fault in and lock every page (unevictable)."""
+        mm = self._mm("mlock")
+        ret = self._call("mlock", mlock.sys_mlock(self._system.k, mm, m.addr, m.length))
+        self._check(ret, "mlock")
+
+    def read_file(self, size: int | str) -> None:
+        """read() ``size`` bytes of a file: clean page cache charged to the task's memcg."""
+        ts = self._alive("read")
+        nr = (parse_size(size) + PAGE_SIZE - 1) // PAGE_SIZE
+        self._check(self._call("read", filemap.read_file_pages(self._system.k, ts, nr)), "read")
+
+    # -- process --------------------------------------------------------------------------
+
+    def fork(self) -> Task:
+        """fork(): the child shares the parent's pages copy-on-write, in the same cgroup."""
+        ts = self._alive("fork")
+        child = self._call("fork", fork.do_fork(self._system.k, ts))
+        if isinstance(child, int):
+            raise _oserror(child, "fork")
+        return self._system._task(child)
+
+    def move_to(self, path: str) -> None:
+        """echo PID > PATH/tasks."""
+        self._alive("move")
+        self._system.write(_join(path, "tasks"), str(self.pid))
+
+    def exit(self) -> None:
+        """exit(): tear the mm down (uncharging) and leave the cgroup."""
+        ts = self._alive("exit")
+        self._call("exit", kexit.do_exit(self._system.k, ts))
+
+
+async def _touch_pages(k: Kernel, ts: TaskStruct, m: Mapping, write: bool) -> int:
+    """The user side of memcg_process: touch one byte per page, until killed."""
+    touched = 0
+    for addr in range(m.addr, m.addr + m.pages * PAGE_SIZE, PAGE_SIZE):
+        if ts.sigkill or ts.state != TASK_RUNNING:
+            break
+        if await memory.do_page_fault(k, ts, addr, write) == -_errno.EFAULT:
+            return -_errno.EFAULT  # SIGSEGV: nothing mapped there, or not writable
+        touched += 1
+    return touched
+
+
+def _join(directory: str, name: str) -> str:
+    return f"{directory.rstrip('/')}/{name}"
+
+
+class System:
+    """One modelled machine with the memory cgroup mounted; see the module docstring."""
+
+    def __init__(
+        self,
+        kernel: str = "2.6.31",
+        ram: int | str = "256M",
+        swap: int | str = "512M",
+        page_cluster: int = 3,
+        patches: str | None = None,
+        max_steps: int | None = None,
+    ) -> None:
+        cfg = make_config(kernel, patches)
+        if page_cluster < 0:
+            raise ValueError(f"page_cluster must be >= 0, not {page_cluster}")
+        ram_bytes = parse_size(ram)
+        if ram_bytes < 64 * PAGE_SIZE:
+            raise ValueError(f"ram {ram!r} is too small (at least 256K)")
+        self.k = Kernel(cfg, ram_bytes)
+        self.max_steps = max_steps
+        self.tasks_by_pid: dict[int, Task] = {}
+        self.kmsg: list[str] = []
+        kcgroup.cgroup_init_root(self.k)
+        self.k.page_cluster = page_cluster
+        if parse_size(swap):
+            self.swapon(swap)
+
+    def __repr__(self) -> str:
+        return f"System({self.k.cfg.name}, ram={self.k.totalram_pages * PAGE_SIZE})"
+
+    # -- running kernel code --------------------------------------------------------------
+
+    def _run(self, name: str, body: Coroutine[Any, Any, Any], task: TaskStruct | None) -> Any:
+        """Run ``body`` as a thread with ``current = task`` until every thread is done,
+        then let every task with a pending SIGKILL act on it on its return to user space
+        (do_notify_resume), as the task itself."""
+        thread = self._spawn_and_run(name, body, task)
+        while True:
+            doomed = [t for t in self.k.tasks.values()
+                      if t.sigkill and t.state == TASK_RUNNING and not t.exiting]
+            if not doomed:
+                return thread.result
+            for ts in doomed:
+                self._spawn_and_run(f"exit {ts.pid}", kexit.do_notify_resume(self.k, ts), ts)
+
+    def _spawn_and_run(self, name: str, body: Coroutine[Any, Any, Any],
+                       task: TaskStruct | None) -> Thread:
+        execution = self.k.execution
+        thread = execution.spawn(name, body, ctx=Current(task, 0))
+        try:
+            run_to_completion(execution, max_steps=self.max_steps)
+        except (KernelBug, Deadlock, StepLimit):
+            execution.close()
+            execution.threads.clear()
+            raise
+        return thread
+
+    def _call(self, name: str, fn: Callable[..., Any], *args: Any) -> Any:
+        """Call a kernel function that may be plain or ``async``."""
+        result = fn(*args)
+        if inspect.iscoroutine(result):
+            return self._run(name, result, None)
+        return result
+
+    def _task(self, ts: TaskStruct) -> Task:
+        task = self.tasks_by_pid.get(ts.pid)
+        if task is None:
+            task = Task(self, ts)
+            self.tasks_by_pid[ts.pid] = task
+        return task
+
+    # -- cgroup directories ---------------------------------------------------------------
+
+    def _cgroup(self, path: str) -> Cgroup:
+        cgrp = self._lookup(path)
+        if cgrp is None:
+            raise _oserror(_errno.ENOENT, path)
+        return cgrp
+
+    def _lookup(self, path: str) -> Cgroup | None:
+        if not path.startswith("/"):
+            raise _oserror(_errno.ENOENT, path)
+        cgrp: Cgroup | None = self.k.cgroup_root
+        for part in path.split("/"):
+            if part in ("", "."):
+                continue
+            if cgrp is None:
+                return None
+            cgrp = cgrp.children.get(part)
+        return cgrp
+
+    def mkdir(self, path: str) -> None:
+        """mkdir(2) in the memory mount: a new memory cgroup."""
+        parent_path, _, name = path.rstrip("/").rpartition("/")
+        if not name or name in (".", "..") or path.startswith("/proc/"):
+            raise _oserror(_errno.EEXIST if not name else _errno.EPERM, path)
+        parent = self._cgroup(parent_path or "/")
+        if name in parent.children or _is_file(name):
+            raise _oserror(_errno.EEXIST, path)
+        ret = kcgroup.cgroup_mkdir(self.k, parent, name)
+        if isinstance(ret, int):
+            raise _oserror(ret, path)
+
+    def rmdir(self, path: str) -> None:
+        """rmdir(2): only an empty group (no tasks, no children) goes; charges move up."""
+        cgrp = self._cgroup(path)
+        if cgrp.parent is None:
+            raise _oserror(_errno.EBUSY, path)
+        ret = self._call(f"rmdir {path}", kcgroup.cgroup_rmdir, self.k, cgrp)
+        if ret:
+            raise _oserror(ret, path)
+
+    def listdir(self, path: str = "/") -> list[str]:
+        """The names in a cgroup directory: its files, then its child groups."""
+        cgrp = self._cgroup(path)
+        return [cft.name for cft in self._cftypes()] + list(cgrp.children)
+
+    def groups(self) -> list[str]:
+        """Every cgroup path, parents before children."""
+        out: list[str] = []
+        todo = [self.k.cgroup_root]
+        while todo:
+            cgrp = todo.pop(0)
+            out.append(cgrp.path)
+            todo.extend(cgrp.children.values())
+        return out
+
+    def tasks(self, path: str = "/") -> list[int]:
+        """The pids in a group's ``tasks`` file."""
+        return sorted(t.pid for t in self._cgroup(path).tasks)
+
+    def _cftypes(self) -> list[CfType]:
+        """The files of a group: kernel/cgroup.c's ``tasks``, then memcontrol's files."""
+        names = ["tasks", *memcontrol.mem_cgroup_files(self.k)]
+        by_name = {c.name: c for c in CFTYPES}
+        return [by_name[name] for name in names if name in by_name]
+
+    def _file(self, path: str) -> tuple[Cgroup, CfType]:
+        if self._lookup(path) is not None:
+            raise _oserror(_errno.EISDIR, path)
+        directory, _, name = path.rpartition("/")
+        cgrp = self._lookup(directory or "/")
+        if cgrp is None:
+            raise _oserror(_errno.ENOENT, path)
+        for cft in self._cftypes():
+            if cft.name == name:
+                return cgrp, cft
+        raise _oserror(_errno.ENOENT, path)
+
+    # -- files ----------------------------------------------------------------------------
+
+    def read(self, path: str) -> str:
+        """The text a read of ``path`` returns (with the kernel's trailing newline)."""
+        if path.startswith("/proc/"):
+            return self._read_proc(path)
+        cgrp, cft = self._file(path)
+        mem = _memcg(cgrp)
+        k = self.k
+        if cft.read == "tasks":
+            return "".join(f"{pid}\n" for pid in self.tasks(cgrp.path))
+        if cft.read == "map":
+            stat = memcontrol.mem_control_stat_show(k, mem)
+            return "".join(f"{key} {val}\n" for key, val in stat)
+        if cft.read == "u64":
+            return f"{self._read_u64(mem, cft.name) & ((1 << 64) - 1)}\n"
+        raise _oserror(_errno.EINVAL, path)
+
+    def _read_u64(self, mem: MemCgroup, name: str) -> int:
+        short = name.removeprefix("memory.")
+        k = self.k
+        if short == "use_hierarchy":
+            return int(memcontrol.mem_cgroup_hierarchy_read(k, mem))
+        if short == "swappiness":
+            return int(memcontrol.mem_cgroup_swappiness_read(k, mem))
+        return int(memcontrol.mem_cgroup_read(k, mem, short))
+
+    def write(self, path: str, text: str | int) -> None:
+        """write(2) of ``text`` to ``path`` (a trailing newline is stripped, as by cgroupfs);
+        raises OSError with the kernel's errno when the write is refused."""
+        buf = str(text)
+        if path.startswith("/proc/"):
+            self._write_proc(path, buf)
+            return
+        cgrp, cft = self._file(path)
+        if cgrp.removed:
+            raise _oserror(_errno.ENODEV, path)
+        ret = self._cgroup_file_write(cgrp, cft, buf)
+        if ret:
+            raise _oserror(ret, path)
+
+    def _cgroup_file_write(self, cgrp: Cgroup, cft: CfType, buf: str) -> int:
+        """kernel/cgroup.c: cgroup_file_write() with cgroup_write_X64/cgroup_write_string."""
+        nbytes = len(buf.encode())
+        if cft.write in ("u64", "tasks"):
+            if not nbytes:
+                return -_errno.EINVAL
+            if nbytes >= CGROUP_LOCAL_BUFFER_SIZE:
+                return -_errno.E2BIG
+            val, rest = simple_strtoull(buf.strip(), 0)
+            if rest:
+                return -_errno.EINVAL
+            if cft.write == "tasks":
+                return self._attach_task_by_pid(cgrp, val)
+            return self._write_u64(_memcg(cgrp), cft.name, val)
+        if cft.write == "string":
+            if nbytes >= CGROUP_LOCAL_BUFFER_SIZE - 1:
+                return -_errno.E2BIG
+            name = cft.name.removeprefix("memory.")
+            return int(self._call(f"write {cft.name}", memcontrol.mem_cgroup_write,
+                                  self.k, _memcg(cgrp), name, buf.strip()))
+        if cft.write == "trigger":
+            return self._trigger(_memcg(cgrp), cft.name)
+        return -_errno.EINVAL
+
+    def _write_u64(self, mem: MemCgroup, name: str, val: int) -> int:
+        k = self.k
+        if name == "memory.use_hierarchy":
+            return int(self._call(name, memcontrol.mem_cgroup_hierarchy_write, k, mem, val))
+        return int(self._call(name, memcontrol.mem_cgroup_swappiness_write, k, mem, val))
+
+    def _trigger(self, mem: MemCgroup, name: str) -> int:
+        k = self.k
+        if name == "memory.force_empty":
+            return int(self._call(name, memcontrol.mem_cgroup_force_empty_write, k, mem))
+        return int(self._call(name, memcontrol.mem_cgroup_reset, k, mem,
+                              name.removeprefix("memory.")))
+
+    def _attach_task_by_pid(self, cgrp: Cgroup, pid: int) -> int:
+        """kernel/cgroup.c: attach_task_by_pid(): ESRCH for an unknown or exiting pid."""
+        ts = self.k.tasks.get(pid)
+        if ts is None or ts.state != TASK_RUNNING or ts.exiting:
+            return -_errno.ESRCH
+        return int(self._call(f"attach {pid}", kcgroup.cgroup_attach_task, self.k, cgrp, ts))
+
+    # -- /proc ----------------------------------------------------------------------------
+
+    def _read_proc(self, path: str) -> str:
+        access = PROC_FILES.get(path)
+        if access is None:
+            raise _oserror(_errno.ENOENT, path)
+        if not access[0]:
+            raise _oserror(_errno.EIO, path)
+        k = self.k
+        if path == "/proc/meminfo":
+            return meminfo.meminfo_proc_show(k)
+        if path == "/proc/sys/vm/swappiness":
+            return f"{k.vm_swappiness}\n"
+        return f"{k.page_cluster}\n"
+
+    def _write_proc(self, path: str, buf: str) -> None:
+        access = PROC_FILES.get(path)
+        if access is None:
+            raise _oserror(_errno.ENOENT, path)
+        if not access[1]:
+            raise _oserror(_errno.EIO, path)
+        k = self.k
+        if path == "/proc/sysrq-trigger":
+            if buf[:1]:
+                self.kmsg.append(self.sysrq(buf[0]))
+            return
+        val = _proc_dointvec(buf)
+        if path == "/proc/sys/vm/swappiness":
+            # kernel/sysctl.c: vm_table: proc_dointvec_minmax, 0..100
+            if val is None or not 0 <= val <= 100:
+                raise _oserror(_errno.EINVAL, path)
+            k.vm_swappiness = val
+            return
+        # page-cluster: proc_dointvec without bounds; a negative shift is undefined in C,
+        # so the model refuses it (deviation).
+        if val is None or val < 0:
+            raise _oserror(_errno.EINVAL, path)
+        k.page_cluster = val
+
+    def sysrq(self, key: str) -> str:
+        """SysRq: only 'm' (show memory) is modelled: show_swap_cache_info()'s lines."""
+        if key != "m":
+            raise _oserror(_errno.EINVAL, "/proc/sysrq-trigger")
+        return meminfo.show_swap_cache_info_text(self.k)
+
+    # -- swap -----------------------------------------------------------------------------
+
+    def swapon(self, size: int | str, prio: int = -1) -> int:
+        """swapon(2) of a swap file of ``size`` bytes; returns its type (index)."""
+        pages = parse_size(size) // PAGE_SIZE
+        if pages < 2:
+            raise _oserror(_errno.EINVAL, "swapon")
+        ret = int(self._call("swapon", swapfile.sys_swapon, self.k, pages, prio))
+        if ret < 0:
+            raise _oserror(ret, "swapon")
+        return ret
+
+    def swapoff(self, type: int | None = None) -> None:
+        """swapoff(2) of area ``type``, or of every area (``swapoff -a``)."""
+        k = self.k
+        types = [type] if type is not None else [
+            si.type for si in k.swap_info if _swap_area_active(si)
+        ]
+        for t in types:
+            ret = int(self._call(f"swapoff {t}", swapfile.sys_swapoff, k, t))
+            if ret < 0:
+                raise _oserror(ret, "swapoff")
+
+    # -- tasks ----------------------------------------------------------------------------
+
+    def spawn(self, path: str = "/", comm: str = "task") -> Task:
+        """A new task with an empty mm in the group ``path``."""
+        cgrp = self._cgroup(path)
+        ts = fork.create_task(self.k, cgrp, comm)
+        return self._task(ts)
+
+    def task(self, pid: int) -> Task:
+        task = self.tasks_by_pid.get(pid)
+        if task is None:
+            raise ProcessLookupError(_errno.ESRCH, f"no task {pid}")
+        return task
+
+    def all_tasks(self) -> list[Task]:
+        return [self.tasks_by_pid[pid] for pid in sorted(self.tasks_by_pid)]
+
+    def read_file_cache(self, task: Task, size: int | str) -> None:
+        """``task`` reads ``size`` bytes of a file: clean page cache in its memcg."""
+        task.read_file(size)
+
+    # -- checks ---------------------------------------------------------------------------
+
+    def check_invariants(self) -> list[str]:
+        """kernel/invariants.check_all(): the broken invariants (empty = all hold)."""
+        return list(invariants.check_all(self.k))
+
+
+def _memcg(cgrp: Cgroup) -> MemCgroup:
+    mem = cgrp.memcg
+    if mem is None:
+        raise _oserror(_errno.ENODEV, cgrp.path)
+    return mem
+
+
+def _is_file(name: str) -> bool:
+    return any(cft.name == name for cft in CFTYPES)
+
+
+def _swap_area_active(si: swapfile.SwapInfoStruct) -> bool:
+    """An area swapon'ed and not yet swapoff'ed (SWP_USED and SWP_WRITEOK)."""
+    active = swapfile.SWP_USED | swapfile.SWP_WRITEOK
+    return si.flags & active == active

@@ -1,0 +1,253 @@
+"""mm/swap_state.c model against kernel-notes 1.6, 1.7, 2.9-2.12, 2.15, 2.18, both versions."""
+
+from __future__ import annotations
+
+import pytest
+from swap_helpers import (
+    VERSIONS,
+    delete_from_cache,
+    make_kernel,
+    new_page,
+    run,
+    slot,
+    swapped_page,
+)
+
+from swaplab.explore.execution import Thread, run_to_completion
+from swaplab.explore.ops import OpKind
+from swaplab.kernel import swap_state, swapfile
+from swaplab.kernel.errno import EEXIST
+from swaplab.kernel.gfp import GFP_HIGHUSER_MOVABLE
+from swaplab.kernel.kernel import Kernel
+from swaplab.kernel.mm_types import (
+    Page,
+    PageDirty,
+    PageLocked,
+    PageSwapBacked,
+    PageSwapCache,
+    PageUptodate,
+    SetPageSwapBacked,
+    SetPageUptodate,
+)
+from swaplab.kernel.mmzone import NR_FILE_PAGES
+from swaplab.kernel.page_cgroup import PageCgroupUsed
+from swaplab.kernel.swapfile import SWAP_HAS_CACHE, swp_entry
+from swaplab.kernel.sync import Current, __set_page_locked, unlock_page
+
+
+def swapped_out_slots(k: Kernel, n: int) -> list[int]:
+    """``n`` slots that only a (notional) pte references: no swap-cache page."""
+    entries = []
+    for _ in range(n):
+        e = run(k, swapfile.get_swap_page(k))
+        if k.cfg.swap_has_cache:  # 0x8000 -> 0x8001 -> 1
+            run(k, swapfile.swap_duplicate(k, e))
+            run(k, swapfile.swapcache_free(k, e, None))
+        entries.append(e)  # [30]: the value 1 stands for the pte's reference
+    return entries
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_add_and_delete_keep_the_statistics(version: str) -> None:
+    k = make_kernel(version)
+    swapfile.sys_swapon(k, 10)
+    page = swapped_page(k)
+    info = k.swap_cache_info
+    assert (k.swapper_space.nrpages, info.add_total, info.del_total) == (1, 1, 0)
+    assert k.zone.vm_stat[NR_FILE_PAGES] == 1
+    assert page._count == 2 and PageSwapCache(page) and PageDirty(page)
+    assert k.swapper_space.page_tree[page.private] is page
+    e = page.private
+    delete_from_cache(k, page)
+    assert (k.swapper_space.nrpages, info.add_total, info.del_total) == (0, 1, 1)
+    assert page._count == 1 and not PageSwapCache(page) and page.private == 0
+    assert slot(k, e) == 0
+
+
+def test_add_to_swap_cache_eexist_undoes_everything() -> None:
+    k = make_kernel("2.6.31")
+    swapfile.sys_swapon(k, 10)
+    first = swapped_page(k)
+    other = new_page(k)
+    SetPageSwapBacked(other)
+
+    async def add() -> int:
+        __set_page_locked(k, other)
+        ret = await swap_state.add_to_swap_cache(k, other, first.private, 0)
+        unlock_page(other)
+        return ret
+
+    assert run(k, add()) == -EEXIST
+    assert (other._count, other.private, PageSwapCache(other)) == (1, 0, False)
+    assert k.swap_cache_info.add_total == 1
+
+
+def test_lookup_swap_cache_statistics() -> None:
+    k = make_kernel("2.6.31")
+    swapfile.sys_swapon(k, 10)
+    page = swapped_page(k)
+    assert swap_state.lookup_swap_cache(k, page.private) is page
+    assert page._count == 3
+    assert swap_state.lookup_swap_cache(k, swp_entry(0, 7)) is None
+    info = k.swap_cache_info
+    assert (info.find_success, info.find_total) == (1, 2)
+
+
+def _step_until(k: Kernel, thread: Thread, done: bool = False, kind: OpKind | None = None,
+                obj: object = None, site: str = "") -> None:
+    while True:
+        op = thread.pending
+        if done and thread.done:
+            return
+        assert op is not None, f"{thread!r} finished early"
+        if kind is not None and op.kind is kind and (obj is None or op.obj is obj) \
+                and op.site.startswith(site):
+            return
+        assert op.enabled()
+        k.execution.step(thread)
+
+
+def _race_add_to_swap_with_readahead(version: str) -> tuple[Kernel, Page, Thread, Thread]:
+    """Reclaim's add_to_swap() has its fresh slot (offset 1) and is about to insert the
+    page; a readahead of that very slot runs now."""
+    k = make_kernel(version)
+    swapfile.sys_swapon(k, 10)
+    page = new_page(k)
+    SetPageSwapBacked(page)
+    SetPageUptodate(page)
+
+    async def reclaim() -> int:
+        __set_page_locked(k, page)
+        ret = await swap_state.add_to_swap(k, page)
+        unlock_page(page)
+        return ret
+
+    a = k.execution.spawn("reclaim", reclaim(), Current(None, 0))
+    b = k.execution.spawn(
+        "readahead",
+        swap_state.read_swap_cache_async(k, swp_entry(0, 1), GFP_HIGHUSER_MOVABLE, None, 0),
+        Current(None, 0),
+    )
+    _step_until(k, a, kind=OpKind.ACQUIRE, obj=k.swapper_space.tree_lock)
+    return k, page, a, b
+
+
+def test_2630_add_to_swap_retries_after_readahead_took_the_slot() -> None:
+    k, page, a, b = _race_add_to_swap_with_readahead("2.6.30")
+    assert slot(k, swp_entry(0, 1)) == 1
+    _step_until(k, b, done=True)  # swap_duplicate succeeds: 2; its page goes in first
+    assert slot(k, swp_entry(0, 1)) == 2
+    run_to_completion(k.execution)
+    assert a.result == 1
+    assert page.private == swp_entry(0, 2)  # retried with the next slot
+    orphan = b.result
+    assert orphan is not page and PageSwapCache(orphan)
+    assert slot(k, swp_entry(0, 1)) == 1  # only the orphan's cache reference is left
+    assert k.swap_info[0].inuse_pages == 2
+
+
+def test_2631_readahead_waits_for_the_has_cache_owner() -> None:
+    k, page, a, b = _race_add_to_swap_with_readahead("2.6.31")
+    assert slot(k, swp_entry(0, 1)) == SWAP_HAS_CACHE
+    _step_until(k, b, kind=OpKind.YIELD, site="read_swap_cache_async: -EEXIST")
+    run_to_completion(k.execution)
+    assert a.result == 1
+    assert page.private == swp_entry(0, 1)
+    assert b.result is page  # readahead found the owner's page
+    assert page._count == 3  # ours, the cache's, readahead's
+    assert k.swap_info[0].inuse_pages == 1
+
+
+@pytest.mark.parametrize(("version", "after"), [("2.6.30", 2), ("2.6.31", SWAP_HAS_CACHE | 1)])
+def test_read_swap_cache_async_new_page(version: str, after: int) -> None:
+    k = make_kernel(version)
+    swapfile.sys_swapon(k, 10)
+    (e,) = swapped_out_slots(k, 1)
+    holder: list[Page] = []
+
+    async def read() -> None:
+        page = await swap_state.read_swap_cache_async(k, e, GFP_HIGHUSER_MOVABLE, None, 0)
+        assert page is not None
+        holder.append(page)
+        assert PageLocked(page) and not PageUptodate(page)  # read in flight
+
+    run(k, read())
+    (page,) = holder
+    assert slot(k, e) == after
+    assert PageSwapCache(page) and PageSwapBacked(page) and page.private == e
+    assert not PageLocked(page) and PageUptodate(page)  # end_swap_bio_read ran
+    assert not PageCgroupUsed(page.page_cgroup)  # not charged until mapped
+    assert page._count == 3  # the caller's, the cache's, the per-CPU LRU pagevec's
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_read_swap_cache_async_of_a_free_slot(version: str) -> None:
+    k = make_kernel(version)
+    swapfile.sys_swapon(k, 10)
+    free_before = k.nr_free_pages
+    page = run(k, swap_state.read_swap_cache_async(k, swp_entry(0, 3), GFP_HIGHUSER_MOVABLE,
+                                                   None, 0))
+    assert page is None
+    assert k.nr_free_pages == free_before
+    assert k.swapper_space.nrpages == 0
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_swapin_readahead_reads_the_window(version: str) -> None:
+    k = make_kernel(version)
+    swapfile.sys_swapon(k, 64)
+    entries = swapped_out_slots(k, 10)
+    k.page_cluster = 3
+    page = run(k, swap_state.swapin_readahead(k, entries[2], GFP_HIGHUSER_MOVABLE, None, 0))
+    assert page is not None and page.private == entries[2]
+    assert sorted(k.swapper_space.page_tree) == entries[:7]  # window [1, 8)
+    for e in entries[:7]:
+        cached = k.swapper_space.page_tree[e]
+        assert not PageCgroupUsed(cached.page_cgroup)
+        assert cached._count == (2 if e == entries[2] else 1)
+    assert k.swap_cache_info.add_total == 7
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_swapin_readahead_without_page_cluster_reads_one(version: str) -> None:
+    k = make_kernel(version)
+    swapfile.sys_swapon(k, 64)
+    entries = swapped_out_slots(k, 10)
+    k.page_cluster = 0
+    run(k, swap_state.swapin_readahead(k, entries[2], GFP_HIGHUSER_MOVABLE, None, 0))
+    assert list(k.swapper_space.page_tree) == [entries[2]]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_free_pages_and_swap_cache_drops_stale_cache(version: str) -> None:
+    k = make_kernel(version)
+    swapfile.sys_swapon(k, 64)
+    pages = [swapped_page(k) for _ in range(20)]
+    entries = [p.private for p in pages]
+    run(k, swapfile.swap_duplicate(k, entries[0]))  # one still referenced by a pte
+    free_before = k.nr_free_pages
+    run(k, swap_state.free_pages_and_swap_cache(k, pages))
+    assert list(k.swapper_space.page_tree) == [entries[0]]
+    assert [slot(k, e) for e in entries[1:]] == [0] * 19
+    assert k.nr_free_pages == free_before + 19
+
+
+def test_show_swap_cache_info() -> None:
+    k = make_kernel("2.6.31")
+    swapfile.sys_swapon(k, 101)
+    swapped_page(k)
+    swap_state.lookup_swap_cache(k, swp_entry(0, 1))
+    assert swap_state.show_swap_cache_info(k) == (
+        "1 pages in swap cache\n"
+        "Swap cache stats: add 1, delete 0, find 1/1\n"
+        "Free swap  = 396kB\n"
+        "Total swap = 400kB\n"
+    )
+
+
+def test_show_swap_cache_info_rfc_counts_cache_only_swap() -> None:
+    k = make_kernel("rfc-2009-05-26")
+    swapfile.sys_swapon(k, 101)
+    swapped_page(k)
+    swapped_page(k)
+    assert swap_state.show_swap_cache_info(k).splitlines()[-1] == "Cache only swap = 8kB"
