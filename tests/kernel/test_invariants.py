@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from swaplab.kernel import invariants
+from swaplab.kernel import invariants, swapfile
 from swaplab.kernel.cgroup import Cgroup
 from swaplab.kernel.config import PRESETS
 from swaplab.kernel.kernel import Kernel
@@ -83,6 +83,15 @@ class State:
         for counter in (self.G.res, self.G.memsw, self.R.res, self.R.memsw):
             counter.usage += PAGE_SIZE
 
+        # one swap area of 512 slots (0 is the header): Q's slot is cache-only, S's slot
+        # has T's swap pte ([31] encoding: SWAP_HAS_CACHE | 0 and 1)
+        assert swapfile.sys_swapon(k, 0x200) == 0
+        self.si = k.swap_info[0]
+        self.si.swap_map[ENTRY_Q] = swapfile.SWAP_HAS_CACHE
+        self.si.swap_map[ENTRY_S] = 1
+        self.si.inuse_pages = 2
+        k.nr_swap_pages -= 2
+
         self.Q = self.new_page(1)
         self.Q.mapping = anon_vma
         self.Q.flags |= PG_swapbacked | PG_swapcache | PG_lru
@@ -92,7 +101,7 @@ class State:
         self.link(self.Q, LRU_INACTIVE_ANON, None)  # !USED: zone LRU only
 
         mm.ptes[(0x10000 >> PAGE_SHIFT) + 1] = Pte(None, swp=ENTRY_S)
-        k.swap_cgroup[(0, ENTRY_S & 0xFF)] = 2
+        k.swap_cgroup[(0, ENTRY_S)] = 2
         self.G.refcnt += 1
         self.G.memsw.usage += PAGE_SIZE
         self.R.memsw.usage += PAGE_SIZE
@@ -151,6 +160,25 @@ def _free(s: State) -> None:
     s.k.nr_free_pages += 1
 
 
+def _slot_count(s: State) -> None:
+    s.si.swap_map[ENTRY_S] = 2  # a swap_duplicate() nobody's pte stands for
+
+
+def _inuse(s: State) -> None:
+    s.si.swap_map[0x150] = 1  # a slot taken without inuse_pages/nr_swap_pages
+
+
+def _nrpages(s: State) -> None:
+    s.k.swapper_space.nrpages = 2
+
+
+def _unreferenced_record(s: State) -> None:
+    s.k.swap_cgroup[(0, ENTRY_Q)] = 2  # Q's slot has no pte reference (Type-1)
+    s.G.refcnt += 1
+    s.G.memsw.usage += PAGE_SIZE
+    s.R.memsw.usage += PAGE_SIZE
+
+
 BREAKS: dict[str, Callable[[State], None]] = {
     "res": _extra_res,
     "memsw": _lost_swap_charge,
@@ -160,6 +188,10 @@ BREAKS: dict[str, Callable[[State], None]] = {
     "css_refcnt": _css,
     "mem_cgroup_refcnt": _refcnt,
     "free_pages": _free,
+    "swap_slots": _slot_count,
+    "swap_pages": _inuse,
+    "swap_cache": _nrpages,
+    "swap_record_referenced": _unreferenced_record,
 }
 
 
@@ -201,7 +233,7 @@ def test_res_without_hierarchy_counts_only_own_pages() -> None:
 def test_memsw_counts_swap_records() -> None:
     s = State()
     assert s.G.memsw.usage == 2 * PAGE_SIZE  # the page and the swapped-out slot
-    del s.k.swap_cgroup[(0, ENTRY_S & 0xFF)]  # record cleared, memsw not uncharged
+    del s.k.swap_cgroup[(0, ENTRY_S)]  # record cleared, memsw not uncharged
     out = invariants.check_memsw(s.k)
     assert f"memcg(/G): memsw.usage {2 * PAGE_SIZE} != {PAGE_SIZE} (1 pages)" in out
 

@@ -39,6 +39,14 @@ from swaplab.kernel.mm_types import (
     page_mapped,
 )
 from swaplab.kernel.page_cgroup import PageCgroup, PageCgroupUsed
+from swaplab.kernel.swapfile import (
+    SWAP_HAS_CACHE,
+    SWP_USED,
+    SWP_WRITEOK,
+    swap_count,
+    swap_map_bad,
+    swap_map_max,
+)
 
 if TYPE_CHECKING:
     from swaplab.kernel.kernel import Kernel
@@ -350,6 +358,139 @@ def check_free_pages(k: Kernel) -> list[str]:
     return out
 
 
+def _slot_value(k: Kernel, entry: int) -> int | None:
+    """The swap_map value of ``entry``, None when no live area holds that offset."""
+    type, offset = entry >> 24, entry & ((1 << 24) - 1)
+    if type >= len(k.swap_info):
+        return None
+    si = k.swap_info[type]
+    if not si.flags & SWP_USED or offset <= 0 or offset >= len(si.swap_map):
+        return None
+    return si.swap_map[offset]
+
+
+def check_swap_slots(k: Kernel) -> list[str]:
+    """Slot accounting (kernel-notes 3.6.1), per slot of every area still holding a
+    swap_map (one being swapped off too): [30] swap_map == pte/shmem references + 1 when
+    swapper_space holds a page for the slot; [31] swap_count == pte/shmem references and
+    SWAP_HAS_CACHE <=> a page for the slot is in swapper_space. A value at SWAP_MAP_MAX is
+    sticky (the kernel stops counting), so there only ``>=`` is required. References to
+    a slot no area holds, or to a free slot, are violations."""
+    out: list[str] = []
+    users = _swap_users(k)
+    cached = k.swapper_space.page_tree
+    bad, vmax = swap_map_bad(k), swap_map_max(k)
+    for entry, n in users.items():
+        v = _slot_value(k, entry)
+        if v is None or v == 0 or v == bad:
+            out.append(f"{n} pte/shmem reference(s) to entry {entry:#x}, slot value {v}")
+    for entry in cached:
+        v = _slot_value(k, entry)
+        if v is None or v == 0 or v == bad:
+            out.append(f"swap cache holds entry {entry:#x}, slot value {v}")
+    for si in k.swap_info:
+        if not si.flags & SWP_USED:
+            continue
+        for offset in range(1, len(si.swap_map)):
+            v = si.swap_map[offset]
+            if v == bad:
+                continue
+            entry = (si.type << 24) | offset
+            refs, in_cache = users.get(entry, 0), entry in cached
+            if k.cfg.swap_has_cache:
+                count, flag = swap_count(v), bool(v & SWAP_HAS_CACHE)
+                if flag != in_cache:
+                    out.append(f"slot {entry:#x}: swap_map {v:#x} HAS_CACHE {flag} but "
+                               f"in swap cache {in_cache}")
+            else:
+                count = v - 1 if in_cache and v else v
+                if in_cache and not v:
+                    out.append(f"slot {entry:#x}: in swap cache but swap_map 0")
+            if count != refs and not (v == vmax and count <= refs):
+                out.append(f"slot {entry:#x}: swap_map {v:#x} counts {count} references, "
+                           f"{refs} pte/shmem refs (in cache {in_cache})")
+    return out
+
+
+def check_swap_pages(k: Kernel) -> list[str]:
+    """Per area: inuse_pages == non-zero slots other than SWAP_MAP_BAD ones; globally
+    nr_swap_pages == sum(pages - inuse_pages) and total_swap_pages == sum(pages) over the
+    SWP_WRITEOK areas (sys_swapoff takes an area's pages out before try_to_unuse)."""
+    out: list[str] = []
+    bad = swap_map_bad(k)
+    free = total = 0
+    for si in k.swap_info:
+        if not si.flags & SWP_USED:
+            continue
+        used = sum(1 for v in si.swap_map if v and v != bad)
+        if si.inuse_pages != used:
+            out.append(f"{si!r}: inuse_pages {si.inuse_pages} != {used} slots in use")
+        if si.flags & SWP_WRITEOK:
+            free += si.pages - si.inuse_pages
+            total += si.pages
+    if k.nr_swap_pages != free:
+        out.append(f"nr_swap_pages {k.nr_swap_pages} != {free} (pages - inuse_pages "
+                   f"of the SWP_WRITEOK areas)")
+    if k.total_swap_pages != total:
+        out.append(f"total_swap_pages {k.total_swap_pages} != {total}")
+    return out
+
+
+def check_swap_cache(k: Kernel) -> list[str]:
+    """swapper_space.nrpages == the pages in its tree; each is allocated, PageSwapCache,
+    its ``private`` is its key, and no PageSwapCache page is outside the tree."""
+    out: list[str] = []
+    space = k.swapper_space
+    if space.nrpages != len(space.page_tree):
+        out.append(f"swapper_space.nrpages {space.nrpages} != {len(space.page_tree)} pages "
+                   f"in its tree")
+    for entry, page in space.page_tree.items():
+        if not PageSwapCache(page):
+            out.append(f"{page!r} in swap cache at {entry:#x} without PG_swapcache")
+        if page.private != entry:
+            out.append(f"{page!r} in swap cache at {entry:#x} but private {page.private:#x}")
+        if k.pages.get(page.pfn) is not page:
+            out.append(f"{page!r} in swap cache at {entry:#x} but not allocated")
+    for page in k.pages.values():
+        if PageSwapCache(page) and space.page_tree.get(page.private) is not page:
+            out.append(f"{page!r} PG_swapcache but not in swapper_space at "
+                       f"{page.private:#x}")
+    return out
+
+
+def _unreferenced_records(k: Kernel) -> list[str]:
+    users = _swap_users(k)
+    out = []
+    for (type, offset), css_id in k.swap_cgroup.items():
+        entry = (type << 24) | offset
+        if css_id and not users.get(entry, 0):
+            out.append(f"swap record of slot {entry:#x} (css id {css_id}) but no pte or "
+                       f"shmem reference to it")
+    return out
+
+
+def check_swap_record_referenced(k: Kernel) -> list[str]:
+    """A swap_cgroup record lies on a slot in use (both versions: swap_entry_free()
+    uncharges the record when the value drops to 0); with memcg_swap_refcount ([31], 4/5)
+    a record also implies a pte/shmem reference to the slot (kernel-notes 3.6.3). In
+    [30] the Type-1 leak breaks the latter; :func:`unreferenced_swap_records` reports it."""
+    out: list[str] = []
+    for (type, offset), css_id in k.swap_cgroup.items():
+        entry = (type << 24) | offset
+        v = _slot_value(k, entry)
+        if css_id and not v:
+            out.append(f"swap record of slot {entry:#x} (css id {css_id}) but slot value {v}")
+    if k.cfg.memcg_swap_refcount:
+        out.extend(_unreferenced_records(k))
+    return out
+
+
+def unreferenced_swap_records(k: Kernel) -> list[str]:
+    """Report: swap_cgroup records no pte/shmem reference backs (the [30] Type-1 state;
+    a violation of check_swap_record_referenced under memcg_swap_refcount)."""
+    return _unreferenced_records(k)
+
+
 #: The checks by name, in the order check_all() runs them.
 CHECKS: tuple[tuple[str, Check], ...] = (
     ("res", check_res),
@@ -360,6 +501,10 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("css_refcnt", check_css_refcnt),
     ("mem_cgroup_refcnt", check_mem_cgroup_refcnt),
     ("free_pages", check_free_pages),
+    ("swap_slots", check_swap_slots),
+    ("swap_pages", check_swap_pages),
+    ("swap_cache", check_swap_cache),
+    ("swap_record_referenced", check_swap_record_referenced),
 )
 
 

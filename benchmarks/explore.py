@@ -1,0 +1,175 @@
+"""Explorer benchmark: dfs vs dpor, replay speed, and --jobs 2 against one process.
+
+Run: python benchmarks/explore.py [--quick] [--json]
+
+For each tiny model (and any kernel scenario registered, e.g. ``type1``, when present) it
+prints, side by side: executions and steps under dfs and dpor and their ratio, the number
+of Mazurkiewicz traces (distinct orderings of conflicting steps, counted from the dfs runs
+on the tiny models) that dpor must not exceed; the replay speed in model steps per second;
+and the wall time of one process against ``--jobs 2``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "explore"))
+
+from swaplab.explore.explorer import explore
+from swaplab.explore.model import Model
+from swaplab.explore.parallel import explore_parallel, local_backend
+from swaplab.explore.replay import replay
+from swaplab.explore.runner import RunResult
+from swaplab.explore.schedule import Decision
+from swaplab.explore.search import Options
+from swaplab.scenarios import all_scenarios
+
+TINY = ["tiny-independent-4", "tiny-independent-6", "tiny-lost-update", "tiny-locked-counter",
+        "tiny-abba", "tiny-io", "tiny-choice"]
+KERNEL = ["type1"]
+
+
+def runs_of(model: Model, strategy: str) -> tuple[Any, list[list[Decision]]]:
+    runs: list[list[Decision]] = []
+
+    def keep(result: RunResult) -> None:
+        if not result.abandoned:
+            runs.append(list(result.decisions))
+
+    result = explore(model, Options(strategy=strategy, shrink=False, fingerprints=False),
+                     on_result=keep)
+    return result, runs
+
+
+def traces(model: Model, runs: list[list[Decision]]) -> int:
+    from explore_helpers import trace_class
+
+    return len({trace_class(model, run) for run in runs})
+
+
+def replay_speed(model: Model, schedule: list[Decision], seconds: float) -> float:
+    steps, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        for _ in range(50):
+            steps += len(replay(model, schedule, trace=False).decisions)
+    return steps / (time.perf_counter() - started)
+
+
+def reduction(names: list[str], count_traces: bool) -> list[dict[str, Any]]:
+    rows = []
+    scenarios = all_scenarios()
+    for name in names:
+        if name not in scenarios:
+            continue
+        model = scenarios[name].model()
+        dfs, dfs_runs = runs_of(model, "dfs")
+        dpor, dpor_runs = runs_of(model, "dpor")
+        rows.append({
+            "scenario": name,
+            "dfs_executions": dfs.stats.executions, "dfs_steps": dfs.stats.steps,
+            "dpor_executions": dpor.stats.executions, "dpor_steps": dpor.stats.steps,
+            "ratio": round(dfs.stats.executions / max(1, dpor.stats.executions), 1),
+            "traces": traces(model, dfs_runs) if count_traces else None,
+            "dpor_complete_runs": len(dpor_runs),
+        })
+    return rows
+
+
+def speedup(name: str, options: Options) -> dict[str, Any]:
+    model = all_scenarios()[name].model()
+    started = time.perf_counter()
+    one = explore(model, options)
+    t1 = time.perf_counter() - started
+    backend = local_backend(2)
+    started = time.perf_counter()
+    two = explore_parallel(model, options, backend, 2)
+    t2 = time.perf_counter() - started
+    return {"scenario": name, "strategy": options.strategy,
+            "executions_1": one.stats.executions, "executions_2": two.stats.executions,
+            "seconds_1": round(t1, 3), "seconds_2": round(t2, 3),
+            "speedup": round(t1 / t2, 2) if t2 > 0 else None,
+            "same_findings": [f.property for f in one.findings] ==
+                             [f.property for f in two.findings]}
+
+
+def _burn(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def calibration() -> float:
+    """The speed-up two processes get on pure Python work here (what --jobs 2 can reach)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    n = 3_000_000
+    started = time.perf_counter()
+    _burn(n)
+    _burn(n)
+    one = time.perf_counter() - started
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(2, mp_context=context) as pool:
+        list(pool.map(_burn, [10, 10]))
+        started = time.perf_counter()
+        list(pool.map(_burn, [n, n]))
+        two = time.perf_counter() - started
+    return round(one / two, 2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="shorter measurements")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    seconds = 0.5 if args.quick else 2.0
+    out: dict[str, Any] = {"reduction": reduction(TINY, True) + reduction(KERNEL, False)}
+    scenarios = all_scenarios()
+    speeds = []
+    for name in ["tiny-ordering-20", "tiny-independent-6", "tiny-lost-update"]:
+        model = scenarios[name].model()
+        schedule = replay(model, [], trace=False, finish=True).decisions
+        speeds.append({"scenario": name, "steps_per_run": len(schedule),
+                       "replay_steps_per_second": round(replay_speed(model, schedule,
+                                                                     seconds))})
+    out["replay"] = speeds
+    budget = 4000 if args.quick else 20000
+    out["cpu_count"] = os.cpu_count()
+    out["calibration_speedup_2"] = calibration()
+    out["jobs"] = [
+        speedup("tiny-ordering-20", Options(strategy="random", max_executions=budget,
+                                            fingerprints=False)),
+        speedup("tiny-independent-8", Options(strategy="dfs", fingerprints=False)),
+    ]
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return
+    print("dfs vs dpor (executions, steps; traces = distinct orderings of conflicting steps)")
+    print(f"  {'scenario':<22}{'dfs runs':>9}{'dfs steps':>10}{'dpor runs':>10}"
+          f"{'dpor steps':>11}{'ratio':>7}{'traces':>7}")
+    for r in out["reduction"]:
+        print(f"  {r['scenario']:<22}{r['dfs_executions']:>9}{r['dfs_steps']:>10}"
+              f"{r['dpor_executions']:>10}{r['dpor_steps']:>11}{r['ratio']:>7}"
+              f"{r['traces'] if r['traces'] is not None else '-':>7}")
+    print("replay speed (one core)")
+    for s in out["replay"]:
+        print(f"  {s['scenario']:<22}{s['steps_per_run']:>4} steps/run "
+              f"{s['replay_steps_per_second']:>10,} steps/s")
+    print(f"--jobs 2 against one process ({out['cpu_count']} CPUs; two processes of plain "
+          f"Python reach a speed-up of {out['calibration_speedup_2']} here)")
+    for j in out["jobs"]:
+        print(f"  {j['scenario']:<22}{j['strategy']:<7}{j['executions_1']:>7} runs "
+              f"{j['seconds_1']:>7.2f} s   jobs 2: {j['executions_2']:>7} runs "
+              f"{j['seconds_2']:>7.2f} s   speed-up {j['speedup']}   "
+              f"same findings: {j['same_findings']}")
+
+
+if __name__ == "__main__":
+    main()

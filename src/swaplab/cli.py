@@ -1,0 +1,197 @@
+"""The ``swaplab`` command: parse, call, render. Nothing else lives here."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, NoReturn
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="swaplab", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    sh = sub.add_parser("sh", help="run cgroup-v1 shell lines against a modelled machine")
+    sh.add_argument("script", nargs="?", help="a script file; interactive when omitted")
+    sh.add_argument("--kernel", default="2.6.31", help="2.6.30, 2.6.31 or rfc-2009-05-26")
+    sh.add_argument("--ram", default="256M", help="memory size (default 256M)")
+    sh.add_argument("--swap", default="512M", help="swap size, 0 for none (default 512M)")
+    sh.add_argument("--page-cluster", type=int, default=3, help="/proc/sys/vm/page-cluster")
+    _add_explore_commands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "sh":
+        from swaplab.shell import run_shell
+
+        return run_shell(args)
+    if args.command in _EXPLORE_COMMANDS:
+        return _EXPLORE_COMMANDS[args.command](args)
+    raise AssertionError(args.command)
+
+
+# -- scenarios, check, replay: the concurrency explorer ----------------------------------------
+
+
+def _add_explore_commands(sub: Any) -> None:
+    sub.add_parser("scenarios", help="list the scenarios `check` can explore")
+
+    check = sub.add_parser("check", help="explore a scenario's interleavings and check it")
+    check.add_argument("scenario", help="a scenario name (see `swaplab scenarios`)")
+    check.add_argument("--kernel", help="2.6.30, 2.6.31 or rfc-2009-05-26")
+    check.add_argument("--patches", help="comma-separated patch switches ('none' for none)")
+    check.add_argument("--page-cluster", type=_natural, help="/proc/sys/vm/page-cluster")
+    check.add_argument("--strategy", choices=["dpor", "dfs", "random", "pct"],
+                       help="search strategy (default: the scenario's, usually dpor)")
+    check.add_argument("--preemption-bound", type=_natural, metavar="K",
+                       help="bound preemptions iteratively 0..K (dfs, dpor)")
+    check.add_argument("--max-executions", type=_positive, metavar="N")
+    check.add_argument("--max-steps", type=_positive, metavar="N", help="steps per run")
+    check.add_argument("--seed", type=int, default=0, help="seed of random and pct")
+    check.add_argument("--depth", type=_positive, default=2, help="pct bug depth d")
+    check.add_argument("--jobs", type=_positive, help="worker processes (default: all cores)")
+    check.add_argument("--backend", choices=["local", "ray"], default="local")
+    check.add_argument("--address", help="Ray cluster address (--backend ray)")
+    check.add_argument("--no-shrink", action="store_true", help="report findings unshrunk")
+    check.add_argument("--json", action="store_true", help="print one JSON object")
+
+    replay = sub.add_parser("replay", help="re-run a finding's schedule and print its trace")
+    replay.add_argument("schedule", help="a schedule text as `check` prints it")
+    replay.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _natural(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"not a number >= 0: {text!r}")
+    return int(text)
+
+
+def _positive(text: str) -> int:
+    value = _natural(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"not a number >= 1: {text!r}")
+    return value
+
+
+def _usage(message: str) -> int:
+    print(f"swaplab: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _cmd_scenarios(args: argparse.Namespace) -> int:
+    from swaplab.scenarios import all_scenarios
+
+    scenarios = all_scenarios()
+    width = max((len(name) for name in scenarios), default=0)
+    for name, scenario in scenarios.items():
+        print(f"{name:<{width}}  {scenario.description}")
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    import json
+
+    from swaplab.explore.explorer import explore
+    from swaplab.explore.parallel import (
+        default_jobs,
+        explore_parallel,
+        local_backend,
+        ray_backend,
+    )
+    from swaplab.explore.search import Options
+    from swaplab.report import check_json, render_check
+    from swaplab.report.progress import ExploreProgress
+    from swaplab.scenarios import ScenarioOptions, UnknownScenario, format_spec, get_scenario
+
+    try:
+        scenario = get_scenario(args.scenario)
+    except UnknownScenario as err:
+        return _usage(str(err))
+    patches = None
+    if args.patches is not None:
+        patches = tuple(p for p in args.patches.split(",") if p and p != "none")
+    sopts = ScenarioOptions(args.kernel, patches, args.page_cluster)
+    model = scenario.model(sopts)
+    try:
+        model().execution.close()  # a setup that rejects its options is a usage error
+    except (ValueError, KeyError) as err:
+        return _usage(f"{args.scenario}: {err}")
+    options = Options(
+        strategy=args.strategy or scenario.strategy,
+        preemption_bound=(args.preemption_bound if args.preemption_bound is not None
+                          else scenario.preemption_bound),
+        max_executions=(args.max_executions if args.max_executions is not None
+                        else scenario.max_executions),
+        seed=args.seed, depth=args.depth, max_steps=args.max_steps or scenario.max_steps,
+        shrink=not args.no_shrink)
+    jobs = args.jobs if args.jobs is not None else default_jobs()
+    with ExploreProgress(f"check {scenario.name}", options.max_executions,
+                         enabled=None if not args.json else False) as progress:
+        if args.backend == "ray":
+            result = explore_parallel(model, options, ray_backend(args.address, args.jobs),
+                                      jobs, progress)
+        elif jobs > 1:
+            result = explore_parallel(model, options, local_backend(jobs), jobs, progress)
+        else:
+            result = explore(model, options, progress)
+
+    def spec(decisions: list[tuple[int, int]]) -> str:
+        return format_spec(scenario.name, sopts, decisions)
+
+    kernel = args.kernel or scenario.default_kernel
+    if args.json:
+        print(json.dumps(check_json(result, scenario=scenario.name, kernel=kernel,
+                                    patches=patches, spec=spec), indent=2))
+    else:
+        print(render_check(result, scenario=scenario.name, spec=spec), end="")
+    return 1 if result.status == "found" else 0
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    import json
+
+    from swaplab.explore.replay import replay
+    from swaplab.explore.runner import ReplayError
+    from swaplab.explore.schedule import ScheduleError
+    from swaplab.report import render_trace, trace_json
+    from swaplab.scenarios import UnknownScenario, get_scenario, parse_spec
+
+    try:
+        name, sopts, decisions = parse_spec(args.schedule)
+        scenario = get_scenario(name)
+        result = replay(scenario.model(sopts), decisions, max_steps=scenario.max_steps)
+    except (ScheduleError, UnknownScenario, ReplayError, ValueError) as err:
+        return _usage(str(err))
+    failure = result.failure
+    if args.json:
+        print(json.dumps({
+            "scenario": name,
+            "schedule": args.schedule,
+            "property": failure.property if failure is not None else None,
+            "message": failure.message if failure is not None else None,
+            "complete": result.complete,
+            "trace": trace_json(result.trace or []),
+        }, indent=2))
+    else:
+        print(render_trace(result.trace or []), end="")
+        if failure is not None:
+            print(f"{failure.property}: {failure.message}")
+        else:
+            print("no property broken" + ("" if result.complete else " (schedule ended)"))
+    return 1 if failure is not None else 0
+
+
+_EXPLORE_COMMANDS = {"scenarios": _cmd_scenarios, "check": _cmd_check, "replay": _cmd_replay}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

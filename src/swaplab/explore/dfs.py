@@ -1,0 +1,116 @@
+"""Exhaustive depth-first search over interleavings, with an optional preemption bound.
+
+Replay-based: a stack of nodes, one per step after the base prefix; each node lists the
+decisions possible there (the running thread first, so the first run has no preemption; then
+the others by id; a CHOICE expands into one decision per alternative). Moving to a sibling
+re-runs the model up to that node. Decisions that would exceed the preemption bound are
+pruned (and the search is then not complete).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from swaplab.explore.execution import Thread
+from swaplab.explore.ops import Op, OpKind
+from swaplab.explore.runner import Run
+from swaplab.explore.schedule import NO_CHOICE, Decision
+from swaplab.explore.search import Search
+
+
+def decisions_of(thread: Thread) -> list[Decision]:
+    """The decisions that run ``thread`` now: one per alternative of a CHOICE."""
+    pending = thread.pending
+    if pending is not None and pending.kind is OpKind.CHOICE:
+        return [(thread.tid, value) for value in range(pending.n)]
+    return [(thread.tid, NO_CHOICE)]
+
+
+def ordered(run: Run, enabled: list[Thread]) -> list[Thread]:
+    """The enabled threads, the one that ran last first (no preemption), then by id."""
+    last = run.last
+    if last is not None and last in enabled:
+        return [last, *(t for t in enabled if t is not last)]
+    return enabled
+
+
+class _Node:
+    __slots__ = ("options", "preempts", "taken")
+
+    def __init__(self, options: list[Decision], preempts: list[bool]) -> None:
+        self.options = options
+        self.preempts = preempts
+        self.taken = 0
+
+
+class DfsDriver:
+    """Builds the nodes of new steps; the search loop backtracks."""
+
+    track_locks = False
+
+    def __init__(self, search: Search, bound: int | None, depth_limit: int | None = None) -> None:
+        self.search = search
+        self.bound = bound
+        self.depth_limit = depth_limit
+        self.stack: list[_Node] = []
+        self.bounded = False
+
+    def choose(self, run: Run, enabled: list[Thread]) -> Decision | None:
+        if self.depth_limit is not None and len(self.stack) >= self.depth_limit:
+            return None
+        options: list[Decision] = []
+        preempts: list[bool] = []
+        allowed = self.bound is None or run.preemptions < self.bound
+        for thread in ordered(run, enabled):
+            preempt = run.is_preemption(thread)
+            if preempt and not allowed:
+                self.search.stats.pruned += 1
+                self.bounded = True
+                continue
+            for decision in decisions_of(thread):
+                options.append(decision)
+                preempts.append(preempt)
+        node = _Node(options, preempts)
+        self.stack.append(node)
+        return options[0]
+
+    def stepped(self, run: Run, index: int, thread: Thread, op: Op, spawned: int) -> None:
+        pass
+
+    def backtrack(self) -> bool:
+        """Move to the next sibling; False when the tree is exhausted."""
+        stack = self.stack
+        while stack:
+            node = stack[-1]
+            if node.taken + 1 < len(node.options):
+                node.taken += 1
+                return True
+            stack.pop()
+        return False
+
+    def prefix(self, base: Sequence[Decision]) -> list[Decision]:
+        return [*base, *(node.options[node.taken] for node in self.stack)]
+
+
+def dfs(search: Search, bound: int | None = None, base: Sequence[Decision] = (),
+        depth_limit: int | None = None) -> list[list[Decision]]:
+    """Explore every schedule extending ``base`` (within ``bound`` preemptions).
+
+    With ``depth_limit`` the runs stop that many steps past ``base`` and the function returns
+    the prefixes reached (the parallel split); otherwise it returns [].
+    """
+    driver = DfsDriver(search, bound, depth_limit)
+    leaves: list[list[Decision]] = []
+    prefix = list(base)
+    while search.budget_left():
+        result = search.run(prefix, driver)
+        if depth_limit is not None and result.abandoned:
+            search.stats.executions -= 1
+            search.stats.pruned -= 1
+            leaves.append(list(result.decisions))
+        if not driver.backtrack():
+            break
+        prefix = driver.prefix(base)
+    if driver.bounded:
+        search.stats.complete = False
+    return leaves

@@ -1,0 +1,93 @@
+"""The model interface: what the explorer runs, and the properties it checks.
+
+A *model* is a zero-argument callable returning a fresh :class:`Instance`: the state (any
+Python object: a swaplab ``Kernel``, a list, ...), the :class:`Execution` whose threads were
+spawned into it (``Execution.spawn(name, coroutine, ctx)``), and the properties to check.
+Generators cannot be cloned, so the explorer calls the model again for every run and replays
+the schedule's prefix: setups must be deterministic. For the parallel backends the model must
+pickle (a module-level function or a ``functools.partial`` of one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, TypeAlias
+
+from swaplab.explore.execution import Execution
+from swaplab.explore.ops import Lock
+
+Predicate: TypeAlias = Callable[[Any], bool]
+Explain: TypeAlias = Callable[[Any], str]
+
+
+class When(Enum):
+    """When a property is checked."""
+
+    ALWAYS = "always"  # after every step (and on the initial state)
+    QUIESCENT = "always-quiescent"  # after every step that leaves no lock held
+    AT_END = "at_end"  # after all threads finished and ``Instance.finish`` ran
+    SOMETIMES = "sometimes"  # must hold at some point of some run (reachability)
+
+
+@dataclass(frozen=True, slots=True)
+class Property:
+    """A named predicate over the state; ``explain`` words a violation."""
+
+    name: str
+    when: When
+    check: Predicate
+    explain: Explain | None = None
+
+    def message(self, state: Any) -> str:
+        if self.explain is not None:
+            return self.explain(state)
+        if self.when is When.SOMETIMES:
+            return "never reached"
+        return "violated"
+
+
+def always(name: str, check: Predicate, explain: Explain | None = None,
+           quiescent: bool = False) -> Property:
+    """An invariant: after every step, or (``quiescent``) only when no lock is held."""
+    return Property(name, When.QUIESCENT if quiescent else When.ALWAYS, check, explain)
+
+
+def at_end(name: str, check: Predicate, explain: Explain | None = None) -> Property:
+    """A postcondition: checked once all threads have finished."""
+    return Property(name, When.AT_END, check, explain)
+
+
+def sometimes(name: str, check: Predicate, explain: Explain | None = None) -> Property:
+    """Reachability: some step of some run must satisfy ``check``."""
+    return Property(name, When.SOMETIMES, check, explain)
+
+
+@dataclass(slots=True)
+class Instance:
+    """One fresh run of a model, ready to be driven.
+
+    ``fingerprint(state)`` returns a canonical byte encoding of the state (the explorer adds
+    each thread's position and hashes it with blake2b) for the distinct-states statistic.
+    ``finish(state)`` drains the system after all threads are done, before the at_end checks.
+    ``locks`` lists locks the explorer should watch from the start (it also learns every Lock
+    it sees in an operation): a step that takes or releases a lock conflicts with the others
+    that use it, and "quiescent" means none of them is held, unless ``quiescent(state)`` is
+    given: then that decides when the quiescent ``always`` properties are checked.
+    """
+
+    execution: Execution
+    state: Any = None
+    properties: Sequence[Property] = ()
+    fingerprint: Callable[[Any], bytes] | None = None
+    finish: Callable[[Any], None] | None = None
+    locks: Sequence[Lock] = ()
+    max_steps: int = 10_000
+    quiescent: Predicate | None = None
+    name: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+#: A model: builds a fresh instance for every run.
+Model: TypeAlias = Callable[[], Instance]

@@ -1,0 +1,130 @@
+"""The search context every strategy runs in: budget, statistics, failures, reachability.
+
+A strategy calls :meth:`Search.run` for each execution; the context counts it, keeps the best
+failure per property (fewest preemptions, then fewest steps), records which ``sometimes``
+properties were reached and which states (fingerprints) were seen.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from swaplab.explore.model import Instance, Model, When
+from swaplab.explore.runner import Driver, Failure, RunResult, execute
+from swaplab.explore.schedule import Decision
+
+
+@dataclass(slots=True)
+class Options:
+    """How to explore. ``preemption_bound`` None: unbounded; otherwise iterative bounding
+    0, 1, ..., bound (dfs and dpor). ``depth`` is PCT's bug depth ``d``."""
+
+    strategy: str = "dpor"
+    preemption_bound: int | None = None
+    max_executions: int | None = None
+    seed: int = 0
+    depth: int = 2
+    max_steps: int | None = None
+    fingerprints: bool = True
+    shrink: bool = True
+    stop_on_first: bool = False
+
+
+@dataclass(slots=True)
+class Statistics:
+    """What a search did. ``pruned``: branches cut by sleep sets, the preemption bound or a
+    sleep-set-blocked run; ``complete``: nothing was cut by a bound or the budget."""
+
+    executions: int = 0
+    steps: int = 0
+    distinct_states: int = 0
+    max_depth: int = 0
+    pruned: int = 0
+    elapsed: float = 0.0
+    complete: bool = True
+
+    @property
+    def steps_per_second(self) -> float:
+        return self.steps / self.elapsed if self.elapsed > 0 else 0.0
+
+    def merge(self, other: Statistics) -> None:
+        self.executions += other.executions
+        self.steps += other.steps
+        self.max_depth = max(self.max_depth, other.max_depth)
+        self.pruned += other.pruned
+        self.complete = self.complete and other.complete
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["elapsed"] = round(self.elapsed, 6)
+        out["steps_per_second"] = round(self.steps_per_second, 1)
+        return out
+
+
+def better(a: Failure, b: Failure) -> bool:
+    """Whether ``a`` is a smaller witness than ``b``: fewer preemptions, then fewer steps,
+    then the smaller schedule (so parallel and sequential searches agree)."""
+    return (a.preemptions, a.steps, a.decisions) < (b.preemptions, b.steps, b.decisions)
+
+
+@dataclass
+class Search:
+    """One exploration's shared bookkeeping."""
+
+    model: Model
+    options: Options = field(default_factory=Options)
+    stats: Statistics = field(default_factory=Statistics)
+    failures: dict[str, Failure] = field(default_factory=dict)
+    satisfied: dict[str, bool] = field(default_factory=dict)
+    sometimes: list[str] = field(default_factory=list)
+    states: set[bytes] = field(default_factory=set)
+    progress: Callable[[Search], None] | None = None
+    on_result: Callable[[RunResult], None] | None = None
+    started: float = field(default_factory=time.perf_counter)
+    learned: bool = False
+
+    def budget_left(self) -> bool:
+        limit = self.options.max_executions
+        if limit is not None and self.stats.executions >= limit:
+            self.stats.complete = False
+            return False
+        return not (self.options.stop_on_first and self.failures)
+
+    def _learn(self, instance: Instance) -> None:
+        self.sometimes = [p.name for p in instance.properties if p.when is When.SOMETIMES]
+        self.learned = True
+
+    def run(self, prefix: Sequence[Decision], driver: Driver | None) -> RunResult:
+        opts = self.options
+        result = execute(self.model, prefix, driver, satisfied=self.satisfied,
+                         fingerprints=opts.fingerprints, max_steps=opts.max_steps,
+                         on_instance=None if self.learned else self._learn)
+        stats = self.stats
+        stats.executions += 1
+        depth = len(result.decisions)
+        stats.steps += depth
+        stats.max_depth = max(stats.max_depth, depth)
+        if result.abandoned:
+            stats.pruned += 1
+        for name in result.reached:
+            self.satisfied[name] = True
+        if result.states:
+            self.states.update(result.states)
+            stats.distinct_states = len(self.states)
+        failure = result.failure
+        if failure is not None:
+            known = self.failures.get(failure.key)
+            if known is None or better(failure, known):
+                self.failures[failure.key] = failure
+        if self.on_result is not None:
+            self.on_result(result)
+        if self.progress is not None and stats.executions % 64 == 0:
+            stats.elapsed = time.perf_counter() - self.started
+            self.progress(self)
+        return result
+
+    def unreached(self) -> list[str]:
+        return [name for name in self.sometimes if name not in self.satisfied]

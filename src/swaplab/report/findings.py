@@ -1,0 +1,101 @@
+"""Findings as text (trace tables like the cover letter's) and as the JSON of `swaplab check`.
+
+A finding's ``schedule`` is given as a full schedule text (scenario, options, decisions: see
+:mod:`swaplab.scenarios.spec`), made by the ``spec`` callable the caller passes, so that
+``swaplab replay`` accepts it alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from swaplab.explore.execution import Event
+from swaplab.explore.explorer import Finding, Result
+from swaplab.explore.schedule import Decision
+from swaplab.explore.search import Statistics
+
+SpecText = Callable[[list[Decision]], str]
+
+
+def trace_json(trace: Sequence[Event]) -> list[dict[str, Any]]:
+    return [{"step": e.step, "thread": e.thread, "function": e.function, "detail": e.detail}
+            for e in trace]
+
+
+def finding_json(finding: Finding, spec: SpecText) -> dict[str, Any]:
+    schedule = spec(list(finding.schedule)) if finding.schedule is not None else None
+    return {
+        "property": finding.property,
+        "message": finding.message,
+        "schedule": schedule,
+        "preemptions": finding.preemptions,
+        "steps": finding.steps,
+        "deterministic": finding.deterministic,
+        "trace": trace_json(finding.trace),
+    }
+
+
+def check_json(result: Result, *, scenario: str, kernel: str | None,
+               patches: Sequence[str] | None, spec: SpecText) -> dict[str, Any]:
+    """The one JSON object `swaplab check --json` prints."""
+    opts = result.options
+    return {
+        "scenario": scenario,
+        "kernel": kernel,
+        "patches": list(patches) if patches is not None else None,
+        "strategy": opts.strategy,
+        "preemption_bound": result.bound,
+        "seed": opts.seed if opts.strategy in ("random", "pct") else None,
+        "result": result.status,
+        "statistics": result.stats.as_dict(),
+        "findings": [finding_json(f, spec) for f in result.findings],
+    }
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def render_trace(trace: Sequence[Event]) -> str:
+    """A fixed-width table: step, thread, function, detail."""
+    if not trace:
+        return "  (no steps)\n"
+    rows = [(str(e.step), e.thread, e.function, e.detail) for e in trace]
+    widths = [max(len(row[i]) for row in [("step", "thread", "function", ""), *rows])
+              for i in range(3)]
+    header = f"  {'step':>{widths[0]}}  {'thread':<{widths[1]}}  {'function':<{widths[2]}}  detail"
+    lines = [header]
+    previous = ""
+    for step, thread, function, detail in rows:
+        shown = step if step != previous else ""
+        previous = step
+        lines.append(f"  {shown:>{widths[0]}}  {thread:<{widths[1]}}  {function:<{widths[2]}}  "
+                     f"{detail}".rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def render_statistics(stats: Statistics) -> str:
+    return (f"{stats.executions} executions, {stats.steps} steps, "
+            f"{stats.distinct_states} distinct states, max depth {stats.max_depth}, "
+            f"{stats.pruned} pruned, {stats.elapsed:.3f} s, "
+            f"{stats.steps_per_second:,.0f} steps/s")
+
+
+def render_check(result: Result, *, scenario: str, spec: SpecText) -> str:
+    """The text report of `swaplab check`."""
+    opts = result.options
+    bound = f", preemption bound {result.bound}" if result.bound is not None else ""
+    lines = [f"{scenario}: {result.status} ({opts.strategy}{bound})",
+             render_statistics(result.stats)]
+    out = "\n".join(lines) + "\n"
+    for number, finding in enumerate(result.findings, 1):
+        out += f"\nfinding {number}: {finding.property}: {finding.message}\n"
+        if finding.schedule is None:
+            continue
+        out += (f"  schedule: {spec(list(finding.schedule))}\n"
+                f"  {_count(finding.preemptions, 'preemption')}, "
+                f"{_count(finding.steps, 'step')}"
+                f"{'' if finding.deterministic else ', NOT DETERMINISTIC on replay'}\n")
+        out += render_trace(finding.trace)
+    return out

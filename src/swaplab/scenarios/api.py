@@ -1,0 +1,71 @@
+"""The scenario API: a named setup, its threads, its properties and its default bounds.
+
+A :class:`Scenario` builds a fresh :class:`~swaplab.explore.Instance` for every run from its
+:class:`ScenarioOptions` (kernel version, patch list, page-cluster): any Python object as the
+state (a swaplab ``Kernel`` for kernel scenarios), threads spawned through
+``Execution.spawn(name, coroutine, ctx)`` (a kernel scenario spawns into ``k.execution``,
+with a ``sync.Current`` as ctx), and properties made with ``always``/``at_end``/``sometimes``.
+``build`` must be a module-level function so the parallel backends can pickle the model.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from swaplab.explore.execution import Execution
+from swaplab.explore.model import Instance, Model, Property
+from swaplab.explore.ops import Lock, ThreadBody
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioOptions:
+    """What a scenario is built for. ``None``: the scenario's default."""
+
+    kernel: str | None = None
+    patches: tuple[str, ...] | None = None
+    page_cluster: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """A named race or model, with the bounds it is usually explored with."""
+
+    name: str
+    description: str
+    build: Callable[[ScenarioOptions], Instance]
+    kernel_options: bool = False  # whether --kernel/--patches/--page-cluster mean anything
+    default_kernel: str | None = None
+    strategy: str = "dpor"
+    preemption_bound: int | None = None
+    max_executions: int | None = None
+    max_steps: int | None = None
+    tags: tuple[str, ...] = field(default=())
+
+    def model(self, options: ScenarioOptions | None = None) -> Model:
+        """A picklable zero-argument model building this scenario for ``options``."""
+        return functools.partial(self.build, options or ScenarioOptions())
+
+
+def new_instance(
+    state: Any,
+    threads: Iterable[tuple[str, ThreadBody, Any]] = (),
+    properties: Sequence[Property] = (),
+    *,
+    execution: Execution | None = None,
+    fingerprint: Callable[[Any], bytes] | None = None,
+    finish: Callable[[Any], None] | None = None,
+    locks: Sequence[Lock] = (),
+    max_steps: int = 10_000,
+    quiescent: Callable[[Any], bool] | None = None,
+    name: str = "",
+) -> Instance:
+    """An instance with ``threads`` (name, coroutine, ctx) spawned into ``execution`` (a new
+    one by default; a kernel scenario passes ``k.execution``)."""
+    execution = execution if execution is not None else Execution()
+    for thread_name, body, ctx in threads:
+        execution.spawn(thread_name, body, ctx)
+    return Instance(execution, state, properties, fingerprint=fingerprint, finish=finish,
+                    locks=locks, max_steps=max_steps, quiescent=quiescent, name=name)

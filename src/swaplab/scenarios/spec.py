@@ -1,0 +1,49 @@
+"""A finding's schedule text names its scenario and options, so it replays alone::
+
+    tiny-lost-update:0.1.0.1
+    type1,kernel=2.6.30,patches=a+b,page-cluster=3:0*4.1.c1.0
+
+Scenario name, then ``,key=value`` options (``patches`` joined with ``+``, empty: ``none``),
+then ``:`` and the schedule text of :mod:`swaplab.explore.schedule`. Safe in a shell
+unquoted.
+"""
+
+from __future__ import annotations
+
+from swaplab.explore.schedule import Decision, ScheduleError, format_decisions, parse_decisions
+from swaplab.scenarios.api import ScenarioOptions
+
+
+def format_spec(name: str, options: ScenarioOptions, decisions: list[Decision]) -> str:
+    parts = [name]
+    if options.kernel is not None:
+        parts.append(f"kernel={options.kernel}")
+    if options.patches is not None:
+        parts.append(f"patches={'+'.join(options.patches) or 'none'}")
+    if options.page_cluster is not None:
+        parts.append(f"page-cluster={options.page_cluster}")
+    return ",".join(parts) + ":" + format_decisions(decisions)
+
+
+def parse_spec(text: str) -> tuple[str, ScenarioOptions, list[Decision]]:
+    """Split a schedule text into scenario name, options and decisions."""
+    head, sep, tail = text.strip().partition(":")
+    if not sep or not head:
+        raise ScheduleError(f"schedule {text!r} does not start with 'SCENARIO:'")
+    name, *pairs = head.split(",")
+    kernel: str | None = None
+    patches: tuple[str, ...] | None = None
+    page_cluster: int | None = None
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq:
+            raise ScheduleError(f"bad option {pair!r} in {text!r}")
+        if key == "kernel":
+            kernel = value
+        elif key == "patches":
+            patches = () if value == "none" else tuple(value.split("+"))
+        elif key == "page-cluster" and value.isdigit():
+            page_cluster = int(value)
+        else:
+            raise ScheduleError(f"bad option {pair!r} in {text!r}")
+    return name, ScenarioOptions(kernel, patches, page_cluster), parse_decisions(tail)

@@ -1,0 +1,49 @@
+"""Shared helpers of the explorer tests: the Mazurkiewicz trace of a run."""
+
+from __future__ import annotations
+
+from swaplab.explore.execution import Thread
+from swaplab.explore.model import Model
+from swaplab.explore.ops import Lock, Op, OpKind
+from swaplab.explore.runner import Run, execute
+from swaplab.explore.schedule import Decision
+
+
+class Recorder:
+    """Observes a replay: per step, the thread, its per-thread index and what it touched."""
+
+    track_locks = True
+
+    def __init__(self) -> None:
+        self.events: list[tuple[int, int, list[tuple[object, bool]]]] = []
+        self.counts: dict[int, int] = {}
+        self.choices: list[tuple[tuple[int, int], int]] = []
+
+    def choose(self, run: Run, enabled: list[Thread]) -> Decision | None:
+        return None
+
+    def stepped(self, run: Run, index: int, thread: Thread, op: Op, spawned: int) -> None:
+        k = self.counts.get(thread.tid, 0)
+        self.counts[thread.tid] = k + 1
+        touched: list[tuple[object, bool]] = []
+        if op.obj is not None:
+            touched.append((op.obj, op.kind is OpKind.READ))
+        touched.extend((lock, False) for lock in run.changed if isinstance(lock, Lock))
+        self.events.append((thread.tid, k, touched))
+        if op.kind is OpKind.CHOICE:
+            self.choices.append(((thread.tid, k), run.decisions[-1][1]))
+
+
+def trace_class(model: Model, decisions: list[Decision]) -> frozenset[tuple[object, ...]]:
+    """The Mazurkiewicz trace of a run: the order of every pair of conflicting steps."""
+    recorder = Recorder()
+    execute(model, decisions, recorder)
+    pairs = []
+    events = recorder.events
+    for i, (ti, ki, ai) in enumerate(events):
+        for tj, kj, aj in events[i + 1:]:
+            if ti == tj:
+                continue
+            if any(a is b and not (ra and rb) for a, ra in ai for b, rb in aj):
+                pairs.append(((ti, ki), (tj, kj)))
+    return frozenset([*pairs, *(("choice", *c) for c in recorder.choices)])

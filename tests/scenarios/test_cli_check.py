@@ -1,0 +1,93 @@
+"""`swaplab scenarios`, `swaplab check` and `swaplab replay`: output, JSON, exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from swaplab.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    try:
+        code = main(list(argv))
+    except SystemExit as exit_:
+        code = int(exit_.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_scenarios_lists_names_and_descriptions(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "scenarios")
+    assert code == 0
+    assert any(line.startswith("tiny-abba ") and "deadlock" in line for line in out.splitlines())
+
+
+def test_check_clean_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "check", "tiny-locked-counter", "--jobs", "1")
+    assert code == 0
+    assert out.startswith("tiny-locked-counter: clean (dpor)\n2 executions, 16 steps")
+
+
+def test_check_found_exits_1_and_prints_a_replayable_schedule(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "check", "tiny-lost-update", "--jobs", "1")
+    assert code == 1
+    assert "finding 1: no-lost-update: x == 1 after two increments (expected 2)" in out
+    assert "  schedule: tiny-lost-update:0.0.1*3.0\n" in out
+    code, out, _ = run(capsys, "replay", "tiny-lost-update:0.0.1*3.0")
+    assert code == 1
+    assert out.splitlines()[-1] == "no-lost-update: x == 1 after two increments (expected 2)"
+
+
+def test_check_json_object(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "check", "tiny-abba", "--strategy", "dfs", "--jobs", "1",
+                       "--json")
+    assert code == 1
+    data = json.loads(out)
+    assert list(data)[:8] == ["scenario", "kernel", "patches", "strategy", "preemption_bound",
+                              "seed", "result", "statistics"]
+    assert (data["scenario"], data["strategy"], data["result"]) == ("tiny-abba", "dfs", "found")
+    assert data["statistics"]["executions"] == 14
+    [finding] = data["findings"]
+    assert finding["property"] == "deadlock"
+    assert finding["schedule"] == "tiny-abba:0.0.1.1"
+    assert [(t["thread"], t["function"], t["detail"]) for t in finding["trace"]] == [
+        ("ab", "start", "yield"), ("ab", "lock_A", "acquire A"),
+        ("ba", "start", "yield"), ("ba", "lock_B", "acquire B")]
+
+
+def test_check_with_bound_and_options_in_the_schedule(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "check", "tiny-lost-update", "--kernel", "2.6.30",
+                       "--patches", "a,b", "--page-cluster", "0", "--preemption-bound", "2",
+                       "--jobs", "1", "--json")
+    data = json.loads(out)
+    assert code == 1 and data["kernel"] == "2.6.30" and data["patches"] == ["a", "b"]
+    assert data["preemption_bound"] == 1
+    schedule = data["findings"][0]["schedule"]
+    assert schedule == "tiny-lost-update,kernel=2.6.30,patches=a+b,page-cluster=0:0.0.1*3.0"
+    code, out, _ = run(capsys, "replay", schedule, "--json")
+    assert code == 1 and json.loads(out)["property"] == "no-lost-update"
+
+
+@pytest.mark.parametrize("argv", [
+    ["check", "nope"],
+    ["check", "tiny-abba", "--strategy", "bfs"],
+    ["check", "tiny-abba", "--jobs", "0"],
+    ["check", "tiny-abba", "--preemption-bound", "-1"],
+    ["replay", "tiny-abba:0.0.7"],
+    ["replay", "garbage"],
+    ["replay", "nope:0.1"],
+])
+def test_usage_errors_exit_2_with_one_line(capsys: pytest.CaptureFixture[str],
+                                           argv: list[str]) -> None:
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_replay_of_a_clean_schedule_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "replay", "tiny-locked-counter:0*4")
+    assert code == 0 and out.endswith("no property broken (schedule ended)\n")
