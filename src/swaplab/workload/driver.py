@@ -1,0 +1,283 @@
+"""The virtual-time driver: kernel threads scheduled on CPUs against a virtual clock.
+
+Like :func:`~swaplab.explore.execution.run_to_completion` it only calls
+:meth:`Execution.step` and reads ``Thread.pending``, so the kernel model's coroutines run
+unchanged. What it adds:
+
+- a clock in nanoseconds and an event heap of ``(time, seq, thread)``: a thread whose
+  pending operation is a :class:`Sleep` (a YIELD whose payload is the sleep) leaves the CPU
+  and becomes runnable again at ``now + ns``; a swap I/O completion thread
+  (``end_swap_bio_read``/``end_swap_bio_write``, spawned by page_io) starts only after the
+  read or write latency;
+- ``cpus`` CPUs: up to that many runnable threads are "on a CPU" at once and each step is
+  taken by one of them, picked by a seeded random choice, so their steps interleave; a
+  thread leaves its CPU when it blocks (its pending operation is not enabled), sleeps, or
+  reaches a YIELD (cond_resched), and a free CPU takes a random runnable thread;
+- CPU time: each step costs ``step_ns`` of its CPU, so the clock advances by
+  ``step_ns / (threads on CPUs)`` per step;
+- quiescence for checks: :meth:`VirtualDriver.quiesce` parks every thread that reaches a
+  parkable sleep (a user-space point of a workload process, kswapd's idle sleep) and runs
+  the rest (kernel paths in progress, I/O completions) until nothing else is left.
+
+The same seed gives the same run: every choice comes from one ``random.Random(seed)`` and
+the threads are kept in lists in spawn order.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from swaplab.explore import Deadlock, Execution, Op, OpKind, StepLimit, Thread, trap
+
+__all__ = ["Latencies", "Sleep", "VirtualDriver", "sleep"]
+
+NS_PER_S = 1_000_000_000
+
+
+class Sleep:
+    """The payload of a YIELD that sleeps ``ns`` nanoseconds of virtual time.
+
+    ``parkable`` marks a point where the thread holds nothing of the kernel (a user task
+    between system calls, a daemon's idle wait): :meth:`VirtualDriver.quiesce` stops such
+    threads there."""
+
+    __slots__ = ("ns", "parkable")
+
+    def __init__(self, ns: int, parkable: bool = True) -> None:
+        self.ns = max(0, int(ns))
+        self.parkable = parkable
+
+    def __repr__(self) -> str:
+        return f"Sleep({self.ns}ns)"
+
+
+async def sleep(ns: int, parkable: bool = True, site: str = "sleep") -> None:
+    """Sleep ``ns`` nanoseconds of virtual time (only under :class:`VirtualDriver`)."""
+    await trap(Op(OpKind.YIELD, None, site, payload=Sleep(ns, parkable)))
+
+
+@dataclass(frozen=True, slots=True)
+class Latencies:
+    """Virtual-time costs: one kernel step on a CPU, one swap read, one swap write."""
+
+    step_ns: int = 1_000
+    swap_read_ns: int = 2_000_000
+    swap_write_ns: int = 2_000_000
+
+
+async def _nothing() -> None:
+    return None
+
+
+def _dead_thread() -> Thread:
+    body = _nothing()
+    body.close()
+    thread = Thread(-1, "(finished)", body, None)
+    thread.done = True
+    thread.pending = None
+    return thread
+
+
+_DEAD = _dead_thread()
+
+
+def _sleep_of(thread: Thread) -> Sleep | None:
+    op = thread.pending
+    if op is not None and op.kind is OpKind.YIELD and isinstance(op.payload, Sleep):
+        return op.payload
+    return None
+
+
+class VirtualDriver:
+    """Runs the threads of ``execution`` in virtual time; see the module docstring."""
+
+    def __init__(self, execution: Execution, seed: int, cpus: int = 1,
+                 latencies: Latencies | None = None, max_steps: int | None = None) -> None:
+        if cpus < 1:
+            raise ValueError(f"cpus must be >= 1, not {cpus}")
+        self.execution = execution
+        self.rng = random.Random(seed)
+        self.cpus = cpus
+        self.lat = latencies or Latencies()
+        self.max_steps = max_steps
+        self.now = 0
+        self.steps = 0
+        self.heap: list[tuple[int, int, Thread]] = []
+        self.seq = 0
+        self.ready: list[Thread] = []
+        self.oncpu: list[Thread] = []
+        self.parked: list[tuple[int, Thread]] = []
+        self.draining = False
+        self.known = len(execution.threads)
+        self.io_started = 0
+        #: called after every step; returning True makes run_until() return early
+        self.after_step: Callable[[], bool] | None = None
+        for thread in execution.threads:
+            if not thread.done:
+                self.ready.append(thread)
+
+    # -- bookkeeping ----------------------------------------------------------------------
+
+    def _push(self, when: int, thread: Thread) -> None:
+        self.seq += 1
+        heapq.heappush(self.heap, (when, self.seq, thread))
+
+    def _adopt_new_threads(self) -> None:
+        threads = self.execution.threads
+        for thread in threads[self.known:]:
+            name = thread.name
+            if name.startswith("end_swap_bio_read"):
+                self.io_started += 1
+                self._push(self.now + self.lat.swap_read_ns, thread)
+            elif name.startswith("end_swap_bio_write"):
+                self.io_started += 1
+                self._push(self.now + self.lat.swap_write_ns, thread)
+            else:
+                self.ready.append(thread)
+        self.known = len(threads)
+
+    def _forget(self, thread: Thread) -> None:
+        """Drop a finished thread from the execution's list (its slot keeps a finished
+        placeholder, so later threads still get fresh ids): long runs start millions of
+        I/O completion threads."""
+        threads = self.execution.threads
+        if thread.tid < len(threads) and threads[thread.tid] is thread:
+            threads[thread.tid] = _DEAD
+
+    def _leave(self, thread: Thread) -> None:
+        if thread in self.oncpu:
+            self.oncpu.remove(thread)
+        if thread in self.ready:
+            self.ready.remove(thread)
+
+    def _after(self, thread: Thread) -> None:
+        """Place ``thread`` after its step: done, asleep, off its CPU, or still on it."""
+        if self.known != len(self.execution.threads):
+            self._adopt_new_threads()
+        if thread.done:
+            self._leave(thread)
+            self._forget(thread)
+            return
+        slp = _sleep_of(thread)
+        if slp is not None:
+            self._leave(thread)
+            self._push(self.now + slp.ns, thread)
+            return
+        pending = thread.pending
+        assert pending is not None
+        if pending.kind is OpKind.YIELD or not pending.enabled():
+            self.oncpu.remove(thread)
+
+    def _wake(self) -> None:
+        heap = self.heap
+        while heap and heap[0][0] <= self.now:
+            when, _, thread = heapq.heappop(heap)
+            slp = _sleep_of(thread)
+            if self.draining and slp is not None and slp.parkable:
+                self.parked.append((when, thread))
+            else:
+                self.ready.append(thread)
+
+    def _fill_cpus(self) -> None:
+        oncpu = self.oncpu
+        free = self.cpus - len(oncpu)
+        if free <= 0:
+            return
+        cands = [t for t in self.ready if t not in oncpu and t.enabled()]
+        while free and cands:
+            oncpu.append(cands.pop(self.rng.randrange(len(cands))))
+            free -= 1
+
+    def _pick(self, until: int | None) -> Thread | None:
+        """The thread to step next, advancing the clock over idle time; None when nothing
+        can run before ``until`` (or, draining, when only parked work is left)."""
+        while True:
+            self._wake()
+            self._fill_cpus()
+            if self.oncpu:
+                if len(self.oncpu) == 1:
+                    return self.oncpu[0]
+                return self.oncpu[self.rng.randrange(len(self.oncpu))]
+            if self.draining:
+                self._park_sleepers()
+            if not self.heap:
+                if self.ready:
+                    raise Deadlock("no thread can run: "
+                                   + ", ".join(repr(t) for t in self.ready))
+                return None
+            when = self.heap[0][0]
+            if until is not None and when > until:
+                self.now = max(self.now, until)
+                return None
+            self.now = max(self.now, when)
+
+    def _park_sleepers(self) -> None:
+        """Draining: move every parkable sleeper from the heap to ``parked``."""
+        keep: list[tuple[int, int, Thread]] = []
+        for entry in self.heap:
+            slp = _sleep_of(entry[2])
+            if slp is not None and slp.parkable:
+                self.parked.append((entry[0], entry[2]))
+            else:
+                keep.append(entry)
+        if len(keep) != len(self.heap):
+            heapq.heapify(keep)
+            self.heap = keep
+
+    # -- running --------------------------------------------------------------------------
+
+    def step_once(self, thread: Thread) -> None:
+        if self.max_steps is not None and self.steps >= self.max_steps:
+            raise StepLimit(f"more than {self.max_steps} steps")
+        self.execution.step(thread)
+        self.steps += 1
+        self.now += self.lat.step_ns // max(1, len(self.oncpu))
+        self._after(thread)
+
+    def run_until(self, until: int) -> None:
+        """Run threads until the clock reaches ``until`` (or nothing is left to run, or
+        ``after_step`` asks to stop)."""
+        hook = self.after_step
+        while True:
+            thread = self._pick(until)
+            if thread is None:
+                return
+            self.step_once(thread)
+            if hook is not None and hook():
+                return
+            if self.now >= until:
+                return
+
+    def quiesce(self, max_steps: int = 1_000_000) -> bool:
+        """Park threads at parkable sleeps and run the others until none is left; True when
+        the machine is then quiescent (no thread half-way through a kernel path). Threads
+        stay parked until :meth:`resume`."""
+        self.draining = True
+        for thread in list(self.ready):
+            slp = _sleep_of(thread)
+            if slp is not None and slp.parkable:
+                self.ready.remove(thread)
+                self.parked.append((self.now, thread))
+        budget = self.steps + max_steps
+        while self.steps < budget:
+            try:
+                nxt = self._pick(None)
+            except Deadlock:
+                return False
+            if nxt is None:
+                return True
+            self.step_once(nxt)
+        return False
+
+    def resume(self) -> None:
+        """Undo :meth:`quiesce`: parked threads sleep on until their wake-up time."""
+        self.draining = False
+        for when, thread in self.parked:
+            self._push(max(when, self.now), thread)
+        self.parked = []
+
+    def live(self) -> int:
+        return len(self.ready) + len(self.heap) + len(self.parked)

@@ -1,0 +1,269 @@
+"""One simulation: a modelled machine set up from a workload, run in virtual time, sampled.
+
+:func:`simulate` builds a :class:`~swaplab.system.System` (kernel, RAM, swap,
+page-cluster), makes the groups and their limits, starts the workload's processes as
+threads and runs them under :class:`~swaplab.workload.driver.VirtualDriver`. Every
+``sample`` of virtual time (and whenever a killer or a mover asks, after its action) the
+driver quiesces the machine (threads parked at user-space points, kernel paths and I/O
+drained), the metrics are sampled and every invariant (kernel/invariants.check_all) is
+checked; then the run goes on. The result carries everything with the seed that replays it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from swaplab.explore import Deadlock, StepLimit
+from swaplab.kernel import invariants
+from swaplab.kernel.cgroup import Cgroup, cgroup_lookup
+from swaplab.kernel.config import make_config
+from swaplab.kernel.errno import KernelBug
+from swaplab.kernel.kernel import Kernel
+from swaplab.kernel.mm_types import NR_LRU_LISTS, TaskStruct
+from swaplab.kernel.sync import Current
+from swaplab.system import System
+from swaplab.workload import procs
+from swaplab.workload.driver import NS_PER_S, Latencies, VirtualDriver, sleep
+from swaplab.workload.metrics import GLOBAL_METRICS, GROUP_METRICS, sample_metrics
+from swaplab.workload.spec import TaskSpec, Workload
+
+__all__ = ["Result", "Simulation", "simulate"]
+
+
+@dataclass(slots=True)
+class Result:
+    """A finished run: its identity, the sampled series, the events and what broke."""
+
+    workload: str
+    kernel: str
+    patches: list[str]
+    seed: int
+    duration_s: float
+    cpus: int
+    page_cluster: int
+    times: list[float] = field(default_factory=list)
+    events: list[str | None] = field(default_factory=list)
+    series: dict[str, list[int]] = field(default_factory=dict)
+    groups: dict[str, dict[str, list[int | None]]] = field(default_factory=dict)
+    invariant_violations: list[str] = field(default_factory=list)
+    error: str | None = None
+    counters: dict[str, int] = field(default_factory=dict)
+    steps: int = 0
+    wall_s: float = 0.0
+
+    def values_at(self, metric: str, event_prefix: str) -> list[int]:
+        """The metric at the samples taken for events starting with ``event_prefix``."""
+        return [v for v, e in zip(self.series[metric], self.events, strict=True)
+                if e is not None and e.startswith(event_prefix)]
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in GLOBAL_METRICS:
+            values = self.series.get(name, [])
+            out[name] = {"final": values[-1] if values else None,
+                         "max": max(values) if values else None}
+        for gname in GROUP_METRICS:
+            per: dict[str, Any] = {}
+            for path, metrics in self.groups.items():
+                vals = [v for v in metrics[gname] if v is not None]
+                per[path] = {"final": metrics[gname][-1] if metrics[gname] else None,
+                             "max": max(vals) if vals else None}
+            out[gname] = per
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        series: dict[str, Any] = {"t": self.times, "event": self.events}
+        series.update(self.series)
+        for gname in GROUP_METRICS:
+            series[gname] = {path: m[gname] for path, m in self.groups.items()}
+        return {
+            "workload": self.workload,
+            "kernel": self.kernel,
+            "patches": self.patches,
+            "seed": self.seed,
+            "duration_s": self.duration_s,
+            "summary": self.summary(),
+            "series": series,
+            "cpus": self.cpus,
+            "page_cluster": self.page_cluster,
+            "counters": self.counters,
+            "invariant_violations": self.invariant_violations,
+            "error": self.error,
+        }
+
+
+class Simulation:
+    """The machine, the driver and the workload's bookkeeping for one run."""
+
+    def __init__(self, wl: Workload, kernel: str = "2.6.31", patches: str | None = None,
+                 seed: int = 0, cpus: int = 1, duration_ns: int | None = None,
+                 page_cluster: int | None = None, max_steps: int | None = None) -> None:
+        self.wl = wl
+        self.seed = seed
+        self.cpus = cpus
+        self.duration_ns = duration_ns if duration_ns is not None else wl.duration_ns
+        cfg = make_config(kernel, patches)
+        self.kernel_name = cfg.name
+        self.patches = cfg.patches()
+        m = wl.machine
+        self.page_cluster = m.page_cluster if page_cluster is None else page_cluster
+        self.system = System(kernel=kernel, ram=m.ram, swap=m.swap,
+                             page_cluster=self.page_cluster, patches=patches)
+        k = self.k = self.system.k
+        if m.gc_threshold is not None:
+            k.cfg = replace(k.cfg, cache_only_gc_threshold=m.gc_threshold)
+        k.vm_swappiness = m.swappiness
+        _set_cpus(k, cpus)
+        self.limits: dict[str, tuple[int | None, int | None]] = {}
+        for g in wl.groups:
+            self.system.mkdir(g.path)
+            if g.limit is not None:
+                self.system.write(f"{g.path}/memory.limit_in_bytes", str(g.limit))
+            if g.memsw_limit is not None:
+                self.system.write(f"{g.path}/memory.memsw.limit_in_bytes", str(g.memsw_limit))
+            self.limits[g.path] = (g.limit, g.memsw_limit)
+        self.aliases: dict[str, str] = {g.path: g.path for g in wl.groups}
+        #: groups whose killer is between its kill and its sample: no restart meanwhile
+        self.held: dict[str, int] = {}
+        lat = Latencies(wl.io.cpu_step_ns, wl.io.swap_read_ns, wl.io.swap_write_ns)
+        self.driver = VirtualDriver(k.execution, seed, cpus, lat, max_steps)
+        self.driver.after_step = self._sample_due
+        self.sample_reasons: list[str] = []
+        self.errors: list[str] = []
+        self.started = self.exited = self.touches = self.forks = 0
+        self.kills = self.moves = self.rmdir_failures = self.kswapd_runs = 0
+        self.unquiet_samples = 0
+        self.result = Result(wl.name, self.kernel_name, self.patches, seed,
+                             self.duration_ns / NS_PER_S, cpus, self.page_cluster)
+        self._start()
+
+    # -- for the processes ----------------------------------------------------------------
+
+    def group(self, alias: str) -> Cgroup | None:
+        """The current directory of a workload group (the mover renames groups)."""
+        cgrp = cgroup_lookup(self.k, self.aliases.get(alias, alias))
+        return cgrp if cgrp is not None and not cgrp.removed else None
+
+    def cpu_of(self, ts: TaskStruct) -> int:
+        return ts.pid % self.cpus
+
+    def request_sample(self, reason: str) -> None:
+        self.sample_reasons.append(reason)
+
+    def _sample_due(self) -> bool:
+        return bool(self.sample_reasons)
+
+    # -- running --------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        k = self.k
+        execution = k.execution
+        for spec in self.wl.tasks:
+            cgrp = self.group(spec.group)
+            assert cgrp is not None
+            for _ in range(spec.count):
+                if spec.start_ns:
+                    execution.spawn("starter", _delayed_start(self, spec), Current(None, 0))
+                else:
+                    procs.start_task(self, spec, cgrp)
+        for killer in self.wl.killers:
+            execution.spawn(f"killer {killer.group}", procs.killer_main(self, killer),
+                            Current(None, 0))
+        for mover in self.wl.movers:
+            execution.spawn(f"mover {mover.group}", procs.mover_main(self, mover),
+                            Current(None, 0))
+        if self.wl.machine.kswapd:
+            execution.spawn("kswapd", procs.kswapd_main(self), Current(None, 0))
+        self.driver._adopt_new_threads()
+
+    def run(self, progress: Callable[[float], None] | None = None) -> Result:
+        """Run to the end of the duration (or the first kernel bug); the result."""
+        wall = time.perf_counter()
+        driver = self.driver
+        end = self.duration_ns
+        next_sample = 0
+        try:
+            self._sample("start")
+            next_sample = self.wl.sample_ns
+            while driver.now < end:
+                driver.run_until(min(next_sample, end))
+                if self.sample_reasons:
+                    reasons, self.sample_reasons = self.sample_reasons, []
+                    self._sample("; ".join(reasons))
+                elif driver.now >= next_sample or driver.now >= end:
+                    self._sample(None)
+                    next_sample += self.wl.sample_ns
+                if progress is not None:
+                    progress(driver.now / NS_PER_S)
+                if driver.live() == 0:
+                    break
+        except (KernelBug, Deadlock, StepLimit) as exc:
+            self.result.error = f"{type(exc).__name__}: {exc} (seed {self.seed}, " \
+                                f"t={driver.now / NS_PER_S:.6f}s)"
+        finally:
+            self.k.execution.close()
+        r = self.result
+        r.steps = driver.steps
+        r.wall_s = time.perf_counter() - wall
+        r.counters = {"tasks_started": self.started, "tasks_exited": self.exited,
+                      "touches": self.touches, "forks": self.forks, "kills": self.kills,
+                      "moves": self.moves, "rmdir_failures": self.rmdir_failures,
+                      "kswapd_runs": self.kswapd_runs, "swap_ios": driver.io_started,
+                      "kernel_steps": driver.steps,
+                      "samples_not_quiescent": self.unquiet_samples}
+        return r
+
+    def _sample(self, event: str | None) -> None:
+        driver = self.driver
+        quiet = driver.quiesce()
+        try:
+            r = self.result
+            values, groups = sample_metrics(self.k)
+            r.times.append(driver.now / NS_PER_S)
+            r.events.append(event)
+            n = len(r.times)
+            for name in GLOBAL_METRICS:
+                r.series.setdefault(name, []).append(values[name])
+            for path, metrics in groups.items():
+                per = r.groups.setdefault(
+                    path, {g: [None] * (n - 1) for g in GROUP_METRICS})
+                for gname in GROUP_METRICS:
+                    per[gname].append(metrics[gname])
+            for per in r.groups.values():
+                for gname in GROUP_METRICS:
+                    if len(per[gname]) < n:
+                        per[gname].append(None)
+            if not quiet:
+                self.unquiet_samples += 1
+            else:
+                for violation in invariants.check_all(self.k):
+                    r.invariant_violations.append(
+                        f"t={driver.now / NS_PER_S:.6f}s seed={self.seed}: {violation}")
+        finally:
+            driver.resume()
+
+
+async def _delayed_start(sim: Simulation, spec: TaskSpec) -> None:
+    await sleep(spec.start_ns, site="start")
+    await procs.spawn_task(sim, spec)
+
+
+def _set_cpus(k: Kernel, cpus: int) -> None:
+    """Give the machine ``cpus`` CPUs (per-CPU pagevecs) before anything ran."""
+    if cpus != k.ncpus:
+        k.ncpus = cpus
+        k.lru_add_pvecs = [[[] for _ in range(NR_LRU_LISTS)] for _ in range(cpus)]
+
+
+def simulate(wl: Workload, kernel: str = "2.6.31", patches: str | None = None, seed: int = 0,
+             cpus: int = 1, duration_ns: int | None = None, page_cluster: int | None = None,
+             progress: Callable[[float], None] | None = None,
+             max_steps: int | None = None) -> Result:
+    """Run ``wl`` once; see :class:`Simulation`."""
+    sim = Simulation(wl, kernel, patches, seed, cpus, duration_ns, page_cluster, max_steps)
+    return sim.run(progress)
+
+
