@@ -25,6 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("--swap", default="512M", help="swap size, 0 for none (default 512M)")
     sh.add_argument("--page-cluster", type=int, default=3, help="/proc/sys/vm/page-cluster")
     _add_explore_commands(sub)
+    from swaplab.workload import command as simulate
+
+    simulate.add_parser(sub)
     return parser
 
 
@@ -36,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_shell(args)
     if args.command in _EXPLORE_COMMANDS:
         return _EXPLORE_COMMANDS[args.command](args)
+    if args.command == "simulate":
+        from swaplab.workload import command as simulate
+
+        return simulate.run(args)
     raise AssertionError(args.command)
 
 
@@ -63,6 +70,12 @@ def _add_explore_commands(sub: Any) -> None:
     check.add_argument("--address", help="Ray cluster address (--backend ray)")
     check.add_argument("--no-shrink", action="store_true", help="report findings unshrunk")
     check.add_argument("--json", action="store_true", help="print one JSON object")
+
+    claims = sub.add_parser("claims", help="decide each claim of the cover letter by exploration")
+    claims.add_argument("--json", action="store_true", help="print one JSON array")
+    claims.add_argument("--jobs", type=_positive, default=2, help="processes (default 2)")
+    claims.add_argument("--explore-only", action="store_true",
+                        help="skip the growth claims (workload simulator)")
 
     replay = sub.add_parser("replay", help="re-run a finding's schedule and print its trace")
     replay.add_argument("schedule", help="a schedule text as `check` prints it")
@@ -153,7 +166,24 @@ def _cmd_check(args: argparse.Namespace) -> int:
                                     patches=patches, spec=spec), indent=2))
     else:
         print(render_check(result, scenario=scenario.name, spec=spec), end="")
+        if "kernel" in scenario.tags:
+            _print_kernel_tables(scenario, sopts, result)
     return 1 if result.status == "found" else 0
+
+
+def _print_kernel_tables(scenario: Any, sopts: Any, result: Any) -> None:
+    """Each finding of a kernel scenario as the cover letter's two-column table."""
+    from swaplab.report.table import render_broken, render_table
+    from swaplab.scenarios.kernel_common import broken_families
+
+    for number, finding in enumerate(result.findings, 1):
+        if finding.schedule is None or not finding.trace:
+            continue
+        print(f"\nfinding {number} as a table ({scenario.name}):")
+        print(render_table(finding.trace), end="")
+        broken = broken_families(scenario.model(sopts), list(finding.schedule),
+                                 scenario.max_steps)
+        print(render_broken(broken), end="")
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
@@ -190,7 +220,21 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return 1 if failure is not None else 0
 
 
-_EXPLORE_COMMANDS = {"scenarios": _cmd_scenarios, "check": _cmd_check, "replay": _cmd_replay}
+def _cmd_claims(args: argparse.Namespace) -> int:
+    import json
+
+    from swaplab.claims import all_claims, render
+
+    rows = all_claims(growth=not args.explore_only, jobs=args.jobs)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        print(render(rows), end="")
+    return 0
+
+
+_EXPLORE_COMMANDS = {"scenarios": _cmd_scenarios, "check": _cmd_check, "replay": _cmd_replay,
+                     "claims": _cmd_claims}
 
 
 if __name__ == "__main__":

@@ -352,3 +352,114 @@ def test_real_kernel_paths_keep_every_invariant(version: str, hierarchy: bool) -
     assert run(k, cgroup.cgroup_rmdir(k, g)) == 0
     assert invariants.check_all(k) == []
     assert invariants.orphan_swap_cache_pages(k) == []
+
+
+# --- swap invariants (kernel-notes 3.6.1, 3.6.3) ---------------------------------------
+
+
+def _as_2630(s: State) -> None:
+    """The same state in 2.6.30's encoding: the cache's reference is a count (Q's slot 1,
+    S's slot 1 for T's pte), the header slot is SWAP_MAP_BAD 0x8000."""
+    from swaplab.kernel.config import PRESETS
+
+    s.k.cfg = PRESETS["2.6.30"]
+    s.si.swap_map[0] = swapfile.SWAP_MAP_BAD_30
+    s.si.swap_map[ENTRY_Q] = 1
+    s.si.swap_map[ENTRY_S] = 1
+
+
+def test_the_correct_state_passes_in_2630_encoding() -> None:
+    s = State()
+    _as_2630(s)
+    assert invariants.check_all(s.k) == []
+    s.si.swap_map[ENTRY_Q] = 2  # a reference nobody holds
+    assert invariants.check_swap_slots(s.k) == [
+        f"slot {ENTRY_Q:#x}: swap_map 0x2 counts 1 references, 0 pte/shmem refs "
+        f"(in cache True)"
+    ]
+
+
+def test_swap_slots_has_cache_flag_must_match_the_tree() -> None:
+    s = State()
+    s.si.swap_map[ENTRY_Q] = 1  # count 1 without HAS_CACHE, page in the tree
+    assert invariants.check_swap_slots(s.k) == [
+        f"slot {ENTRY_Q:#x}: swap_map 0x1 HAS_CACHE False but in swap cache True",
+        f"slot {ENTRY_Q:#x}: swap_map 0x1 counts 1 references, 0 pte/shmem refs "
+        f"(in cache True)",
+    ]
+
+
+def test_swap_slots_pte_reference_to_a_free_slot() -> None:
+    s = State()
+    s.si.swap_map[ENTRY_S] = 0
+    s.si.inuse_pages = 1
+    s.k.nr_swap_pages += 1
+    out = invariants.check_swap_slots(s.k)
+    assert out == [f"1 pte/shmem reference(s) to entry {ENTRY_S:#x}, slot value 0",
+                   f"slot {ENTRY_S:#x}: swap_map 0x0 counts 0 references, 1 pte/shmem "
+                   f"refs (in cache False)"]
+    # the record on the now free slot breaks the record check in both versions
+    assert invariants.check_swap_record_referenced(s.k) == [
+        f"swap record of slot {ENTRY_S:#x} (css id 2) but slot value 0"
+    ]
+
+
+def test_swap_slots_count_shmem_references() -> None:
+    from swaplab.kernel.shmem import ShmemInode
+
+    s = State()
+    inode = ShmemInode("shm", 4)
+    s.k.shm_segments[0] = inode
+    inode.i_swap[0] = ENTRY_Q  # the segment's index 0 lives in Q's slot
+    assert invariants.check_swap_slots(s.k) == [
+        f"slot {ENTRY_Q:#x}: swap_map 0x8000 counts 0 references, 1 pte/shmem refs "
+        f"(in cache True)"
+    ]
+    s.si.swap_map[ENTRY_Q] = swapfile.SWAP_HAS_CACHE | 1
+    assert invariants.check_swap_slots(s.k) == []
+
+
+def test_swap_pages_area_being_swapped_off_is_left_out() -> None:
+    """sys_swapoff subtracts the area's pages before try_to_unuse: an area without
+    SWP_WRITEOK counts in neither nr_swap_pages nor total_swap_pages."""
+    s = State()
+    s.k.nr_swap_pages += 1
+    assert invariants.check_swap_pages(s.k) == [
+        "nr_swap_pages 510 != 509 (pages - inuse_pages of the SWP_WRITEOK areas)"
+    ]
+    s.k.nr_swap_pages -= 1
+    s.si.flags &= ~swapfile.SWP_WRITEOK
+    s.k.nr_swap_pages -= s.si.pages - s.si.inuse_pages
+    s.k.total_swap_pages -= s.si.pages
+    assert invariants.check_swap_pages(s.k) == []
+
+
+def test_swap_cache_private_and_flag() -> None:
+    s = State()
+    s.Q.private = ENTRY_S
+    assert invariants.check_swap_cache(s.k) == [
+        f"page#1 in swap cache at {ENTRY_Q:#x} but private {ENTRY_S:#x}",
+        f"page#1 PG_swapcache but not in swapper_space at {ENTRY_S:#x}",
+    ]
+    s.Q.private = ENTRY_Q
+    s.Q.flags &= ~PG_swapcache
+    assert invariants.check_swap_cache(s.k) == [
+        f"page#1 in swap cache at {ENTRY_Q:#x} without PG_swapcache"
+    ]
+
+
+@pytest.mark.parametrize("version", ["2.6.30", "2.6.31"])
+def test_unreferenced_record_is_a_violation_only_with_the_refcount_patch(
+        version: str) -> None:
+    """Type-1: a record on a slot only the swap cache holds. [31] (memcg_swap_refcount)
+    forbids it; [30] allows it and the report lists it."""
+    s = State()
+    if version == "2.6.30":
+        _as_2630(s)
+    assert invariants.unreferenced_swap_records(s.k) == []
+    _unreferenced_record(s)
+    line = f"swap record of slot {ENTRY_Q:#x} (css id 2) but no pte or shmem reference to it"
+    assert invariants.unreferenced_swap_records(s.k) == [line]
+    want = [] if version == "2.6.30" else [line]
+    assert invariants.check_swap_record_referenced(s.k) == want
+    assert invariants.check_all(s.k) == [f"swap_record_referenced: {v}" for v in want]

@@ -99,4 +99,6 @@ class Kernel:
 
         # ipc/shm.c and mm/shmem.c: SysV segments by key, shared /dev/zero inodes
         self.shm_segments: dict[int, ShmemInode] = {}
+        #: mm/shmem.c: shmem_swaplist, the inodes that put pages on swap (swapoff's search)
+        self.shmem_swaplist: list[ShmemInode] = []
         self.shm_next_id = 0  # ipc/util.c: ipc_addid() sequence, for fresh shmids

@@ -25,7 +25,7 @@ they protect runs inside one step. Charging functions that may reclaim or OOM-ki
 
 from __future__ import annotations
 
-from collections import deque
+from itertools import islice
 from math import isqrt
 from typing import TYPE_CHECKING
 
@@ -517,6 +517,7 @@ def mem_cgroup_add_lru_list(k: Kernel, page: Page, lru: int) -> None:
     pc = page.page_cgroup
     mem = pc.mem_cgroup
     if not PageCgroupUsed(pc) or mem is None:
+        trace(k, "mem_cgroup_add_lru_list()", f"{page!r} !PageCgroupUsed: not linked")
         return
     BUG_ON(pc.lru >= 0, f"mem_cgroup_add_lru_list({page!r}): page_cgroup already linked")
     mem.lists[lru][pc] = None
@@ -563,35 +564,45 @@ def mem_cgroup_isolate_pages(k: Kernel, nr_to_scan: int, mem: MemCgroup, active:
 
     The walk is the kernel's list_for_each_entry_safe_reverse(): a rotated pc that was not
     the last entry is met again at the end of the walk (while the scan budget lasts).
+    The list is read in growing chunks from ``pos``, the number of entries met and left in
+    place: what the walk has not met yet is always the list from ``pos`` on (a taken pc
+    leaves the list, a rotated one moves to its end), so no call copies the whole list.
     """
     from swaplab.kernel import vmscan
 
     lru = (2 if file else 0) + (1 if active else 0)
     mode = vmscan.ISOLATE_ACTIVE if active else vmscan.ISOLATE_INACTIVE
-    walk = deque(mem.lists[lru])
+    lst = mem.lists[lru]
     taken: list[Page] = []
     scan = 0
-    while walk:
-        pc = walk.popleft()
-        last = not walk
+    pos = 0
+    chunk: list[PageCgroup] = []
+    ci = 0
+    size = 2 * nr_to_scan + 16
+    while len(lst) > pos:
+        if ci == len(chunk):
+            chunk, ci = list(islice(lst, pos, pos + size)), 0
+            size = min(2 * size, len(lst))
+        pc = chunk[ci]
+        ci += 1
+        last = len(lst) - pos == 1
         if scan >= nr_to_scan:
             break
         page = pc.page
         assert page is not None
         if not PageCgroupUsed(pc) or not PageLRU(page):
-            if last:
-                break
-            continue
-        scan += 1
-        ret = vmscan.__isolate_lru_page(k, page, mode, file)
-        if ret == 0:
-            if k.cfg.v31:
-                mem_cgroup_del_lru(k, page)
-            taken.append(page)
-        elif ret == -EBUSY and k.cfg.v31:
-            mem_cgroup_rotate_lru_list(k, page, _page_lru(page))
-            if not last:
-                walk.append(pc)
+            pos += 1
+        else:
+            scan += 1
+            ret = vmscan.__isolate_lru_page(k, page, mode, file)
+            if ret == 0:  # [30]: __isolate_lru_page() unlinked the pc already
+                if k.cfg.v31:
+                    mem_cgroup_del_lru(k, page)
+                taken.append(page)
+            elif ret == -EBUSY and k.cfg.v31:
+                mem_cgroup_rotate_lru_list(k, page, _page_lru(page))
+            else:
+                pos += 1
         if last:
             break
     return taken

@@ -304,7 +304,9 @@ async def try_to_unmap_one(k: Kernel, page: Page, vma: VmAreaStruct, migration: 
 async def _nuke_pte(k: Kernel, page: Page, mm: MmStruct, address: int, pte: Pte) -> None:
     """The unmapping half of try_to_unmap_one() (pte lock held)."""
     vpn = address >> PAGE_SHIFT
-    del mm.ptes[vpn]
+    # ptep_clear_flush() empties the pte but not the page table: the pte stays in
+    # mm.ptes until it is replaced below (under the pte lock throughout), so lock-free
+    # walkers (unmap_page_range()'s pmd test) still see a page table here
     if pte.dirty:
         SetPageDirty(page)
     if PageAnon(page):
@@ -317,6 +319,7 @@ async def _nuke_pte(k: Kernel, page: Page, mm: MmStruct, address: int, pte: Pte)
         mm.ptes[vpn] = Pte(swp=entry)
         trace(k, "try_to_unmap_one()", f"{page!r} -> swap pte {entry:#x}")
     else:
+        del mm.ptes[vpn]
         mm.file_rss -= 1
     await page_remove_rmap(k, page)
     page_alloc.put_page(k, page)

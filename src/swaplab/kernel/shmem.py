@@ -7,8 +7,8 @@ shmem_getpage reads it back. Truncation (inode eviction) uncharges the pages and
 swap entries.
 
 Abstractions: no tmpfs mount, no size accounting (shmem_acct_*), no sbinfo block limits, no
-swap vector pages (``i_swap`` is a dict index -> entry), no mempolicy, no shmem_swaplist
-(swapoff's shmem_unuse is not modelled here), no SGP_READ/SGP_DIRTY/SGP_WRITE variants
+swap vector pages (``i_swap`` is a dict index -> entry), no mempolicy, shmem_swaplist is a
+plain list without its mutex (``k.shmem_swaplist``), no SGP_READ/SGP_DIRTY/SGP_WRITE variants
 (every lookup is SGP_CACHE), no partial-page truncation. A file reference is a vma in
 ``mapping.i_mmap`` (kept by mmap.py) plus, for a SysV segment, the segment's own reference
 until it is destroyed; the inode is evicted (shmem_delete_inode) when the last one goes.
@@ -48,6 +48,8 @@ from swaplab.kernel.mm_types import (
 )
 from swaplab.kernel.sync import (
     Lock,
+    cond_resched,
+    current,
     spin_lock,
     spin_unlock,
     trace,
@@ -277,6 +279,8 @@ async def shmem_writepage(k: Kernel, page: Page) -> int:
             page_alloc.put_page(k, page)  # the page cache's ref
             trace(k, "shmem_writepage()", f"{page!r} -> {swap:#x}")
             await page_io.swap_writepage(k, page)
+            if inode not in k.shmem_swaplist and not inode.evicted:
+                k.shmem_swaplist.append(inode)  # list_move_tail onto shmem_swaplist
             return 0
     spin_unlock(inode.lock)
     if swap:  # a 0 entry is ignored by swap_free/swapcache_free
@@ -316,10 +320,88 @@ async def shmem_delete_inode(k: Kernel, inode: ShmemInode) -> None:
     if inode.evicted:
         return
     inode.evicted = True
+    if inode in k.shmem_swaplist:
+        k.shmem_swaplist.remove(inode)
     await filemap.truncate_inode_pages(k, inode.mapping, 0)
     inode.size_pages = 0
     await shmem_truncate(k, inode, 0)
     trace(k, "shmem_delete_inode()", inode.mapping.name)
+
+
+# ---------------------------------------------------------------------------------------------
+# swapoff
+
+
+async def shmem_unuse_inode(k: Kernel, inode: ShmemInode, entry: int, page: Page) -> int:
+    """mm/shmem.c: shmem_unuse_inode(): if ``inode`` holds ``entry`` (lowest index first),
+    charge the swap-cache ``page`` (locked; as a shmem swap-in, to the group its swap record
+    names), put it back into the inode's page cache, drop it from the swap cache, clear the
+    index's entry and swap_free() it. 0: not this inode (page untouched); else the page is
+    unlocked and released and the result is 1 (done, or the entry changed meanwhile) or
+    -errno (the charge failed). An inode with no swap left leaves shmem_swaplist.
+    Deviations: the found inode moves to the head of the search (list_move_tail of the
+    list head) by rotating the list; no igrab (an inode reachable here is not evicted)."""
+    await spin_lock(k, inode.lock, "shmem_unuse_inode")
+    found = [idx for idx, ent in inode.i_swap.items() if ent == entry]
+    if not found:
+        if not inode.i_swap and inode in k.shmem_swaplist:
+            k.shmem_swaplist.remove(inode)
+        spin_unlock(inode.lock)
+        return 0
+    idx = min(found)
+    spin_unlock(inode.lock)
+    at = k.shmem_swaplist.index(inode) if inode in k.shmem_swaplist else 0
+    k.shmem_swaplist[:] = k.shmem_swaplist[at:] + k.shmem_swaplist[:at]
+    task = current(k).task
+    mm = task.mm if task is not None else None
+    error = await memcontrol.mem_cgroup_cache_charge(k, page, mm, GFP_KERNEL)
+    if not error:
+        error = await _shmem_unuse_insert(k, inode, idx, entry, page)
+    unlock_page(page)
+    page_alloc.put_page(k, page)
+    trace(k, "shmem_unuse_inode()", f"{inode.mapping.name}[{idx}] {entry:#x} == {error}")
+    return error
+
+
+async def _shmem_unuse_insert(k: Kernel, inode: ShmemInode, idx: int, entry: int,
+                              page: Page) -> int:
+    """shmem_unuse_inode() after the precharge: under info->lock, insert the page at
+    ``idx`` if the index still holds ``entry`` (GFP_NOWAIT), else undo the precharge; an
+    -EEXIST with an uptodate page already there forgets our copy. 1 or -errno."""
+    await spin_lock(k, inode.lock, "shmem_unuse_inode")
+    if inode.i_swap.get(idx, 0) == entry:
+        error = await filemap.add_to_page_cache_locked(k, page, inode.mapping, idx,
+                                                       GFP_NOWAIT)
+    else:
+        memcontrol.mem_cgroup_uncharge_cache_page(k, page)
+        error = 1
+    if error == -EEXIST:
+        error = 1
+        filepage = filemap.find_get_page(k, inode.mapping, idx)
+        if filepage is not None:
+            if PageUptodate(filepage):
+                error = 0
+            page_alloc.put_page(k, filepage)
+    if not error:
+        await swap_state.delete_from_swap_cache(k, page)
+        SetPageDirty(page)
+        del inode.i_swap[idx]
+        await swapfile.swap_free(k, entry)
+        error = 1
+    spin_unlock(inode.lock)
+    return error
+
+
+async def shmem_unuse(k: Kernel, entry: int, page: Page) -> int:
+    """mm/shmem.c: shmem_unuse(): try_to_unuse()'s search of shmem for ``entry`` (page
+    locked): shmem_unuse_inode() on each inode of shmem_swaplist until one answers. 0 (not
+    found: page still locked), 1 or -errno (page unlocked and released)."""
+    for inode in list(k.shmem_swaplist):
+        found = await shmem_unuse_inode(k, inode, entry, page)
+        await cond_resched(k, "shmem_unuse")
+        if found:
+            return found
+    return 0
 
 
 def shmem_zero_setup(k: Kernel, vma: VmAreaStruct) -> int:

@@ -39,7 +39,7 @@ from swaplab.kernel.mm_types import (
     get_page,
     page_is_file_cache,
 )
-from swaplab.kernel.sync import current, spin_lock, spin_unlock, trace
+from swaplab.kernel.sync import atomic_rmw, current, spin_lock, spin_unlock, trace
 
 if TYPE_CHECKING:
     from swaplab.kernel.kernel import Kernel
@@ -119,6 +119,8 @@ async def release_pages(k: Kernel, pages: list[Page]) -> None:
     to_free: list[Page] = []
     for page in pages:
         VM_BUG_ON(page._count <= 0, f"release_pages({page!r}) with count {page._count}")
+        if not locked:  # put_page_testzero() races page_count() readers (pageout)
+            await atomic_rmw(k, page, "release_pages: put_page_testzero")
         page._count -= 1
         if page._count != 0:
             continue

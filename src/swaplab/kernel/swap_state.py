@@ -38,6 +38,7 @@ from swaplab.kernel.mmzone import NR_FILE_PAGES
 from swaplab.kernel.sync import (
     __clear_page_locked,
     __set_page_locked,
+    atomic_rmw,
     cond_resched,
     spin_lock,
     spin_unlock,
@@ -70,6 +71,7 @@ async def add_to_swap_cache(k: Kernel, page: Page, entry: int, gfp: int) -> int:
     VM_BUG_ON(PageSwapCache(page), "add_to_swap_cache: page already swap cache")
     VM_BUG_ON(not PageSwapBacked(page), "add_to_swap_cache: page not swap-backed")
     space = k.swapper_space
+    await atomic_rmw(k, page, "SetPageSwapCache")  # set_bit on page->flags: races PageSwapCache()
     get_page(page)
     SetPageSwapCache(page)
     page.private = entry
@@ -191,9 +193,11 @@ async def read_swap_cache_async(
         elif not await swapfile.swap_duplicate(k, entry):
             break
         __set_page_locked(k, new_page)
+        trace(k, "__set_page_locked()", repr(new_page))
         SetPageSwapBacked(new_page)
         err = await add_to_swap_cache(k, new_page, entry, gfp & GFP_KERNEL)
         if err == 0:
+            trace(k, "lru_cache_add_anon()", repr(new_page))
             await swap.lru_cache_add_anon(k, new_page)
             await page_io.swap_readpage(k, new_page)
             trace(k, "read_swap_cache_async()", f"{entry:#x} -> new {new_page!r}")
@@ -233,7 +237,9 @@ async def free_swap_cache(k: Kernel, page: Page) -> None:
     """mm/swap_state.c: free_swap_cache(): an unmapped swap-cache page whose lock can be
     had without waiting loses its swap if no pte/shmem reference remains (the
     PageSwapCache test is unlocked; try_to_free_swap re-checks under the lock)."""
-    if PageSwapCache(page) and not page_mapped(page):
+    if not PageSwapCache(page):
+        trace(k, "free_swap_cache()", f"{page!r} !PageSwapCache: nothing to free")
+    elif not page_mapped(page):
         if await trylock_page(k, page, "free_swap_cache"):
             await swapfile.try_to_free_swap(k, page)
             unlock_page(page)

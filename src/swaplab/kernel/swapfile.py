@@ -680,14 +680,19 @@ async def free_swap_and_cache(k: Kernel, entry: int) -> int:
     swap cache too when it is unmapped or swap is full. Never retries: a page that is
     locked, not yet in the tree or under writeback stays behind. Returns p != NULL."""
     p = await swap_info_get(k, entry)
+    trace(k, "free_swap_and_cache()", f"{entry:#x}")
     page: Page | None = None
     if p is not None:
         last = SWAP_HAS_CACHE if k.cfg.swap_has_cache else 1
         if swap_entry_free(k, p, entry, SWAP_MAP) == last:
+            # find_get_page() is a lock-free (RCU) lookup: it races with insertions
+            await shared_read(k, k.swapper_space.tree_lock, "find_get_page")
             page = swap_state.find_get_swap_page(k, entry)
             if page is None:
-                trace(k, "free_swap_and_cache()", "find_get_page() -> NULL")
-            elif not await trylock_page(k, page, "free_swap_and_cache"):
+                trace(k, "find_get_page()", "-> NULL")
+            else:
+                trace(k, "find_get_page()", f"-> found {page!r}")
+            if page is not None and not await trylock_page(k, page, "free_swap_and_cache"):
                 trace(k, "trylock_page()", "-> fail & return")
                 page_alloc.put_page(k, page)
                 page = None

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from itertools import islice
 from math import isqrt
 from typing import TYPE_CHECKING
 
@@ -88,6 +89,7 @@ from swaplab.kernel.mm_types import (
 )
 from swaplab.kernel.sync import (
     __clear_page_locked,
+    atomic_read,
     cond_resched,
     spin_lock,
     spin_unlock,
@@ -240,7 +242,7 @@ def isolate_lru_pages(k: Kernel, nr_to_scan: int, src: int, mode: int,
     taken: list[Page] = []
     lru = k.zone.lru[src]
     busy: list[Page] = []
-    for page in list(lru)[:nr_to_scan]:  # the dict's first entries are the list's tail
+    for page in list(islice(lru, nr_to_scan)):  # the dict's first entries: the list's tail
         VM_BUG_ON(not PageLRU(page), "isolate_lru_pages: page on the LRU without PG_lru")
         ret = __isolate_lru_page(k, page, mode, file)
         if ret == 0:
@@ -374,7 +376,9 @@ async def pageout(k: Kernel, page: Page, mapping: AddressSpace | None) -> int:
 
     KEEP if anyone besides the cache and the reclaimer holds a ref; the swap device queue is
     never congested (swapper_space's bdi does not report congestion)."""
+    await atomic_read(k, page, "is_page_cache_freeable")  # page_count(): races put_page
     if not is_page_cache_freeable(page):
+        trace(k, "pageout()", f"{page!r} page_count {page_count(page)}: not freeable -> PAGE_KEEP")
         return PAGE_KEEP
     if mapping is None:
         return PAGE_KEEP

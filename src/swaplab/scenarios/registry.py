@@ -10,7 +10,7 @@ import importlib
 
 from swaplab.scenarios.api import Scenario
 
-MODULES: tuple[str, ...] = ("swaplab.scenarios.tiny",)
+MODULES: tuple[str, ...] = ("swaplab.scenarios.tiny", "swaplab.scenarios.kernel_races")
 
 
 class UnknownScenario(KeyError):

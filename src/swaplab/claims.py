@@ -1,0 +1,341 @@
+"""`swaplab claims`: every claim of the cover letter, decided by runs of the explorer.
+
+Each claim is a list of checks (scenario, kernel or patch set, page-cluster, the property
+family) explored exhaustively with dpor (each family on its own, since a run stops at its
+first failing property); the verdict follows from which checks found a violation and
+whether every exploration was complete. Claims about growth over time need the workload
+simulator and are marked so.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from swaplab.explore.explorer import explore
+from swaplab.explore.model import Instance, Property, always, at_end
+from swaplab.explore.search import Options
+from swaplab.kernel import swapfile
+from swaplab.scenarios.api import ScenarioOptions
+from swaplab.scenarios.kernel_common import World, only
+from swaplab.scenarios.registry import get_scenario
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One exploration: ``expect`` is True when the claim needs a violation found."""
+
+    scenario: str
+    family: str
+    expect: bool
+    kernel: str | None = None
+    patches: tuple[str, ...] | None = None
+    page_cluster: int | None = None
+    extra: str = ""  # "" or the name of an extra property (see _EXTRA)
+
+    def options(self) -> ScenarioOptions:
+        return ScenarioOptions(self.kernel, self.patches, self.page_cluster)
+
+    def command(self) -> str:
+        cmd = f"swaplab check {self.scenario}"
+        if self.patches is not None:
+            cmd += f" --patches {','.join(self.patches)}"
+        else:
+            cmd += f" --kernel {self.kernel}"
+        if self.page_cluster is not None:
+            cmd += f" --page-cluster {self.page_cluster}"
+        if self.extra:
+            cmd += f"  (property {self.extra}: checked by `swaplab claims` only)"
+        return cmd
+
+
+@dataclass(slots=True)
+class Outcome:
+    check: Check
+    found: bool
+    complete: bool
+    executions: int
+    message: str = ""
+    schedule: str = ""
+    trace: list[Any] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    claim: str
+    checks: tuple[Check, ...]
+    #: verdict from outcomes; default: all as expected -> holds, none -> does not hold
+    decide: Callable[[list[Outcome]], tuple[str, str]] | None = None
+    undecided: str = ""
+    note: str = ""
+
+
+# -- extra properties the families do not cover --------------------------------------
+
+
+def _has_cache_mismatches(w: World) -> list[str]:
+    """2/5's promise: swap_map == SWAP_HAS_CACHE exactly when only the swap cache holds
+    the slot (a page for it in swapper_space, no pte/shmem reference)."""
+    from swaplab.kernel import invariants
+
+    k = w.k
+    users = invariants._swap_users(k)
+    out = []
+    for si in k.swap_info:
+        for off in range(1, len(si.swap_map)):
+            entry = swapfile.swp_entry(si.type, off)
+            v = si.swap_map[off]
+            cache_only = v == swapfile.SWAP_HAS_CACHE
+            in_tree = entry in k.swapper_space.page_tree
+            truth = in_tree and not users.get(entry, 0)
+            if cache_only != truth:
+                out.append(f"slot {entry:#x}: swap_map {v:#x} but page in swap cache "
+                           f"{in_tree}, {users.get(entry, 0)} pte/shmem references")
+    return out
+
+
+def _has_cache_exact(w: World) -> bool:
+    return not _has_cache_mismatches(w)
+
+
+def _counter_exact(w: World) -> bool:
+    k = w.k
+    n = sum(1 for si in k.swap_info for v in si.swap_map if v == swapfile.SWAP_HAS_CACHE)
+    return k.nr_cache_only_swaps == n
+
+
+_EXTRA: dict[str, Property] = {
+    "has-cache-exact": always("has-cache-exact", _has_cache_exact,
+                              lambda w: "; ".join(_has_cache_mismatches(w)), quiescent=True),
+    "has-cache-exact-at-end": at_end("has-cache-exact-at-end", _has_cache_exact,
+                                     lambda w: "; ".join(_has_cache_mismatches(w))),
+    "cache-only-counter": always("cache-only-counter", _counter_exact),
+}
+
+
+def _with_extra(model: Callable[[], Instance], name: str) -> Instance:
+    instance = model()
+    instance.properties = [_EXTRA[name]]
+    return instance
+
+
+def run_check(check: Check) -> Outcome:
+    import functools
+
+    scenario = get_scenario(check.scenario)
+    base = scenario.model(check.options())
+    model = (functools.partial(_with_extra, base, check.extra) if check.extra
+             else only(base, check.family))
+    result = explore(model, Options(strategy="dpor", max_steps=scenario.max_steps,
+                                   shrink=False))
+    hits = [f for f in result.findings if f.property == (check.extra or check.family)]
+    out = Outcome(check, bool(hits), result.stats.complete, result.stats.executions)
+    if hits:
+        f = hits[0]
+        out.message = f.message
+        if f.schedule is not None:
+            from swaplab.scenarios import format_spec
+
+            out.schedule = format_spec(check.scenario, check.options(), list(f.schedule))
+        out.trace = list(f.trace)
+    return out
+
+
+def _default(outcomes: list[Outcome]) -> tuple[str, str]:
+    good = [o.found == o.check.expect and (o.found or o.complete) for o in outcomes]
+    if all(good):
+        return "holds", ""
+    if any(good):
+        return "partly", ""
+    return "does not hold", ""
+
+
+def _entry_free_value(outcomes: list[Outcome]) -> tuple[str, str]:
+    values = []
+    for o in outcomes:
+        vals = [e.detail for e in o.trace
+                if e.function == "swap_entry_free()" and e.thread.startswith("A")]
+        values.append(f"{o.check.kernel}: A's swap_entry_free() {vals[0] if vals else '?'}")
+    return "does not hold", ("; ".join(values) + " — 2.6.30 returns 1 (the swap cache's "
+                             "own reference); the [31] count part is 0 (value 0x8000)")
+
+
+def _page_cluster(outcomes: list[Outcome]) -> tuple[str, str]:
+    ra = [o for o in outcomes if o.check.scenario == "type1"]
+    other = [o for o in outcomes if o.check.scenario != "type1"]
+    ra_ok = all(not o.found and o.complete for o in ra)
+    if ra_ok and any(o.found for o in other):
+        return "partly", ("the readahead race is gone with page-cluster 0, but a swap-in "
+                          "fault racing a munmap of the same pte in the same process "
+                          "(swapin-vs-zap) leaves the same stale record and orphan")
+    return ("holds", "") if ra_ok else ("does not hold", "")
+
+
+def _has_cache(outcomes: list[Outcome]) -> tuple[str, str]:
+    during = [o for o in outcomes if o.check.extra == "has-cache-exact"]
+    at_rest = [o for o in outcomes if o.check.extra != "has-cache-exact"]
+    if any(o.found for o in during) and all(not o.found and o.complete for o in at_rest):
+        return "partly", ("at rest swap_map == SWAP_HAS_CACHE is exact, but in the "
+                          "add/delete windows the bit is set with no page in the tree "
+                          "(readahead spins on -EEXIST there)")
+    return _default(outcomes)
+
+
+P124 = ("1", "2", "4")
+UNDECIDED_TEXT = "not yet decided: needs the workload simulator (growth over time)"
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim("Type-1 (exit vs swap-in readahead) exists in 2.6.30",
+          (Check("type1", "memcg-accounting", True, "2.6.30"),
+           Check("type1", "memcg-lru-visibility", True, "2.6.30"),
+           Check("type1", "mem_cgroup-refcnt", True, "2.6.30"))),
+    Claim("Type-1 is avoided with /proc/sys/vm/page-cluster = 0",
+          (Check("type1", "memcg-accounting", False, "2.6.30", page_cluster=0),
+           Check("type1", "memcg-lru-visibility", False, "2.6.30", page_cluster=0),
+           Check("swapin-vs-zap", "memcg-accounting", False, "2.6.30", page_cluster=0)),
+          _page_cluster),
+    Claim("Type-2 (exit vs swap-out) exists in 2.6.30",
+          (Check("type2", "memcg-lru-visibility", True, "2.6.30"),
+           Check("type2", "swap-slot-leak", True, "2.6.30"))),
+    Claim("2/5 lets the kernel know 'only swap cache, no reference' without find_get_page()",
+          (Check("type1", "", True, patches=("1", "2"), extra="has-cache-exact"),
+           Check("type1", "", False, patches=("1", "2"), extra="has-cache-exact-at-end"),
+           Check("type2", "", False, patches=("1", "2"), extra="has-cache-exact-at-end"),
+           Check("swapin-reuse", "", False, patches=("1", "2"),
+                 extra="has-cache-exact-at-end")),
+          _has_cache),
+    Claim("3/5's counter always equals the number of cache-only slots",
+          (Check("type1", "", False, "rfc-2009-05-26", extra="cache-only-counter"),
+           Check("type2", "", False, "rfc-2009-05-26", extra="cache-only-counter"),
+           Check("add-to-swap-vs-readahead", "", False, "rfc-2009-05-26",
+                 extra="cache-only-counter"))),
+    Claim("4/5 fixes Type-1's accounting (memsw and the mem_cgroup refcnt)",
+          (Check("type1", "memcg-accounting", False, patches=P124),
+           Check("type1", "mem_cgroup-refcnt", False, patches=P124))),
+    Claim("4/5 alone leaves Type-2's (and Type-1's) orphaned swap slots",
+          (Check("type2", "swap-slot-leak", True, patches=P124),
+           Check("type1", "swap-slot-leak", True, patches=P124))),
+    Claim("5/5 reclaims the orphaned cache-only slots",
+          (Check("type2", "swap-slot-leak", False, "rfc-2009-05-26"),
+           Check("type1", "swap-slot-leak", False, "rfc-2009-05-26")),
+          note="the GC work is run once on each final state; its trigger (vm_swap_full() "
+               "and more than 4096 cache-only slots) is not reached by a tiny scenario and "
+               "is not decided here"),
+    Claim("the merged 2.6.31 is clean of both accounting leaks",
+          (Check("type1", "memcg-accounting", False, "2.6.31"),
+           Check("type1", "mem_cgroup-refcnt", False, "2.6.31"),
+           Check("type2", "memcg-accounting", False, "2.6.31"),
+           Check("type1", "swap-slot-leak", False, "2.6.31"),
+           Check("type2", "swap-slot-leak", False, "2.6.31")),
+          note="slots: the merged reuse (__try_to_reclaim_swap, as scan_swap_map calls it "
+               "while vm_swap_full()) is run on each cache-only slot of the final state"),
+    Claim("(not claimed; for completeness) 2.6.31 also prevents the orphan swap-cache "
+          "page itself (unmapped, uncharged, on no memcg LRU)",
+          (Check("type1", "memcg-lru-visibility", False, "2.6.31"),
+           Check("type2", "memcg-lru-visibility", False, "2.6.31"))),
+    Claim("cover letter: in Type-1 swap_entry_free() == 0",
+          (Check("type1", "memcg-accounting", True, "2.6.30"),
+           Check("type1", "memcg-lru-visibility", True, "2.6.31")),
+          _entry_free_value),
+    Claim("after repeated swap-in/out there are tons of cache-only swaps; Type-1 makes "
+          "memsw.usage grow without bound", (),
+          undecided=UNDECIDED_TEXT),
+)
+
+
+def decide(claim: Claim) -> dict[str, Any]:
+    start = time.perf_counter()
+    if not claim.checks:
+        return {"claim": claim.claim, "verdict": claim.undecided, "command": "",
+                "evidence": {"executions": 0, "checks": []}}
+    outcomes = [run_check(c) for c in claim.checks]
+    verdict, note = (claim.decide or _default)(outcomes)
+    note = "; ".join(n for n in (note, claim.note) if n)
+    checks = []
+    for o in outcomes:
+        c = o.check
+        checks.append({
+            "command": c.command(),
+            "property": c.extra or c.family,
+            "expected": "found" if c.expect else "not found",
+            "result": "found" if o.found else ("clean" if o.complete else "incomplete"),
+            "executions": o.executions,
+            "message": o.message,
+            "schedule": o.schedule,
+        })
+    return {
+        "claim": claim.claim,
+        "verdict": verdict,
+        "command": "; ".join(dict.fromkeys(str(c["command"]) for c in checks)),
+        "evidence": {"executions": sum(o.executions for o in outcomes),
+                     "complete": all(o.complete or o.found for o in outcomes),
+                     "note": note, "checks": checks,
+                     "seconds": round(time.perf_counter() - start, 2)},
+    }
+
+
+def _growth_row(name: str) -> dict[str, Any]:
+    """One growth claim decided by the workload simulator (run in a worker process)."""
+    from swaplab.workload.claims import GROWTH_CLAIMS
+
+    start = time.perf_counter()
+    v = GROWTH_CLAIMS[name]()
+    return {"claim": v.claim, "verdict": v.verdict, "command": v.command,
+            "evidence": {"source": "workload simulator", "note": v.evidence,
+                         "executions": 0, "checks": [],
+                         "seconds": round(time.perf_counter() - start, 2)}}
+
+
+def _growth_names() -> list[str]:
+    try:
+        from swaplab.workload.claims import GROWTH_CLAIMS
+    except ImportError:  # no simulator
+        return []
+    return list(GROWTH_CLAIMS)
+
+
+def all_claims(growth: bool = True, jobs: int = 2) -> list[dict[str, Any]]:
+    """Every claim: the explorer's rows, then the growth claims (simulator, ``jobs``
+    worker processes, started first so they run while the explorer decides its rows) or,
+    without ``growth`` or without a simulator, one row saying they are not decided."""
+    names = _growth_names() if growth else []
+    if names and jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(_growth_row, n) for n in names]
+            rows = [decide(c) for c in CLAIMS if c.checks]
+            grown = [f.result() for f in futures]
+    else:
+        rows = [decide(c) for c in CLAIMS if c.checks]
+        grown = [_growth_row(n) for n in names]
+    if grown:
+        return rows + grown
+    return rows + [decide(c) for c in CLAIMS if not c.checks]
+
+
+def render(rows: list[dict[str, Any]]) -> str:
+    out = []
+    for i, row in enumerate(rows, 1):
+        ev = row["evidence"]
+        out.append(f"{i:2}. {row['claim']}")
+        out.append(f"    verdict: {row['verdict']}")
+        if row["command"]:
+            out.append(f"    command: {row['command']}")
+        if ev.get("source"):
+            out.append(f"    evidence ({ev['source']}, {ev['seconds']} s): {ev['note']}")
+            continue
+        out.append(f"    evidence: {ev['executions']} executions (dpor, exhaustive)")
+        for c in ev["checks"]:
+            line = (f"      - {c['property']} on `{c['command']}`: {c['result']} "
+                    f"(expected {c['expected']}; {c['executions']} executions)")
+            out.append(line)
+            if c["message"]:
+                out.append(f"          {c['message'][:150]}")
+            if c["schedule"]:
+                out.append(f"          schedule {c['schedule']}")
+        if ev.get("note"):
+            out.append(f"    note: {ev['note']}")
+    return "\n".join(out) + "\n"

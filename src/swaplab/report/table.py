@@ -1,0 +1,69 @@
+"""A finding of a kernel scenario as the cover letter draws it: one column per racing
+thread (I/O completions share one column), one row per kernel step, the kernel's own
+names (the ``trace()`` events of the model: ``swap_duplicate()``, ``swap_entry_free()``,
+``find_get_page()``, ``trylock_page() -> fail & return``, ...), then the broken
+properties in words with the counters that are wrong.
+
+Plain text, stable across runs (the golden test compares it byte for byte).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from swaplab.explore.execution import Event
+
+IO_COLUMN = "I/O completion"
+_IO_PREFIXES = ("end_swap_bio_read", "end_swap_bio_write")
+
+
+def _column(thread: str) -> str:
+    return IO_COLUMN if thread.startswith(_IO_PREFIXES) else thread
+
+
+def kernel_steps(trace: Sequence[Event]) -> list[tuple[str, str]]:
+    """(column, text) for every kernel trace event (the function names ending in "()")."""
+    out: list[tuple[str, str]] = []
+    for e in trace:
+        if not e.function.endswith("()"):
+            continue
+        text = f"{e.function} {e.detail}".strip()
+        out.append((_column(e.thread), text))
+    return out
+
+
+def render_table(trace: Sequence[Event], width: int = 64) -> str:
+    """The trace as a table: a column per thread, a row per kernel step."""
+    steps = kernel_steps(trace)
+    columns: list[str] = []
+    for column, _ in steps:
+        if column not in columns:
+            columns.append(column)
+    if not columns:
+        return "  (no kernel steps)\n"
+    widths = [min(width, max([len(c)] + [len(t) for col, t in steps if col == c]))
+              for c in columns]
+
+    def line(cells: list[str]) -> str:
+        pairs = zip(cells, widths, strict=True)
+        return " | ".join(f"{cell[:w]:<{w}}" for cell, w in pairs).rstrip()
+
+    rule = "-+-".join("-" * w for w in widths)
+    rows = [line(columns), rule]
+    for column, text in steps:
+        cells = ["" for _ in columns]
+        cells[columns.index(column)] = text
+        rows.append(line(cells))
+    return "\n".join(rows) + "\n"
+
+
+def render_broken(broken: Sequence[tuple[str, str]]) -> str:
+    """The broken properties (name, message) in words, one paragraph each."""
+    if not broken:
+        return "no property broken\n"
+    out = []
+    for name, message in broken:
+        parts = [m.strip() for m in message.split(";") if m.strip()]
+        out.append(f"broken: {name}")
+        out.extend(f"  - {p}" for p in parts)
+    return "\n".join(out) + "\n"

@@ -1,0 +1,325 @@
+"""Shared pieces of the kernel scenarios: a small machine prepared sequentially, the
+property families of issue 5, and the end-of-run drain.
+
+Setup (run to completion, before the explored threads exist): a :class:`Kernel` with the
+root memcg, one swap area of a few slots, a memcg ``/A`` and tasks whose pages are swapped
+out by the kernel's own reclaim code (:func:`swap_out`: isolate, ``shrink_page_list`` with a
+memcg ``ScanControl``, putback; repeated until the page is freed, as successive memcg
+reclaim passes would).
+
+Property families (each a separate property, so a finding names its family):
+
+* ``memcg-accounting``: res/memsw equal the charged pages plus the swap records
+  (``invariants.check_res``/``check_memsw``) **and** no swap record lacks a pte/shmem
+  reference (kernel-notes 3.6.3) - checked on every kernel.
+* ``memcg-lru-visibility``: no orphan swap-cache page (in the cache, unmapped, no pte or
+  shmem reference, not charged: memcg reclaim cannot see it).
+* ``swap-slot-leak``: after the kernel's own cache-only reclaim mechanisms have run on the
+  final state (the merged reuse: ``__try_to_reclaim_swap`` on each cache-only slot, as
+  ``scan_swap_map`` does while ``vm_swap_full()``; RFC 5/5: one pass of the GC work), every
+  used slot is referenced by a pte or shmem. Kernels with neither mechanism keep an
+  unreferenced slot until global reclaim or swapoff.
+* ``mem_cgroup-refcnt``: ``invariants.check_mem_cgroup_refcnt`` and no reference held by a
+  swap record that no task references (the struct could never be freed after rmdir).
+* ``invariants``: the remaining structural checks of ``kernel/invariants.py``.
+
+All are ``at_end`` (the invariants assume a drained state: an in-flight try_charge or a
+half-done zap breaks them transiently). ``finish`` drains the pagevecs first.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from swaplab.explore import run_to_completion
+from swaplab.explore.model import Instance, Property, at_end
+from swaplab.kernel import cgroup, fork, invariants, memory, mmap, swap, swapfile, vmscan
+from swaplab.kernel.config import ConfigError, make_config
+from swaplab.kernel.gfp import GFP_KERNEL
+from swaplab.kernel.kernel import Kernel
+from swaplab.kernel.memcontrol import MemCgroup
+from swaplab.kernel.mm_types import (
+    PAGE_SIZE,
+    ClearPageFlag,
+    Page,
+    PG_active,
+    PG_referenced,
+    TaskStruct,
+    page_mapped,
+)
+from swaplab.kernel.sync import Current
+from swaplab.scenarios.api import ScenarioOptions
+
+ANON = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+RW = mmap.PROT_READ | mmap.PROT_WRITE
+#: the modelled RAM of every kernel scenario (small, but above the zone watermarks)
+RAM = 16 << 20
+
+
+@dataclass(slots=True)
+class World:
+    """The state of a kernel scenario: the machine plus what the properties need."""
+
+    k: Kernel
+    memcg: MemCgroup
+    results: dict[str, Any] = field(default_factory=dict)
+    #: orphan swap-cache pages at the end, before the cache-only reclaim pass
+    orphans_at_end: list[str] = field(default_factory=list)
+    #: what the cache-only reclaim pass freed (entries)
+    reclaimed: list[int] = field(default_factory=list)
+    #: sometimes-flags set by the scenario's own threads
+    flags: dict[str, bool] = field(default_factory=dict)
+
+
+def make_kernel(options: ScenarioOptions, default: str = "2.6.30",
+                page_cluster: int = 1) -> Kernel:
+    """A machine for ``options`` (kernel preset or 2.6.30 + patches); unknown names raise
+    ConfigError (a ValueError: `swaplab check` turns it into a usage error)."""
+    patches = ",".join(options.patches) if options.patches is not None else None
+    if patches is not None and options.kernel not in (None, "2.6.30"):
+        raise ConfigError(f"--patches applies on top of 2.6.30, not {options.kernel}")
+    cfg = make_config(options.kernel or default, patches)
+    k = Kernel(cfg, RAM, ncpus=2)
+    cgroup.cgroup_init_root(k)
+    k.page_cluster = options.page_cluster if options.page_cluster is not None else page_cluster
+    return k
+
+
+def run(k: Kernel, body: Coroutine[Any, Any, Any], task: TaskStruct | None = None) -> Any:
+    """Run one kernel path (and what it starts) to completion, untraced (setup/drain)."""
+    trace = k.execution.trace
+    k.execution.trace = None
+    saved = list(k.execution.threads)
+    try:
+        thread = k.execution.spawn("setup", body, Current(task, 0))
+        run_to_completion(k.execution, max_steps=1_000_000)
+    finally:
+        k.execution.threads[:] = saved
+        k.execution.trace = trace
+    return thread.result
+
+
+def memcg_a(k: Kernel) -> MemCgroup:
+    sub = cgroup.cgroup_mkdir(k, k.cgroup_root, "A")
+    assert not isinstance(sub, int) and sub.memcg is not None
+    return sub.memcg
+
+
+def new_task(k: Kernel, memcg: MemCgroup, comm: str) -> TaskStruct:
+    return fork.create_task(k, memcg.cgroup, comm)
+
+
+def mmap_touch(k: Kernel, task: TaskStruct, npages: int) -> int:
+    """An anonymous private mapping of ``npages``, every page written once."""
+    assert task.mm is not None
+    addr = int(run(k, mmap.do_mmap_pgoff(k, task.mm, 0, npages * PAGE_SIZE, RW, ANON, None),
+                   task))
+    assert addr > 0
+
+    async def body() -> None:
+        for i in range(npages):
+            await memory.do_page_fault(k, task, addr + i * PAGE_SIZE, True)
+
+    run(k, body(), task)
+    return addr
+
+
+def page_at(task: TaskStruct, addr: int) -> Page:
+    assert task.mm is not None
+    pte = task.mm.ptes[addr // PAGE_SIZE]
+    assert pte.page is not None
+    return pte.page
+
+
+def swp_at(task: TaskStruct, addr: int) -> int:
+    """The swap entry in ``task``'s pte at ``addr``."""
+    assert task.mm is not None
+    pte = task.mm.ptes[addr // PAGE_SIZE]
+    assert pte.page is None and pte.swp
+    return pte.swp
+
+
+def _age(k: Kernel, page: Page) -> None:
+    """Clear the young bits and PG_referenced, as an earlier reclaim pass would have."""
+    for task in k.tasks.values():
+        if task.mm is None:
+            continue
+        for pte in task.mm.ptes.values():
+            if pte.page is page:
+                pte.young = False
+    ClearPageFlag(page, PG_referenced)
+
+
+def swap_out(k: Kernel, page: Page, mem: MemCgroup) -> None:
+    """Swap ``page`` out with memcg reclaim's code: isolate it, shrink_page_list, put it
+    back; repeated (as successive reclaim passes) until its swap write is done and the
+    page is freed (a swap pte left in every mapper, the slot recorded for the memcg)."""
+    sc = vmscan.ScanControl(GFP_KERNEL, vmscan._isolate_pages_memcg, mem_cgroup=mem)
+
+    async def one_pass() -> None:
+        await swap.lru_add_drain_all(k)
+        _age(k, page)
+        if vmscan.isolate_lru_page(k, page) != 0:
+            return
+        ClearPageFlag(page, PG_active)  # as shrink_active_list deactivates it
+        pages = [page]
+        await vmscan.shrink_page_list(k, pages, sc)
+        for p in pages:
+            await vmscan.putback_lru_page(k, p)
+        await swap.lru_add_drain_all(k)
+
+    for _ in range(4):
+        if k.pages.get(page.pfn) is not page:
+            return
+        run(k, one_pass())
+    raise AssertionError(f"{page!r} not swapped out")
+
+
+# ---------------------------------------------------------------------------------------
+# The drain and the property families
+
+
+def drain(w: World) -> None:
+    """``Instance.finish``: drain the pagevecs, note the orphans, then run the cache-only
+    reclaim mechanisms the kernel under test has on every cache-only slot."""
+    k = w.k
+    run(k, swap.lru_add_drain_all(k))
+    w.orphans_at_end = invariants.orphan_report(k)
+    if not _unreferenced_slots(k):
+        return
+    before = _used_slots(k)
+    # memcg reclaim (every kernel has it) frees unreferenced swap-cache pages that are
+    # still charged: two passes (write, then free)
+    for _ in range(2):
+        run(k, vmscan.try_to_free_mem_cgroup_pages(k, w.memcg, GFP_KERNEL, False, 60))
+    if k.cfg.reuse_cache_only:
+        for si in list(k.swap_info):
+            for offset in range(1, len(si.swap_map)):
+                if si.swap_map[offset] == swapfile.SWAP_HAS_CACHE:
+                    run(k, swapfile.__try_to_reclaim_swap(k, si, offset))
+    if k.cfg.cache_only_gc:
+        run(k, swapfile.cache_only_gc_work(k))
+    after = _used_slots(k)
+    w.reclaimed = [e for e in before if e not in after]
+
+
+def _used_slots(k: Kernel) -> list[int]:
+    bad = swapfile.swap_map_bad(k)
+    return [swapfile.swp_entry(si.type, off) for si in k.swap_info
+            for off in range(1, len(si.swap_map)) if si.swap_map[off] and si.swap_map[off] != bad]
+
+
+def accounting_problems(k: Kernel) -> list[str]:
+    out = invariants.check_res(k) + invariants.check_memsw(k)
+    for mem in invariants.all_memcgs(k):
+        records = [e for (t, o), css in k.swap_cgroup.items() if css == mem.css_id
+                   for e in [swapfile.swp_entry(t, o)] if not _swap_users(k).get(e, 0)]
+        if records:
+            n = len(records)
+            slots = ", ".join(f"{e:#x}" for e in records)
+            out.append(f"memsw.usage of {_path(mem)} is {n * PAGE_SIZE} too high: {n} recorded "
+                       f"slot{'s' if n > 1 else ''} no task references ({slots})")
+    return out
+
+
+def _path(mem: MemCgroup) -> str:
+    return mem.cgroup.path or "/"
+
+
+def _swap_users(k: Kernel) -> dict[int, int]:
+    return invariants._swap_users(k)
+
+
+def _unreferenced_slots(k: Kernel) -> list[int]:
+    """Used slots that no pte/shmem references and whose swap-cache page (if any) is
+    not mapped either (a mapped swap-cache page's slot is in use by its mapper)."""
+    users = _swap_users(k)
+    out = []
+    for entry in _used_slots(k):
+        page = k.swapper_space.page_tree.get(entry)
+        if not users.get(entry, 0) and (page is None or not page_mapped(page)):
+            out.append(entry)
+    return out
+
+
+def slot_leaks(k: Kernel) -> list[str]:
+    out = []
+    for entry in _unreferenced_slots(k):
+        if True:
+            v = k.swap_info[swapfile.swp_type(entry)].swap_map[swapfile.swp_offset(entry)]
+            how = ("reuse" if k.cfg.reuse_cache_only else "") + (
+                "GC" if k.cfg.cache_only_gc else "")
+            out.append(f"slot {entry:#x} (swap_map {v:#x}) used but no task references it"
+                       + (f" and {how} did not reclaim it" if how else
+                          " (no reuse/GC in this kernel: only global reclaim or swapoff)"))
+    return out
+
+
+def refcnt_problems(k: Kernel) -> list[str]:
+    out = invariants.check_mem_cgroup_refcnt(k)
+    users = _swap_users(k)
+    for mem in invariants.all_memcgs(k):
+        held = [(t, o) for (t, o), css in k.swap_cgroup.items()
+                if css == mem.css_id and not users.get(swapfile.swp_entry(t, o), 0)]
+        if held:
+            out.append(f"mem_cgroup {_path(mem)}: refcnt {mem.refcnt} includes {len(held)} "
+                       f"held by swap records no task references (never freed after rmdir)")
+    return out
+
+
+def other_invariants(k: Kernel) -> list[str]:
+    names = ["memcg_lru", "zone_lru", "page_refs", "css_refcnt", "free_pages", "swap_slots",
+             "swap_pages", "swap_cache"]
+    return invariants.check_all(k, names)
+
+
+def _prop(name: str, problems: Callable[[World], list[str]]) -> Property:
+    return at_end(name, lambda w: not problems(w), lambda w: "; ".join(problems(w)))
+
+
+def family_properties() -> list[Property]:
+    """The four families of issue 5 plus the remaining structural invariants."""
+    return [
+        _prop("memcg-accounting", lambda w: accounting_problems(w.k)),
+        _prop("memcg-lru-visibility", lambda w: list(w.orphans_at_end)),
+        _prop("swap-slot-leak", lambda w: slot_leaks(w.k)),
+        _prop("mem_cgroup-refcnt", lambda w: refcnt_problems(w.k)),
+        _prop("invariants", lambda w: other_invariants(w.k)),
+    ]
+
+
+FAMILIES = ("memcg-accounting", "memcg-lru-visibility", "swap-slot-leak", "mem_cgroup-refcnt")
+
+
+def with_threshold(k: Kernel, threshold: int) -> None:
+    """Scale RFC 5/5's trigger threshold to a tiny swap area."""
+    k.cfg = replace(k.cfg, cache_only_gc_threshold=threshold)
+
+
+def _only(model: Callable[[], Instance], names: tuple[str, ...]) -> Instance:
+    instance = model()
+    instance.properties = [p for p in instance.properties if p.name in names]
+    return instance
+
+
+def only(model: Callable[[], Instance], *names: str) -> Callable[[], Instance]:
+    """``model`` checking only the properties ``names`` (a run stops at its first failing
+    property, so each family is explored on its own to find every family it breaks)."""
+    return functools.partial(_only, model, names)
+
+
+def broken_families(model: Callable[[], Instance], decisions: list[tuple[int, int]],
+                    max_steps: int | None = None) -> list[tuple[str, str]]:
+    """Replay ``decisions`` once per property family: (family, message) of each broken
+    one (a run stops at its first failing property, so one replay per family)."""
+    from swaplab.explore.replay import replay
+
+    out: list[tuple[str, str]] = []
+    for name in (*FAMILIES, "invariants"):
+        result = replay(only(model, name), decisions, trace=False, max_steps=max_steps)
+        if result.failure is not None and result.failure.property == name:
+            out.append((name, result.failure.message))
+    return out

@@ -1,0 +1,39 @@
+"""`swaplab claims --json`: a row per claim with claim, verdict, command, evidence; the
+verdicts the model gives today (a change is a result to look at, not noise)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from swaplab.cli import main
+
+EXPECTED = [
+    "holds",  # Type-1 exists in 2.6.30
+    "partly",  # page-cluster 0: readahead variant gone, fault vs munmap remains
+    "holds",  # Type-2 exists in 2.6.30
+    "partly",  # 2/5: exact at rest, not in the add/delete windows
+    "holds",  # 3/5's counter
+    "holds",  # 4/5 fixes Type-1 accounting
+    "holds",  # 4/5 alone leaves orphaned slots
+    "holds",  # 5/5 reclaims them
+    "holds",  # 2.6.31 clean of the accounting leaks
+    "does not hold",  # the orphan page itself remains in 2.6.31
+    "does not hold",  # swap_entry_free() == 0
+]
+
+
+def test_claims_json_rows(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["claims", "--json", "--explore-only"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == len(EXPECTED) + 1
+    for row in rows:
+        assert set(row) >= {"claim", "verdict", "command", "evidence"}
+    assert [r["verdict"] for r in rows[:-1]] == EXPECTED
+    assert rows[-1]["verdict"].startswith("not yet decided: needs the workload simulator")
+    for row in rows[:-1]:
+        ev = row["evidence"]
+        assert ev["executions"] > 1 and ev["complete"]
+        assert all(c["executions"] > 1 for c in ev["checks"])
+    assert "== 1" in rows[10]["evidence"]["note"]
