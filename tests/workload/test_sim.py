@@ -175,3 +175,10 @@ think = "200us"
     assert r.counters["kswapd_runs"] > 0
     # 1.5M of anonymous memory in 1M of RAM, no memcg limit: global reclaim swapped
     assert max(r.series["swap_used_slots"]) > 64
+
+
+def test_reclaim_scans_count_the_pages_reclaim_took_off_the_lists() -> None:
+    r = simulate(BUILTINS["stale-swapcache-fast"], "2.6.31", seed=1, duration_ns=400_000_000)
+    scans = r.to_json()["series"]["reclaim_scans"]
+    assert scans[0] == 0
+    assert scans == sorted(scans) and scans[-1] > 0  # a counter: grows under the 1M limit

@@ -13,6 +13,7 @@ all of them.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -143,10 +144,13 @@ def run_to_completion(
     limit = execution.steps + max_steps if max_steps is not None else None
     threads = execution.threads
     running: Thread | None = None
+    live: list[int] = []  # ids of the threads not known to be done, ascending
+    seen = 0  # threads[:seen] are accounted for in live
     while True:
         pending = running.pending if running is not None else None
         if pending is None or pending.kind is OpKind.YIELD or not pending.enabled():
-            running = _next_enabled(threads, running)
+            live, seen = _live_ids(threads, live, seen)
+            running = _next_enabled(threads, live, running)
             if running is None:
                 if any(not t.done for t in threads):
                     raise Deadlock(
@@ -163,12 +167,26 @@ def run_to_completion(
         execution.step(running, value)
 
 
-def _next_enabled(threads: list[Thread], after: Thread | None) -> Thread | None:
-    """The first enabled thread after ``after`` in id order, wrapping around."""
-    start = after.tid + 1 if after is not None else 0
-    count = len(threads)
+def _live_ids(threads: list[Thread], live: list[int], seen: int) -> tuple[list[int], int]:
+    """``live`` (ascending thread ids) without the threads that finished, plus the
+    unfinished ones of ``threads[seen:]`` (spawned since); and the new ``seen``.
+    Finished threads never run again: skipping them keeps a run that leaves thousands
+    of finished I/O-completion threads behind linear."""
+    if seen > len(threads):  # the list was cleared and refilled
+        live, seen = [], 0
+    live = [tid for tid in live if not threads[tid].done]
+    live.extend(tid for tid in range(seen, len(threads)) if not threads[tid].done)
+    return live, len(threads)
+
+
+def _next_enabled(threads: list[Thread], live: list[int],
+                  after: Thread | None) -> Thread | None:
+    """The first enabled thread of ``live`` after ``after`` in id order, wrapping around."""
+    start = bisect_left(live, after.tid + 1) if after is not None else 0
+    count = len(live)
     for i in range(count):
-        thread = threads[(start + i) % count]
-        if not thread.done and thread.enabled():
+        thread = threads[live[(start + i) % count]]
+        if thread.enabled():
             return thread
     return None
+

@@ -75,6 +75,11 @@ class Kernel:
         self.tasks: dict[int, TaskStruct] = {}
         self.next_pid = 1
 
+        # mm/vmscan.c: pages taken off the inactive lists by reclaim (pgscan in
+        # /proc/vmstat counts global reclaim only; memcg reclaim is counted apart)
+        self.pgscan_global = 0
+        self.pgscan_memcg = 0
+
         # mm/vmscan.c, mm/swap.c sysctls
         self.vm_swappiness = 60
         self.page_cluster = 3

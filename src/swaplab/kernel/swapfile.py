@@ -15,7 +15,6 @@ trace events), swapon_mutex and mmap_sem. The RFC 3/5 counter (``si.cache_only``
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from swaplab.kernel import memcontrol, page_alloc, page_cgroup, rmap, swap, swap_state
@@ -853,9 +852,6 @@ def _users(k: Kernel, v: int) -> int:
     return swap_count(v) if k.cfg.swap_has_cache else max(v - 1, 0)
 
 
-ShmemUnuse = Callable[["Kernel", int, "Page"], Awaitable[int]]
-
-
 async def _unuse_entry(k: Kernel, si: SwapInfoStruct, i: int, page: Page) -> tuple[int, int]:
     """try_to_unuse()'s search of the mms (and shmem) for the references to slot ``i``
     (page locked). Returns (retval of unuse_mm, shmem_unuse's result: 1 found, which
@@ -870,11 +866,9 @@ async def _unuse_entry(k: Kernel, si: SwapInfoStruct, i: int, page: Page) -> tup
         if ret:
             return ret, 0
     if _users(k, si.swap_map[i]):
-        from swaplab.kernel import shmem
+        from swaplab.kernel import shmem  # shmem imports this module
 
-        shmem_unuse: ShmemUnuse | None = getattr(shmem, "shmem_unuse", None)
-        if shmem_unuse is not None:
-            return 0, await shmem_unuse(k, entry, page)
+        return 0, await shmem.shmem_unuse(k, entry, page)
     return 0, 0
 
 

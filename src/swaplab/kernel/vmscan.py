@@ -590,6 +590,10 @@ async def shrink_inactive_list(k: Kernel, max_scan: int, sc: ScanControl, priori
         spin_unlock(k.zone.lru_lock)
         nr_taken = len(taken)
         nr_scanned += nr_taken
+        if sc.mem_cgroup is None:
+            k.pgscan_global += nr_taken  # __count_zone_vm_events(PGSCAN_DIRECT/KSWAPD)
+        else:
+            k.pgscan_memcg += nr_taken  # not counted by 2.6.30/31: the model's own
         trace(k, "shrink_inactive_list()", f"file={int(file)} isolated {nr_taken}")
         nr_reclaimed += await shrink_page_list(k, taken, sc)
         if nr_taken == 0:

@@ -7,9 +7,8 @@ swap_map == 1 with the page in swapper_space), ``orphan_swapcache_pages`` (swap-
 nobody maps or references and no memcg is charged for: invariants.orphan_swap_cache_pages),
 ``swap_used_slots``, ``swap_cached_pages`` (SwapCached), ``free_swap_slots``,
 ``unfreed_memcgs`` (removed mem_cgroups whose struct is still referenced), ``oom_kills``
-(global and memcg OOM kills so far). Per group: ``usage`` and ``memsw_usage`` (bytes).
-
-Not measured: reclaim scans (the model keeps no pgscan counter; see the report).
+(global and memcg OOM kills so far), ``reclaim_scans`` (pages taken off the inactive lists
+by global and memcg reclaim so far). Per group: ``usage`` and ``memsw_usage`` (bytes).
 """
 
 from __future__ import annotations
@@ -35,6 +34,7 @@ GLOBAL_METRICS = (
     "free_swap_slots",
     "unfreed_memcgs",
     "oom_kills",
+    "reclaim_scans",
 )
 GROUP_METRICS = ("usage", "memsw_usage")
 
@@ -95,5 +95,6 @@ def sample_metrics(k: Kernel) -> tuple[dict[str, int], dict[str, dict[str, int]]
         "free_swap_slots": k.nr_swap_pages,
         "unfreed_memcgs": unfreed_memcgs(k),
         "oom_kills": k.oom_kills + sum(k.memcg_oom_kills.values()),
+        "reclaim_scans": k.pgscan_global + k.pgscan_memcg,
     }
     return values, groups
