@@ -57,6 +57,8 @@ ANON = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
 RW = mmap.PROT_READ | mmap.PROT_WRITE
 #: the modelled RAM of every kernel scenario (small, but above the zone watermarks)
 RAM = 16 << 20
+#: the swap area of every race scenario, in slots (slot 0 is the header)
+SWAP_SLOTS = 8
 
 
 @dataclass(slots=True)
@@ -86,6 +88,14 @@ def make_kernel(options: ScenarioOptions, default: str = "2.6.30",
     cgroup.cgroup_init_root(k)
     k.page_cluster = options.page_cluster if options.page_cluster is not None else page_cluster
     return k
+
+
+def swap_world(options: ScenarioOptions, page_cluster: int) -> World:
+    """What every race scenario starts from: a machine with an area of ``SWAP_SLOTS``
+    slots (slot 0 is the header) and the memcg /A."""
+    k = make_kernel(options, page_cluster=page_cluster)
+    swapfile.sys_swapon(k, SWAP_SLOTS)
+    return World(k, memcg_a(k))
 
 
 def run(k: Kernel, body: Coroutine[Any, Any, Any], task: TaskStruct | None = None) -> Any:

@@ -45,17 +45,14 @@ from swaplab.scenarios.kernel_common import (
     _age,
     drain,
     family_properties,
-    make_kernel,
-    memcg_a,
     mmap_touch,
     new_task,
     page_at,
     run,
     swap_out,
+    swap_world,
     swp_at,
 )
-
-SWAP_SLOTS = 8
 
 
 def _slot(w: World, entry: int) -> int:
@@ -89,9 +86,8 @@ async def _fault(w: World, task: TaskStruct, addr: int, write: bool) -> None:
 def build_swap_entry(options: ScenarioOptions) -> Instance:
     """A (in /A) has one page, swapped out to E; A forks B (E's count 2); then A exits
     while B faults E in."""
-    k = make_kernel(options, page_cluster=0)
-    swapfile.sys_swapon(k, SWAP_SLOTS)
-    w = World(k, memcg_a(k))
+    w = swap_world(options, page_cluster=0)
+    k = w.k
     a = new_task(k, w.memcg, "A")
     addr = mmap_touch(k, a, 1)
     swap_out(k, page_at(a, addr), w.memcg)
@@ -118,9 +114,8 @@ def build_type1(options: ScenarioOptions) -> Instance:
     page-cluster 2 (the default here) F's readahead window is slots 1-3, so it reads E
     too; with 1 the window of slot 2 is slots 2-3 and E is not covered; 0: no readahead.
     A exits while B faults F in."""
-    k = make_kernel(options, page_cluster=2)
-    swapfile.sys_swapon(k, SWAP_SLOTS)
-    w = World(k, memcg_a(k))
+    w = swap_world(options, page_cluster=2)
+    k = w.k
     a = new_task(k, w.memcg, "A")
     b = new_task(k, w.memcg, "B")
     addr_a = mmap_touch(k, a, 1)
@@ -178,9 +173,8 @@ async def _drain_all(w: World) -> None:
 def build_type2(options: ScenarioOptions) -> Instance:
     """A in /A maps one anon page P (charged, not swap cache); reclaimer R has isolated P
     (kernel-notes 3.3 precondition). A exits while R runs shrink_page_list on P."""
-    k = make_kernel(options, page_cluster=0)
-    swapfile.sys_swapon(k, SWAP_SLOTS)
-    w = World(k, memcg_a(k))
+    w = swap_world(options, page_cluster=0)
+    k = w.k
     a = new_task(k, w.memcg, "A")
     addr = mmap_touch(k, a, 1)
     pages = _isolate(w, a, addr)
@@ -207,9 +201,8 @@ def build_add_to_swap_vs_readahead(options: ScenarioOptions) -> Instance:
     """C's page is swapped out to slot 1; A's page P is isolated for reclaim. R runs
     shrink_page_list on P (add_to_swap takes slot 2) while C faults slot 1 in with a
     readahead window (page-cluster 2) that covers slot 2 once it is in use."""
-    k = make_kernel(options, page_cluster=2)
-    swapfile.sys_swapon(k, SWAP_SLOTS)
-    w = World(k, memcg_a(k))
+    w = swap_world(options, page_cluster=2)
+    k = w.k
     c = new_task(k, w.memcg, "C")
     a = new_task(k, w.memcg, "A")
     addr_c = mmap_touch(k, c, 1)
@@ -233,9 +226,8 @@ def build_fsc_vs_writeback(options: ScenarioOptions) -> Instance:
     """A's page P was unmapped into swap cache by an earlier reclaim pass (A has the swap
     pte E, P dirty in the cache, not yet written). R's next pass writes P (the write
     completion is its own thread) while A exits (free_swap_and_cache(E))."""
-    k = make_kernel(options, page_cluster=0)
-    swapfile.sys_swapon(k, SWAP_SLOTS)
-    w = World(k, memcg_a(k))
+    w = swap_world(options, page_cluster=0)
+    k = w.k
     a = new_task(k, w.memcg, "A")
     addr = mmap_touch(k, a, 1)
     pages = _isolate(w, a, addr)
@@ -269,9 +261,8 @@ async def _munmap(w: World, task: TaskStruct, addr: int) -> None:
 def build_swapin_vs_zap(options: ScenarioOptions) -> Instance:
     """B's page is swapped out to E; one thread of B faults it in while another thread
     of B munmaps it (do_swap_page's pte_same recheck and charge cancel)."""
-    k = make_kernel(options, page_cluster=0)
-    swapfile.sys_swapon(k, SWAP_SLOTS)
-    w = World(k, memcg_a(k))
+    w = swap_world(options, page_cluster=0)
+    k = w.k
     b = new_task(k, w.memcg, "B")
     addr = mmap_touch(k, b, 1)
     swap_out(k, page_at(b, addr), w.memcg)
@@ -294,9 +285,8 @@ def build_swapin_reuse(options: ScenarioOptions) -> Instance:
     """A's page is swapped out to E; A forks B (E shared). Both write-fault E at once:
     one maps the swap-cache page, the other's reuse_swap_page may delete it from the swap
     cache between the first one's try_charge and commit (kernel-notes 2.13 case D)."""
-    k = make_kernel(options, page_cluster=0)
-    swapfile.sys_swapon(k, SWAP_SLOTS)
-    w = World(k, memcg_a(k))
+    w = swap_world(options, page_cluster=0)
+    k = w.k
     a = new_task(k, w.memcg, "A")
     addr = mmap_touch(k, a, 1)
     swap_out(k, page_at(a, addr), w.memcg)
