@@ -50,6 +50,7 @@ from swaplab.kernel import (
     memory,
     mlock,
     shmem,
+    swap_state,
     swapfile,
 )
 from swaplab.kernel import mmap as kmmap
@@ -58,7 +59,7 @@ from swaplab.kernel.config import make_config
 from swaplab.kernel.errno import KernelBug
 from swaplab.kernel.kernel import Kernel
 from swaplab.kernel.memcontrol import MemCgroup
-from swaplab.kernel.mm_types import PAGE_SIZE, TASK_RUNNING, TaskStruct
+from swaplab.kernel.mm_types import PAGE_SIZE, TASK_RUNNING, MmStruct, TaskStruct
 from swaplab.kernel.res_counter import simple_strtoull
 from swaplab.kernel.sync import Current
 
@@ -222,7 +223,7 @@ class Task:
             raise _oserror(ret, what)
         return ret
 
-    def _mm(self, what: str) -> Any:
+    def _mm(self, what: str) -> MmStruct:
         ts = self._alive(what)
         if ts.mm is None:
             raise ProcessLookupError(_errno.ESRCH, f"{what}: task {ts.pid} has no mm")
@@ -248,10 +249,8 @@ class Task:
         k = self._system.k
         prot = kmmap.PROT_READ | kmmap.PROT_WRITE
         addr = self._call(what, kmmap.do_mmap_pgoff(k, mm, 0, length, prot, flags, None))
-        if addr < 0:
-            self._check(addr, what)
-            return Mapping(0, length, kind, locked)
-        return Mapping(addr, length, kind, locked)
+        self._check(addr, what)
+        return Mapping(max(addr, 0), length, kind, locked)
 
     def shm(self, key: int, size: int | str) -> Mapping:
         """shmget(key, size, IPC_CREAT) + shmat(shmid, NULL, 0)."""
@@ -421,16 +420,10 @@ class System:
         return cgrp
 
     def _lookup(self, path: str) -> Cgroup | None:
+        """The cgroup at the absolute ``path`` ("." parts ignored), or None."""
         if not path.startswith("/"):
             raise _oserror(_errno.ENOENT, path)
-        cgrp: Cgroup | None = self.k.cgroup_root
-        for part in path.split("/"):
-            if part in ("", "."):
-                continue
-            if cgrp is None:
-                return None
-            cgrp = cgrp.children.get(part)
-        return cgrp
+        return kcgroup.cgroup_lookup(self.k, "/".join(p for p in path.split("/") if p != "."))
 
     def mkdir(self, path: str) -> None:
         """mkdir(2) in the memory mount: a new memory cgroup."""
@@ -577,12 +570,18 @@ class System:
 
     # -- /proc ----------------------------------------------------------------------------
 
-    def _read_proc(self, path: str) -> str:
+    @staticmethod
+    def _proc_open(path: str, write: bool) -> None:
+        """ENOENT for a procfs file the model lacks; EIO for a read (write) of a file without
+        a read (write) method, as fs/proc/inode.c: proc_reg_read()/proc_reg_write() answer."""
         access = PROC_FILES.get(path)
         if access is None:
             raise _oserror(_errno.ENOENT, path)
-        if not access[0]:
+        if not access[write]:
             raise _oserror(_errno.EIO, path)
+
+    def _read_proc(self, path: str) -> str:
+        self._proc_open(path, write=False)
         k = self.k
         if path == "/proc/meminfo":
             return meminfo.meminfo_proc_show(k)
@@ -591,11 +590,7 @@ class System:
         return f"{k.page_cluster}\n"
 
     def _write_proc(self, path: str, buf: str) -> None:
-        access = PROC_FILES.get(path)
-        if access is None:
-            raise _oserror(_errno.ENOENT, path)
-        if not access[1]:
-            raise _oserror(_errno.EIO, path)
+        self._proc_open(path, write=True)
         k = self.k
         if path == "/proc/sysrq-trigger":
             if buf[:1]:
@@ -618,7 +613,7 @@ class System:
         """SysRq: only 'm' (show memory) is modelled: show_swap_cache_info()'s lines."""
         if key != "m":
             raise _oserror(_errno.EINVAL, "/proc/sysrq-trigger")
-        return meminfo.show_swap_cache_info_text(self.k)
+        return swap_state.show_swap_cache_info(self.k)
 
     # -- swap -----------------------------------------------------------------------------
 

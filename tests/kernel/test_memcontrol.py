@@ -861,7 +861,10 @@ def test_use_hierarchy_rules() -> None:
     assert mc.mem_cgroup_hierarchy_write(k, r, "0\n") == 0
     assert mc.mem_cgroup_hierarchy_write(k, r, 2) == -EINVAL
     assert mc.mem_cgroup_hierarchy_write(k, r, "abc") == -EINVAL
-    assert mc.mem_cgroup_hierarchy_write(k, r, "") == -EINVAL
+    assert mc.mem_cgroup_hierarchy_write(k, r, "") == -EINVAL  # cgroup_write_X64: !nbytes
+    assert mc.mem_cgroup_hierarchy_write(k, r, 1) == 0
+    assert mc.mem_cgroup_hierarchy_write(k, r, " \n") == 0  # blanks: strstrip -> "" -> 0
+    assert not r.use_hierarchy
     a = mkcg(k, k.cgroup_root, "A")
     assert mc.mem_cgroup_hierarchy_write(k, r, 1) == -EBUSY  # has children
     assert mc.mem_cgroup_hierarchy_write(k, r, 2) == -EINVAL  # value first

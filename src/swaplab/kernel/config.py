@@ -12,7 +12,7 @@ Presets: ``2.6.30`` (no patch), ``rfc-2009-05-26`` (2.6.30 plus the RFC's five p
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 #: Patch switches, in series order, with the short names the CLI accepts.
 PATCHES: dict[str, str] = {
@@ -131,7 +131,3 @@ def make_config(kernel: str = "2.6.31", patches: str | None = None) -> KernelCon
     cfg = replace(PRESETS["2.6.30"], **on)  # type: ignore[arg-type]
     cfg.check()
     return cfg
-
-
-def switch_names() -> list[str]:
-    return [f.name for f in fields(KernelConfig)]

@@ -13,6 +13,10 @@ ENOSPC = errno.ENOSPC
 ENODEV = errno.ENODEV
 ESRCH = errno.ESRCH
 EIO = errno.EIO
+EAGAIN = errno.EAGAIN
+EFAULT = errno.EFAULT
+#: include/linux/errno.h: ERESTARTSYS (kernel-internal, not in user space's errno)
+ERESTARTSYS = 512
 
 
 class KernelBug(Exception):

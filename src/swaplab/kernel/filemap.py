@@ -18,16 +18,8 @@ from typing import TYPE_CHECKING
 
 from swaplab.kernel import memcontrol, page_alloc, swap
 from swaplab.kernel.errno import BUG_ON, EEXIST, ENOMEM, VM_BUG_ON
-from swaplab.kernel.gfp import (
-    __GFP_FS,
-    __GFP_HIGH,
-    __GFP_IO,
-    __GFP_NOMEMALLOC,
-    __GFP_NOWARN,
-    __GFP_WAIT,
-    GFP_HIGHUSER_MOVABLE,
-    GFP_KERNEL,
-)
+from swaplab.kernel.gfp import GFP_HIGHUSER_MOVABLE, GFP_KERNEL, GFP_RECLAIM_MASK
+from swaplab.kernel.kernel import PAGEVEC_SIZE
 from swaplab.kernel.mm_types import (
     LRU_ACTIVE_ANON,
     AddressSpace,
@@ -62,9 +54,6 @@ from swaplab.kernel.sync import (
 if TYPE_CHECKING:
     from swaplab.kernel.kernel import Kernel
     from swaplab.kernel.mm_types import TaskStruct
-
-#: mm/internal.h: GFP_RECLAIM_MASK (the bits of the model's gfp.py)
-GFP_RECLAIM_MASK = __GFP_WAIT | __GFP_HIGH | __GFP_IO | __GFP_FS | __GFP_NOWARN | __GFP_NOMEMALLOC
 
 
 def find_get_page(k: Kernel, mapping: AddressSpace, index: int) -> Page | None:
@@ -197,17 +186,10 @@ def truncate_complete_page(k: Kernel, mapping: AddressSpace, page: Page) -> None
 def _pagevec_lookup(mapping: AddressSpace, start: int) -> list[Page]:
     """mm/swap.c: pagevec_lookup(): up to PAGEVEC_SIZE pages from ``start`` on, with refs."""
     pages = [page for index, page in sorted(mapping.page_tree.items()) if index >= start]
-    pages = pages[:14]
+    pages = pages[:PAGEVEC_SIZE]
     for page in pages:
         get_page(page)
     return pages
-
-
-async def _pagevec_release(k: Kernel, pages: list[Page]) -> None:
-    """mm/swap.c: pagevec_release() -> __pagevec_release()."""
-    if pages:
-        await swap.lru_add_drain(k)
-        await swap.release_pages(k, pages)
 
 
 async def truncate_inode_pages(k: Kernel, mapping: AddressSpace, start: int) -> None:
@@ -225,7 +207,7 @@ async def truncate_inode_pages(k: Kernel, mapping: AddressSpace, start: int) -> 
             if not PageWriteback(page) and not page_mapped(page):
                 truncate_complete_page(k, mapping, page)
             unlock_page(page)
-        await _pagevec_release(k, pvec)
+        await swap.pagevec_release(k, pvec)
         await cond_resched(k, "truncate_inode_pages")
     await _truncate_second_pass(k, mapping, start)
 
@@ -250,7 +232,7 @@ async def _truncate_second_pass(k: Kernel, mapping: AddressSpace, start: int) ->
                 truncate_complete_page(k, mapping, page)
                 progress = True
             unlock_page(page)
-        await _pagevec_release(k, pvec)
+        await swap.pagevec_release(k, pvec)
         if not progress:
             break  # only mapped pages left (the kernel would unmap them)
 

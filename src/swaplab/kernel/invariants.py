@@ -46,6 +46,9 @@ from swaplab.kernel.swapfile import (
     swap_count,
     swap_map_bad,
     swap_map_max,
+    swp_entry,
+    swp_offset,
+    swp_type,
 )
 
 if TYPE_CHECKING:
@@ -58,11 +61,6 @@ Check = Callable[["Kernel"], list[str]]
 
 # ---------------------------------------------------------------------------------------
 # Enumerations of the state
-
-
-def live_pages(k: Kernel) -> list[Page]:
-    """Every allocated page, by pfn order of allocation (``k.pages``)."""
-    return list(k.pages.values())
 
 
 def all_memcgs(k: Kernel) -> list[MemCgroup]:
@@ -360,7 +358,7 @@ def check_free_pages(k: Kernel) -> list[str]:
 
 def _slot_value(k: Kernel, entry: int) -> int | None:
     """The swap_map value of ``entry``, None when no live area holds that offset."""
-    type, offset = entry >> 24, entry & ((1 << 24) - 1)
+    type, offset = swp_type(entry), swp_offset(entry)
     if type >= len(k.swap_info):
         return None
     si = k.swap_info[type]
@@ -395,7 +393,7 @@ def check_swap_slots(k: Kernel) -> list[str]:
             v = si.swap_map[offset]
             if v == bad:
                 continue
-            entry = (si.type << 24) | offset
+            entry = swp_entry(si.type, offset)
             refs, in_cache = users.get(entry, 0), entry in cached
             if k.cfg.swap_has_cache:
                 count, flag = swap_count(v), bool(v & SWAP_HAS_CACHE)
@@ -458,17 +456,6 @@ def check_swap_cache(k: Kernel) -> list[str]:
     return out
 
 
-def _unreferenced_records(k: Kernel) -> list[str]:
-    users = _swap_users(k)
-    out = []
-    for (type, offset), css_id in k.swap_cgroup.items():
-        entry = (type << 24) | offset
-        if css_id and not users.get(entry, 0):
-            out.append(f"swap record of slot {entry:#x} (css id {css_id}) but no pte or "
-                       f"shmem reference to it")
-    return out
-
-
 def check_swap_record_referenced(k: Kernel) -> list[str]:
     """A swap_cgroup record lies on a slot in use (both versions: swap_entry_free()
     uncharges the record when the value drops to 0); with memcg_swap_refcount ([31], 4/5)
@@ -476,19 +463,26 @@ def check_swap_record_referenced(k: Kernel) -> list[str]:
     [30] the Type-1 leak breaks the latter; :func:`unreferenced_swap_records` reports it."""
     out: list[str] = []
     for (type, offset), css_id in k.swap_cgroup.items():
-        entry = (type << 24) | offset
+        entry = swp_entry(type, offset)
         v = _slot_value(k, entry)
         if css_id and not v:
             out.append(f"swap record of slot {entry:#x} (css id {css_id}) but slot value {v}")
     if k.cfg.memcg_swap_refcount:
-        out.extend(_unreferenced_records(k))
+        out.extend(unreferenced_swap_records(k))
     return out
 
 
 def unreferenced_swap_records(k: Kernel) -> list[str]:
     """Report: swap_cgroup records no pte/shmem reference backs (the [30] Type-1 state;
     a violation of check_swap_record_referenced under memcg_swap_refcount)."""
-    return _unreferenced_records(k)
+    users = _swap_users(k)
+    out = []
+    for (type, offset), css_id in k.swap_cgroup.items():
+        entry = swp_entry(type, offset)
+        if css_id and not users.get(entry, 0):
+            out.append(f"swap record of slot {entry:#x} (css id {css_id}) but no pte or "
+                       f"shmem reference to it")
+    return out
 
 
 #: The checks by name, in the order check_all() runs them.

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 #: mm/swap.c: PAGEVEC_SIZE
 PAGEVEC_SIZE = 14
+#: include/linux/jiffies.h: the model's tick rate (x86 default CONFIG_HZ=250 of 2009)
+HZ = 250
 
 
 class SwapCacheInfo:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from swaplab.kernel.cgroup import cgroup_exclude_rmdir, cgroup_release_and_wakeup_rmdir
 from swaplab.kernel.errno import BUG_ON, EBUSY, EINTR, EINVAL, ENOMEM, VM_BUG_ON
 from swaplab.kernel.gfp import __GFP_WAIT, GFP_KERNEL
+from swaplab.kernel.kernel import HZ as HZ  # re-exported: the tick rate of last_oom_jiffies
 from swaplab.kernel.mm_types import (
     LRU_ACTIVE_ANON,
     LRU_ACTIVE_FILE,
@@ -47,9 +48,11 @@ from swaplab.kernel.mm_types import (
     PageLRU,
     PageSwapCache,
     PageUnevictable,
+    get_page_unless_zero,
     page_is_file_cache,
     page_mapped,
 )
+from swaplab.kernel.mmzone import lru_lock_free
 from swaplab.kernel.page_cgroup import (
     PCG_CACHE,
     PCG_USED,
@@ -73,6 +76,7 @@ from swaplab.kernel.res_counter import (
     res_counter_reset_max,
     res_counter_set_limit,
     res_counter_uncharge,
+    simple_strtoull,
 )
 from swaplab.kernel.sync import cond_resched, current, spin_lock, spin_unlock, trace
 
@@ -134,8 +138,6 @@ _MEMSW_CGROUP_FILES = (
     "memsw.failcnt",
 )
 
-#: The model's tick rate (include/linux/jiffies.h; the same value as oom_kill.HZ).
-HZ = 250
 
 
 class ZoneReclaimStat:
@@ -530,16 +532,10 @@ def mem_cgroup_move_lists(k: Kernel, page: Page, lru_from: int, lru_to: int) -> 
     mem_cgroup_add_lru_list(k, page, lru_to)
 
 
-def _lru_lock_free(k: Kernel, who: str) -> None:
-    """A plain function taking zone->lru_lock: exact as long as nobody holds it across an
-    interleaving point (no model path does); a :class:`KernelBug` otherwise."""
-    BUG_ON(k.zone.lru_lock.holder is not None, f"{who}: zone->lru_lock is held")
-
-
 def mem_cgroup_lru_del_before_commit_swapcache(k: Kernel, page: Page) -> None:
     """mm/memcontrol.c: mem_cgroup_lru_del_before_commit_swapcache() (page locked; takes
     zone->lru_lock): an uncharged swap-cache page forgets the memcg LRU of its old owner."""
-    _lru_lock_free(k, "mem_cgroup_lru_del_before_commit_swapcache")
+    lru_lock_free(k.zone, "mem_cgroup_lru_del_before_commit_swapcache")
     if not PageCgroupUsed(page.page_cgroup):
         mem_cgroup_del_lru_list(k, page, _page_lru(page))
 
@@ -548,7 +544,7 @@ def mem_cgroup_lru_add_after_commit_swapcache(k: Kernel, page: Page) -> None:
     """mm/memcontrol.c: mem_cgroup_lru_add_after_commit_swapcache() (takes zone->lru_lock):
     a page already on the zone LRU whose pc is not linked is linked now (if USED). A page
     still in a pagevec is linked later, by the drain."""
-    _lru_lock_free(k, "mem_cgroup_lru_add_after_commit_swapcache")
+    lru_lock_free(k.zone, "mem_cgroup_lru_add_after_commit_swapcache")
     if PageLRU(page) and page.page_cgroup.lru < 0:
         mem_cgroup_add_lru_list(k, page, _page_lru(page))
 
@@ -1142,14 +1138,6 @@ def mem_cgroup_move_account(k: Kernel, pc: PageCgroup, mem_from: MemCgroup,
     return 0
 
 
-def get_page_unless_zero(page: Page) -> bool:
-    """include/linux/mm.h: get_page_unless_zero()."""
-    if page._count == 0:
-        return False
-    page._count += 1
-    return True
-
-
 async def mem_cgroup_move_parent(k: Kernel, pc: PageCgroup, child: MemCgroup, gfp: int) -> int:
     """mm/memcontrol.c: mem_cgroup_move_parent(): charge the parent (no OOM), isolate the
     page, move the account, put it back. -EINVAL for the root; -ENOMEM if the parent cannot
@@ -1449,16 +1437,14 @@ def mem_cgroup_reset(k: Kernel, mem: MemCgroup, name: str) -> int:
 
 
 def _parse_u64(val: int | str) -> int:
-    """kernel/cgroup.c: cgroup_write_X64() for write_u64 files: strstrip, simple_strtoull
-    (base 0), trailing text -> -EINVAL. An int is taken as already parsed."""
-    from swaplab.kernel.res_counter import simple_strtoull
-
+    """kernel/cgroup.c: cgroup_write_X64() for write_u64 files: an empty write -> -EINVAL;
+    strstrip, simple_strtoull (base 0), trailing text -> -EINVAL (so a write of blanks
+    only is 0, as in C). An int is taken as already parsed."""
     if isinstance(val, int):
         return val
-    text = _strstrip(val)
-    if not text:
+    if not val:
         return -EINVAL
-    value, rest = simple_strtoull(text, 0)
+    value, rest = simple_strtoull(_strstrip(val), 0)
     return -EINVAL if rest else value
 
 

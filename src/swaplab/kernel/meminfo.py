@@ -1,4 +1,5 @@
-"""fs/proc/meminfo.c (2.6.30, 2.6.31): /proc/meminfo; and the SysRq-m swap cache lines.
+"""fs/proc/meminfo.c (2.6.30, 2.6.31): /proc/meminfo. (SysRq-m's swap cache lines are
+swap_state.show_swap_cache_info().)
 
 The lines are those of 2.6.31 up to ``Mapped:`` (the later ones, Slab, PageTables,
 Committed_AS, Vmalloc*, count memory the model does not have). 2.6.31 has no ``Shmem:`` or
@@ -10,13 +11,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from swaplab.kernel import page_alloc, swap_state, swapfile
+from swaplab.kernel import page_alloc, swapfile
 from swaplab.kernel.mm_types import (
     LRU_ACTIVE_ANON,
     LRU_ACTIVE_FILE,
     LRU_INACTIVE_ANON,
     LRU_INACTIVE_FILE,
     LRU_UNEVICTABLE,
+    NR_LRU_LISTS,
     PAGE_SHIFT,
 )
 from swaplab.kernel.mmzone import (
@@ -49,7 +51,7 @@ def meminfo_proc_show(k: Kernel) -> str:
     swapcache = k.swapper_space.nrpages
     bufferram = 0
     cached = max(0, vm_stat[NR_FILE_PAGES] - swapcache - bufferram)
-    lru = [k.zone.nr_lru(i) for i in range(5)]
+    lru = [k.zone.nr_lru(i) for i in range(NR_LRU_LISTS)]
     free_swap, total_swap = swapfile.si_swapinfo(k)
     lines = [
         ("MemTotal", k.totalram_pages),
@@ -73,9 +75,3 @@ def meminfo_proc_show(k: Kernel) -> str:
         ("Mapped", vm_stat[NR_FILE_MAPPED]),
     ]
     return "".join(f"{name + ':':<16}{K(value):>8} kB\n" for name, value in lines)
-
-
-def show_swap_cache_info_text(k: Kernel) -> str:
-    """mm/swap_state.c: show_swap_cache_info(), the swap lines SysRq-m prints (swap_state's
-    function; the rest of show_mem() is not modelled)."""
-    return swap_state.show_swap_cache_info(k)

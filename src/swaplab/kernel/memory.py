@@ -14,24 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-# include/linux/mm.h: VM_FAULT_* bits
-VM_FAULT_OOM = 0x0001
-VM_FAULT_SIGBUS = 0x0002
-VM_FAULT_MAJOR = 0x0004
-VM_FAULT_WRITE = 0x0008
-VM_FAULT_NOPAGE = 0x0100
-VM_FAULT_LOCKED = 0x0200
-VM_FAULT_ERROR = VM_FAULT_OOM | VM_FAULT_SIGBUS
-
-#: include/asm-generic/tlb.h: FREE_PTE_NR on SMP
-FREE_PTE_NR = 506
-#: mm/memory.c: ZAP_BLOCK_SIZE without CONFIG_PREEMPT (8 * PAGE_SIZE with it)
-ZAP_BLOCK_PAGES = 1024
-#: ptes per page-table page (PTRS_PER_PTE, x86-64 and PAE)
-PTRS_PER_PTE = 512
-
-from swaplab.kernel import exit as kexit  # noqa: E402
-from swaplab.kernel import (  # noqa: E402
+from swaplab.kernel import exit as kexit
+from swaplab.kernel import (
     memcontrol,
     mlock,
     oom_kill,
@@ -42,9 +26,10 @@ from swaplab.kernel import (  # noqa: E402
     swap_state,
     swapfile,
 )
-from swaplab.kernel.errno import ENOMEM, KernelBug  # noqa: E402
-from swaplab.kernel.gfp import GFP_HIGHUSER_MOVABLE, GFP_KERNEL  # noqa: E402
-from swaplab.kernel.mm_types import (  # noqa: E402
+from swaplab.kernel.errno import EFAULT as EFAULT  # re-exported
+from swaplab.kernel.errno import ENOMEM, ERESTARTSYS, KernelBug
+from swaplab.kernel.gfp import GFP_HIGHUSER_MOVABLE, GFP_KERNEL
+from swaplab.kernel.mm_types import (
     PAGE_SHIFT,
     PAGE_SIZE,
     VM_LOCKED,
@@ -62,7 +47,7 @@ from swaplab.kernel.mm_types import (  # noqa: E402
     get_page,
     page_mapcount,
 )
-from swaplab.kernel.sync import (  # noqa: E402
+from swaplab.kernel.sync import (
     cond_resched,
     current,
     lock_page,
@@ -73,13 +58,26 @@ from swaplab.kernel.sync import (  # noqa: E402
     unlock_page,
 )
 
+# include/linux/mm.h: VM_FAULT_* bits
+VM_FAULT_OOM = 0x0001
+VM_FAULT_SIGBUS = 0x0002
+VM_FAULT_MAJOR = 0x0004
+VM_FAULT_WRITE = 0x0008
+VM_FAULT_NOPAGE = 0x0100
+VM_FAULT_LOCKED = 0x0200
+VM_FAULT_ERROR = VM_FAULT_OOM | VM_FAULT_SIGBUS
+
+#: include/asm-generic/tlb.h: FREE_PTE_NR on SMP
+FREE_PTE_NR = 506
+#: mm/memory.c: ZAP_BLOCK_SIZE without CONFIG_PREEMPT (8 * PAGE_SIZE with it)
+ZAP_BLOCK_PAGES = 1024
+#: ptes per page-table page (PTRS_PER_PTE, x86-64 and PAE)
+PTRS_PER_PTE = 512
+
 if TYPE_CHECKING:
     from swaplab.kernel.kernel import Kernel
     from swaplab.kernel.mm_types import TaskStruct
 
-#: include/asm-generic/errno-base.h: EFAULT; include/linux/errno.h: ERESTARTSYS
-EFAULT = 14
-ERESTARTSYS = 512
 
 PteVal = tuple[Page | None, int, bool]
 

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 
 from swaplab.kernel import exit as kexit
 from swaplab.kernel import memory, mmap, page_alloc, rmap, swap, vmscan
-from swaplab.kernel.errno import BUG_ON, EINVAL, ENOMEM, VM_BUG_ON
+from swaplab.kernel.errno import BUG_ON, EAGAIN, EFAULT, EINVAL, ENOMEM, VM_BUG_ON
 from swaplab.kernel.mm_types import (
+    PAGE_ALIGN,
     PAGE_SHIFT,
     PAGE_SIZE,
     VM_LOCKED,
@@ -21,6 +22,7 @@ from swaplab.kernel.mm_types import (
     Page,
     PageLocked,
     PG_mlocked,
+    get_page,
 )
 from swaplab.kernel.mmzone import NR_MLOCK
 from swaplab.kernel.sync import cond_resched, lock_page, trace, unlock_page
@@ -28,14 +30,6 @@ from swaplab.kernel.sync import cond_resched, lock_page, trace, unlock_page
 if TYPE_CHECKING:
     from swaplab.kernel.kernel import Kernel
     from swaplab.kernel.mm_types import MmStruct, VmAreaStruct
-
-#: include/asm-generic/errno-base.h: EAGAIN (mlock's "could not fault in" error)
-EAGAIN = 11
-EFAULT = 14
-
-
-def PAGE_ALIGN(value: int) -> int:
-    return (value + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
 
 
 def is_mlocked_vma(k: Kernel, vma: VmAreaStruct, page: Page) -> bool:
@@ -134,7 +128,7 @@ async def munlock_vma_pages_range(k: Kernel, vma: VmAreaStruct, start: int, end:
         pte = mm.ptes.get(addr >> PAGE_SHIFT)
         page = pte.page if pte is not None else None
         if page is not None:
-            page._count += 1
+            get_page(page)
             await lock_page(k, page, "munlock_vma_pages_range")
             if page.mapping is not None:
                 await munlock_vma_page(k, page)

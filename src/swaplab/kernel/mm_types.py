@@ -22,6 +22,13 @@ if TYPE_CHECKING:
 PAGE_SHIFT = 12
 PAGE_SIZE = 1 << PAGE_SHIFT
 
+
+def PAGE_ALIGN(value: int) -> int:
+    """include/linux/mm.h: PAGE_ALIGN(): round up to a page (unbounded; res_counter.py has
+    the u64 variant that wraps as C does)."""
+    return (value + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
+
+
 # page->flags bits (include/linux/page-flags.h). PG_locked is page.lock.
 PG_error = 1 << 1
 PG_referenced = 1 << 2
@@ -45,6 +52,10 @@ LRU_INACTIVE_FILE = 2
 LRU_ACTIVE_FILE = 3
 LRU_UNEVICTABLE = 4
 NR_LRU_LISTS = 5
+#: include/linux/mmzone.h: the offsets that make up an LRU list index
+LRU_BASE = 0
+LRU_ACTIVE = 1
+LRU_FILE = 2
 LRU_NAMES = ("inactive_anon", "active_anon", "inactive_file", "active_file", "unevictable")
 
 # vm_area_struct->vm_flags.
@@ -245,6 +256,14 @@ def page_count(page: Page) -> int:
 
 def get_page(page: Page) -> None:
     page._count += 1
+
+
+def get_page_unless_zero(page: Page) -> bool:
+    """include/linux/mm.h: get_page_unless_zero()."""
+    if page._count == 0:
+        return False
+    page._count += 1
+    return True
 
 
 def page_is_file_cache(page: Page) -> bool:

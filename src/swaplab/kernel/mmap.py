@@ -17,6 +17,7 @@ from swaplab.kernel import exit as kexit
 from swaplab.kernel import memory, mlock, page_alloc, rmap, shmem, swap
 from swaplab.kernel.errno import BUG_ON, EINVAL, ENOMEM
 from swaplab.kernel.mm_types import (
+    PAGE_ALIGN,
     PAGE_SHIFT,
     PAGE_SIZE,
     VM_LOCKED,
@@ -47,11 +48,8 @@ TASK_UNMAPPED_BASE = 0x40000000
 TASK_SIZE = 0xC0000000
 
 
-def PAGE_ALIGN(value: int) -> int:
-    return (value + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
-
-
 def vma_pages(vma: VmAreaStruct) -> int:
+    """include/linux/mm.h: vma_pages()."""
     return (vma.vm_end - vma.vm_start) >> PAGE_SHIFT
 
 

@@ -8,6 +8,9 @@ deterministic and removal O(1).
 
 from __future__ import annotations
 
+from math import isqrt
+
+from swaplab.kernel.errno import BUG_ON
 from swaplab.kernel.mm_types import NR_LRU_LISTS, Page
 from swaplab.kernel.sync import Lock
 
@@ -42,12 +45,19 @@ class Zone:
             NR_MLOCK: 0,
             NR_ISOLATED: 0,
         }
-        # mm/page_alloc.c: setup_per_zone_pages_min(): min_free_kbytes ~ sqrt(16 * lowmem_kb)
+        # mm/page_alloc.c: init_per_zone_pages_min(): min_free_kbytes = int_sqrt(16 * lowmem_kb)
         lowmem_kb = present_pages * 4
-        min_free_kb = max(128, min(65536, int((lowmem_kb * 16) ** 0.5)))
+        min_free_kb = max(128, min(65536, isqrt(lowmem_kb * 16)))
         self.pages_min = max(1, min_free_kb // 4)
         self.pages_low = self.pages_min + self.pages_min // 4
         self.pages_high = self.pages_min + self.pages_min // 2
 
     def nr_lru(self, lru: int) -> int:
         return len(self.lru[lru])
+
+
+def lru_lock_free(zone: Zone, who: str) -> None:
+    """For a plain function that takes and drops zone->lru_lock within its step (``who``):
+    exact as long as nobody holds the lock across an interleaving point (no model path
+    does); a :class:`KernelBug` otherwise."""
+    BUG_ON(zone.lru_lock.holder is not None, f"{who}: zone->lru_lock is held")

@@ -3,7 +3,8 @@
 What is kept: the choice of a victim (select_bad_process, badness), killing it or its first
 child with an mm of its own (oom_kill_process, oom_kill_task), the memcg OOM entry
 (mem_cgroup_out_of_memory), the global one (out_of_memory) and the page-fault one
-(pagefault_out_of_memory, which defers to a recent memcg OOM).
+(pagefault_out_of_memory, which defers to a recent memcg OOM). The memcontrol.c helpers it
+calls (task_in_mem_cgroup, mem_cgroup_oom_called) are memcontrol.py's, re-exported here.
 
 Killing a task = TIF_MEMDIE (``task.memdie``) + a pending SIGKILL (``task.sigkill``), and its
 exit started as a thread of its own (``exit <pid>``, running ``exit.do_exit`` with the victim
@@ -22,7 +23,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from swaplab.kernel import memcontrol
 from swaplab.kernel.errno import KernelBug
+from swaplab.kernel.kernel import HZ as HZ  # re-exported: the HZ/10 window of OOM kills
+from swaplab.kernel.memcontrol import mem_cgroup_oom_called as mem_cgroup_oom_called
+from swaplab.kernel.memcontrol import task_in_mem_cgroup as task_in_mem_cgroup
 from swaplab.kernel.sync import (
     Current,
     cond_resched,
@@ -39,9 +44,6 @@ if TYPE_CHECKING:
     from swaplab.kernel.mm_types import TaskStruct
     from swaplab.kernel.sync import Lock
 
-#: include/linux/jiffies.h: the model's tick rate (x86 default CONFIG_HZ=250 of 2009;
-#: the same value as memcontrol.HZ).
-HZ = 250
 
 #: include/linux/oom.h: /proc/<pid>/oom_adj value that exempts a task.
 OOM_DISABLE = -17
@@ -89,21 +91,6 @@ def badness(k: Kernel, task: TaskStruct) -> int:
     elif adj < 0:
         points >>= -adj
     return points
-
-
-def task_in_mem_cgroup(k: Kernel, task: TaskStruct, mem: MemCgroup) -> bool:
-    """mm/memcontrol.c: task_in_mem_cgroup() (memcontrol.py's; hierarchy aware)."""
-    from swaplab.kernel import memcontrol
-
-    return memcontrol.task_in_mem_cgroup(k, task, mem)
-
-
-def mem_cgroup_oom_called(k: Kernel, task: TaskStruct | None) -> bool:
-    """mm/memcontrol.c: mem_cgroup_oom_called() (memcontrol.py's): the memcg of
-    ``task->mm->owner`` ran its OOM killer less than HZ/10 ago."""
-    from swaplab.kernel import memcontrol
-
-    return memcontrol.mem_cgroup_oom_called(k, task)
 
 
 def select_bad_process(k: Kernel, mem: MemCgroup | None) -> tuple[TaskStruct | None, int]:
@@ -193,8 +180,6 @@ async def oom_kill_process(k: Kernel, p: TaskStruct, gfp: int, points: int,
     its first child (list order) with an mm of its own that can be killed (children are not
     filtered by memcg), else the victim. 0 when someone was killed, 1 when all refused.
     The memcg report (mem_cgroup_print_oom_info) goes to the trace."""
-    from swaplab.kernel import memcontrol
-
     me = current(k).task
     if mem is not None and me is not None:
         memcontrol.mem_cgroup_print_oom_info(k, mem, me)

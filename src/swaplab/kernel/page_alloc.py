@@ -34,7 +34,7 @@ from swaplab.kernel.mm_types import (
     PG_writeback,
     page_mapcount,
 )
-from swaplab.kernel.mmzone import NR_FREE_PAGES, NR_MLOCK
+from swaplab.kernel.mmzone import NR_FREE_PAGES, NR_MLOCK, lru_lock_free
 from swaplab.kernel.page_cgroup import PageCgroup, PageCgroupUsed
 from swaplab.kernel.sync import cond_resched, current, trace
 
@@ -193,8 +193,7 @@ def __page_cache_release(k: Kernel, page: Page) -> None:
     interleaving point (no model path does); it is a :class:`KernelBug` if someone does.
     """
     if PageLRU(page):
-        BUG_ON(k.zone.lru_lock.holder is not None,
-               f"put_page({page!r}): zone->lru_lock is held")
+        lru_lock_free(k.zone, f"put_page({page!r})")
         page.flags &= ~PG_lru
         swap.del_page_from_lru(k, page)
     __free_page(k, page)
@@ -207,7 +206,3 @@ def put_page(k: Kernel, page: Page) -> None:
     page._count -= 1
     if page._count == 0:
         __page_cache_release(k, page)
-
-
-page_cache_release = put_page
-

@@ -12,15 +12,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-# enum { SWAP_SUCCESS, SWAP_AGAIN, SWAP_FAIL, SWAP_MLOCK } (include/linux/rmap.h)
-SWAP_SUCCESS = 0
-SWAP_AGAIN = 1
-SWAP_FAIL = 2
-SWAP_MLOCK = 3
-
-from swaplab.kernel import memcontrol, mlock, page_alloc, swapfile  # noqa: E402
-from swaplab.kernel.errno import BUG_ON, VM_BUG_ON, KernelBug  # noqa: E402
-from swaplab.kernel.mm_types import (  # noqa: E402
+from swaplab.kernel import memcontrol, mlock, page_alloc, swapfile
+from swaplab.kernel.errno import BUG_ON, VM_BUG_ON, KernelBug
+from swaplab.kernel.mm_types import (
     PAGE_SHIFT,
     VM_LOCKED,
     AddressSpace,
@@ -38,8 +32,8 @@ from swaplab.kernel.mm_types import (  # noqa: E402
     page_mapcount,
     page_mapped,
 )
-from swaplab.kernel.mmzone import NR_ANON_PAGES, NR_FILE_MAPPED  # noqa: E402
-from swaplab.kernel.sync import (  # noqa: E402
+from swaplab.kernel.mmzone import NR_ANON_PAGES, NR_FILE_MAPPED
+from swaplab.kernel.sync import (
     atomic_rmw,
     spin_lock,
     spin_unlock,
@@ -47,6 +41,12 @@ from swaplab.kernel.sync import (  # noqa: E402
     trylock_page,
     unlock_page,
 )
+
+# enum { SWAP_SUCCESS, SWAP_AGAIN, SWAP_FAIL, SWAP_MLOCK } (include/linux/rmap.h)
+SWAP_SUCCESS = 0
+SWAP_AGAIN = 1
+SWAP_FAIL = 2
+SWAP_MLOCK = 3
 
 if TYPE_CHECKING:
     from swaplab.kernel.kernel import Kernel
@@ -206,6 +206,21 @@ async def page_referenced_one(k: Kernel, page: Page, vma: VmAreaStruct, mapcount
     return referenced
 
 
+async def _page_referenced_vmas(k: Kernel, page: Page, vmas: list[VmAreaStruct],
+                                mem: MemCgroup | None, vm_flags: list[int]) -> int:
+    """The loop shared by page_referenced_anon() and page_referenced_file(): the vmas of
+    ``mem`` only (memcg reclaim), until every mapping of the page was seen."""
+    referenced = 0
+    mapcount = [page_mapcount(page)]
+    for vma in vmas:
+        if mem is not None and not memcontrol.mm_match_cgroup(k, vma.vm_mm, mem):
+            continue
+        referenced += await page_referenced_one(k, page, vma, mapcount, vm_flags)
+        if not mapcount[0]:
+            break
+    return referenced
+
+
 async def page_referenced_anon(k: Kernel, page: Page, mem: MemCgroup | None,
                                vm_flags: list[int]) -> int:
     """mm/rmap.c: page_referenced_anon(): walk the anon_vma's vmas (only those of ``mem``
@@ -214,14 +229,7 @@ async def page_referenced_anon(k: Kernel, page: Page, mem: MemCgroup | None,
     if anon_vma is None:
         return 0
     await spin_lock(k, anon_vma.lock, "page_lock_anon_vma")
-    referenced = 0
-    mapcount = [page_mapcount(page)]
-    for vma in list(anon_vma.head):
-        if mem is not None and not memcontrol.mm_match_cgroup(k, vma.vm_mm, mem):
-            continue
-        referenced += await page_referenced_one(k, page, vma, mapcount, vm_flags)
-        if not mapcount[0]:
-            break
+    referenced = await _page_referenced_vmas(k, page, list(anon_vma.head), mem, vm_flags)
     spin_unlock(anon_vma.lock)
     return referenced
 
@@ -230,15 +238,7 @@ async def page_referenced_file(k: Kernel, page: Page, mem: MemCgroup | None,
                                vm_flags: list[int]) -> int:
     """mm/rmap.c: page_referenced_file() (page locked): walk the mapping's vmas covering
     the page. (i_mmap_lock is not modelled: the page lock and the pte locks suffice.)"""
-    referenced = 0
-    mapcount = [page_mapcount(page)]
-    for vma in _file_vmas(page):
-        if mem is not None and not memcontrol.mm_match_cgroup(k, vma.vm_mm, mem):
-            continue
-        referenced += await page_referenced_one(k, page, vma, mapcount, vm_flags)
-        if not mapcount[0]:
-            break
-    return referenced
+    return await _page_referenced_vmas(k, page, _file_vmas(page), mem, vm_flags)
 
 
 async def page_referenced(k: Kernel, page: Page, is_locked: int, mem: MemCgroup | None,

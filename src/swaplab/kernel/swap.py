@@ -14,12 +14,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from swaplab.kernel import memcontrol, mlock, page_alloc, shmem
+from swaplab.kernel import memcontrol, page_alloc, vmscan
 from swaplab.kernel.errno import VM_BUG_ON
 from swaplab.kernel.kernel import PAGEVEC_SIZE
 from swaplab.kernel.mm_types import (
+    LRU_ACTIVE,
     LRU_ACTIVE_ANON,
     LRU_ACTIVE_FILE,
+    LRU_BASE,
+    LRU_FILE,
     LRU_INACTIVE_ANON,
     LRU_INACTIVE_FILE,
     LRU_UNEVICTABLE,
@@ -28,7 +31,6 @@ from swaplab.kernel.mm_types import (
     Page,
     PageActive,
     PageLRU,
-    PageMlocked,
     PageReferenced,
     PageSwapCache,
     PageUnevictable,
@@ -45,20 +47,19 @@ if TYPE_CHECKING:
     from swaplab.kernel.kernel import Kernel
     from swaplab.kernel.mm_types import VmAreaStruct
 
-LRU_BASE = 0
-LRU_ACTIVE = 1
-LRU_FILE = 2
-
 
 def is_active_lru(lru: int) -> bool:
+    """include/linux/mmzone.h: is_active_lru()."""
     return lru in (LRU_ACTIVE_ANON, LRU_ACTIVE_FILE)
 
 
 def is_file_lru(lru: int) -> bool:
+    """include/linux/mmzone.h: is_file_lru()."""
     return lru in (LRU_INACTIVE_FILE, LRU_ACTIVE_FILE)
 
 
 def is_unevictable_lru(lru: int) -> bool:
+    """include/linux/mmzone.h: is_unevictable_lru()."""
     return lru == LRU_UNEVICTABLE
 
 
@@ -189,17 +190,9 @@ async def lru_cache_add_anon(k: Kernel, page: Page) -> None:
     await __lru_cache_add(k, page, LRU_INACTIVE_ANON)
 
 
-async def lru_cache_add_active_anon(k: Kernel, page: Page) -> None:
-    await __lru_cache_add(k, page, LRU_ACTIVE_ANON)
-
-
 async def lru_cache_add_file(k: Kernel, page: Page) -> None:
     """include/linux/swap.h: lru_cache_add_file()."""
     await __lru_cache_add(k, page, LRU_INACTIVE_FILE)
-
-
-async def lru_cache_add_active_file(k: Kernel, page: Page) -> None:
-    await __lru_cache_add(k, page, LRU_ACTIVE_FILE)
 
 
 async def add_page_to_unevictable_list(k: Kernel, page: Page) -> None:
@@ -220,20 +213,11 @@ def page_mapping(k: Kernel, page: Page) -> AddressSpace | None:
     return mapping if isinstance(mapping, AddressSpace) else None
 
 
-def page_evictable(k: Kernel, page: Page, vma: VmAreaStruct | None) -> bool:
-    """mm/vmscan.c: page_evictable(): not in an SHM_LOCKed mapping, not PG_mlocked, and
-    not faulted into a VM_LOCKED vma (is_mlocked_vma() sets PG_mlocked then)."""
-    mapping = page_mapping(k, page)
-    if mapping is not None and shmem.mapping_unevictable(mapping):
-        return False
-    return not (PageMlocked(page) or (vma is not None and mlock.is_mlocked_vma(k, vma, page)))
-
-
 async def lru_cache_add_active_or_unevictable(k: Kernel, page: Page, vma: VmAreaStruct) -> None:
     """The LRU half of mm/rmap.c: page_add_new_anon_rmap() (2.6.30/31; the name is the
     2.6.33 helper's): a new anon page goes to the active anon list through the pagevec,
     or, faulted into a VM_LOCKED vma, straight onto the unevictable list."""
-    if page_evictable(k, page, vma):
+    if vmscan.page_evictable(k, page, vma):
         await lru_cache_add_lru(k, page, LRU_ACTIVE_ANON)
     else:
         await add_page_to_unevictable_list(k, page)
@@ -284,7 +268,13 @@ async def mark_page_accessed(k: Kernel, page: Page) -> None:
         page.flags |= PG_referenced
 
 
-async def pagevec_release(k: Kernel, pages: list[Page]) -> None:
-    """mm/swap.c: __pagevec_release(): lru_add_drain() then release_pages()."""
+async def pagevec_release(k: Kernel, pvec: list[Page]) -> None:
+    """include/linux/pagevec.h: pagevec_release() -> mm/swap.c: __pagevec_release(): if
+    ``pvec`` holds pages, lru_add_drain() then release_pages(), and ``pvec`` is left empty
+    (pagevec_reinit(); emptied before the first wait, as the pagevec is the caller's own)."""
+    if not pvec:
+        return
+    pages = list(pvec)
+    pvec.clear()
     await lru_add_drain(k)
     await release_pages(k, pages)

@@ -129,9 +129,10 @@ async def delete_from_swap_cache(k: Kernel, page: Page) -> None:
 async def add_to_swap(k: Kernel, page: Page) -> int:
     """mm/swap_state.c: add_to_swap() (page locked and uptodate, from shrink_page_list):
     allocate a slot and add the page to the swap cache, dirty. Returns 1, or 0 when there
-    is no slot (or, unreachable here, -ENOMEM). On -EEXIST (a readahead inserted its own
-    page for the fresh slot: possible in [30] only) the slot's reference is dropped and
-    another slot is tried; [31] still calls swapcache_free(entry, NULL) there, as merged."""
+    is no slot (or the radix tree had no memory: -ENOMEM, unreachable here). On -EEXIST
+    (a readahead inserted its own page for the fresh slot: possible in [30] only) the
+    slot's reference is dropped and another slot is tried; [31] still calls
+    swapcache_free(entry, NULL) there, as merged."""
     VM_BUG_ON(not PageLocked(page), "add_to_swap: page not locked")
     VM_BUG_ON(not PageUptodate(page), "add_to_swap: page not uptodate")
     while True:

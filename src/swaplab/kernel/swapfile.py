@@ -124,15 +124,6 @@ def swap_map_bad(k: Kernel) -> int:
     return SWAP_MAP_BAD if k.cfg.swap_has_cache else SWAP_MAP_BAD_30
 
 
-def swap_map_users(k: Kernel, v: int, in_cache: bool) -> int:
-    """The pte/shmem references a slot value stands for, in either encoding (for invariants
-    and tests): [31] swap_count(v); [30] v minus the swap cache's reference when a page is
-    in the swap cache (``in_cache``)."""
-    if k.cfg.swap_has_cache:
-        return swap_count(v)
-    return v - 1 if in_cache and v else v
-
-
 class SwapInfoStruct:
     """struct swap_info_struct, reduced to what the slot allocator reads.
 

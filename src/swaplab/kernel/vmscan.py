@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 from swaplab.kernel import (
     filemap,
     memcontrol,
+    mlock,
     page_alloc,
     page_io,
     rmap,
@@ -45,20 +46,20 @@ from swaplab.kernel import (
     swap_state,
     swapfile,
 )
-from swaplab.kernel.errno import BUG_ON, EBUSY, EINVAL, VM_BUG_ON
+from swaplab.kernel.errno import EBUSY, EINVAL, VM_BUG_ON
 from swaplab.kernel.gfp import (
     __GFP_FS,
-    __GFP_HIGH,
     __GFP_IO,
-    __GFP_NOMEMALLOC,
-    __GFP_NOWARN,
-    __GFP_WAIT,
     GFP_HIGHUSER_MOVABLE,
     GFP_KERNEL,
+    GFP_RECLAIM_MASK,
 )
+from swaplab.kernel.kernel import PAGEVEC_SIZE
 from swaplab.kernel.mm_types import (
+    LRU_ACTIVE,
     LRU_ACTIVE_ANON,
     LRU_ACTIVE_FILE,
+    LRU_FILE,
     LRU_INACTIVE_ANON,
     LRU_INACTIVE_FILE,
     LRU_UNEVICTABLE,
@@ -72,6 +73,7 @@ from swaplab.kernel.mm_types import (
     PageDirty,
     PageLocked,
     PageLRU,
+    PageMlocked,
     PageSwapCache,
     PageUnevictable,
     PageWriteback,
@@ -83,10 +85,12 @@ from swaplab.kernel.mm_types import (
     SetPageFlag,
     TestClearPageFlag,
     VmAreaStruct,
+    get_page_unless_zero,
     page_count,
     page_is_file_cache,
     page_mapped,
 )
+from swaplab.kernel.mmzone import lru_lock_free
 from swaplab.kernel.sync import (
     __clear_page_locked,
     atomic_read,
@@ -106,13 +110,8 @@ if TYPE_CHECKING:
 SWAP_CLUSTER_MAX = 32
 #: include/linux/mmzone.h: DEF_PRIORITY
 DEF_PRIORITY = 12
-#: include/linux/mmzone.h: LRU_ACTIVE, LRU_FILE
-LRU_ACTIVE = 1
-LRU_FILE = 2
 #: the evictable lists, in for_each_evictable_lru() order
 EVICTABLE_LRUS = (LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE)
-#: include/linux/pagevec.h
-PAGEVEC_SIZE = 14
 
 # LRU isolation modes
 ISOLATE_INACTIVE = 0
@@ -127,9 +126,6 @@ PAGE_CLEAN = 3
 
 #: include/linux/fs.h: AOP_WRITEPAGE_ACTIVATE ("page still locked, put it on the active list")
 AOP_WRITEPAGE_ACTIVATE = 0x80000
-
-#: mm/internal.h: GFP_RECLAIM_MASK (the bits of the model's gfp.py)
-GFP_RECLAIM_MASK = __GFP_WAIT | __GFP_HIGH | __GFP_IO | __GFP_FS | __GFP_NOWARN | __GFP_NOMEMALLOC
 
 #: sc->isolate_pages: (k, nr, mem_cgroup, active, file) -> isolated pages (lru_lock held)
 IsolatePages = Callable[["Kernel", int, "MemCgroup | None", bool, bool], list[Page]]
@@ -166,18 +162,16 @@ def current_is_kswapd(k: Kernel) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-# Small helpers of include/linux/mm.h, pagemap.h, mm_inline.h as vmscan reads them
-
-
-def page_mapping(k: Kernel, page: Page) -> AddressSpace | None:
-    """include/linux/mm.h: page_mapping() (kept in swap.py)."""
-    return swap.page_mapping(k, page)
+# Small helpers: page_evictable() and vmscan's readers of a page's state
 
 
 def page_evictable(k: Kernel, page: Page, vma: VmAreaStruct | None) -> bool:
-    """mm/vmscan.c: page_evictable() (kept in swap.py, next to its LRU users): not in an
-    SHM_LOCKed mapping, not PG_mlocked, not faulted into a VM_LOCKED vma."""
-    return swap.page_evictable(k, page, vma)
+    """mm/vmscan.c: page_evictable(): not in an SHM_LOCKed mapping, not PG_mlocked, and
+    not faulted into a VM_LOCKED vma (is_mlocked_vma() sets PG_mlocked then)."""
+    mapping = swap.page_mapping(k, page)
+    if mapping is not None and shmem.mapping_unevictable(mapping):
+        return False
+    return not (PageMlocked(page) or (vma is not None and mlock.is_mlocked_vma(k, vma, page)))
 
 
 def page_mapping_inuse(k: Kernel, page: Page) -> bool:
@@ -186,7 +180,7 @@ def page_mapping_inuse(k: Kernel, page: Page) -> bool:
         return True
     if PageSwapCache(page):
         return True
-    mapping = page_mapping(k, page)
+    mapping = swap.page_mapping(k, page)
     if mapping is None:
         return False
     return filemap.mapping_mapped(k, mapping)
@@ -196,10 +190,6 @@ def is_page_cache_freeable(page: Page) -> bool:
     """mm/vmscan.c: is_page_cache_freeable(): only the cache and the isolator hold refs
     (no buffer heads in the model, so page_has_private() is 0)."""
     return page_count(page) == 2
-
-
-def is_file_lru(lru: int) -> bool:
-    return lru in (LRU_INACTIVE_FILE, LRU_ACTIVE_FILE)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -223,9 +213,8 @@ def __isolate_lru_page(k: Kernel, page: Page, mode: int, file: bool) -> int:
         return -EINVAL
     if PageUnevictable(page):
         return -EINVAL
-    if page._count == 0:  # get_page_unless_zero() failed
+    if not get_page_unless_zero(page):
         return -EBUSY
-    page._count += 1
     lru = swap.page_lru(page)
     ClearPageFlag(page, PG_lru)
     k.zone.lru[page.lru].pop(page, None)
@@ -281,11 +270,10 @@ def isolate_lru_page(k: Kernel, page: Page) -> int:
 
     Plain function: the zone->lru_lock section runs inside the caller's step (nobody holds
     lru_lock across an interleaving point in the model; KernelBug if someone does)."""
-    BUG_ON(k.zone.lru_lock.holder is not None, f"isolate_lru_page({page!r}): lru_lock held")
+    lru_lock_free(k.zone, f"isolate_lru_page({page!r})")
     ret = -EBUSY
-    if PageLRU(page) and page._count > 0:
+    if PageLRU(page) and get_page_unless_zero(page):
         lru = swap.page_lru(page)
-        page._count += 1
         ClearPageFlag(page, PG_lru)
         swap.del_page_from_lru_list(k, page, lru)
         ret = 0
@@ -328,7 +316,7 @@ async def __remove_mapping(k: Kernel, mapping: AddressSpace, page: Page) -> int:
     page cache: mem_cgroup_uncharge_cache_page.
     """
     VM_BUG_ON(not PageLocked(page), "__remove_mapping: page not locked")
-    VM_BUG_ON(mapping is not page_mapping(k, page), "__remove_mapping: wrong mapping")
+    VM_BUG_ON(mapping is not swap.page_mapping(k, page), "__remove_mapping: wrong mapping")
     await spin_lock(k, mapping.tree_lock, "__remove_mapping")
     if page._count != 2:  # page_freeze_refs(page, 2) failed
         spin_unlock(mapping.tree_lock)
@@ -442,7 +430,7 @@ async def _shrink_page_unmap(k: Kernel, page: Page, sc: ScanControl) -> tuple[st
             return _ACTIVATE, may_enter_fs, referenced
         trace(k, "add_to_swap()", f"{page!r} -> entry {page.private:#x}")
         may_enter_fs = True
-    mapping = page_mapping(k, page)
+    mapping = swap.page_mapping(k, page)
     if page_mapped(page) and mapping is not None:
         ret = await rmap.try_to_unmap(k, page, 0)
         trace(k, "try_to_unmap()", f"{page!r} == {ret}")
@@ -458,7 +446,7 @@ async def _shrink_page_unmap(k: Kernel, page: Page, sc: ScanControl) -> tuple[st
 async def _shrink_page_free(k: Kernel, page: Page, sc: ScanControl, may_enter_fs: bool,
                             referenced: int) -> str:
     """shrink_page_list() from the dirty test on: pageout(), then __remove_mapping()."""
-    mapping = page_mapping(k, page)
+    mapping = swap.page_mapping(k, page)
     if PageDirty(page):
         if referenced or not may_enter_fs or not sc.may_writepage:
             return _KEEP_LOCKED
@@ -474,7 +462,7 @@ async def _shrink_page_free(k: Kernel, page: Page, sc: ScanControl, may_enter_fs
                 return _KEEP
             if PageDirty(page) or PageWriteback(page):
                 return _KEEP_LOCKED
-            mapping = page_mapping(k, page)
+            mapping = swap.page_mapping(k, page)
     if mapping is None or not await __remove_mapping(k, mapping, page):
         return _KEEP_LOCKED
     return _FREE
@@ -532,13 +520,6 @@ async def shrink_page_list(k: Kernel, pages: list[Page], sc: ScanControl) -> int
 # The LRU scanners
 
 
-async def _pagevec_release(k: Kernel, pvec: list[Page]) -> None:
-    """mm/swap.c: __pagevec_release() (lru_add_drain + release_pages), emptying ``pvec``."""
-    pages = list(pvec)
-    pvec.clear()
-    await swap.pagevec_release(k, pages)
-
-
 def clear_active_flags(pages: list[Page]) -> int:
     """mm/vmscan.c: clear_active_flags()."""
     nr_active = 0
@@ -567,11 +548,11 @@ async def _putback_inactive(k: Kernel, pages: list[Page]) -> None:
         pvec.append(page)
         if len(pvec) == PAGEVEC_SIZE:
             spin_unlock(lock)
-            await _pagevec_release(k, pvec)
+            await swap.pagevec_release(k, pvec)
             await spin_lock(k, lock, "shrink_inactive_list")
     spin_unlock(lock)
     if pvec:
-        await _pagevec_release(k, pvec)
+        await swap.pagevec_release(k, pvec)
 
 
 async def shrink_inactive_list(k: Kernel, max_scan: int, sc: ScanControl, priority: int,
@@ -619,11 +600,11 @@ async def _move_active_pages_to_lru(k: Kernel, pages: list[Page], lru: int) -> N
         pvec.append(page)
         if len(pvec) == PAGEVEC_SIZE:
             spin_unlock(lock)
-            await _pagevec_release(k, pvec)
+            await swap.pagevec_release(k, pvec)
             await spin_lock(k, lock, "shrink_active_list")
     if pvec:
         spin_unlock(lock)
-        await _pagevec_release(k, pvec)
+        await swap.pagevec_release(k, pvec)
         await spin_lock(k, lock, "shrink_active_list")
 
 
@@ -689,7 +670,7 @@ async def shrink_list(k: Kernel, lru: int, nr_to_scan: int, sc: ScanControl,
                       priority: int) -> int:
     """mm/vmscan.c: shrink_list(). [30] always deactivates active file pages; [31] only
     when inactive_file_is_low()."""
-    file = is_file_lru(lru)
+    file = swap.is_file_lru(lru)
     if lru == LRU_ACTIVE_FILE and (not k.cfg.v31 or inactive_file_is_low(k, sc)):
         await shrink_active_list(k, nr_to_scan, sc, priority, file)
         return 0
@@ -734,7 +715,7 @@ async def shrink_zone(k: Kernel, priority: int, sc: ScanControl) -> None:
         scan = zone_nr_pages(k, sc, lru)
         if priority or noswap:
             scan >>= priority
-            scan = scan * percent[1 if is_file_lru(lru) else 0] // 100
+            scan = scan * percent[1 if swap.is_file_lru(lru) else 0] // 100
         nr[lru] = scan
     nr_reclaimed = sc.nr_reclaimed
     cluster = sc.swap_cluster_max
