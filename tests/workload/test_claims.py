@@ -14,4 +14,4 @@ def test_cache_only_slots_pile_up_under_swap_cycles() -> None:
 
 def test_growth_claims_are_listed() -> None:
     assert list(GROWTH_CLAIMS) == ["type1-memsw-kill-loop", "cache-only-pile-up",
-                                   "orphans-bounded"]
+                                   "orphans-bounded", "type1-memcg-unfreeable"]

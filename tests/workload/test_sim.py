@@ -39,7 +39,7 @@ def test_metrics_are_sampled_over_virtual_time() -> None:
 
 
 def test_mover_moves_tasks_and_removes_groups() -> None:
-    wl = BUILTINS["move-and-rmdir"]
+    wl = BUILTINS["move-only"]
     r = simulate(wl, "2.6.31", seed=1, duration_ns=3_200_000_000)
     assert r.error is None and r.invariant_violations == []
     assert r.counters["moves"] == 3

@@ -16,7 +16,7 @@ from swaplab.workload.sim import Result, simulate
 from swaplab.workload.spec import BUILTINS
 
 __all__ = ["GROWTH_CLAIMS", "GrowthVerdict", "cache_only_pile_up", "orphans_bounded",
-           "type1_memsw_kill_loop"]
+           "type1_memcg_unfreeable", "type1_memsw_kill_loop"]
 
 PAGE = 4096
 
@@ -38,8 +38,8 @@ def _grows(values: list[int]) -> bool:
 
 
 def _run(name: str, kernel: str, patches: str | None, seed: int, seconds: float,
-         page_cluster: int | None = None) -> Result:
-    r = simulate(BUILTINS[name], kernel, patches, seed=seed,
+         page_cluster: int | None = None, cpus: int = 1) -> Result:
+    r = simulate(BUILTINS[name], kernel, patches, seed=seed, cpus=cpus,
                  duration_ns=int(seconds * 1e9), page_cluster=page_cluster)
     if r.error:
         raise RuntimeError(f"{name} on {kernel}: {r.error}")
@@ -67,6 +67,34 @@ def type1_memsw_kill_loop(seed: int = 1, seconds: float = 5.0) -> GrowthVerdict:
         "not on 2.6.31", verdict,
         f"swaplab simulate stale-swapcache-fast --compare 2.6.30,2.6.31 --seed {seed} "
         f"--duration {seconds:g}s", evidence, {"gaps": gaps})
+
+
+def type1_memcg_unfreeable(seed: int = 1, seconds: float = 4.0) -> GrowthVerdict:
+    """Nishimura: Type-1 makes struct mem_cgroup unfreeable after rmdir on 2.6.30, which
+    page-cluster 0 avoids and 2.6.31 (4/5) fixes. Decided on ``move-and-rmdir`` (rounds:
+    a new group every 0.4 s, the group two rounds old killed while the younger tasks fault
+    with readahead, then removed) with 2 CPUs: ``unfreed_memcgs`` after each rmdir."""
+    runs = {"2.6.30 pc=3": _run("move-and-rmdir", "2.6.30", None, seed, seconds, 3, 2),
+            "2.6.30 pc=0": _run("move-and-rmdir", "2.6.30", None, seed, seconds, 0, 2),
+            "2.6.31 pc=3": _run("move-and-rmdir", "2.6.31", None, seed, seconds, 3, 2)}
+    unfreed = {label: r.values_at("unfreed_memcgs", "round") for label, r in runs.items()}
+    orphans = {label: r.values_at("orphan_swapcache_pages", "round")
+               for label, r in runs.items()}
+    u30 = unfreed["2.6.30 pc=3"]
+    leak30 = bool(u30) and u30[-1] >= 2 and all(b >= a for a, b in itertools.pairwise(u30))
+    fewer0 = max(unfreed["2.6.30 pc=0"], default=0) * 2 <= max(u30, default=0)
+    clean31 = all(v == 0 for v in unfreed["2.6.31 pc=3"])
+    verdict = "holds" if leak30 and fewer0 and clean31 else \
+        "partly" if (leak30 or clean31) else "does not hold"
+    evidence = "; ".join(
+        f"{label}: removed-but-unfreed memcgs after each rmdir {u} (orphan swap-cache pages "
+        f"{orphans[label][-1] if orphans[label] else 0})" for label, u in unfreed.items())
+    return GrowthVerdict(
+        "Type-1 makes struct mem_cgroup unfreeable after rmdir on 2.6.30 (not on 2.6.31, "
+        "fewer with page-cluster 0)", verdict,
+        f"swaplab simulate move-and-rmdir --compare 2.6.30,2.6.31 --cpus 2 --seed {seed} "
+        f"--duration {seconds:g}s (and --kernel 2.6.30 --page-cluster 0)", evidence,
+        {"unfreed": unfreed, "orphans": orphans})
 
 
 def cache_only_pile_up(seed: int = 1, seconds: float = 6.0) -> GrowthVerdict:
@@ -117,4 +145,5 @@ GROWTH_CLAIMS: dict[str, Callable[..., GrowthVerdict]] = {
     "type1-memsw-kill-loop": type1_memsw_kill_loop,
     "cache-only-pile-up": cache_only_pile_up,
     "orphans-bounded": orphans_bounded,
+    "type1-memcg-unfreeable": type1_memcg_unfreeable,
 }

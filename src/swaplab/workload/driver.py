@@ -11,8 +11,9 @@ unchanged. What it adds:
   read or write latency;
 - ``cpus`` CPUs: up to that many runnable threads are "on a CPU" at once and each step is
   taken by one of them, picked by a seeded random choice, so their steps interleave; a
-  thread leaves its CPU when it blocks (its pending operation is not enabled), sleeps, or
-  reaches a YIELD (cond_resched), and a free CPU takes a random runnable thread;
+  thread leaves its CPU when it blocks (its pending operation is not enabled, after its
+  own step or after another CPU's: a lock taken meanwhile), sleeps, or reaches a YIELD
+  (cond_resched), and a free CPU takes a random runnable thread;
 - CPU time: each step costs ``step_ns`` of its CPU, so the clock advances by
   ``step_ns / (threads on CPUs)`` per step;
 - quiescence for checks: :meth:`VirtualDriver.quiesce` parks every thread that reaches a
@@ -181,7 +182,15 @@ class VirtualDriver:
             else:
                 self.ready.append(thread)
 
+    def _drop_blocked(self) -> None:
+        """A thread on a CPU whose pending operation another CPU's step disabled (the lock
+        it is about to take was taken meanwhile) blocks: it leaves its CPU, stays ready."""
+        oncpu = self.oncpu
+        if len(oncpu) > 1 and not all(t.enabled() for t in oncpu):
+            self.oncpu = [t for t in oncpu if t.enabled()]
+
     def _fill_cpus(self) -> None:
+        self._drop_blocked()
         oncpu = self.oncpu
         free = self.cpus - len(oncpu)
         if free <= 0:

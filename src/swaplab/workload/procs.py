@@ -163,11 +163,26 @@ async def killer_main(sim: Simulation, spec: KillerSpec) -> None:
         sim.held[spec.group] -= 1
 
 
+async def _mkdir_like(sim: Simulation, spec: MoverSpec, old: Cgroup, serial: int) -> Cgroup | None:
+    """mkdir a sibling of ``old`` named after the workload group, with the group's limits."""
+    assert old.parent is not None
+    new = kcgroup.cgroup_mkdir(sim.k, old.parent, f"{spec.group.rpartition('/')[2]}-{serial}")
+    if isinstance(new, int) or new.memcg is None:
+        sim.errors.append(f"mover: mkdir failed ({new})")
+        return None
+    limits = sim.limits.get(spec.group, (None, None))
+    for name, value in zip(("limit_in_bytes", "memsw.limit_in_bytes"), limits, strict=True):
+        if value is not None:
+            await memcontrol.mem_cgroup_write(sim.k, new.memcg, name, str(value))
+    return new
+
+
 async def mover_main(sim: Simulation, spec: MoverSpec) -> None:
     """Every ``every``: mkdir a sibling group with the same limits, move the group's tasks
-    there (echo PID > tasks), rmdir the old group."""
-    k = sim.k
-    limits = sim.limits.get(spec.group, (None, None))
+    there (echo PID > tasks), rmdir the old group. With ``kill``: :func:`rounds_main`."""
+    if spec.kill:
+        await rounds_main(sim, spec)
+        return
     serial = 0
     while True:
         await sleep(spec.every_ns, site="mover")
@@ -175,22 +190,67 @@ async def mover_main(sim: Simulation, spec: MoverSpec) -> None:
         if old is None or old.parent is None:
             return
         serial += 1
-        new = kcgroup.cgroup_mkdir(k, old.parent, f"{spec.group.rpartition('/')[2]}-{serial}")
-        if isinstance(new, int) or new.memcg is None:
-            sim.errors.append(f"mover: mkdir failed ({new})")
+        new = await _mkdir_like(sim, spec, old, serial)
+        if new is None:
             continue
-        for name, value in zip(("limit_in_bytes", "memsw.limit_in_bytes"), limits, strict=True):
-            if value is not None:
-                await memcontrol.mem_cgroup_write(k, new.memcg, name, str(value))
         for task in list(old.tasks):
             if alive(task):
-                kcgroup.cgroup_attach_task(k, new, task)
+                kcgroup.cgroup_attach_task(sim.k, new, task)
         sim.aliases[spec.group] = new.path
-        ret = await kcgroup.cgroup_rmdir(k, old)
+        ret = await kcgroup.cgroup_rmdir(sim.k, old)
         sim.moves += 1
         if ret:
             sim.rmdir_failures += 1
         sim.request_sample(f"move {old.path} -> {new.path}")
+
+
+async def rounds_main(sim: Simulation, spec: MoverSpec) -> None:
+    """Nishimura's rmdir loop as rounds: every ``every`` a new sibling group with the same
+    limits gets a fresh generation of the group's tasks; while more than ``keep`` groups
+    are alive, the oldest one's tasks are killed (SIGKILL while the younger generations go
+    on faulting), and once they have exited its group is removed ("round" sample)."""
+    alive_groups: list[Cgroup] = []
+    first = sim.group(spec.group)
+    if first is None or first.parent is None:
+        return
+    alive_groups.append(first)
+    serial = 0
+    while True:
+        await sleep(spec.every_ns, site="mover")
+        serial += 1
+        new = await _mkdir_like(sim, spec, alive_groups[-1], serial)
+        if new is None:
+            continue
+        alive_groups.append(new)
+        sim.aliases[spec.group] = new.path
+        for task_spec in sim.wl.tasks:
+            if task_spec.group == spec.group:
+                for _ in range(task_spec.count):
+                    await spawn_task(sim, task_spec)
+        while len(alive_groups) > spec.keep:
+            old = alive_groups.pop(0)
+            await _kill_and_rmdir(sim, old)
+
+
+async def _kill_and_rmdir(sim: Simulation, old: Cgroup) -> None:
+    """SIGKILL every task of ``old``, wait until they have exited, rmdir it (retried while
+    busy), and ask for a "round" sample."""
+    victims = [t for t in old.tasks if alive(t)]
+    for victim in victims:
+        victim.sigkill = True
+    sim.kills += len(victims)
+    while any(v.state == TASK_RUNNING for v in victims):
+        await sleep(_POLL_NS, site="mover: wait")
+    ret = await kcgroup.cgroup_rmdir(sim.k, old)
+    tries = 0
+    while ret and tries < 100:
+        tries += 1
+        await sleep(_POLL_NS, site="mover: rmdir busy")
+        ret = await kcgroup.cgroup_rmdir(sim.k, old)
+    sim.moves += 1
+    if ret:
+        sim.rmdir_failures += 1
+    sim.request_sample(f"round: rmdir {old.path} == {ret}")
 
 
 async def kswapd_main(sim: Simulation) -> None:

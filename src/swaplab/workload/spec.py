@@ -49,6 +49,13 @@ A workload file (``tomllib``) looks like::
     [[mover]]                   # move the group's tasks to a new group, rmdir the old one
     group = "/A"
     every = "2s"
+    kill = false                # true: rounds instead of moves (below)
+    keep = 1                    # kill: groups alive at once
+
+With ``kill = true`` the mover runs rounds: every ``every`` it makes a new sibling group
+with the same limits and starts there a fresh generation of the group's [[tasks]] (give
+them ``restart = false``); then, while more than ``keep`` generations are alive, it kills
+every task of the oldest one, waits until they have exited and removes its group.
 
 Sizes take K/M/G suffixes; times take ns/us/ms/s (a bare number is seconds).
 """
@@ -152,6 +159,8 @@ class KillerSpec:
 class MoverSpec:
     group: str
     every_ns: int = 2_000_000_000
+    kill: bool = False
+    keep: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,7 +336,9 @@ def _killer(data: Any, i: int) -> KillerSpec:
 
 def _mover(data: Any, i: int) -> MoverSpec:
     t = _Table(data, f"mover[{i}]")
-    spec = MoverSpec(_group_path(t), t.duration("every", MoverSpec("/").every_ns))
+    d = MoverSpec("/")
+    spec = MoverSpec(_group_path(t), t.duration("every", d.every_ns), t.flag("kill", d.kill),
+                     t.integer("keep", d.keep, 1))
     t.done()
     if spec.every_ns <= 0:
         raise WorkloadError(f"mover[{i}].every: must be positive")
@@ -434,9 +445,23 @@ BUILTINS: dict[str, Workload] = {
     ),
     "move-and-rmdir": Workload(
         name="move-and-rmdir",
-        description="Nishimura's loop: tasks under memory pressure (three of 512K under "
-                    "a 1M limit, each living 1.5 s, then replaced) moved to a new group and "
-                    "the old group removed, every second",
+        description="Nishimura's rmdir loop under memcg pressure, as rounds: every 0.4 s a "
+                    "new group (512K limit) gets three fresh tasks of 256K touching in a "
+                    "loop; the group two rounds old has its tasks killed while the younger "
+                    "ones fault with readahead, then it is removed. A removed group whose "
+                    "swap records outlive every reference (Type-1) cannot be freed",
+        duration_ns=30 * _S, sample_ns=250 * _MS,
+        machine=MachineSpec(ram=16 << 20, swap=16 << 20),
+        groups=(GroupSpec("/A", limit=512 << 10),),
+        tasks=(TaskSpec("/A", count=3, size=256 << 10, restart=False),),
+        movers=(MoverSpec("/A", every_ns=400 * _MS, kill=True, keep=2),),
+    ),
+    "move-only": Workload(
+        name="move-only",
+        description="tasks moved to a new group and the old group removed, every second "
+                    "(three of 512K under a 1M limit, each living 1.5 s, then replaced): "
+                    "rmdir moves the resident charges to the root, so the pressure (and "
+                    "the swapping) fades after the first move",
         duration_ns=30 * _S, sample_ns=250 * _MS,
         machine=MachineSpec(ram=16 << 20, swap=16 << 20),
         groups=(GroupSpec("/A", limit=1 << 20),),
