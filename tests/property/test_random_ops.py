@@ -8,11 +8,10 @@ import errno
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from random_program import PAGE, RandomProgram
 
 from swaplab import System
-from swaplab.system import Mapping, Task
 
-PAGE = 4096
 GROUPS = ["/", "/A", "/B", "/A/C"]
 
 spawn = st.tuples(st.just("spawn"), st.sampled_from(GROUPS))
@@ -35,98 +34,24 @@ op = st.one_of(
 )
 
 
-class Model:
-    """The machine plus the tasks and mappings the random program has made."""
+class Model(RandomProgram):
+    """No swap: mlock, clean file cache, mkdir/rmdir and hierarchy switches besides."""
+
+    refusals = (errno.EBUSY, errno.EINVAL, errno.ENOENT, errno.EEXIST, errno.ENOMEM,
+                errno.ESRCH)
 
     def __init__(self, kernel: str) -> None:
-        self.s = System(kernel=kernel, ram="16M", swap="0", max_steps=2_000_000)
+        super().__init__(System(kernel=kernel, ram="16M", swap="0", max_steps=2_000_000))
         for group in GROUPS[1:]:
             self.s.mkdir(group)
-        self.tasks: list[Task] = []
-        self.maps: dict[int, list[Mapping]] = {}
-        self.shm_key = 100
         for group in ("/A", "/A/C"):  # two tasks to start with
             self.op_spawn(group)
-
-    def pick(self, i: int) -> Task | None:
-        live = [t for t in self.tasks if t.state == "running"]
-        return live[i % len(live)] if live else None
-
-    def apply(self, step: tuple[object, ...]) -> None:
-        name = step[0]
-        try:
-            getattr(self, f"op_{name}")(*step[1:])
-        except OSError as e:  # refused writes and mkdir/rmdir are part of the game
-            event(f"refused: {name} {errno.errorcode[e.errno or 0]}")
-            assert e.errno in (errno.EBUSY, errno.EINVAL, errno.ENOENT, errno.EEXIST,
-                               errno.ENOMEM, errno.ESRCH), e
-
-    def op_spawn(self, group: str) -> None:
-        if self.s._lookup(group) is not None:
-            t = self.s.spawn(group)
-            self.tasks.append(t)
-            self.maps[t.pid] = []
-
-    def op_mmap(self, i: int, pages: int, kind: str) -> None:
-        t = self.pick(i)
-        if t is None:
-            return
-        if kind == "shm":
-            self.shm_key += 1
-            m = t.shm(self.shm_key, pages * PAGE)
-            t.shm_rmid(m)  # destroyed at the last detach (exit or munmap)
-        elif kind == "shared":
-            m = t.mmap_shared_zero(pages * PAGE)
-        else:
-            m = t.mmap_anon(pages * PAGE, locked=kind == "locked")
-        if t.state == "running":
-            self.maps[t.pid].append(m)
-
-    def _map(self, t: Task, j: int) -> Mapping | None:
-        maps = self.maps[t.pid]
-        return maps[j % len(maps)] if maps else None
-
-    def op_touch(self, i: int, j: int, write: bool) -> None:
-        t = self.pick(i)
-        m = self._map(t, j) if t else None
-        if t and m:
-            t.touch(m, write=write)
-
-    def op_munmap(self, i: int, j: int) -> None:
-        t = self.pick(i)
-        m = self._map(t, j) if t else None
-        if t and m:
-            if m.kind == "shm":
-                t.shmdt(m)
-            else:
-                t.munmap(m)
-            self.maps[t.pid].remove(m)
 
     def op_mlock(self, i: int, j: int) -> None:
         t = self.pick(i)
         m = self._map(t, j) if t else None
         if t and m:
             t.mlock(m)
-
-    def op_fork(self, i: int) -> None:
-        t = self.pick(i)
-        if t:
-            child = t.fork()
-            self.tasks.append(child)
-            self.maps[child.pid] = list(self.maps[t.pid])
-
-    def op_exit(self, i: int) -> None:
-        t = self.pick(i)
-        if t:
-            t.exit()
-
-    def op_move(self, i: int, group: str) -> None:
-        t = self.pick(i)
-        if t:
-            t.move_to(group)
-
-    def op_limit(self, group: str, value: str) -> None:
-        self.s.write(f"{group}/memory.limit_in_bytes", value)
 
     def op_read(self, i: int, pages: int) -> None:
         t = self.pick(i)
@@ -157,10 +82,7 @@ def test_random_operations_keep_the_invariants(kernel: str, steps: list[tuple[ob
             memsw = model.s.read(f"{group}/memory.memsw.usage_in_bytes")
             assert memsw == model.s.read(f"{group}/memory.usage_in_bytes"), (number, group)
     event(f"OOM kills: {min(3, sum(t.state == 'killed' for t in model.tasks))}")
-    for t in model.tasks:
-        if t.state == "running":
-            t.exit()
-        assert t.state in ("exited", "killed")
+    model.exit_all()
     assert model.s.check_invariants() == []
     read_files = any(step[0] == "read" for step in steps)
     for group in model.s.groups():

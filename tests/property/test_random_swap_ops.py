@@ -16,12 +16,11 @@ import errno
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from random_program import RandomProgram
 
 from swaplab import System
 from swaplab.kernel import invariants
-from swaplab.system import Mapping, Task
 
-PAGE = 4096
 GROUPS = ["/A", "/B", "/A/C"]
 LIMITS = ["64K", "96K", "128K", "256K", "-1"]
 
@@ -45,93 +44,21 @@ op = st.one_of(
 )
 
 
-class Model:
-    """The machine with one 1M swap area, the tasks and mappings of the random program."""
+class Model(RandomProgram):
+    """The machine with one 1M swap area: memsw limits, swapoff/swapon, force_empty."""
+
+    refusals = (errno.EBUSY, errno.EINVAL, errno.ENOMEM)
 
     def __init__(self, kernel: str) -> None:
-        self.s = System(kernel=kernel, ram="16M", swap="1M", page_cluster=2,
-                        max_steps=2_000_000)
+        super().__init__(System(kernel=kernel, ram="16M", swap="1M", page_cluster=2,
+                                max_steps=2_000_000))
         for group in GROUPS:
             self.s.mkdir(group)
-        self.tasks: list[Task] = []
-        self.maps: dict[int, list[Mapping]] = {}
-        self.shm_key = 100
         self.s.write("/A/memory.limit_in_bytes", "96K")
         self.s.write("/B/memory.limit_in_bytes", "64K")
         for group in ("/A", "/B"):  # two tasks with a 64-page anon mapping each
             self.op_spawn(group)
             self.op_mmap(len(self.tasks) - 1, 64, "anon")
-
-    def pick(self, i: int) -> Task | None:
-        live = [t for t in self.tasks if t.state == "running"]
-        return live[i % len(live)] if live else None
-
-    def apply(self, step: tuple[object, ...]) -> None:
-        name = step[0]
-        try:
-            getattr(self, f"op_{name}")(*step[1:])
-        except OSError as e:  # refused writes, a failing swapoff: part of the game
-            event(f"refused: {name} {errno.errorcode[e.errno or 0]}")
-            assert e.errno in (errno.EBUSY, errno.EINVAL, errno.ENOMEM), e
-
-    def op_spawn(self, group: str) -> None:
-        t = self.s.spawn(group)
-        self.tasks.append(t)
-        self.maps[t.pid] = []
-
-    def op_mmap(self, i: int, pages: int, kind: str) -> None:
-        t = self.pick(i)
-        if t is None:
-            return
-        if kind == "shm":
-            self.shm_key += 1
-            m = t.shm(self.shm_key, pages * PAGE)
-            t.shm_rmid(m)  # destroyed at the last detach (munmap or exit)
-        elif kind == "shared":
-            m = t.mmap_shared_zero(pages * PAGE)
-        else:
-            m = t.mmap_anon(pages * PAGE)
-        self.maps[t.pid].append(m)
-
-    def _map(self, t: Task, j: int) -> Mapping | None:
-        maps = self.maps[t.pid]
-        return maps[j % len(maps)] if maps else None
-
-    def op_touch(self, i: int, j: int, write: bool) -> None:
-        t = self.pick(i)
-        m = self._map(t, j) if t else None
-        if t and m:
-            t.touch(m, write=write)
-
-    def op_munmap(self, i: int, j: int) -> None:
-        t = self.pick(i)
-        m = self._map(t, j) if t else None
-        if t and m:
-            if m.kind == "shm":
-                t.shmdt(m)
-            else:
-                t.munmap(m)
-            self.maps[t.pid].remove(m)
-
-    def op_fork(self, i: int) -> None:
-        t = self.pick(i)
-        if t:
-            child = t.fork()
-            self.tasks.append(child)
-            self.maps[child.pid] = list(self.maps[t.pid])
-
-    def op_exit(self, i: int) -> None:
-        t = self.pick(i)
-        if t:
-            t.exit()
-
-    def op_move(self, i: int, group: str) -> None:
-        t = self.pick(i)
-        if t:
-            t.move_to(group)
-
-    def op_limit(self, group: str, value: str) -> None:
-        self.s.write(f"{group}/memory.limit_in_bytes", value)
 
     def op_memsw(self, group: str, value: str) -> None:
         self.s.write(f"{group}/memory.memsw.limit_in_bytes", value)
@@ -171,10 +98,7 @@ def test_random_swap_operations_keep_the_invariants(
     event(f"peak slots in use: {'none' if not peak else '<64' if peak < 64 else '>=64'}")
     event(f"OOM kills: {min(2, sum(t.state == 'killed' for t in model.tasks))}")
     event(f"orphans at the end: {'some' if invariants.orphan_swap_cache_pages(s.k) else 'none'}")
-    for t in model.tasks:
-        if t.state == "running":
-            t.exit()
-        assert t.state in ("exited", "killed")
+    model.exit_all()
     assert s.check_invariants() == []
     s.swapoff()  # drop the swap cache: every slot left is cache-only now
     assert s.check_invariants() == []
