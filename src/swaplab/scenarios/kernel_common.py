@@ -192,6 +192,18 @@ def swap_out(k: Kernel, page: Page, mem: MemCgroup) -> None:
 # The drain and the property families
 
 
+def forked_swapped_page(w: World) -> tuple[TaskStruct, TaskStruct, int]:
+    """Task A in /A with one page swapped out to E, and B forked from A, so that E's count
+    is 2: returns (A, B, the page's address)."""
+    k = w.k
+    a = new_task(k, w.memcg, "A")
+    addr = mmap_touch(k, a, 1)
+    swap_out(k, page_at(a, addr), w.memcg)
+    b = run(k, fork.do_fork(k, a), a)
+    b.comm = "B"
+    return a, b, addr
+
+
 def drain(w: World) -> None:
     """``Instance.finish``: drain the pagevecs, note the orphans, then run the cache-only
     reclaim mechanisms the kernel under test has on every cache-only slot."""

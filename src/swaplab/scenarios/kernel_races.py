@@ -27,7 +27,7 @@ from collections.abc import Callable
 from swaplab.explore.model import Instance, Property, sometimes
 from swaplab.explore.ops import ThreadBody
 from swaplab.kernel import exit as kexit
-from swaplab.kernel import fork, memory, mmap, swapfile, vmscan
+from swaplab.kernel import memory, mmap, swapfile, vmscan
 from swaplab.kernel.gfp import GFP_KERNEL
 from swaplab.kernel.mm_types import (
     PAGE_SIZE,
@@ -45,6 +45,7 @@ from swaplab.scenarios.kernel_common import (
     _age,
     drain,
     family_properties,
+    forked_swapped_page,
     mmap_touch,
     new_task,
     page_at,
@@ -87,12 +88,7 @@ def build_swap_entry(options: ScenarioOptions) -> Instance:
     """A (in /A) has one page, swapped out to E; A forks B (E's count 2); then A exits
     while B faults E in."""
     w = swap_world(options, page_cluster=0)
-    k = w.k
-    a = new_task(k, w.memcg, "A")
-    addr = mmap_touch(k, a, 1)
-    swap_out(k, page_at(a, addr), w.memcg)
-    b = run(k, fork.do_fork(k, a), a)
-    b.comm = "B"
+    a, b, addr = forked_swapped_page(w)
     e = swp_at(a, addr)
     w.results["E"] = e
     mm_a = a.mm
@@ -286,12 +282,7 @@ def build_swapin_reuse(options: ScenarioOptions) -> Instance:
     one maps the swap-cache page, the other's reuse_swap_page may delete it from the swap
     cache between the first one's try_charge and commit (kernel-notes 2.13 case D)."""
     w = swap_world(options, page_cluster=0)
-    k = w.k
-    a = new_task(k, w.memcg, "A")
-    addr = mmap_touch(k, a, 1)
-    swap_out(k, page_at(a, addr), w.memcg)
-    b = run(k, fork.do_fork(k, a), a)
-    b.comm = "B"
+    a, b, addr = forked_swapped_page(w)
     extra = [sometimes("both-mapped", lambda w: len(w.results) == 2)]
     return _instance(w, [("A: write fault", _fault(w, a, addr, True), Current(a, 0)),
                          ("B: write fault", _fault(w, b, addr, True), Current(b, 1))],
