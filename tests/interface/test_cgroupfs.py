@@ -14,7 +14,6 @@ from swaplab.system import Mapping, Task, parse_size
 
 PAGE = 4096
 RESOURCE_MAX = 9223372036854775807
-KERNELS = ["2.6.30", "2.6.31"]
 
 FILES_31 = [
     "tasks",
@@ -36,11 +35,6 @@ STAT = ["cache", "rss", "mapped_file", "pgpgin", "pgpgout", "inactive_anon", "ac
         "inactive_file", "active_file", "unevictable"]
 STAT_KEYS_31 = [*STAT, "hierarchical_memory_limit", "hierarchical_memsw_limit",
                 *(f"total_{key}" for key in STAT)]
-
-
-@pytest.fixture(params=KERNELS)
-def kernel(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture

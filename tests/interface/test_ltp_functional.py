@@ -18,7 +18,6 @@ from swaplab.system import Mapping, Task
 
 PAGE = 4096
 RESOURCE_MAX = 9223372036854775807
-KERNELS = ["2.6.30", "2.6.31"]
 
 
 def stat(s: System, group: str, key: str) -> int:
@@ -32,11 +31,6 @@ def stat(s: System, group: str, key: str) -> int:
 
 def usage(s: System, group: str) -> int:
     return int(s.read(f"{group}/memory.usage_in_bytes"))
-
-
-@pytest.fixture(params=KERNELS)
-def kernel(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture

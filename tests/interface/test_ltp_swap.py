@@ -21,12 +21,6 @@ from swaplab.system import Mapping, Task
 
 PAGE = 4096
 RESOURCE_MAX = 9223372036854775807
-KERNELS = ["2.6.30", "2.6.31"]
-
-
-@pytest.fixture(params=KERNELS)
-def kernel(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture
