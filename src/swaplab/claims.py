@@ -130,7 +130,8 @@ def run_check(check: Check) -> Outcome:
              else only(base, check.family))
     result = explore(model, Options(strategy="dpor", max_steps=scenario.max_steps,
                                    shrink=False))
-    hits = [f for f in result.findings if f.property == (check.extra or check.family)]
+    name = check.extra or check.family
+    hits = [f for f in [*result.findings, *result.notes] if f.property == name]
     out = Outcome(check, bool(hits), result.stats.complete, result.stats.executions)
     if hits:
         f = hits[0]

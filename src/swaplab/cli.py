@@ -68,6 +68,11 @@ def _add_explore_commands(sub: Any) -> None:
     check.add_argument("--jobs", type=_positive, help="worker processes (default: all cores)")
     check.add_argument("--backend", choices=["local", "ray"], default="local")
     check.add_argument("--address", help="Ray cluster address (--backend ray)")
+    check.add_argument("--policy", choices=["fair", "unfair"], default="fair",
+                       help="schedules: fair (default: every thread on its own CPU, a "
+                       "busy-wait runs after the others) or unfair (any enabled thread)")
+    check.add_argument("--strict", action="store_true",
+                       help="notes (no defect, reported apart) count as findings")
     check.add_argument("--no-shrink", action="store_true", help="report findings unshrunk")
     check.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -132,7 +137,15 @@ def _cmd_check(args: argparse.Namespace) -> int:
     patches = None
     if args.patches is not None:
         patches = tuple(p for p in args.patches.split(",") if p and p != "none")
-    sopts = ScenarioOptions(args.kernel, patches, args.page_cluster)
+    if not scenario.kernel_options:
+        given = [flag for flag, value in (("--kernel", args.kernel), ("--patches", args.patches),
+                                          ("--page-cluster", args.page_cluster))
+                 if value is not None]
+        if given:
+            return _usage(f"{args.scenario} is an engine model: {', '.join(given)} means "
+                          "nothing to it")
+    policy = None if args.policy == "fair" else args.policy
+    sopts = ScenarioOptions(args.kernel, patches, args.page_cluster, policy)
     model = scenario.model(sopts)
     try:
         model().execution.close()  # a setup that rejects its options is a usage error
@@ -145,7 +158,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         max_executions=(args.max_executions if args.max_executions is not None
                         else scenario.max_executions),
         seed=args.seed, depth=args.depth, max_steps=args.max_steps or scenario.max_steps,
-        shrink=not args.no_shrink)
+        shrink=not args.no_shrink, policy=args.policy, strict=args.strict)
     jobs = args.jobs if args.jobs is not None else default_jobs()
     with ExploreProgress(f"check {scenario.name}", options.max_executions,
                          enabled=None if not args.json else False) as progress:
@@ -172,17 +185,21 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _print_kernel_tables(scenario: Any, sopts: Any, result: Any) -> None:
-    """Each finding of a kernel scenario as the cover letter's two-column table."""
+    """Each finding and note of a kernel scenario as the cover letter's two-column table."""
     from swaplab.report.table import render_broken, render_table
     from swaplab.scenarios.kernel_common import broken_families
 
-    for number, finding in enumerate(result.findings, 1):
-        if finding.schedule is None or not finding.trace:
-            continue
-        print(f"\nfinding {number} as a table ({scenario.name}):")
+    shown: dict[str, tuple[list[str], Any]] = {}  # one table per distinct schedule
+    for label, found in (("finding", result.findings), ("note", result.notes)):
+        for number, finding in enumerate(found, 1):
+            if finding.schedule is not None and finding.trace:
+                names, _ = shown.setdefault(str(finding.schedule), ([], finding))
+                names.append(f"{label} {number}")
+    for names, finding in shown.values():
+        print(f"\n{', '.join(names)} as a table ({scenario.name}):")
         print(render_table(finding.trace), end="")
         broken = broken_families(scenario.model(sopts), list(finding.schedule),
-                                 scenario.max_steps)
+                                 scenario.max_steps, sopts.schedules)
         print(render_broken(broken), end="")
 
 
@@ -198,7 +215,8 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     try:
         name, sopts, decisions = parse_spec(args.schedule)
         scenario = get_scenario(name)
-        result = replay(scenario.model(sopts), decisions, max_steps=scenario.max_steps)
+        result = replay(scenario.model(sopts), decisions, max_steps=scenario.max_steps,
+                        policy=sopts.schedules)
     except (ScheduleError, UnknownScenario, ReplayError, ValueError) as err:
         return _usage(str(err))
     failure = result.failure
@@ -207,16 +225,23 @@ def _cmd_replay(args: argparse.Namespace) -> int:
             "scenario": name,
             "schedule": args.schedule,
             "property": failure.property if failure is not None else None,
+            "kind": failure.kind if failure is not None else None,
             "message": failure.message if failure is not None else None,
+            "violations": [{"property": f.property, "kind": f.kind, "message": f.message}
+                           for f in result.failures],
             "complete": result.complete,
+            "cut": result.cut,
             "trace": trace_json(result.trace or []),
         }, indent=2))
     else:
         print(render_trace(result.trace or []), end="")
-        if failure is not None:
-            print(f"{failure.property}: {failure.message}")
-        else:
-            print("no property broken" + ("" if result.complete else " (schedule ended)"))
+        for broken in result.failures:
+            label = "" if broken.kind == "bug" else f"({broken.kind}) "
+            print(f"{label}{broken.property}: {broken.message}")
+        if failure is None:
+            ended = " (cut by the step limit)" if result.cut else (
+                "" if result.complete else " (schedule ended)")
+            print("no bug property broken" + ended)
     return 1 if failure is not None else 0
 
 

@@ -16,6 +16,7 @@ class Recorder:
 
     def __init__(self) -> None:
         self.events: list[tuple[int, int, list[tuple[object, bool]]]] = []
+        self.spins: list[int] = []  # indices of SPIN steps (they conflict with every step)
         self.counts: dict[int, int] = {}
         self.choices: list[tuple[tuple[int, int], int]] = []
 
@@ -29,6 +30,9 @@ class Recorder:
         if op.obj is not None:
             touched.append((op.obj, op.kind is OpKind.READ))
         touched.extend((lock, False) for lock in run.changed if isinstance(lock, Lock))
+        touched.extend((obj, False) for obj in run.written)
+        if op.kind is OpKind.SPIN:
+            self.spins.append(len(self.events))
         self.events.append((thread.tid, k, touched))
         if op.kind is OpKind.CHOICE:
             self.choices.append(((thread.tid, k), run.decisions[-1][1]))
@@ -40,10 +44,12 @@ def trace_class(model: Model, decisions: list[Decision]) -> frozenset[tuple[obje
     execute(model, decisions, recorder)
     pairs = []
     events = recorder.events
+    spins = recorder.spins
     for i, (ti, ki, ai) in enumerate(events):
-        for tj, kj, aj in events[i + 1:]:
+        for j, (tj, kj, aj) in enumerate(events[i + 1:], i + 1):
             if ti == tj:
                 continue
-            if any(a is b and not (ra and rb) for a, ra in ai for b, rb in aj):
+            if i in spins or j in spins or any(a is b and not (ra and rb)
+                                               for a, ra in ai for b, rb in aj):
                 pairs.append(((ti, ki), (tj, kj)))
     return frozenset([*pairs, *(("choice", *c) for c in recorder.choices)])

@@ -1,5 +1,10 @@
 """dpor against dfs on random little programs: the same Mazurkiewicz traces, at most one run
-each. Programs mix reads, writes, lock sections, trylocks, waits, choices and yields."""
+each. Programs mix reads, writes, lock sections, trylocks, waits, choices and yields, fresh
+locks taken in plain code (no ACQUIRE: only the step record shows them; as
+__set_page_locked() on a new page, which other threads can only wait on) and locks released
+by another thread (a spawned completion, as an I/O completion's unlock_page()).
+
+Locks 0 and 1 are shared; lock ``2 + t`` is thread ``t``'s fresh lock."""
 
 from __future__ import annotations
 
@@ -28,19 +33,26 @@ def program(seed: int) -> list[list[Instr]]:
     for _ in range(count):
         body: list[Instr] = []
         for _ in range(rng.randint(1, 3 if count == 2 else 2)):
-            kind = rng.choice(["r", "w", "w", "lock", "try", "wait", "choice", "yield"])
+            kind = rng.choice(["r", "w", "w", "lock", "try", "wait", "choice", "yield",
+                               "fresh", "handoff"])
             if kind in ("r", "w"):
                 body.append((kind, rng.randrange(2)))
             elif kind in ("lock", "try"):
-                inner = [(rng.choice(["r", "w"]), rng.randrange(2))
-                         for _ in range(rng.randint(0, 2))]
-                body.append((kind, rng.randrange(2), inner))
-            elif kind == "wait":
+                body.append((kind, rng.randrange(2), _inner(rng)))
+            elif kind == "fresh":  # own fresh lock, released by itself or a completion
+                body.append((kind, _inner(rng), rng.random() < 0.5))
+            elif kind == "wait":  # a shared lock or another thread's fresh lock
+                body.append((kind, rng.randrange(2 + count)))
+            elif kind == "handoff":
                 body.append((kind, rng.randrange(2)))
             else:
                 body.append((kind,))
         threads.append(body)
     return threads
+
+
+def _inner(rng: Random) -> list[tuple[str, int]]:
+    return [(rng.choice(["r", "w"]), rng.randrange(2)) for _ in range(rng.randint(0, 2))]
 
 
 async def access(kind: str, cell: list[int], log: list[int]) -> None:
@@ -63,10 +75,26 @@ async def run_thread(tid: int, body: list[Instr], cells: list[list[int]], locks:
             if lock.holder is not None:
                 log.append(-1)
                 continue
-            lock.holder = tid
+            lock.take(tid)
             for inner_kind, obj in instr[2]:
                 await access(inner_kind, cells[obj], log)
-            lock.holder = None
+            lock.release()
+        elif kind == "fresh":  # taken in plain code: only the step record shows it
+            lock = locks[2 + tid]
+            if lock.holder is not None:  # still held from an earlier handoff: wait for it
+                await trap(Op(OpKind.WAIT, lock, "wait", cond=lambda lk=lock: lk.holder is None))
+            lock.take(tid)
+            for inner_kind, obj in instr[1]:
+                await access(inner_kind, cells[obj], log)
+            if instr[2]:
+                await trap(Op(OpKind.SPAWN, payload=("done", complete(lock, cells[1]), None)))
+            else:
+                lock.release()
+        elif kind == "handoff":  # taken here, released by a spawned completion thread
+            lock = locks[instr[1]]
+            await trap(Op(OpKind.ACQUIRE, lock, "lock"))
+            lock.take(tid)
+            await trap(Op(OpKind.SPAWN, payload=("done", complete(lock, cells[0]), None)))
         elif kind == "wait":
             lock = locks[instr[1]]
             await trap(Op(OpKind.WAIT, lock, "wait", cond=lambda lk=lock: lk.holder is None))
@@ -76,12 +104,19 @@ async def run_thread(tid: int, body: list[Instr], cells: list[list[int]], locks:
             await trap(Op(OpKind.YIELD, None, "yield"))
 
 
+async def complete(lock: Lock, cell: list[int]) -> None:
+    await trap(Op(OpKind.WRITE, cell, "complete"))
+    cell[0] += 10
+    lock.release()
+
+
 def build(seed: int) -> Instance:
     cells: list[list[int]] = [[0], [0]]
-    locks = [Lock("L0"), Lock("L1")]
+    threads = program(seed)
+    locks = [Lock("L0"), Lock("L1"), *(Lock(f"F{t}") for t in range(len(threads)))]
     log: list[int] = []
     ex = Execution()
-    for tid, body in enumerate(program(seed)):
+    for tid, body in enumerate(threads):
         ex.spawn(f"t{tid}", run_thread(tid, body, cells, locks, log))
     return Instance(ex, log)
 

@@ -10,11 +10,11 @@ from swaplab.explore import Deadlock, Execution, Lock, Op, OpKind, run_to_comple
 
 async def locked_increment(lock: Lock, box: list[int], tid: int) -> int:
     await trap(Op(OpKind.ACQUIRE, lock, "inc"))
-    lock.holder = tid
+    lock.take(tid)
     value = box[0]
     await trap(Op(OpKind.WRITE, box, "store"))
     box[0] = value + 1
-    lock.holder = None
+    lock.release()
     return box[0]
 
 
@@ -50,7 +50,7 @@ def test_a_held_lock_disables_the_other_thread() -> None:
 
 async def take(lock: Lock, tid: int) -> None:
     await trap(Op(OpKind.ACQUIRE, lock, "take"))
-    lock.holder = tid
+    lock.take(tid)
 
 
 async def abba(first: Lock, second: Lock, tid: int) -> None:

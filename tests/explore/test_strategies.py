@@ -58,10 +58,11 @@ def test_abba_deadlocks(strategy: str) -> None:
     assert str(finding.schedule) == "0.0.1.1"
 
 
-def test_unreached_sometimes_is_reported_and_reached_one_is_not() -> None:
+def test_unreached_sometimes_is_a_vacuity_warning_not_a_finding() -> None:
     result = explore(model("tiny-unreachable"), Options(strategy="dpor"))
-    assert [(f.property, f.schedule) for f in result.findings] == [("both-inside", None)]
-    assert result.status == "found"
+    assert result.vacuous == ["both-inside"]  # "one-inside" was reached
+    assert result.findings == [] and result.notes == []
+    assert result.status == "clean"
 
 
 def test_exception_of_a_thread_is_a_finding() -> None:
@@ -72,10 +73,29 @@ def test_exception_of_a_thread_is_a_finding() -> None:
     assert finding.preemptions == 0
 
 
-def test_step_limit_overrun_is_a_finding() -> None:
-    result = explore(model("tiny-spin"), Options(strategy="dfs"))
+@pytest.mark.parametrize("strategy", ["dfs", "dpor"])
+def test_a_fair_busy_wait_is_clean(strategy: str) -> None:
+    """The poller spins only when the setter cannot run: every run ends."""
+    result = explore(model("tiny-spin"), Options(strategy=strategy))
+    assert result.status == "clean" and result.stats.cut == 0
+    assert result.stats.executions >= 2
+
+
+def test_an_unfair_spin_runs_out_of_steps_and_is_incomplete_never_found() -> None:
+    result = explore(model("tiny-spin"), Options(strategy="dfs", policy="unfair"))
+    assert result.findings == [] and result.status == "incomplete"
+    assert result.stats.cut >= 1
+
+
+@pytest.mark.parametrize("strategy", ["dfs", "dpor"])
+def test_a_fair_cycle_of_busy_waits_is_a_livelock(strategy: str) -> None:
+    result = explore(model("tiny-livelock"), Options(strategy=strategy))
     [finding] = result.findings
-    assert finding.property == "step-limit" and finding.steps == 30
+    assert finding.property == "livelock" and finding.kind == "bug"
+    assert "t0, t1 busy-wait for ever" in finding.message
+    assert result.status == "found" and finding.deterministic
+    threads = [e.thread for e in finding.trace]
+    assert "t0" in threads and "t1" in threads
 
 
 def collect(name: str, strategy: str) -> list[list[Decision]]:

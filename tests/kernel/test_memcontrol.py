@@ -519,7 +519,7 @@ def swapped_out(k: Kernel, mem: MemCgroup, t: TaskStruct) -> Page:
     q = new_page()
     q.flags |= PG_swapcache
     q.private = ENT
-    q.lock.holder = 99  # locked by the faulting task
+    q.lock.take(99)  # locked by the faulting task
     return q
 
 
@@ -616,7 +616,7 @@ def test_swapin_without_swap_account_charges_current_mm() -> None:
     q = new_page()
     q.flags |= PG_swapcache
     q.private = ENT
-    q.lock.holder = 99
+    q.lock.take(99)
     ret, ptr = run(k, mc.mem_cgroup_try_charge_swapin(k, tb.mm, q, GFP_KERNEL), tb)
     assert ret == 0 and ptr is b
     mc.mem_cgroup_commit_charge_swapin(k, q, ptr)

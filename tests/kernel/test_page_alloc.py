@@ -87,7 +87,7 @@ def test_freeing_a_busy_page_is_a_bug(bad: str) -> None:
     elif bad == "used":
         page.page_cgroup.flags |= PCG_USED
     else:
-        page.lock.holder = 0
+        page.lock.take(0)
     with pytest.raises(KernelBug):
         page_alloc.put_page(k, page)
 

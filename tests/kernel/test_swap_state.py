@@ -86,9 +86,9 @@ def test_lookup_swap_cache_statistics() -> None:
     k = make_kernel("2.6.31")
     swapfile.sys_swapon(k, 10)
     page = swapped_page(k)
-    assert swap_state.lookup_swap_cache(k, page.private) is page
+    assert run(k, swap_state.lookup_swap_cache(k, page.private)) is page
     assert page._count == 3
-    assert swap_state.lookup_swap_cache(k, swp_entry(0, 7)) is None
+    assert run(k, swap_state.lookup_swap_cache(k, swp_entry(0, 7))) is None
     info = k.swap_cache_info
     assert (info.find_success, info.find_total) == (1, 2)
 
@@ -149,7 +149,7 @@ def test_2630_add_to_swap_retries_after_readahead_took_the_slot() -> None:
 def test_2631_readahead_waits_for_the_has_cache_owner() -> None:
     k, page, a, b = _race_add_to_swap_with_readahead("2.6.31")
     assert slot(k, swp_entry(0, 1)) == SWAP_HAS_CACHE
-    _step_until(k, b, kind=OpKind.YIELD, site="read_swap_cache_async: -EEXIST")
+    _step_until(k, b, kind=OpKind.SPIN, site="read_swap_cache_async: -EEXIST")
     run_to_completion(k.execution)
     assert a.result == 1
     assert page.private == swp_entry(0, 1)
@@ -236,7 +236,7 @@ def test_show_swap_cache_info() -> None:
     k = make_kernel("2.6.31")
     swapfile.sys_swapon(k, 101)
     swapped_page(k)
-    swap_state.lookup_swap_cache(k, swp_entry(0, 1))
+    run(k, swap_state.lookup_swap_cache(k, swp_entry(0, 1)))
     assert swap_state.show_swap_cache_info(k) == (
         "1 pages in swap cache\n"
         "Swap cache stats: add 1, delete 0, find 1/1\n"

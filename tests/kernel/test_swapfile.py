@@ -178,7 +178,7 @@ def test_2631_does_not_reuse_when_swap_is_not_full() -> None:
 def test_2631_reuse_skips_a_locked_cache_page() -> None:
     k, entries = _reuse_setup("2.6.31")
     page3 = k.swapper_space.page_tree[entries[2]]
-    page3.lock.holder = 99  # someone else holds the page lock: trylock fails
+    page3.lock.take(99)  # someone else holds the page lock: trylock fails
     e = get_slot(k)
     assert swp_offset(e) == 4  # the scan stops at the next cache-only slot and reclaims it
     assert PageSwapCache(page3)
@@ -371,7 +371,7 @@ def test_free_swap_and_cache_leaves_a_locked_page_behind(version: str, left: int
     page = swapped_page(k)
     e = page.private
     run(k, swapfile.swap_duplicate(k, e))
-    page.lock.holder = 99  # e.g. reclaim holds it: trylock_page fails
+    page.lock.take(99)  # e.g. reclaim holds it: trylock_page fails
     assert run(k, swapfile.free_swap_and_cache(k, e)) == 1
     assert PageSwapCache(page)
     assert slot(k, e) == left  # a cache-only slot nobody maps
@@ -470,10 +470,10 @@ def test_cache_only_counter_follows_the_slots() -> None:
     for p in pages:
         run(k, swapfile.swap_duplicate(k, p.private))  # mapped again by a pte
     check(0)
-    pages[0].lock.holder = 99
+    pages[0].lock.take(99)
     run(k, swapfile.free_swap_and_cache(k, pages[0].private))  # cache page stays
     check(1)
-    pages[0].lock.holder = None
+    pages[0].lock.release()
     run(k, swapfile.swap_free(k, pages[1].private))  # count -> 0, cache bit left
     check(2)
     run(k, swapfile.free_swap_and_cache(k, pages[2].private))  # page dropped: slot free

@@ -27,7 +27,8 @@ def test_scenarios_lists_names_and_descriptions(capsys: pytest.CaptureFixture[st
 def test_check_clean_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "check", "tiny-locked-counter", "--jobs", "1")
     assert code == 0
-    assert out.startswith("tiny-locked-counter: clean (dpor)\n2 executions, 16 steps")
+    assert out.startswith("tiny-locked-counter: clean (dpor, fair schedules)\n"
+                          "2 executions, 16 steps")
 
 
 def test_check_found_exits_1_and_prints_a_replayable_schedule(
@@ -46,12 +47,13 @@ def test_check_json_object(capsys: pytest.CaptureFixture[str]) -> None:
                        "--json")
     assert code == 1
     data = json.loads(out)
-    assert list(data)[:8] == ["scenario", "kernel", "patches", "strategy", "preemption_bound",
-                              "seed", "result", "statistics"]
+    assert list(data) == ["scenario", "kernel", "patches", "strategy", "preemption_bound",
+                          "seed", "policy", "strict", "result", "statistics", "findings",
+                          "notes", "vacuous"]
     assert (data["scenario"], data["strategy"], data["result"]) == ("tiny-abba", "dfs", "found")
     assert data["statistics"]["executions"] == 14
     [finding] = data["findings"]
-    assert finding["property"] == "deadlock"
+    assert finding["property"] == "deadlock" and finding["kind"] == "bug"
     assert finding["schedule"] == "tiny-abba:0.0.1.1"
     assert [(t["thread"], t["function"], t["detail"]) for t in finding["trace"]] == [
         ("ab", "start", "yield"), ("ab", "lock_A", "acquire A"),
@@ -60,16 +62,31 @@ def test_check_json_object(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_check_with_bound_and_options_in_the_schedule(
         capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "check", "tiny-lost-update", "--kernel", "2.6.30",
-                       "--patches", "a,b", "--page-cluster", "0", "--preemption-bound", "2",
-                       "--jobs", "1", "--json")
+    code, out, _ = run(capsys, "check", "swapin-vs-zap", "--kernel", "2.6.30",
+                       "--page-cluster", "0", "--preemption-bound", "2", "--jobs", "1",
+                       "--json")
     data = json.loads(out)
-    assert code == 1 and data["kernel"] == "2.6.30" and data["patches"] == ["a", "b"]
-    assert data["preemption_bound"] == 1
+    assert code == 1 and data["kernel"] == "2.6.30" and data["patches"] is None
+    assert data["preemption_bound"] == 0  # found without a preemption
     schedule = data["findings"][0]["schedule"]
-    assert schedule == "tiny-lost-update,kernel=2.6.30,patches=a+b,page-cluster=0:0.0.1*3.0"
+    assert schedule.startswith("swapin-vs-zap,kernel=2.6.30,page-cluster=0:")
     code, out, _ = run(capsys, "replay", schedule, "--json")
-    assert code == 1 and json.loads(out)["property"] == "no-lost-update"
+    replayed = json.loads(out)
+    assert code == 1 and data["findings"][0]["property"] in [
+        v["property"] for v in replayed["violations"]]
+
+
+def test_an_unfair_schedule_names_its_policy_and_replays(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "check", "tiny-spin", "--policy", "unfair", "--jobs", "1",
+                       "--json")
+    data = json.loads(out)
+    assert code == 0 and data["result"] == "incomplete" and data["policy"] == "unfair"
+    assert data["statistics"]["cut"] >= 1
+    code, out, _ = run(capsys, "replay", "tiny-spin,policy=unfair:0*28.1.1")
+    assert code == 0 and out.endswith("no bug property broken (cut by the step limit)\n")
+    code, out, err = run(capsys, "replay", "tiny-spin:0*28.1.1")  # fair: 0 cannot spin on
+    assert code == 2 and "thread 0 cannot run" in err
 
 
 @pytest.mark.parametrize("argv", [
@@ -77,6 +94,12 @@ def test_check_with_bound_and_options_in_the_schedule(
     ["check", "tiny-abba", "--strategy", "bfs"],
     ["check", "tiny-abba", "--jobs", "0"],
     ["check", "tiny-abba", "--preemption-bound", "-1"],
+    ["check", "tiny-independent-2", "--kernel", "9.9.9"],
+    ["check", "tiny-independent-2", "--kernel", "2.6.31"],
+    ["check", "type1", "--kernel", "9.9.9"],
+    ["check", "type1", "--patches", "7"],
+    ["check", "type1", "--kernel", "2.6.31", "--patches", "1"],
+    ["check", "type1", "--policy", "random"],
     ["replay", "tiny-abba:0.0.7"],
     ["replay", "garbage"],
     ["replay", "nope:0.1"],
@@ -90,4 +113,4 @@ def test_usage_errors_exit_2_with_one_line(capsys: pytest.CaptureFixture[str],
 
 def test_replay_of_a_clean_schedule_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "replay", "tiny-locked-counter:0*4")
-    assert code == 0 and out.endswith("no property broken (schedule ended)\n")
+    assert code == 0 and out.endswith("no bug property broken (schedule ended)\n")

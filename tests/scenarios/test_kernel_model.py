@@ -45,7 +45,7 @@ def build_dup_vs_free() -> Instance:
         [at_end("count-matches-dup", consistent),
          sometimes("dup-first", lambda _: results.get("dup") == 0),
          sometimes("dup-too-late", lambda _: results.get("dup", 0) != 0)],
-        execution=k.execution, locks=[k.swap_lock])
+        execution=k.execution)
 
 
 def test_both_orders_of_swap_lock_are_explored_and_the_counts_agree() -> None:

@@ -78,14 +78,14 @@ def test_two_cpus_interleave_steps_randomly_and_replay_from_the_seed() -> None:
 
 async def _locker(lock: Lock, log: list[str]) -> None:
     await trap(Op(OpKind.ACQUIRE, lock, "lock"))
-    lock.holder = 0
+    lock.take(0)
     await _spawn("end_swap_bio_read x", _unlock_later(lock, log))
     await sleep(0, parkable=False)
     log.append("locker done")
 
 
 async def _unlock_later(lock: Lock, log: list[str]) -> None:
-    lock.holder = None
+    lock.release()
     log.append("unlocked")
 
 

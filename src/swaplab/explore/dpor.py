@@ -1,21 +1,24 @@
 """Source-DPOR with sleep sets (Abdulla, Aronis, Jonsson, Sagonas, POPL 2014), replay-based.
 
-Every executed step is an *event*: its thread, its operation, the locks it took or released
-(``run.changed``) and a vector clock. Two events conflict when their operations conflict
-(:meth:`Op.conflicts`: same object, not both reads; an ACQUIRE/TRYLOCK/WAIT conflicts with
-the others of the same lock) or when one took or released a lock the other uses. The clock of
-an event joins its thread's clock with the clocks of the earlier events it conflicts with (a
-spawned thread starts from its parent's event), so ``e -> f`` (happens-before) is a clock
-comparison.
+Every executed step is an *event*: its thread, its operation, what its step record says it
+did besides (the locks it took or released, ``run.changed``; the objects it wrote in plain
+code, ``run.written``) and a vector clock. Two events conflict when their operations
+conflict (:meth:`Op.conflicts`: same object, not both reads; an ACQUIRE/TRYLOCK/WAIT
+conflicts with the others of the same lock), when one's record touches the other's object
+or record, or when either is a SPIN (a busy-wait's round: whether it may run depends on
+every other thread). The clock of an event joins its thread's clock with the clocks of the
+earlier events it conflicts with (a spawned thread starts from its parent's event), so
+``e -> f`` (happens-before) is a clock comparison.
 
 When a new event ``n`` of thread ``p`` is in a race with an earlier event ``e`` (they
 conflict, different threads, no other event between them in happens-before), the run that
 reverses them starts at ``e``'s node with ``v = notdep(e) . n``: unless a thread that can
 start ``v`` (an *initial*) is already in the node's backtrack or sleep set, one is added.
 Sleep sets: after a node explored decision ``d``, its later children carry ``d`` asleep until
-a step conflicts with it. For that test a sleeping step touches its pending object and the
-locks it took or released when it ran at its node (remembered as positions in the run's list
-of known locks, which is the same in every run up to that node).
+a step conflicts with it. For that test a sleeping step touches its pending object and what
+its record had when it ran at its node (remembered as positions in the run's list of known
+objects, which is the same in every run up to that node). A run cut by the step limit adds
+the fair alternatives it starved (:meth:`DporDriver.ended`).
 
 Environment choices (CHOICE) are independent of everything; all their alternatives are added
 to the backtrack set of the node where they are chosen. With a preemption bound, backtrack
@@ -28,31 +31,41 @@ from collections.abc import Sequence
 
 from swaplab.explore.dfs import decisions_of, ordered
 from swaplab.explore.execution import Thread
-from swaplab.explore.ops import Lock, Op, OpKind
+from swaplab.explore.ops import Lock, Op, OpKind, stable_name
+from swaplab.explore.policy import spinning_only
 from swaplab.explore.runner import Run
 from swaplab.explore.schedule import Decision
 from swaplab.explore.search import Search
 
 
 class _Event:
-    __slots__ = ("changed", "clock", "op", "released", "tid")
+    __slots__ = ("changed", "clock", "op", "released", "spin", "taken", "tid", "touched")
 
-    def __init__(self, tid: int, op: Op, changed: list[Lock], clock: list[int]) -> None:
+    def __init__(self, tid: int, op: Op, changed: list[Lock], held_before: list[bool],
+                 clock: list[int], written: Sequence[object] = ()) -> None:
         self.tid = tid
         self.op = op
         self.changed = changed
-        self.released = [lock for lock in changed if lock.holder is None]
+        # what the step wrote besides its operation: the locks it changed and the objects
+        # it wrote in plain code
+        self.touched: list[object] = [*changed, *written]
+        # released: held before the step, free after; taken: free before, held after (a
+        # lock taken and released within the step is neither, but still touched)
+        self.released = [lock for lock, held in zip(changed, held_before, strict=True)
+                         if held and lock.holder is None]
+        self.taken = [lock for lock, held in zip(changed, held_before, strict=True)
+                      if not held and lock.holder is not None]
+        self.spin = op.kind is OpKind.SPIN
         self.clock = clock
 
     def writes(self, obj: object) -> bool:
         """Whether this event accesses ``obj`` other than by a plain READ."""
-        if any(obj is lock for lock in self.changed):
+        if any(obj is other for other in self.touched):
             return True
         return obj is self.op.obj and self.op.kind is not OpKind.READ
 
     def took(self, lock: Lock) -> bool:
-        return any(lock is other for other in self.changed) and \
-            not any(lock is other for other in self.released)
+        return any(lock is other for other in self.taken)
 
     def only_released_for(self, other: _Event) -> bool:
         """Whether this event conflicts with ``other`` (an ACQUIRE or WAIT) only by releasing
@@ -60,20 +73,29 @@ class _Event:
         op, oop = self.op, other.op
         if oop.kind is not OpKind.ACQUIRE and oop.kind is not OpKind.WAIT:
             return False
-        if op.obj is not None and op.obj is oop.obj and op.conflicts(oop):
+        if self.spin or (op.obj is not None and op.obj is oop.obj and op.conflicts(oop)):
+            return False
+        if any(lock is oop.obj for lock in self.changed if not _in(lock, self.released)):
             return False
         return any(lock is oop.obj for lock in self.released)
 
     def objects(self) -> list[object]:
         obj = self.op.obj
-        return [obj, *self.changed] if obj is not None else list(self.changed)
+        return [obj, *self.touched] if obj is not None else list(self.touched)
 
     def conflicts(self, other: _Event) -> bool:
+        if self.spin or other.spin:
+            return True
         op, oop = self.op, other.op
         if op.obj is not None and op.obj is oop.obj and op.conflicts(oop):
             return True
-        return any(lock is oop.obj or lock in other.changed for lock in self.changed) or \
-            any(lock is op.obj for lock in other.changed)
+        mine, theirs = self.touched, other.touched
+        return any(x is oop.obj or _in(x, theirs) for x in mine) or \
+            any(x is op.obj for x in theirs)
+
+
+def _in(obj: object, objs: Sequence[object]) -> bool:
+    return any(obj is other for other in objs)
 
 
 def _before(a: _Event, b_clock: list[int]) -> bool:
@@ -90,26 +112,34 @@ def _join(a: list[int], b: list[int]) -> list[int]:
     return a
 
 
-#: A sleeping decision and the positions of the locks its step took or released.
-Asleep = tuple[Decision, tuple[int, ...]]
+#: A sleeping decision and the stable names (ops.stable_name) of what its step's record
+#: touched when it ran; UNKNOWN among them: an object without a stable name.
+Asleep = tuple[Decision, tuple[object, ...]]
+UNKNOWN = ("unknown",)
+
+
+def _names(objs: Sequence[object], base: int) -> tuple[object, ...]:
+    """The stable names of ``objs``; UNKNOWN for an object that has none."""
+    names = [stable_name(obj, base) for obj in objs]
+    return tuple(UNKNOWN if name is None else name for name in names)
 
 
 class _Node:
-    __slots__ = ("backtrack", "done", "effects", "enabled", "last", "nlocks", "preemptions",
-                 "skipped", "sleep", "taken")
+    __slots__ = ("backtrack", "done", "effects", "enabled", "last", "preemptions",
+                 "skipped", "sleep", "spinning", "taken")
 
     def __init__(self, enabled: list[Decision], sleep: list[Asleep], last: int,
-                 preemptions: int, nlocks: int) -> None:
+                 preemptions: int) -> None:
         self.enabled = enabled  # decisions possible here
         self.sleep = [d for d, _ in sleep]
-        self.effects: dict[Decision, tuple[int, ...]] = dict(sleep)
+        self.effects: dict[Decision, tuple[object, ...]] = dict(sleep)
         self.backtrack: list[Decision] = []
         self.done: list[Decision] = []
         self.skipped: list[Decision] = []
         self.taken: Decision = (-1, -1)
         self.last = last  # the thread a switch away from is a preemption (-1: none)
         self.preemptions = preemptions
-        self.nlocks = nlocks  # locks known when the node was reached
+        self.spinning = False  # only busy-waiting threads could run here
 
     def wants(self, tid: int) -> bool:
         return any(d[0] == tid for d in self.backtrack) or any(d[0] == tid for d in self.sleep)
@@ -139,11 +169,14 @@ class DporDriver:
         self.clocks: list[list[int]] = []
         self.by_obj: dict[int, list[int]] = {}
         self.last_write: dict[int, int] = {}  # per object: position in by_obj of its last write
+        self.last_of: dict[int, int] = {}  # per thread: its last event
+        self.spins: list[int] = []  # the SPIN events (they conflict with every event)
         self.child_sleep: list[Asleep] = []
         self.bounded = False
 
     def reset(self) -> None:
         self.events, self.clocks, self.by_obj, self.last_write = [], [], {}, {}
+        self.last_of, self.spins = {}, []
 
     # -- choosing -------------------------------------------------------------------------
     def choose(self, run: Run, enabled: list[Thread]) -> Decision | None:
@@ -155,7 +188,8 @@ class DporDriver:
         last = run.last
         from_tid = last.tid if last is not None and run.is_preemption_source() else -1
         options = [d for t in ordered(run, enabled) for d in decisions_of(t)]
-        node = _Node(options, sleep, from_tid, run.preemptions, len(run.locks))
+        node = _Node(options, sleep, from_tid, run.preemptions)
+        node.spinning = spinning_only(enabled)
         self.stack.append(node)
         for decision in options:
             if decision not in node.sleep and self._allowed(node, decision):
@@ -184,7 +218,7 @@ class DporDriver:
         while len(clocks) < len(run.threads):
             clocks.append([])
         tid = thread.tid
-        event = _Event(tid, op, run.changed, [])
+        event = _Event(tid, op, run.changed, run.held_before, [], run.written)
         racing = self._link(event)
         clocks[tid] = event.clock
         for child in range(spawned, len(run.threads)):
@@ -192,6 +226,9 @@ class DporDriver:
         events, by_obj = self.events, self.by_obj
         n = len(events)
         events.append(event)
+        self.last_of[tid] = n
+        if event.spin:
+            self.spins.append(n)
         for obj in event.objects():
             accesses = by_obj.setdefault(id(obj), [])
             if event.writes(obj):
@@ -202,9 +239,7 @@ class DporDriver:
                 self._races(racing, n)
             if n < self.base + len(self.stack):
                 node = self.stack[n - self.base]
-                node.effects[node.taken] = tuple(
-                    i for i, lock in enumerate(run.locks[:node.nlocks])
-                    if any(lock is changed for changed in event.changed))
+                node.effects[node.taken] = _names(event.touched, run.base)
                 self.child_sleep = self._sleep_after(run, node, event)
 
     def _link(self, event: _Event) -> list[int]:
@@ -214,46 +249,77 @@ class DporDriver:
         clock = _join(list(pre), [0] * (tid + 1))
         clock[tid] += 1
         racing: list[int] = []
-        seen: list[int] = []
-        for obj in event.objects():
-            # Events before an object's last write are ordered before that write: neither
-            # their clocks nor their races add anything to those of the write.
-            accesses = self.by_obj.get(id(obj), [])
-            for j in accesses[self.last_write.get(id(obj), 0):]:
-                if j in seen:
+        for j in self._candidates(event):
+            other = events[j]
+            if other.tid == tid or not other.conflicts(event):
+                continue
+            clock = _join(clock, other.clock)
+            if other.only_released_for(event):
+                j = self._acquirer(j, event.op.obj)
+                if j < 0 or events[j].tid == tid:
                     continue
-                seen.append(j)
                 other = events[j]
-                if other.tid == tid or not other.conflicts(event):
-                    continue
-                clock = _join(clock, other.clock)
-                if other.only_released_for(event):
-                    j = self._acquirer(j, event.op.obj)
-                    if j < 0 or events[j].tid == tid:
-                        continue
-                    other = events[j]
-                if not _before(other, pre) and j not in racing:
-                    racing.append(j)
+            if not _before(other, pre) and j not in racing:
+                racing.append(j)
         event.clock = clock
         return sorted(racing)
 
+    def _candidates(self, event: _Event) -> list[int]:
+        """The earlier events that may conflict with ``event``: the accesses of its objects
+        from each object's last write on (earlier ones are ordered before that write:
+        neither their clocks nor their races add anything), every SPIN event, and for a
+        SPIN the last event of every thread (a SPIN conflicts with everything; a thread's
+        earlier events are ordered before its last one)."""
+        seen: list[int] = []
+        for obj in event.objects():
+            accesses = self.by_obj.get(id(obj), [])
+            for j in accesses[self.last_write.get(id(obj), 0):]:
+                if j not in seen:
+                    seen.append(j)
+        extra = self.last_of.values() if event.spin else self.spins
+        seen.extend(j for j in extra if j not in seen)
+        return seen
+
     def ended(self, run: Run) -> None:
         """A run ended with threads blocked (a deadlock, a failure): each blocked operation
-        races like a step that would run now, so the orders that avoid the block are tried."""
+        races like a step that would run now, so the orders that avoid the block are tried.
+        A run cut by the step limit may have starved a thread that could run (a spinner kept
+        going): see :meth:`_starved`."""
         if len(self.events) < self.branch:
             return
         while len(self.clocks) < len(run.threads):
             self.clocks.append([])
+        if run.cut:
+            self._starved(run)
         for thread in run.threads:
             pending = thread.pending
             if thread.done or pending is None or pending.enabled() or pending.obj is None:
                 continue
-            event = _Event(thread.tid, pending, [], [])
+            event = _Event(thread.tid, pending, [], [], [])
             racing = self._link(event)
             if racing:
                 self.events.append(event)
                 self._races(racing, len(self.events) - 1)
                 self.events.pop()
+
+    def _starved(self, run: Run) -> None:
+        """A run cut by the step limit: no later event of a thread it starved races with
+        anything, so the fair alternatives are added here: each thread that could still
+        run is tried at the first node after its last step where it could have run, and at
+        every later node where only busy-waiting threads could run (a fair cycle of
+        spinners needs each of them to take its turn after the others' rounds)."""
+        for thread in run.threads:
+            if thread.done or thread.pending is None:
+                continue
+            tid = thread.tid
+            first = True
+            start = max(self.last_of.get(tid, -1) + 1, self.base)
+            for n in range(start, min(len(self.events), self.base + len(self.stack))):
+                node = self.stack[n - self.base]
+                if (first or node.spinning) and any(d[0] == tid for d in node.enabled):
+                    first = False
+                    if not node.wants(tid):
+                        node.add(tid)
 
     def _acquirer(self, j: int, lock: object) -> int:
         """The event before ``j`` that took ``lock`` (-1: none seen)."""
@@ -265,24 +331,36 @@ class DporDriver:
     def _sleep_after(self, run: Run, node: _Node, event: _Event) -> list[Asleep]:
         """The sleep set of the node after ``node`` ran ``event``."""
         out = []
+        names: tuple[object, ...] | None = None
         for decision in node.sleep + node.done:
             if decision[0] == event.tid:
                 continue
             effects = node.effects[decision]
+            if UNKNOWN in effects:
+                continue  # it touched an object other runs cannot name: it wakes up
             pending = run.threads[decision[0]].pending
-            locks = [run.locks[i] for i in effects]
-            if pending is not None and not self._dependent(pending, locks, event):
+            if pending is None:
+                continue
+            if names is None:  # an object without a name is none of the named effects
+                names = tuple(name for name in _names([event.op.obj, *event.touched],
+                                                      run.base) if name is not UNKNOWN)
+            if not self._dependent(pending, effects, event, names):
                 out.append((decision, effects))
         return out
 
     @staticmethod
-    def _dependent(pending: Op, locks: list[Lock], event: _Event) -> bool:
-        """Whether a sleeping step (``pending``, changing ``locks``) conflicts with ``event``."""
+    def _dependent(pending: Op, effects: tuple[object, ...], event: _Event,
+                   names: tuple[object, ...]) -> bool:
+        """Whether a sleeping step (``pending``, whose record touched the objects named
+        ``effects`` when it ran) conflicts with ``event`` (whose op object and record
+        have ``names``)."""
         op = event.op
-        if pending.obj is not None and ((pending.obj is op.obj and pending.conflicts(op))
-                                        or any(lock is pending.obj for lock in event.changed)):
+        if event.spin or pending.kind is OpKind.SPIN:
             return True
-        return any(lock is op.obj or any(lock is c for c in event.changed) for lock in locks)
+        if pending.obj is not None and ((pending.obj is op.obj and pending.conflicts(op))
+                                        or _in(pending.obj, event.touched)):
+            return True
+        return any(name in names for name in effects)
 
     def _races(self, racing: list[int], n: int) -> None:
         events = self.events

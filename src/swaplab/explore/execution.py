@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from swaplab.explore.ops import Op, OpKind, ThreadBody
+from swaplab.explore.ops import YIELDS, Op, OpKind, StepRecord, ThreadBody
 
 
 class Deadlock(Exception):
@@ -68,12 +68,17 @@ class Thread:
 
 @dataclass(slots=True)
 class Execution:
-    """The threads of one run, the one running now, and what they logged."""
+    """The threads of one run, the one running now, and what they logged.
+
+    ``record`` is what the last step did besides its operation (its lock effects and
+    plain writes, :class:`~swaplab.explore.ops.StepRecord`).
+    """
 
     threads: list[Thread] = field(default_factory=list)
     current: Thread | None = None
     steps: int = 0
     trace: list[Event] | None = None
+    record: StepRecord = field(default_factory=StepRecord)
 
     def spawn(self, name: str, body: ThreadBody, ctx: Any = None) -> Thread:
         thread = Thread(len(self.threads), name, body, ctx)
@@ -87,11 +92,14 @@ class Execution:
         return [t for t in self.threads if not t.done and t.enabled()]
 
     def step(self, thread: Thread, value: Any = None) -> None:
-        """Run ``thread``'s pending operation and its code up to the next trap."""
+        """Run ``thread``'s pending operation and its code up to the next trap; what it did
+        besides the operation is in ``record`` afterwards."""
         self.current = thread
         self.steps += 1
         thread.started = True
         body = thread.body
+        outer = StepRecord.current
+        StepRecord.current = self.record = StepRecord()
         try:
             op: Op = body.send(value)
             while op.kind is OpKind.SPAWN:
@@ -108,6 +116,7 @@ class Execution:
             thread.pending = op
         finally:
             self.current = None
+            StepRecord.current = outer
 
     def log(self, function: str, detail: str = "") -> None:
         """Record a trace event for the running thread, when tracing is on."""
@@ -137,9 +146,10 @@ def run_to_completion(
     """Run every thread until none is left, deterministically.
 
     The thread that ran last keeps running while it is enabled, unless its pending operation
-    is a YIELD (cond_resched(), a sleep of a tick): then, as at a block, the next enabled
-    thread in id order after it runs (round robin). Raises :class:`Deadlock` when threads
-    remain but none is enabled, :class:`StepLimit` past ``max_steps``.
+    is a YIELD or a SPIN (cond_resched(), a busy-wait's next round): then, as at a block,
+    the next enabled thread in id order after it runs (round robin). Raises
+    :class:`Deadlock` when threads remain but none is enabled, :class:`StepLimit` past
+    ``max_steps``.
     """
     limit = execution.steps + max_steps if max_steps is not None else None
     threads = execution.threads
@@ -148,7 +158,7 @@ def run_to_completion(
     seen = 0  # threads[:seen] are accounted for in live
     while True:
         pending = running.pending if running is not None else None
-        if pending is None or pending.kind is OpKind.YIELD or not pending.enabled():
+        if pending is None or pending.kind in YIELDS or not pending.enabled():
             live, seen = _live_ids(threads, live, seen)
             running = _next_enabled(threads, live, running)
             if running is None:

@@ -19,7 +19,7 @@ from typing import Any
 from swaplab.explore.dfs import dfs
 from swaplab.explore.dpor import dpor
 from swaplab.explore.execution import Event
-from swaplab.explore.model import Model
+from swaplab.explore.model import BUG, Model
 from swaplab.explore.pct import estimate_steps, pct
 from swaplab.explore.random_walk import random_walk
 from swaplab.explore.replay import replay
@@ -41,6 +41,7 @@ class Finding:
     preemptions: int = 0
     trace: list[Event] = field(default_factory=list)
     deterministic: bool = True
+    kind: str = BUG
 
     @builtins.property
     def steps(self) -> int:
@@ -49,14 +50,19 @@ class Finding:
 
 @dataclass(slots=True)
 class Result:
-    """``status``: "found" (any finding), "clean" (nothing, search complete) or
-    "incomplete" (nothing, but a bound or the budget cut the search)."""
+    """``status``: "found" (a bug finding; a note too when ``strict``), "clean" (none,
+    search complete) or "incomplete" (none, but a bound, the step limit or the budget cut
+    the search). ``notes``: violations of note properties; ``vacuous``: the sometimes
+    properties no explored run reached (the runs never entered that window, so the
+    verdict says nothing about it)."""
 
     status: str
     findings: list[Finding]
     stats: Statistics
     options: Options
     bound: int | None = None  # the preemption bound reached by iterative bounding
+    notes: list[Finding] = field(default_factory=list)
+    vacuous: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"result": self.status, "statistics": self.stats.as_dict()}
@@ -98,33 +104,33 @@ def explore(model: Model, options: Options | None = None,
         reached = bound
         search.stats.complete = True
         search_strategy(search, bound)
-        if search.failures or not search.budget_left() or search.stats.complete:
+        if search.bugs() or not search.budget_left() or search.stats.complete:
             break  # found, out of budget, or nothing was cut by this bound
     return conclude(search, reached)
 
 
 def conclude(search: Search, bound: int | None) -> Result:
-    """Shrink, trace and check each failure; add unreached sometimes-properties."""
+    """Shrink, trace and check each failure; list the unreached sometimes-properties."""
     opts = search.options
-    findings = [finding(search.model, failure, opts)
-                for _, failure in sorted(search.failures.items())]
-    findings.extend(Finding(name, "never reached in any explored run", None)
-                    for name in search.unreached())
+    ordered = [failure for _, failure in sorted(search.failures.items())]
+    findings = [finding(search.model, f, opts) for f in ordered if f.kind == BUG]
+    notes = [finding(search.model, f, opts) for f in ordered if f.kind != BUG]
     stats = search.stats
     stats.elapsed = time.perf_counter() - search.started
-    status = "found" if findings else ("clean" if stats.complete else "incomplete")
-    return Result(status, findings, stats, opts, bound)
+    counted = findings + notes if opts.strict else findings
+    status = "found" if counted else ("clean" if stats.complete else "incomplete")
+    return Result(status, findings, stats, opts, bound, notes, search.unreached())
 
 
 def finding(model: Model, failure: Failure, options: Options) -> Finding:
     """Shrink ``failure`` (if asked), then replay it twice and compare the traces."""
     if options.shrink:
-        failure, _ = shrink(model, failure, options.max_steps)
-    first = replay(model, failure.decisions, max_steps=options.max_steps)
-    second = replay(model, failure.decisions, max_steps=options.max_steps)
-    same = (first.trace == second.trace and first.failure is not None
-            and second.failure is not None and first.failure.key == failure.key
-            and second.failure.key == failure.key)
-    message = first.failure.message if first.failure is not None else failure.message
+        failure, _ = shrink(model, failure, options.max_steps, policy=options.policy)
+    first = replay(model, failure.decisions, max_steps=options.max_steps, policy=options.policy)
+    second = replay(model, failure.decisions, max_steps=options.max_steps,
+                    policy=options.policy)
+    seen, again = first.violation(failure.key), second.violation(failure.key)
+    same = first.trace == second.trace and seen is not None and again is not None
+    message = seen.message if seen is not None else failure.message
     return Finding(failure.property, message, Schedule(failure.decisions), failure.preemptions,
-                   first.trace or [], same)
+                   first.trace or [], same, failure.kind)

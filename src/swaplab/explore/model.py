@@ -16,9 +16,17 @@ from enum import Enum
 from typing import Any, TypeAlias
 
 from swaplab.explore.execution import Execution
-from swaplab.explore.ops import Lock
 
 Predicate: TypeAlias = Callable[[Any], bool]
+
+#: A property's kind. A ``bug`` violation is a defect of the system under test (it leaks,
+#: crashes, deadlocks, corrupts): it makes a check "found". A ``note`` violation is worth
+#: seeing but no defect (a state the system repairs later): reported apart, never a finding
+#: unless asked (``strict``). ``sometimes`` properties have no kind: one never reached is a
+#: vacuity warning (the runs never entered that window).
+BUG = "bug"
+NOTE = "note"
+KINDS = (BUG, NOTE)
 Explain: TypeAlias = Callable[[Any], str]
 
 
@@ -33,12 +41,14 @@ class When(Enum):
 
 @dataclass(frozen=True, slots=True)
 class Property:
-    """A named predicate over the state; ``explain`` words a violation."""
+    """A named predicate over the state; ``explain`` words a violation; ``kind`` is
+    :data:`BUG` or :data:`NOTE`."""
 
     name: str
     when: When
     check: Predicate
     explain: Explain | None = None
+    kind: str = BUG
 
     def message(self, state: Any) -> str:
         if self.explain is not None:
@@ -49,14 +59,15 @@ class Property:
 
 
 def always(name: str, check: Predicate, explain: Explain | None = None,
-           quiescent: bool = False) -> Property:
+           quiescent: bool = False, kind: str = BUG) -> Property:
     """An invariant: after every step, or (``quiescent``) only when no lock is held."""
-    return Property(name, When.QUIESCENT if quiescent else When.ALWAYS, check, explain)
+    return Property(name, When.QUIESCENT if quiescent else When.ALWAYS, check, explain, kind)
 
 
-def at_end(name: str, check: Predicate, explain: Explain | None = None) -> Property:
+def at_end(name: str, check: Predicate, explain: Explain | None = None,
+           kind: str = BUG) -> Property:
     """A postcondition: checked once all threads have finished."""
-    return Property(name, When.AT_END, check, explain)
+    return Property(name, When.AT_END, check, explain, kind)
 
 
 def sometimes(name: str, check: Predicate, explain: Explain | None = None) -> Property:
@@ -68,13 +79,14 @@ def sometimes(name: str, check: Predicate, explain: Explain | None = None) -> Pr
 class Instance:
     """One fresh run of a model, ready to be driven.
 
-    ``fingerprint(state)`` returns a canonical byte encoding of the state (the explorer adds
-    each thread's position and hashes it with blake2b) for the distinct-states statistic.
-    ``finish(state)`` drains the system after all threads are done, before the at_end checks.
-    ``locks`` lists locks the explorer should watch from the start (it also learns every Lock
-    it sees in an operation): a step that takes or releases a lock conflicts with the others
-    that use it, and "quiescent" means none of them is held, unless ``quiescent(state)`` is
-    given: then that decides when the quiescent ``always`` properties are checked.
+    ``fingerprint(state)`` returns a canonical byte encoding of the state, including every
+    thread-local value that decides a thread's control flow (the explorer adds each
+    thread's pending site); it feeds the distinct-states statistic and the livelock test (a
+    busy-wait that comes back to the same fingerprint has a cycle). ``finish(state)`` drains
+    the system after all threads are done, before the at_end checks. "Quiescent" means no
+    lock a step has taken is held, unless ``quiescent(state)`` is given: then that decides
+    when the quiescent ``always`` properties are checked. The explorer learns the locks
+    from the steps' lock records (:class:`~swaplab.explore.ops.Lock`).
     """
 
     execution: Execution
@@ -82,7 +94,6 @@ class Instance:
     properties: Sequence[Property] = ()
     fingerprint: Callable[[Any], bytes] | None = None
     finish: Callable[[Any], None] | None = None
-    locks: Sequence[Lock] = ()
     max_steps: int = 10_000
     quiescent: Predicate | None = None
     name: str = ""

@@ -18,7 +18,7 @@ from __future__ import annotations
 import types
 from collections.abc import Callable, Coroutine, Generator
 from enum import IntEnum
-from typing import Any, TypeAlias
+from typing import Any, ClassVar, TypeAlias
 
 
 class OpKind(IntEnum):
@@ -33,6 +33,53 @@ class OpKind(IntEnum):
     CHOICE = 6  # environment choice among ``n`` alternatives; the driver sends the index
     YIELD = 7  # a plain scheduling point with no shared object (cond_resched)
     SPAWN = 8  # start a new thread; handled inline by the driver, never a scheduling point
+    SPIN = 9  # the next round of a busy-wait: poll again for another thread's progress
+
+
+#: Operations after which switching threads is not a preemption: the thread offers the CPU.
+YIELDS = (OpKind.YIELD, OpKind.SPIN)
+
+
+#: One lock effect of a step: the lock and who held it just before (None: it was free).
+Effect: TypeAlias = "tuple[Lock, int | None]"
+
+
+class StepRecord:
+    """What a step did besides its operation: its lock effects, in order, and the shared
+    objects it wrote in plain code (an atomic counter such as a page's reference count,
+    changed without an interleaving point of its own). The explorer's dependency relation
+    takes both into account. :meth:`Execution.step
+    <swaplab.explore.execution.Execution.step>` makes a fresh record the current one while
+    the step runs; outside steps (a model's setup) nothing is recorded."""
+
+    __slots__ = ("locks", "writes")
+
+    #: The record of the running step; None outside steps.
+    current: ClassVar[StepRecord | None] = None
+
+    def __init__(self) -> None:
+        self.locks: list[Effect] = []
+        self.writes: list[object] = []
+
+
+def stable_name(obj: object, base: int) -> object:
+    """A name of ``obj`` that is the same in every run of a deterministic model, for sleep
+    sets (objects are new in every run): a lock's serial relative to ``base`` (the lock
+    count when the run's model was built), or the object's ``stable_key`` (a hashable it
+    defines, such as a page's frame number); None when it has neither. Objects that share
+    a name (in one run or across runs) are taken for one, which only makes the explorer
+    more careful."""
+    if isinstance(obj, Lock):
+        return ("lock", obj.serial - base)
+    key = getattr(obj, "stable_key", None)
+    return (type(obj).__name__, key) if key is not None else None
+
+
+def plain_write(obj: object) -> None:
+    """Record that the running step wrote ``obj`` in plain code (no interleaving point)."""
+    record = StepRecord.current
+    if record is not None:
+        record.writes.append(obj)
 
 
 class Lock:
@@ -40,17 +87,48 @@ class Lock:
 
     Kernel page locks are released by a thread other than the one that took them (the I/O
     completion unlocks a page locked by the reader), so a release does not check the owner.
+
+    ``holder`` is read-only: :meth:`take` and :meth:`release` are the only ways to change
+    it, and both append an :data:`Effect` to the running step's :class:`StepRecord`. So
+    every lock effect of a step is in its record, whether it came from an ACQUIRE or from
+    plain code (``__set_page_locked()`` on a new page, an I/O completion's
+    ``unlock_page()``), and the explorer's dependency relation cannot miss one.
     """
 
-    __slots__ = ("holder", "name")
+    __slots__ = ("_holder", "name", "serial")
+
+    #: How many locks this process has created: a lock's ``serial`` is its number, so a
+    #: lock is named alike in every run of a deterministic model (relative to the count
+    #: when the run's model was built; see :func:`stable_name`).
+    created: ClassVar[int] = 0
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.holder: int | None = None
+        self._holder: int | None = None
+        self.serial = Lock.created
+        Lock.created += 1
+
+    @property
+    def holder(self) -> int | None:
+        return self._holder
 
     @property
     def held(self) -> bool:
-        return self.holder is not None
+        return self._holder is not None
+
+    def take(self, tid: int) -> None:
+        """The lock is now held by thread ``tid`` (the caller checked it was free)."""
+        record = StepRecord.current
+        if record is not None:
+            record.locks.append((self, self._holder))
+        self._holder = tid
+
+    def release(self) -> None:
+        """The lock is free (by any thread)."""
+        record = StepRecord.current
+        if record is not None:
+            record.locks.append((self, self._holder))
+        self._holder = None
 
     def __repr__(self) -> str:
         return f"Lock({self.name!r}, holder={self.holder})"
@@ -86,7 +164,7 @@ class Op:
         """Whether the driver may run this operation now."""
         kind = self.kind
         if kind is OpKind.ACQUIRE:
-            return self.obj.holder is None  # type: ignore[attr-defined]
+            return self.obj._holder is None  # type: ignore[attr-defined]
         if kind is OpKind.WAIT:
             return self.cond() if self.cond is not None else True
         return True
@@ -95,8 +173,12 @@ class Op:
         """Whether running the two operations in either order can differ.
 
         Two operations on the same object conflict unless both only read it. Threads that
-        have nothing in common (YIELD, SPAWN) never conflict.
+        have nothing in common (YIELD, SPAWN) never conflict. A SPIN conflicts with every
+        operation: whether a busy-waiting thread may run depends on whether any other
+        thread can (see :mod:`swaplab.explore.policy`).
         """
+        if self.kind is OpKind.SPIN or other.kind is OpKind.SPIN:
+            return True
         if self.obj is None or self.obj is not other.obj:
             return False
         return not (self.kind is OpKind.READ and other.kind is OpKind.READ)

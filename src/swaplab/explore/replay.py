@@ -18,10 +18,11 @@ from swaplab.explore.schedule import NO_CHOICE, Decision
 
 
 def replay(model: Model, decisions: Sequence[Decision], *, trace: bool = True,
-           max_steps: int | None = None, finish: bool = False) -> RunResult:
+           max_steps: int | None = None, finish: bool = False,
+           policy: str = "fair") -> RunResult:
     """Run ``model`` along ``decisions``; with ``finish``, go on without preemption after."""
     driver = GuidedDriver(()) if finish else None
-    return execute(model, decisions, driver, trace=trace, max_steps=max_steps)
+    return execute(model, decisions, driver, trace=trace, max_steps=max_steps, policy=policy)
 
 
 class GuidedDriver:

@@ -15,12 +15,13 @@ from hashlib import blake2b
 from typing import Any, Protocol
 
 from swaplab.explore.execution import Event, Execution, Thread
-from swaplab.explore.model import Instance, Model, Property, When
-from swaplab.explore.ops import Lock, Op, OpKind
+from swaplab.explore.model import BUG, Instance, Model, Property, When
+from swaplab.explore.ops import YIELDS, Lock, Op, OpKind, StepRecord
+from swaplab.explore.policy import Policy, fair, get_policy, spinning_only
 from swaplab.explore.schedule import NO_CHOICE, Decision, format_decisions
 
 DEADLOCK = "deadlock"
-STEP_LIMIT = "step-limit"
+LIVELOCK = "livelock"
 EXCEPTION = "exception"
 
 
@@ -34,7 +35,7 @@ class Failure:
     """A property broken by one run: which, how, and the decisions that led there.
 
     ``key`` is what shrinking must preserve: the property name, plus the exception type for
-    exceptions raised by a thread.
+    exceptions raised by a thread. ``kind`` is the property's (``bug`` or ``note``).
     """
 
     property: str
@@ -42,6 +43,7 @@ class Failure:
     key: str
     decisions: list[Decision]
     preemptions: int = 0
+    kind: str = BUG
 
     @builtins.property
     def steps(self) -> int:
@@ -53,41 +55,72 @@ class Failure:
 
 @dataclass(slots=True)
 class RunResult:
+    """What one run did. ``failures``: every violation seen, in order (a bug violation ends
+    the run, so at most one bug is found before the end; at the end every at_end property
+    is checked); ``cut``: the run reached the step limit (no verdict: the search is then
+    incomplete); ``spinning``: it was cut while only busy-waiting threads could run."""
+
     decisions: list[Decision]
-    failure: Failure | None = None
+    failures: list[Failure] = field(default_factory=list)
     complete: bool = False  # every thread finished
     abandoned: bool = False  # the driver stopped it (end of a replay, a sleep-set block)
+    cut: bool = False
+    spinning: bool = False
     preemptions: int = 0
     reached: list[str] = field(default_factory=list)  # sometimes-properties reached
     states: list[bytes] = field(default_factory=list)  # fingerprints, when asked for
     trace: list[Event] | None = None
 
+    @builtins.property
+    def failure(self) -> Failure | None:
+        """The first bug violation (the one that ended the run, or the first at its end)."""
+        return next((f for f in self.failures if f.kind == BUG), None)
+
+    def violation(self, key: str) -> Failure | None:
+        """The violation of ``key`` (a property name, or exception:Type), if any."""
+        return next((f for f in self.failures if f.key == key), None)
+
 
 class Run:
-    """The live state of a run, as drivers see it."""
+    """The live state of a run, as drivers see it.
+
+    ``changed`` lists the locks the last step took or released (from its record, in
+    first-touch order), ``held_before`` whether each was held before that step, and
+    ``written`` the objects it wrote in plain code.
+    """
 
     __slots__ = (
+        "base",
         "changed",
+        "cut",
         "decisions",
         "execution",
+        "held_before",
         "instance",
         "last",
         "locks",
+        "policy",
         "preemptions",
         "thread_steps",
         "threads",
+        "written",
     )
 
-    def __init__(self, instance: Instance) -> None:
+    def __init__(self, instance: Instance, policy: Policy = fair) -> None:
         self.instance = instance
         self.execution: Execution = instance.execution
         self.threads: list[Thread] = instance.execution.threads
+        self.policy = policy
         self.decisions: list[Decision] = []
         self.last: Thread | None = None
         self.preemptions = 0
-        self.locks: list[Lock] = list(instance.locks)
+        self.locks: list[Lock] = []  # every lock seen in an operation or a step record
+        self.base = 0  # Lock.created when the model was built (see ops.stable_name)
         self.thread_steps: list[int] = []
-        self.changed: list[Lock] = []  # locks taken or released by the last step
+        self.changed: list[Lock] = []
+        self.held_before: list[bool] = []
+        self.written: list[object] = []
+        self.cut = False  # stopped by the step limit
 
     def is_preemption(self, thread: Thread) -> bool:
         """Whether running ``thread`` now switches away from a thread that could go on."""
@@ -95,7 +128,7 @@ class Run:
         if last is None or last is thread or last.done:
             return False
         pending = last.pending
-        return pending is not None and pending.kind is not OpKind.YIELD and pending.enabled()
+        return pending is not None and pending.kind not in YIELDS and pending.enabled()
 
     def is_preemption_source(self) -> bool:
         """Whether switching away from the thread that ran last is a preemption."""
@@ -103,10 +136,13 @@ class Run:
         if last is None or last.done:
             return False
         pending = last.pending
-        return pending is not None and pending.kind is not OpKind.YIELD and pending.enabled()
+        return pending is not None and pending.kind not in YIELDS and pending.enabled()
 
     def any_lock_held(self) -> bool:
         return any(lock.holder is not None for lock in self.locks)
+
+    def schedulable(self) -> list[Thread]:
+        return self.policy(self.threads)
 
 
 class Driver(Protocol):
@@ -115,17 +151,37 @@ class Driver(Protocol):
     track_locks: bool
 
     def choose(self, run: Run, enabled: list[Thread]) -> Decision | None:
-        """The next decision after the prefix; None abandons the run."""
+        """The next decision after the prefix (``enabled``: the threads the scheduling
+        policy allows now); None abandons the run."""
 
     def stepped(self, run: Run, index: int, thread: Thread, op: Op, spawned: int) -> None:
         """Called after step ``index`` ran ``op`` of ``thread``; threads from ``spawned`` on
         were created by it; ``run.changed`` lists the locks it took or released."""
 
 
-def _watch(run: Run, op: Op) -> None:
+def _known(run: Run, lock: Lock) -> None:
+    if not any(known is lock for known in run.locks):
+        run.locks.append(lock)
+
+
+def _record(run: Run, op: Op, record: StepRecord) -> None:
+    """Set ``run.changed`` and ``run.written`` from the last step's record; learn new
+    locks."""
     obj = op.obj
-    if isinstance(obj, Lock) and not any(lock is obj for lock in run.locks):
-        run.locks.append(obj)
+    if isinstance(obj, Lock):
+        _known(run, obj)
+    changed: list[Lock] = []
+    held: list[bool] = []
+    for lock, before in record.locks:
+        if not any(lock is seen for seen in changed):
+            changed.append(lock)
+            held.append(before is not None)
+            _known(run, lock)
+    written: list[object] = []
+    for obj in record.writes:
+        if not any(obj is seen for seen in written):
+            written.append(obj)
+    run.changed, run.held_before, run.written = changed, held, written
 
 
 def _positions(run: Run) -> bytes:
@@ -137,6 +193,11 @@ def _positions(run: Run) -> bytes:
     return ";".join(parts).encode()
 
 
+def _sites(run: Run) -> bytes:
+    return ";".join(t.pending.site if t.pending is not None else "done"
+                    for t in run.threads).encode()
+
+
 def _detail(op: Op) -> str:
     name = getattr(op.obj, "name", None)
     kind = op.kind.name.lower()
@@ -145,13 +206,13 @@ def _detail(op: Op) -> str:
 
 def _fail(prop: Property, state: Any, run: Run) -> Failure:
     return Failure(prop.name, prop.message(state), prop.name, list(run.decisions),
-                   run.preemptions)
+                   run.preemptions, prop.kind)
 
 
 class _Checks:
     """The properties of an instance, sorted by when they are checked."""
 
-    __slots__ = ("always", "at_end", "quiescent", "sometimes")
+    __slots__ = ("always", "at_end", "noted", "quiescent", "sometimes")
 
     def __init__(self, properties: Sequence[Property], satisfied: dict[str, bool]) -> None:
         self.always = [p for p in properties if p.when is When.ALWAYS]
@@ -159,20 +220,38 @@ class _Checks:
         self.at_end = [p for p in properties if p.when is When.AT_END]
         self.sometimes = [p for p in properties
                           if p.when is When.SOMETIMES and p.name not in satisfied]
+        self.noted: list[str] = []  # notes already recorded in this run
 
-    def after_step(self, run: Run, result: RunResult) -> Failure | None:
+    def after_step(self, run: Run, result: RunResult) -> bool:
+        """Check the invariants; True when a bug ended the run (notes are recorded once
+        per run and the run goes on)."""
         state = run.instance.state
         if self.sometimes:  # first: a state that breaks an invariant still counts as reached
             self.reach(state, result)
-        for prop in self.always:
-            if not prop.check(state):
-                return _fail(prop, state, run)
+        if self.always and self._violated(self.always, run, result):
+            return True
         quiet = run.instance.quiescent
         if self.quiescent and (quiet(state) if quiet is not None else not run.any_lock_held()):
-            for prop in self.quiescent:
-                if not prop.check(state):
-                    return _fail(prop, state, run)
-        return None
+            return self._violated(self.quiescent, run, result)
+        return False
+
+    def _violated(self, props: list[Property], run: Run, result: RunResult) -> bool:
+        state = run.instance.state
+        for prop in props:
+            if not prop.check(state) and prop.name not in self.noted:
+                result.failures.append(_fail(prop, state, run))
+                if prop.kind == BUG:
+                    return True
+                self.noted.append(prop.name)
+        return False
+
+    def at_the_end(self, run: Run, result: RunResult) -> None:
+        state = run.instance.state
+        for prop in self.at_end:
+            if not prop.check(state):
+                result.failures.append(_fail(prop, state, run))
+        if self.sometimes:
+            self.reach(state, result)
 
     def reach(self, state: Any, result: RunResult) -> None:
         for prop in list(self.sometimes):
@@ -191,12 +270,16 @@ def execute(
     fingerprints: bool = False,
     max_steps: int | None = None,
     on_instance: Callable[[Instance], None] | None = None,
+    policy: str = "fair",
 ) -> RunResult:
-    """Run ``model`` once: follow ``prefix``, then ``driver``; check the properties."""
+    """Run ``model`` once: follow ``prefix``, then ``driver``; check the properties.
+    ``policy`` names the scheduling policy (:mod:`swaplab.explore.policy`)."""
+    base = Lock.created
     instance = model()
     if on_instance is not None:
         on_instance(instance)
-    run = Run(instance)
+    run = Run(instance, get_policy(policy))
+    run.base = base
     result = RunResult(run.decisions)
     execution = instance.execution
     execution.steps = 0  # trace events count the steps of this run (setup may have run some)
@@ -214,6 +297,22 @@ def execute(
     return result
 
 
+def _replayed(run: Run, index: int, tid: int) -> Thread:
+    """The thread a prefix decision picks, checked against the policy."""
+    threads = run.threads
+    if tid < len(threads):
+        thread = threads[tid]
+        pending = thread.pending
+        if pending is not None and pending.enabled() and (
+                pending.kind is not OpKind.SPIN or thread in run.schedulable()):
+            return thread
+    schedulable = run.schedulable()
+    if not schedulable:
+        raise ReplayError(f"step {index}: no thread can run, the schedule goes on")
+    raise ReplayError(f"step {index}: thread {tid} cannot run "
+                      f"(schedulable: {[t.tid for t in schedulable]})")
+
+
 def _loop(run: Run, result: RunResult, prefix: Sequence[Decision], driver: Driver | None,
           trace: bool, satisfied: dict[str, bool], fingerprints: bool, max_steps: int) -> None:
     instance = run.instance
@@ -222,42 +321,30 @@ def _loop(run: Run, result: RunResult, prefix: Sequence[Decision], driver: Drive
     track = driver is not None and driver.track_locks
     watch = track or bool(checks.quiescent)
     fingerprint = instance.fingerprint if fingerprints else None
-    decisions, thread_steps, locks = run.decisions, run.thread_steps, run.locks
+    spins = _Spins(run) if instance.fingerprint is not None else None
+    decisions, thread_steps = run.decisions, run.thread_steps
     thread_steps.extend(0 for _ in threads)
-    result.failure = checks.after_step(run, result)
-    if result.failure is not None:
+    if checks.after_step(run, result):
         return
     n_prefix = len(prefix)
-    n_threads = len(threads)
     has_checks = bool(checks.always or checks.quiescent or checks.sometimes)
     index = 0
     while True:
+        if spins is not None and spins.cycle(result):
+            return
         if index < n_prefix:  # replaying: only the picked thread must be able to run
             decision = prefix[index]
-            tid = decision[0]
-            pending: Op | None = None
-            if tid < n_threads:
-                thread = threads[tid]
-                pending = thread.pending
-            if pending is None or not pending.enabled():
-                enabled = [t for t in threads if t.pending is not None and t.pending.enabled()]
-                if not enabled:
-                    raise ReplayError(f"step {index}: no thread can run, the schedule goes on")
-                raise ReplayError(f"step {index}: thread {tid} cannot run "
-                                  f"(enabled: {[t.tid for t in enabled]})")
+            thread = _replayed(run, index, decision[0])
             if index >= max_steps:
-                result.failure = Failure(STEP_LIMIT, f"more than {max_steps} steps",
-                                         STEP_LIMIT, list(decisions), run.preemptions)
+                _cut(run, result, run.schedulable())
                 return
-            op = pending
         else:
-            enabled = [t for t in threads if t.pending is not None and t.pending.enabled()]
+            enabled = run.schedulable()
             if not enabled:
                 _end(run, result, checks)
                 return
             if index >= max_steps:
-                result.failure = Failure(STEP_LIMIT, f"more than {max_steps} steps",
-                                         STEP_LIMIT, list(decisions), run.preemptions)
+                _cut(run, result, enabled)
                 return
             chosen = driver.choose(run, enabled) if driver is not None else None
             if chosen is None:
@@ -265,9 +352,8 @@ def _loop(run: Run, result: RunResult, prefix: Sequence[Decision], driver: Drive
                 return
             decision = chosen
             thread = threads[decision[0]]
-            chosen_op = thread.pending
-            assert chosen_op is not None
-            op = chosen_op
+        op = thread.pending
+        assert op is not None
         value: Any = None
         if op.kind is OpKind.CHOICE:
             value = decision[1] if decision[1] != NO_CHOICE else 0
@@ -279,12 +365,9 @@ def _loop(run: Run, result: RunResult, prefix: Sequence[Decision], driver: Drive
         last = run.last
         if last is not None and last is not thread:
             last_op = last.pending
-            if last_op is not None and last_op.kind is not OpKind.YIELD and last_op.enabled():
+            if last_op is not None and last_op.kind not in YIELDS and last_op.enabled():
                 run.preemptions += 1
         decisions.append(decision)
-        if watch:
-            _watch(run, op)
-            before = [lock.holder for lock in locks]
         if trace:
             detail = _detail(op) + (f" -> {value}" if value is not None else "")
             assert result.trace is not None
@@ -296,28 +379,68 @@ def _loop(run: Run, result: RunResult, prefix: Sequence[Decision], driver: Drive
         except Exception as exc:  # a thread raised: KernelBug, an assertion, a model bug
             thread.done, thread.pending = True, None
             name = type(exc).__name__
-            result.failure = Failure(EXCEPTION, f"{name}: {exc} (in {thread.name})",
-                                     f"{EXCEPTION}:{name}", list(decisions), run.preemptions)
+            result.failures.append(Failure(EXCEPTION, f"{name}: {exc} (in {thread.name})",
+                                           f"{EXCEPTION}:{name}", list(decisions),
+                                           run.preemptions))
             return
         thread_steps[thread.tid] += 1
         if len(threads) > count:
-            n_threads = len(threads)
-            thread_steps.extend(0 for _ in range(n_threads - count))
+            thread_steps.extend(0 for _ in range(len(threads) - count))
         run.last = thread
         if watch:
-            run.changed = [lock for lock, held in zip(locks, before, strict=False)
-                           if lock.holder != held]
+            _record(run, op, execution.record)
         if driver is not None:
             driver.stepped(run, index, thread, op, count)
         index += 1
-        failure = checks.after_step(run, result) if has_checks else None
+        stop = checks.after_step(run, result) if has_checks else False
         if fingerprint is not None:
             digest = blake2b(fingerprint(state), digest_size=16)
             digest.update(_positions(run))
             result.states.append(digest.digest())
-        if failure is not None:
-            result.failure = failure
+        if stop:
             return
+
+
+def _cut(run: Run, result: RunResult, schedulable: list[Thread]) -> None:
+    """The step limit: no verdict on this run."""
+    result.cut = run.cut = True
+    result.spinning = spinning_only(schedulable)
+
+
+class _Spins:
+    """Livelock detection: the states a run reached while only busy-waiting threads could
+    run, with each thread's step count then. When such a state comes back and every spinner
+    of it has run since, the run can repeat that cycle for ever, fairly (the other threads
+    are blocked or done throughout): a livelock."""
+
+    __slots__ = ("run", "seen")
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.seen: dict[bytes, list[int]] = {}
+
+    def cycle(self, result: RunResult) -> bool:
+        """Whether the run is in a fair busy-wait cycle now (then it records a livelock)."""
+        run = self.run
+        spinners = run.schedulable()
+        if not spinning_only(spinners):
+            return False
+        fingerprint = run.instance.fingerprint
+        assert fingerprint is not None
+        key = blake2b(fingerprint(run.instance.state), digest_size=16)
+        key.update(_sites(run))
+        digest = key.digest()
+        before = self.seen.get(digest)
+        if before is None:
+            self.seen[digest] = list(run.thread_steps)
+            return False
+        if any(run.thread_steps[t.tid] <= before[t.tid] for t in spinners):
+            return False  # not every spinner ran since: not yet a fair cycle
+        names = ", ".join(t.name for t in spinners)
+        result.failures.append(Failure(
+            LIVELOCK, f"{names} busy-wait for ever: the same state comes back while no "
+            "other thread can run", LIVELOCK, list(run.decisions), run.preemptions))
+        return True
 
 
 def _end(run: Run, result: RunResult, checks: _Checks) -> None:
@@ -326,17 +449,11 @@ def _end(run: Run, result: RunResult, checks: _Checks) -> None:
     if live:
         waiting = ", ".join(f"{t.name} waits for {t.pending.describe() if t.pending else '?'}"
                             for t in live)
-        result.failure = Failure(DEADLOCK, f"no thread can run: {waiting}", DEADLOCK,
-                                 list(run.decisions), run.preemptions)
+        result.failures.append(Failure(DEADLOCK, f"no thread can run: {waiting}", DEADLOCK,
+                                       list(run.decisions), run.preemptions))
         return
     instance = run.instance
-    state = instance.state
     if instance.finish is not None:
-        instance.finish(state)
+        instance.finish(instance.state)
     result.complete = True
-    for prop in checks.at_end:
-        if not prop.check(state):
-            result.failure = _fail(prop, state, run)
-            return
-    if checks.sometimes:
-        checks.reach(state, result)
+    checks.at_the_end(run, result)

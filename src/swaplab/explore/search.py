@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from swaplab.explore.model import Instance, Model, When
+from swaplab.explore.model import BUG, Instance, Model, When
 from swaplab.explore.runner import Driver, Failure, RunResult, execute
 from swaplab.explore.schedule import Decision
 
@@ -20,7 +20,9 @@ from swaplab.explore.schedule import Decision
 @dataclass(slots=True)
 class Options:
     """How to explore. ``preemption_bound`` None: unbounded; otherwise iterative bounding
-    0, 1, ..., bound (dfs and dpor). ``depth`` is PCT's bug depth ``d``."""
+    0, 1, ..., bound (dfs and dpor). ``depth`` is PCT's bug depth ``d``. ``policy`` names
+    the scheduling policy (:mod:`swaplab.explore.policy`); ``strict`` makes notes count as
+    findings."""
 
     strategy: str = "dpor"
     preemption_bound: int | None = None
@@ -31,18 +33,25 @@ class Options:
     fingerprints: bool = True
     shrink: bool = True
     stop_on_first: bool = False
+    policy: str = "fair"
+    strict: bool = False
 
 
 @dataclass(slots=True)
 class Statistics:
     """What a search did. ``pruned``: branches cut by sleep sets, the preemption bound or a
-    sleep-set-blocked run; ``complete``: nothing was cut by a bound or the budget."""
+    sleep-set-blocked run; ``cut``: runs stopped by the step limit (``spinning`` of them
+    while only busy-waiting threads could run); ``complete``: nothing was cut by a bound,
+    the step limit or the budget. ``distinct_states`` is None when the model has no
+    fingerprint (states are not counted)."""
 
     executions: int = 0
     steps: int = 0
-    distinct_states: int = 0
+    distinct_states: int | None = None
     max_depth: int = 0
     pruned: int = 0
+    cut: int = 0
+    spinning: int = 0
     elapsed: float = 0.0
     complete: bool = True
 
@@ -55,6 +64,8 @@ class Statistics:
         self.steps += other.steps
         self.max_depth = max(self.max_depth, other.max_depth)
         self.pruned += other.pruned
+        self.cut += other.cut
+        self.spinning += other.spinning
         self.complete = self.complete and other.complete
 
     def as_dict(self) -> dict[str, Any]:
@@ -86,12 +97,17 @@ class Search:
     started: float = field(default_factory=time.perf_counter)
     learned: bool = False
 
+    def bugs(self) -> list[Failure]:
+        """The bug failures found so far (notes count too when ``strict``)."""
+        strict = self.options.strict
+        return [f for f in self.failures.values() if strict or f.kind == BUG]
+
     def budget_left(self) -> bool:
         limit = self.options.max_executions
         if limit is not None and self.stats.executions >= limit:
             self.stats.complete = False
             return False
-        return not (self.options.stop_on_first and self.failures)
+        return not (self.options.stop_on_first and self.bugs())
 
     def _learn(self, instance: Instance) -> None:
         self.sometimes = [p.name for p in instance.properties if p.when is When.SOMETIMES]
@@ -101,7 +117,8 @@ class Search:
         opts = self.options
         result = execute(self.model, prefix, driver, satisfied=self.satisfied,
                          fingerprints=opts.fingerprints, max_steps=opts.max_steps,
-                         on_instance=None if self.learned else self._learn)
+                         on_instance=None if self.learned else self._learn,
+                         policy=opts.policy)
         stats = self.stats
         stats.executions += 1
         depth = len(result.decisions)
@@ -109,13 +126,16 @@ class Search:
         stats.max_depth = max(stats.max_depth, depth)
         if result.abandoned:
             stats.pruned += 1
+        if result.cut:
+            stats.cut += 1
+            stats.spinning += result.spinning
+            stats.complete = False
         for name in result.reached:
             self.satisfied[name] = True
         if result.states:
             self.states.update(result.states)
             stats.distinct_states = len(self.states)
-        failure = result.failure
-        if failure is not None:
+        for failure in result.failures:
             known = self.failures.get(failure.key)
             if known is None or better(failure, known):
                 self.failures[failure.key] = failure

@@ -20,11 +20,11 @@ from swaplab.explore.runner import Failure, execute
 from swaplab.explore.schedule import Decision
 
 
-def _run(model: Model, wishes: list[Decision], max_steps: int | None
+def _run(model: Model, wishes: list[Decision], max_steps: int | None, key: str, policy: str
          ) -> tuple[Failure | None, list[int]]:
     driver = GuidedDriver(wishes)
-    result = execute(model, (), driver, max_steps=max_steps)
-    return result.failure, driver.preemption_points
+    result = execute(model, (), driver, max_steps=max_steps, policy=policy)
+    return result.violation(key), driver.preemption_points
 
 
 def _candidates(decisions: list[Decision], points: list[int]) -> Iterator[list[Decision]]:
@@ -46,10 +46,11 @@ def _smaller(a: Failure, b: Failure) -> bool:
 
 
 def shrink(model: Model, failure: Failure, max_steps: int | None = None,
-           budget: int = 2000) -> tuple[Failure, int]:
+           budget: int = 2000, policy: str = "fair") -> tuple[Failure, int]:
     """The smallest failure of the same kind found from ``failure``, and the runs spent."""
     best = failure
-    _, points = _run(model, best.decisions, max_steps)
+    key = failure.key
+    _, points = _run(model, best.decisions, max_steps, key, policy)
     runs = 1
     improved = True
     while improved and runs < budget:
@@ -57,9 +58,9 @@ def shrink(model: Model, failure: Failure, max_steps: int | None = None,
         for candidate in _candidates(best.decisions, points):
             if runs >= budget:
                 break
-            found, found_points = _run(model, candidate, max_steps)
+            found, found_points = _run(model, candidate, max_steps, key, policy)
             runs += 1
-            if found is not None and found.key == best.key and _smaller(found, best):
+            if found is not None and _smaller(found, best):
                 best, points, improved = found, found_points, True
                 break
     return best, runs

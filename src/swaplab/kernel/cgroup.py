@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from swaplab.kernel.errno import EBUSY, EEXIST, EINTR, EINVAL, ENODEV, ENOENT, ESRCH, KernelBug
 from swaplab.kernel.mm_types import TASK_RUNNING
-from swaplab.kernel.sync import cond_resched, trace
+from swaplab.kernel.sync import busy_retry, trace
 
 if TYPE_CHECKING:
     from swaplab.kernel.kernel import Kernel
@@ -169,7 +169,7 @@ async def cgroup_rmdir(k: Kernel, cgrp: Cgroup) -> int:
             return -EBUSY
         cgrp.wait_on_rmdir = True
         if not cgroup_clear_css_refs(k, cgrp):
-            await cond_resched(k, "cgroup_rmdir: wait on cgroup_rmdir_waitq")
+            await busy_retry(k, "cgroup_rmdir: wait on cgroup_rmdir_waitq")
             cgrp.wait_on_rmdir = False
             continue
         cgrp.wait_on_rmdir = False

@@ -49,7 +49,7 @@ async def dup_mmap(k: Kernel, mm: MmStruct, oldmm: MmStruct) -> int:
     mm.free_area_cache = oldmm.free_area_cache
     for mpnt in list(oldmm.mmap):
         tmp = replace(mpnt, vm_mm=mm, vm_flags=mpnt.vm_flags & ~VM_LOCKED)
-        mmap.vma_link(mm, tmp)
+        await mmap.vma_link(k, mm, tmp)
         retval = await memory.copy_page_range(k, mm, oldmm, mpnt)
         if retval:
             return retval

@@ -336,7 +336,7 @@ async def do_swap_page(k: Kernel, mm: MmStruct, vma: VmAreaStruct, address: int,
     assert orig is not None
     entry = orig[1]
     ret = 0
-    page = swap_state.lookup_swap_cache(k, entry)
+    page = await swap_state.lookup_swap_cache(k, entry)
     if page is None:
         page = await swap_state.swapin_readahead(k, entry, GFP_HIGHUSER_MOVABLE, vma, address)
         if page is None:

@@ -151,9 +151,9 @@ async def mlock_fixup(k: Kernel, vma: VmAreaStruct, start: int, end: int,
         return 0
     mm = vma.vm_mm
     if start != vma.vm_start:
-        mmap.split_vma(k, mm, vma, start, new_below=True)
+        await mmap.split_vma(k, mm, vma, start, new_below=True)
     if end != vma.vm_end:
-        mmap.split_vma(k, mm, vma, end, new_below=False)
+        await mmap.split_vma(k, mm, vma, end, new_below=False)
     nr_pages = (end - start) >> PAGE_SHIFT
     lock = bool(newflags & VM_LOCKED)
     mm.locked_vm += nr_pages if lock else -nr_pages

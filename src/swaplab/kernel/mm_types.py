@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from swaplab.kernel.sync import Lock
+from swaplab.kernel.sync import Lock, plain_write
 
 if TYPE_CHECKING:
     from swaplab.kernel.cgroup import Cgroup
@@ -117,6 +117,11 @@ class Page:
         "pfn",
         "private",
     )
+
+    @property
+    def stable_key(self) -> int:
+        """The page's name for the explorer's sleep sets (the same in every run)."""
+        return self.pfn
 
     def __init__(self, pfn: int, page_cgroup: PageCgroup) -> None:
         self.pfn = pfn
@@ -255,6 +260,9 @@ def page_count(page: Page) -> int:
 
 
 def get_page(page: Page) -> None:
+    """include/linux/mm.h: get_page(): an atomic increment (recorded as a plain write of
+    the page: others test the count without a lock)."""
+    plain_write(page)
     page._count += 1
 
 
@@ -262,6 +270,7 @@ def get_page_unless_zero(page: Page) -> bool:
     """include/linux/mm.h: get_page_unless_zero()."""
     if page._count == 0:
         return False
+    plain_write(page)
     page._count += 1
     return True
 

@@ -86,13 +86,13 @@ def __vma_link_file(vma: VmAreaStruct) -> None:
         vma.vm_file.i_mmap.append(vma)
 
 
-def vma_link(mm: MmStruct, vma: VmAreaStruct) -> None:
+async def vma_link(k: Kernel, mm: MmStruct, vma: VmAreaStruct) -> None:
     """mm/mmap.c: vma_link(): into the mm's sorted vma list, the file's i_mmap and the
     anon_vma's list."""
     mm.mmap.append(vma)
     mm.mmap.sort(key=lambda v: v.vm_start)
     __vma_link_file(vma)
-    rmap.anon_vma_link(vma)
+    await rmap.anon_vma_link(k, vma)
 
 
 def unlink_file_vma(vma: VmAreaStruct) -> None:
@@ -101,7 +101,7 @@ def unlink_file_vma(vma: VmAreaStruct) -> None:
         vma.vm_file.i_mmap.remove(vma)
 
 
-def split_vma(k: Kernel, mm: MmStruct, vma: VmAreaStruct, addr: int,
+async def split_vma(k: Kernel, mm: MmStruct, vma: VmAreaStruct, addr: int,
               new_below: bool) -> VmAreaStruct:
     """mm/mmap.c: split_vma(): a new vma takes [vm_start, addr) (``new_below``) or
     [addr, vm_end); ``vma`` keeps the other part. Both share anon_vma and file.
@@ -116,7 +116,7 @@ def split_vma(k: Kernel, mm: MmStruct, vma: VmAreaStruct, addr: int,
         new.vm_start = addr
         new.vm_pgoff += (addr - vma.vm_start) >> PAGE_SHIFT
         vma.vm_end = addr
-    vma_link(mm, new)
+    await vma_link(k, mm, new)
     return new
 
 
@@ -164,7 +164,7 @@ async def do_mmap_pgoff(k: Kernel, mm: MmStruct, addr: int, length: int, prot: i
         error = shmem.shmem_zero_setup(k, vma)
         if error:
             return error
-    vma_link(mm, vma)
+    await vma_link(k, mm, vma)
     mm.total_vm += length >> PAGE_SHIFT
     trace(k, "do_mmap_pgoff()", f"{addr:#x}+{length:#x} flags {vm_flags:#x}")
     if vm_flags & VM_LOCKED or flags & MAP_POPULATE:
@@ -178,11 +178,11 @@ async def do_mmap_pgoff(k: Kernel, mm: MmStruct, addr: int, length: int, prot: i
     return addr
 
 
-def free_pgtables(vmas: list[VmAreaStruct]) -> None:
+async def free_pgtables(k: Kernel, vmas: list[VmAreaStruct]) -> None:
     """mm/memory.c: free_pgtables(): the vmas leave their anon_vma and file (the page
     tables themselves are not modelled)."""
     for vma in vmas:
-        rmap.anon_vma_unlink(vma)
+        await rmap.anon_vma_unlink(k, vma)
         unlink_file_vma(vma)
 
 
@@ -193,7 +193,7 @@ async def unmap_region(k: Kernel, mm: MmStruct, vmas: list[VmAreaStruct], start:
     await swap.lru_add_drain(k)
     tlb = memory.tlb_gather_mmu(mm, False)
     await memory.unmap_vmas(k, tlb, vmas, start, end)
-    free_pgtables(vmas)
+    await free_pgtables(k, vmas)
     await memory.tlb_finish_mmu(k, tlb)
 
 
@@ -218,10 +218,10 @@ async def do_munmap(k: Kernel, mm: MmStruct, start: int, length: int) -> int:
     end = start + length
     for vma in list(mm.mmap):
         if vma.vm_start < start < vma.vm_end:
-            split_vma(k, mm, vma, start, new_below=True)
+            await split_vma(k, mm, vma, start, new_below=True)
     for vma in list(mm.mmap):
         if vma.vm_start < end < vma.vm_end:
-            split_vma(k, mm, vma, end, new_below=True)
+            await split_vma(k, mm, vma, end, new_below=True)
     detach = [v for v in mm.mmap if start <= v.vm_start and v.vm_end <= end]
     if not detach:
         return 0
@@ -252,7 +252,7 @@ async def exit_mmap(k: Kernel, mm: MmStruct) -> None:
     vmas = list(mm.mmap)
     tlb = memory.tlb_gather_mmu(mm, True)
     await memory.unmap_vmas(k, tlb, vmas, 0, TASK_SIZE)
-    free_pgtables(vmas)
+    await free_pgtables(k, vmas)
     await memory.tlb_finish_mmu(k, tlb)
     for vma in vmas:
         mm.total_vm -= vma_pages(vma)

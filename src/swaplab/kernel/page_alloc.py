@@ -36,7 +36,7 @@ from swaplab.kernel.mm_types import (
 )
 from swaplab.kernel.mmzone import NR_FREE_PAGES, NR_MLOCK, lru_lock_free
 from swaplab.kernel.page_cgroup import PageCgroup, PageCgroupUsed
-from swaplab.kernel.sync import cond_resched, current, trace
+from swaplab.kernel.sync import busy_retry, cond_resched, current, plain_write, trace
 
 if TYPE_CHECKING:
     from swaplab.kernel.kernel import Kernel
@@ -139,7 +139,7 @@ async def alloc_pages(k: Kernel, gfp: int, site: str = "alloc_page") -> Page | N
         if not progress and gfp & __GFP_FS:
             await oom_kill.out_of_memory(k, gfp)
             continue
-        await cond_resched(k, "congestion_wait")
+        await busy_retry(k, "congestion_wait")
     trace(k, site, f"-> {page!r} (slow path)")
     return page
 
@@ -203,6 +203,7 @@ def put_page(k: Kernel, page: Page) -> None:
     """mm/swap.c: put_page(): drop a reference; the last one frees the page
     (put_page_testzero -> __page_cache_release)."""
     BUG_ON(page._count <= 0, f"put_page({page!r}) with count {page._count}")
+    plain_write(page)  # an atomic decrement others test without a lock
     page._count -= 1
     if page._count == 0:
         __page_cache_release(k, page)

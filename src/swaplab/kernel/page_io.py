@@ -24,7 +24,7 @@ from swaplab.kernel.mm_types import (
     SetPageWriteback,
 )
 from swaplab.kernel.mmzone import NR_WRITEBACK
-from swaplab.kernel.sync import Current, kthread_run, trace, unlock_page
+from swaplab.kernel.sync import Current, atomic_rmw, kthread_run, trace, unlock_page
 
 if TYPE_CHECKING:
     from swaplab.kernel.kernel import Kernel
@@ -36,6 +36,7 @@ _IRQ = Current(None, 0)
 async def end_swap_bio_write(k: Kernel, page: Page) -> None:
     """mm/page_io.c: end_swap_bio_write() -> end_page_writeback(): the write finished;
     clear PG_writeback (waking wait_on_page_writeback sleepers)."""
+    await atomic_rmw(k, page, "end_page_writeback")  # test_clear_page_writeback()
     VM_BUG_ON(not PageWriteback(page), "end_page_writeback: page not under writeback")
     ClearPageWriteback(page)
     k.zone.vm_stat[NR_WRITEBACK] -= 1

@@ -34,6 +34,7 @@ from swaplab.kernel.mm_types import (
 )
 from swaplab.kernel.mmzone import NR_ANON_PAGES, NR_FILE_MAPPED
 from swaplab.kernel.sync import (
+    atomic_read,
     atomic_rmw,
     spin_lock,
     spin_unlock,
@@ -64,18 +65,25 @@ def anon_vma_prepare(vma: VmAreaStruct) -> AnonVma:
     return vma.anon_vma
 
 
-def anon_vma_link(vma: VmAreaStruct) -> None:
-    """mm/rmap.c: anon_vma_link(): a forked or split vma joins its anon_vma (at the tail)."""
-    if vma.anon_vma is not None and vma not in vma.anon_vma.head:
-        vma.anon_vma.head.append(vma)
+async def anon_vma_link(k: Kernel, vma: VmAreaStruct) -> None:
+    """mm/rmap.c: anon_vma_link(): a forked or split vma joins its anon_vma (at the tail),
+    under anon_vma->lock (reclaim walks the list under it)."""
+    anon_vma = vma.anon_vma
+    if anon_vma is not None and vma not in anon_vma.head:
+        await spin_lock(k, anon_vma.lock, "anon_vma_link")
+        anon_vma.head.append(vma)
+        spin_unlock(anon_vma.lock)
 
 
-def anon_vma_unlink(vma: VmAreaStruct) -> None:
-    """mm/rmap.c: anon_vma_unlink(): the vma leaves its anon_vma (freed when empty; pages
-    keep pointing at it, as the kernel's SLAB_DESTROY_BY_RCU allows)."""
+async def anon_vma_unlink(k: Kernel, vma: VmAreaStruct) -> None:
+    """mm/rmap.c: anon_vma_unlink(): the vma leaves its anon_vma under anon_vma->lock
+    (freed when empty; pages keep pointing at it, as the kernel's SLAB_DESTROY_BY_RCU
+    allows)."""
     anon_vma = vma.anon_vma
     if anon_vma is not None and vma in anon_vma.head:
+        await spin_lock(k, anon_vma.lock, "anon_vma_unlink")
         anon_vma.head.remove(vma)
+        spin_unlock(anon_vma.lock)
 
 
 def vma_address(page: Page, vma: VmAreaStruct) -> int:
@@ -211,6 +219,7 @@ async def _page_referenced_vmas(k: Kernel, page: Page, vmas: list[VmAreaStruct],
     """The loop shared by page_referenced_anon() and page_referenced_file(): the vmas of
     ``mem`` only (memcg reclaim), until every mapping of the page was seen."""
     referenced = 0
+    await atomic_read(k, page, "page_mapcount")  # lock-free: zap's page_remove_rmap races
     mapcount = [page_mapcount(page)]
     for vma in vmas:
         if mem is not None and not memcontrol.mm_match_cgroup(k, vma.vm_mm, mem):

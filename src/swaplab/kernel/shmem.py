@@ -129,7 +129,7 @@ async def _shmem_getpage_swapped(k: Kernel, inode: ShmemInode, idx: int, swap: i
     """shmem_getpage() for an index whose data is in swap (called with info->lock held;
     returns with it released). (0, page) on success; (1, None) = repeat; (err, None)."""
     mapping = inode.mapping
-    swappage = swap_state.lookup_swap_cache(k, swap)
+    swappage = await swap_state.lookup_swap_cache(k, swap)
     if swappage is None:
         spin_unlock(inode.lock)
         swappage = await swap_state.swapin_readahead(k, swap, gfp, None, 0)

@@ -41,7 +41,7 @@ from swaplab.kernel.mm_types import (
     get_page,
     page_is_file_cache,
 )
-from swaplab.kernel.sync import atomic_rmw, current, spin_lock, spin_unlock, trace
+from swaplab.kernel.sync import atomic_rmw, current, plain_write, spin_lock, spin_unlock, trace
 
 if TYPE_CHECKING:
     from swaplab.kernel.kernel import Kernel
@@ -122,6 +122,7 @@ async def release_pages(k: Kernel, pages: list[Page]) -> None:
         VM_BUG_ON(page._count <= 0, f"release_pages({page!r}) with count {page._count}")
         if not locked:  # put_page_testzero() races page_count() readers (pageout)
             await atomic_rmw(k, page, "release_pages: put_page_testzero")
+        plain_write(page)
         page._count -= 1
         if page._count != 0:
             continue

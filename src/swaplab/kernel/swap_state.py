@@ -32,14 +32,18 @@ from swaplab.kernel.mm_types import (
     SetPageSwapBacked,
     SetPageSwapCache,
     get_page,
+    page_count,
     page_mapped,
 )
 from swaplab.kernel.mmzone import NR_FILE_PAGES
 from swaplab.kernel.sync import (
     __clear_page_locked,
     __set_page_locked,
+    atomic_read,
     atomic_rmw,
-    cond_resched,
+    busy_retry,
+    plain_write,
+    shared_read,
     spin_lock,
     spin_unlock,
     trace,
@@ -52,13 +56,25 @@ if TYPE_CHECKING:
     from swaplab.kernel.mm_types import Page, VmAreaStruct
 
 
-def find_get_swap_page(k: Kernel, entry: int) -> Page | None:
+async def find_get_swap_page(k: Kernel, entry: int) -> Page | None:
     """mm/filemap.c: find_get_page(&swapper_space, entry): the swap-cache page of
-    ``entry`` with a reference taken, or None (lock-free lookup, plain as find_get_page)."""
-    page = k.swapper_space.page_tree.get(entry)
-    if page is not None:
+    ``entry`` with a reference taken, or None. A lock-free (RCU) lookup: a READ of the
+    tree, which races with insertions and deletions under tree_lock, then
+    page_cache_get_speculative() (an atomic increment that fails on a freed page) and the
+    re-check that the page is still the one in the slot; either failure repeats."""
+    tree = k.swapper_space.page_tree
+    while True:
+        await shared_read(k, k.swapper_space.tree_lock, "find_get_page")
+        page = tree.get(entry)
+        if page is None:
+            return None
+        await atomic_rmw(k, page, "page_cache_get_speculative")
+        if page_count(page) == 0:
+            continue
         get_page(page)
-    return page
+        if tree.get(entry) is page:
+            return page
+        page_alloc.put_page(k, page)
 
 
 async def add_to_swap_cache(k: Kernel, page: Page, entry: int, gfp: int) -> int:
@@ -80,6 +96,7 @@ async def add_to_swap_cache(k: Kernel, page: Page, entry: int, gfp: int) -> int:
         spin_unlock(space.tree_lock)
         page.private = 0
         ClearPageSwapCache(page)
+        plain_write(page)
         page._count -= 1
         trace(k, "add_to_swap_cache()", f"{page!r} {entry:#x} == -EEXIST")
         return -EEXIST
@@ -153,9 +170,9 @@ async def add_to_swap(k: Kernel, page: Page) -> int:
         trace(k, "add_to_swap()", f"{entry:#x}: -EEXIST, retry")
 
 
-def lookup_swap_cache(k: Kernel, entry: int) -> Page | None:
+async def lookup_swap_cache(k: Kernel, entry: int) -> Page | None:
     """mm/swap_state.c: lookup_swap_cache(): find_get_page with the find statistics."""
-    page = find_get_swap_page(k, entry)
+    page = await find_get_swap_page(k, entry)
     if page is not None:
         k.swap_cache_info.find_success += 1
     k.swap_cache_info.find_total += 1
@@ -171,13 +188,14 @@ async def read_swap_cache_async(
     is free or no page can be had.
     [30] claims a reference with swap_duplicate() (fails only on a free slot); [31]
     with swapcache_prepare(): -EEXIST (someone owns SWAP_HAS_CACHE but its page is not in
-    the tree yet, or is leaving it) is retried; the kernel busy-loops there, the model
-    yields (cond_resched) so the owner can finish.
+    the tree yet, or is leaving it) is retried: the kernel busy-loops there (no
+    cond_resched() in 2.6.31), the model marks the retry as a busy-wait round
+    (sync.busy_retry) so the owner can finish first.
     """
     found: Page | None = None
     new_page: Page | None = None
     while True:
-        found = find_get_swap_page(k, entry)
+        found = await find_get_swap_page(k, entry)
         if found is not None:
             break
         if new_page is None:
@@ -187,7 +205,7 @@ async def read_swap_cache_async(
         if k.cfg.swapcache_interface:
             err = await swapfile.swapcache_prepare(k, entry)
             if err == -EEXIST and k.cfg.swap_has_cache:
-                await cond_resched(k, "read_swap_cache_async: -EEXIST")
+                await busy_retry(k, "read_swap_cache_async: -EEXIST")
                 continue
             if err:
                 break
@@ -238,6 +256,7 @@ async def free_swap_cache(k: Kernel, page: Page) -> None:
     """mm/swap_state.c: free_swap_cache(): an unmapped swap-cache page whose lock can be
     had without waiting loses its swap if no pte/shmem reference remains (the
     PageSwapCache test is unlocked; try_to_free_swap re-checks under the lock)."""
+    await atomic_read(k, page, "free_swap_cache: PageSwapCache")  # races add_to_swap
     if not PageSwapCache(page):
         trace(k, "free_swap_cache()", f"{page!r} !PageSwapCache: nothing to free")
     elif not page_mapped(page):

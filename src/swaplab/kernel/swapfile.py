@@ -35,6 +35,7 @@ from swaplab.kernel.mm_types import (
 )
 from swaplab.kernel.sync import (
     Current,
+    busy_retry,
     cond_resched,
     current,
     kthread_run,
@@ -380,7 +381,7 @@ async def __try_to_reclaim_swap(k: Kernel, si: SwapInfoStruct, offset: int) -> i
     if its lock can be had without waiting (the caller may hold another page lock).
     Returns 1 when the slot was freed."""
     entry = swp_entry(si.type, offset)
-    page = swap_state.find_get_swap_page(k, entry)
+    page = await swap_state.find_get_swap_page(k, entry)
     if page is None:
         return 0
     ret = 0
@@ -640,6 +641,7 @@ async def reuse_swap_page(k: Kernel, page: Page) -> bool:
     to the page without COW; if so and the page is swap cache not under writeback, its
     swap is freed (delete_from_swap_cache, SetPageDirty)."""
     VM_BUG_ON(not PageLocked(page), "reuse_swap_page: page not locked")
+    await shared_read(k, page, "reuse_swap_page: page_mapcount")  # unmappers race
     count = page_mapcount(page)
     if count <= 1 and PageSwapCache(page):
         count += await page_swapcount(k, page)
@@ -675,9 +677,7 @@ async def free_swap_and_cache(k: Kernel, entry: int) -> int:
     if p is not None:
         last = SWAP_HAS_CACHE if k.cfg.swap_has_cache else 1
         if swap_entry_free(k, p, entry, SWAP_MAP) == last:
-            # find_get_page() is a lock-free (RCU) lookup: it races with insertions
-            await shared_read(k, k.swapper_space.tree_lock, "find_get_page")
-            page = swap_state.find_get_swap_page(k, entry)
+            page = await swap_state.find_get_swap_page(k, entry)
             if page is None:
                 trace(k, "find_get_page()", "-> NULL")
             else:
@@ -688,6 +688,9 @@ async def free_swap_and_cache(k: Kernel, entry: int) -> int:
                 page = None
         spin_unlock(k.swap_lock)
     if page is not None:
+        # PG_writeback and _mapcount are read without a lock that orders them:
+        # end_page_writeback() and the unmappers change them under the page lock
+        await shared_read(k, page, "free_swap_and_cache: PageWriteback")
         if PageSwapCache(page) and not PageWriteback(page) and (
             not page_mapped(page) or vm_swap_full(k)
         ):
@@ -996,7 +999,7 @@ async def sys_swapoff(k: Kernel, type: int) -> int:
     p.highest_bit = 0
     while p.flags >= SWP_SCANNING:
         spin_unlock(k.swap_lock)
-        await cond_resched(k, "sys_swapoff: wait for scan_swap_map")
+        await busy_retry(k, "sys_swapoff: wait for scan_swap_map")
         await spin_lock(k, k.swap_lock, "sys_swapoff")
     if k.cfg.count_cache_only:
         k.nr_cache_only_swaps -= p.cache_only
@@ -1052,7 +1055,7 @@ async def cache_only_gc_work(k: Kernel) -> None:
             offsets = _gc_collect(k, si) if si.flags & SWP_WRITEOK else []
             spin_unlock(k.swap_lock)
             for offset in offsets:
-                page = swap_state.find_get_swap_page(k, swp_entry(si.type, offset))
+                page = await swap_state.find_get_swap_page(k, swp_entry(si.type, offset))
                 if page is None:
                     continue
                 await lock_page(k, page, "cache_only_gc")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from swaplab.explore import Execution, Lock, Op, OpKind, Thread, ThreadBody, trap
+from swaplab.explore.ops import plain_write
 
 if TYPE_CHECKING:
     from swaplab.kernel.kernel import Kernel
@@ -38,11 +39,13 @@ __all__ = [
     "atomic_read",
     "atomic_rmw",
     "atomic_set",
+    "busy_retry",
     "choice",
     "cond_resched",
     "current",
     "kthread_run",
     "lock_page",
+    "plain_write",
     "shared_read",
     "shared_write",
     "spin_lock",
@@ -83,7 +86,7 @@ def trace(k: Kernel, function: str, detail: str = "") -> None:
 async def spin_lock(k: Kernel, lock: Lock, site: str = "") -> None:
     """Take ``lock``, waiting while another thread holds it."""
     await trap(Op(OpKind.ACQUIRE, lock, site))
-    lock.holder = _tid(k)
+    lock.take(_tid(k))
 
 
 async def spin_trylock(k: Kernel, lock: Lock, site: str = "") -> bool:
@@ -91,12 +94,12 @@ async def spin_trylock(k: Kernel, lock: Lock, site: str = "") -> bool:
     await trap(Op(OpKind.TRYLOCK, lock, site))
     if lock.holder is not None:
         return False
-    lock.holder = _tid(k)
+    lock.take(_tid(k))
     return True
 
 
 def spin_unlock(lock: Lock) -> None:
-    lock.holder = None
+    lock.release()
 
 
 async def lock_page(k: Kernel, page: Page, site: str = "lock_page") -> None:
@@ -111,16 +114,17 @@ async def trylock_page(k: Kernel, page: Page, site: str = "trylock_page") -> boo
 
 def unlock_page(page: Page) -> None:
     """mm/filemap.c: unlock_page() (any thread may unlock: I/O completion does)."""
-    page.lock.holder = None
+    page.lock.release()
 
 
 def __set_page_locked(k: Kernel, page: Page) -> None:
-    """include/linux/pagemap.h: __set_page_locked(): lock a page nobody else can see yet."""
-    page.lock.holder = _tid(k)
+    """include/linux/pagemap.h: __set_page_locked(): lock a page nobody else can see yet
+    (plain code, no interleaving point; the step's lock record still has it)."""
+    page.lock.take(_tid(k))
 
 
 def __clear_page_locked(page: Page) -> None:
-    page.lock.holder = None
+    page.lock.release()
 
 
 async def wait_on_page_locked(k: Kernel, page: Page, site: str = "wait_on_page_locked") -> None:
@@ -165,7 +169,17 @@ async def choice(k: Kernel, n: int, site: str) -> int:
 
 
 async def cond_resched(k: Kernel, site: str = "cond_resched") -> None:
+    """include/linux/sched.h: cond_resched(): a scheduling point (no shared object)."""
     await trap(Op(OpKind.YIELD, None, site))
+
+
+async def busy_retry(k: Kernel, site: str) -> None:
+    """The next round of a loop that waits for another thread's progress: a ``continue``
+    after -EEXIST, a poll with congestion_wait() or schedule_timeout(). Not a kernel
+    function: the point where the looping thread, on a CPU of its own, has nothing to do
+    until someone else moves (under the explorer's fair policy it runs only when no other
+    thread can)."""
+    await trap(Op(OpKind.SPIN, None, site))
 
 
 async def kthread_run(k: Kernel, name: str, body: ThreadBody, ctx: Any = None) -> Thread:

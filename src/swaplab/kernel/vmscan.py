@@ -405,6 +405,7 @@ async def _shrink_page_unmap(k: Kernel, page: Page, sc: ScanControl) -> tuple[st
         return _KEEP, False, 0
     VM_BUG_ON(PageActive(page), "shrink_page_list: active page on an inactive list")
     sc.nr_scanned += 1
+    await atomic_read(k, page, "page_mapped")  # _mapcount, lock-free: races the unmappers
     if page_mapped(page) or PageSwapCache(page):
         sc.nr_scanned += 1  # "double the slab pressure"
     if not page_evictable(k, page, None):
@@ -431,6 +432,7 @@ async def _shrink_page_unmap(k: Kernel, page: Page, sc: ScanControl) -> tuple[st
         trace(k, "add_to_swap()", f"{page!r} -> entry {page.private:#x}")
         may_enter_fs = True
     mapping = swap.page_mapping(k, page)
+    await atomic_read(k, page, "page_mapped")  # the unmappers race this test too
     if page_mapped(page) and mapping is not None:
         ret = await rmap.try_to_unmap(k, page, 0)
         trace(k, "try_to_unmap()", f"{page!r} == {ret}")

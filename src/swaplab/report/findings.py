@@ -27,6 +27,7 @@ def finding_json(finding: Finding, spec: SpecText) -> dict[str, Any]:
     schedule = spec(list(finding.schedule)) if finding.schedule is not None else None
     return {
         "property": finding.property,
+        "kind": finding.kind,
         "message": finding.message,
         "schedule": schedule,
         "preemptions": finding.preemptions,
@@ -47,9 +48,13 @@ def check_json(result: Result, *, scenario: str, kernel: str | None,
         "strategy": opts.strategy,
         "preemption_bound": result.bound,
         "seed": opts.seed if opts.strategy in ("random", "pct") else None,
+        "policy": opts.policy,
+        "strict": opts.strict,
         "result": result.status,
         "statistics": result.stats.as_dict(),
         "findings": [finding_json(f, spec) for f in result.findings],
+        "notes": [finding_json(f, spec) for f in result.notes],
+        "vacuous": [{"property": name, "message": VACUOUS} for name in result.vacuous],
     }
 
 
@@ -76,26 +81,57 @@ def render_trace(trace: Sequence[Event]) -> str:
 
 
 def render_statistics(stats: Statistics) -> str:
-    return (f"{stats.executions} executions, {stats.steps} steps, "
-            f"{stats.distinct_states} distinct states, max depth {stats.max_depth}, "
+    states = (f"{stats.distinct_states} distinct states, "
+              if stats.distinct_states is not None else "")
+    return (f"{_count(stats.executions, 'execution')}, {_count(stats.steps, 'step')}, "
+            f"{states}max depth {stats.max_depth}, "
             f"{stats.pruned} pruned, {stats.elapsed:.3f} s, "
             f"{stats.steps_per_second:,.0f} steps/s")
 
 
+def render_cut(stats: Statistics, max_steps: int | None) -> str:
+    """Why a search is incomplete because of the step limit ("" when no run was cut)."""
+    if not stats.cut:
+        return ""
+    limit = f" ({max_steps} steps)" if max_steps is not None else ""
+    out = f"{_count(stats.cut, 'run')} cut by the step limit{limit}: no verdict on them"
+    if stats.spinning:
+        out += (f"; {stats.spinning} ended with only busy-waiting threads able to run "
+                "(a livelock is decided only for scenarios with a state fingerprint)")
+    return out + "\n"
+
+
+VACUOUS = "never reached in any explored run: the verdict says nothing about that window"
+
+
+def _render_one(label: str, number: int, finding: Finding, spec: SpecText) -> str:
+    out = f"\n{label} {number}: {finding.property}: {finding.message}\n"
+    if finding.schedule is None:
+        return out
+    out += (f"  schedule: {spec(list(finding.schedule))}\n"
+            f"  {_count(finding.preemptions, 'preemption')}, "
+            f"{_count(finding.steps, 'step')}"
+            f"{'' if finding.deterministic else ', NOT DETERMINISTIC on replay'}\n")
+    return out + render_trace(finding.trace)
+
+
 def render_check(result: Result, *, scenario: str, spec: SpecText) -> str:
-    """The text report of `swaplab check`."""
+    """The text report of `swaplab check`: verdict, statistics, bug findings, then notes
+    (no defect: they count only with --strict) and vacuity warnings."""
     opts = result.options
     bound = f", preemption bound {result.bound}" if result.bound is not None else ""
-    lines = [f"{scenario}: {result.status} ({opts.strategy}{bound})",
+    policy = f", {opts.policy} schedules"
+    lines = [f"{scenario}: {result.status} ({opts.strategy}{bound}{policy})",
              render_statistics(result.stats)]
-    out = "\n".join(lines) + "\n"
+    out = "\n".join(lines) + "\n" + render_cut(result.stats, opts.max_steps)
     for number, finding in enumerate(result.findings, 1):
-        out += f"\nfinding {number}: {finding.property}: {finding.message}\n"
-        if finding.schedule is None:
-            continue
-        out += (f"  schedule: {spec(list(finding.schedule))}\n"
-                f"  {_count(finding.preemptions, 'preemption')}, "
-                f"{_count(finding.steps, 'step')}"
-                f"{'' if finding.deterministic else ', NOT DETERMINISTIC on replay'}\n")
-        out += render_trace(finding.trace)
+        out += _render_one("finding", number, finding, spec)
+    if result.notes:
+        counted = "counted: --strict" if opts.strict else "not counted: no defect"
+        out += f"\nnotes ({counted}):\n"
+        for number, note in enumerate(result.notes, 1):
+            out += _render_one("note", number, note, spec)
+    if result.vacuous:
+        out += "\nvacuity warnings:\n"
+        out += "".join(f"  {name}: {VACUOUS}\n" for name in result.vacuous)
     return out

@@ -17,16 +17,23 @@ from typing import Any
 
 from swaplab.explore.execution import Execution
 from swaplab.explore.model import Instance, Model, Property
-from swaplab.explore.ops import Lock, ThreadBody
+from swaplab.explore.ops import ThreadBody
 
 
 @dataclass(frozen=True, slots=True)
 class ScenarioOptions:
-    """What a scenario is built for. ``None``: the scenario's default."""
+    """What a scenario is built for. ``None``: the scenario's default. ``policy`` is the
+    scheduling policy it is explored under (:mod:`swaplab.explore.policy`; None: fair)."""
 
     kernel: str | None = None
     patches: tuple[str, ...] | None = None
     page_cluster: int | None = None
+    policy: str | None = None
+
+    @property
+    def schedules(self) -> str:
+        """The policy's name ("fair" unless another was asked for)."""
+        return self.policy or "fair"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +64,6 @@ def new_instance(
     execution: Execution | None = None,
     fingerprint: Callable[[Any], bytes] | None = None,
     finish: Callable[[Any], None] | None = None,
-    locks: Sequence[Lock] = (),
     max_steps: int = 10_000,
     quiescent: Callable[[Any], bool] | None = None,
     name: str = "",
@@ -68,4 +74,4 @@ def new_instance(
     for thread_name, body, ctx in threads:
         execution.spawn(thread_name, body, ctx)
     return Instance(execution, state, properties, fingerprint=fingerprint, finish=finish,
-                    locks=locks, max_steps=max_steps, quiescent=quiescent, name=name)
+                    max_steps=max_steps, quiescent=quiescent, name=name)

@@ -68,8 +68,8 @@ def _cache_only(w: World, entry: int) -> bool:
 def _instance(w: World, threads: list[tuple[str, ThreadBody, Current]],
               extra: list[Property], name: str) -> Instance:
     k = w.k
-    return new_instance(w, threads, [*family_properties(), *extra],
-                        execution=k.execution, finish=drain, locks=[k.swap_lock],
+    return new_instance(w, threads, [*family_properties(k), *extra],
+                        execution=k.execution, finish=drain,
                         max_steps=3_000, name=name)
 
 

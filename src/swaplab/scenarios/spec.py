@@ -2,14 +2,16 @@
 
     tiny-lost-update:0.1.0.1
     type1,kernel=2.6.30,patches=a+b,page-cluster=3:0*4.1.c1.0
+    tiny-spin,policy=unfair:0*28.1.1
 
-Scenario name, then ``,key=value`` options (``patches`` joined with ``+``, empty: ``none``),
-then ``:`` and the schedule text of :mod:`swaplab.explore.schedule`. Safe in a shell
-unquoted.
+Scenario name, then ``,key=value`` options (``patches`` joined with ``+``, empty: ``none``;
+``policy`` only when not the default fair one), then ``:`` and the schedule text of
+:mod:`swaplab.explore.schedule`. Safe in a shell unquoted.
 """
 
 from __future__ import annotations
 
+from swaplab.explore.policy import POLICIES
 from swaplab.explore.schedule import Decision, ScheduleError, format_decisions, parse_decisions
 from swaplab.scenarios.api import ScenarioOptions
 
@@ -22,6 +24,8 @@ def format_spec(name: str, options: ScenarioOptions, decisions: list[Decision]) 
         parts.append(f"patches={'+'.join(options.patches) or 'none'}")
     if options.page_cluster is not None:
         parts.append(f"page-cluster={options.page_cluster}")
+    if options.schedules != "fair":
+        parts.append(f"policy={options.schedules}")
     return ",".join(parts) + ":" + format_decisions(decisions)
 
 
@@ -34,6 +38,7 @@ def parse_spec(text: str) -> tuple[str, ScenarioOptions, list[Decision]]:
     kernel: str | None = None
     patches: tuple[str, ...] | None = None
     page_cluster: int | None = None
+    policy: str | None = None
     for pair in pairs:
         key, eq, value = pair.partition("=")
         if not eq:
@@ -44,6 +49,8 @@ def parse_spec(text: str) -> tuple[str, ScenarioOptions, list[Decision]]:
             patches = () if value == "none" else tuple(value.split("+"))
         elif key == "page-cluster" and value.isdigit():
             page_cluster = int(value)
+        elif key == "policy" and value in POLICIES:
+            policy = None if value == "fair" else value
         else:
             raise ScheduleError(f"bad option {pair!r} in {text!r}")
-    return name, ScenarioOptions(kernel, patches, page_cluster), parse_decisions(tail)
+    return name, ScenarioOptions(kernel, patches, page_cluster, policy), parse_decisions(tail)

@@ -6,10 +6,13 @@
 - ``tiny-locked-counter``: the same under a lock: clean.
 - ``tiny-abba``: two threads take two locks in opposite orders: deadlock.
 - ``tiny-unreachable``: the locked counter asking whether both threads are ever inside the
-  critical section at once: an unreached ``sometimes``.
+  critical section at once: an unreached ``sometimes`` (a vacuity warning, not a finding).
 - ``tiny-ordering-N``: a depth-2 ordering bug among ~2N steps (PCT's example).
 - ``tiny-bug-on``: a thread raises an exception (a BUG_ON) in one interleaving.
-- ``tiny-spin``: a thread polls a flag with cond_resched(): some schedules spin forever.
+- ``tiny-spin``: a thread busy-waits for a flag another thread sets: clean under the fair
+  policy; under the unfair one some runs spin until the step limit (incomplete).
+- ``tiny-livelock``: two threads each raise a flag and busy-wait while the other's is up:
+  a livelock (a fair cycle with nobody else able to run).
 - ``tiny-choice``: an environment CHOICE (allocation failure) beside an increment.
 - ``tiny-io``: a page locked for I/O and unlocked by a spawned completion thread, a waiter,
   and a trylock: every sometimes-property is reachable, the reader always sees the data.
@@ -85,14 +88,14 @@ async def _unlocked_increment(c: Counter) -> None:
 
 async def _locked_increment(c: Counter, tid: int) -> None:
     await trap(Op(OpKind.ACQUIRE, c.lock, "spin_lock"))
-    c.lock.holder = tid
+    c.lock.take(tid)
     c.inside += 1
     await trap(Op(OpKind.READ, c.cell, "load"))
     value = c.cell.value
     await trap(Op(OpKind.WRITE, c.cell, "store"))
     c.cell.value = value + 1
     c.inside -= 1
-    c.lock.holder = None
+    c.lock.release()
 
 
 def _explain_count(c: Counter) -> str:
@@ -115,7 +118,7 @@ def build_locked_counter(options: ScenarioOptions) -> Instance:
         always("nobody-inside-when-quiescent", lambda s: s.inside == 0, quiescent=True),
         sometimes("one-inside", lambda s: s.inside == 1),
     ]
-    return new_instance(c, threads, props, fingerprint=_encode_counter, locks=[c.lock])
+    return new_instance(c, threads, props, fingerprint=_encode_counter)
 
 
 def build_unreachable(options: ScenarioOptions) -> Instance:
@@ -134,17 +137,17 @@ class Locks:
 
 async def _take_both(first: Lock, second: Lock, tid: int) -> None:
     await trap(Op(OpKind.ACQUIRE, first, f"lock_{first.name}"))
-    first.holder = tid
+    first.take(tid)
     await trap(Op(OpKind.ACQUIRE, second, f"lock_{second.name}"))
-    second.holder = tid
-    second.holder = None
-    first.holder = None
+    second.take(tid)
+    second.release()
+    first.release()
 
 
 def build_abba(options: ScenarioOptions) -> Instance:
     s = Locks()
     threads = [("ab", _take_both(s.a, s.b, 0), None), ("ba", _take_both(s.b, s.a, 1), None)]
-    return new_instance(s, threads, [], locks=[s.a, s.b])
+    return new_instance(s, threads, [])
 
 
 # -- ordering (PCT) -------------------------------------------------------------------------
@@ -204,7 +207,7 @@ async def _poll(flag: Box) -> None:
         await trap(Op(OpKind.READ, flag, "test_flag"))
         if flag.value:
             return
-        await trap(Op(OpKind.YIELD, None, "cond_resched"))
+        await trap(Op(OpKind.SPIN, None, "retry"))
 
 
 async def _set(flag: Box) -> None:
@@ -212,10 +215,33 @@ async def _set(flag: Box) -> None:
     flag.value = 1
 
 
+def _encode_box(box: Box) -> bytes:
+    return str(box.value).encode()
+
+
 def build_spin(options: ScenarioOptions) -> Instance:
     flag = Box("flag")
     return new_instance(flag, [("poll", _poll(flag), None), ("set", _set(flag), None)], [],
-                        max_steps=30)
+                        fingerprint=_encode_box, max_steps=30)
+
+
+async def _polite(mine: Box, other: Box) -> None:
+    await trap(Op(OpKind.WRITE, mine, "raise_flag"))
+    mine.value = 1
+    while True:
+        await trap(Op(OpKind.READ, other, "test_other"))
+        if not other.value:
+            break
+        await trap(Op(OpKind.SPIN, None, "retry"))
+    await trap(Op(OpKind.WRITE, mine, "lower_flag"))
+    mine.value = 0
+
+
+def build_livelock(options: ScenarioOptions) -> Instance:
+    flags = [Box("a"), Box("b")]
+    threads = [("t0", _polite(flags[0], flags[1]), None),
+               ("t1", _polite(flags[1], flags[0]), None)]
+    return new_instance(flags, threads, [], fingerprint=_encode_boxes, max_steps=30)
 
 
 # -- environment choices, trylock, an I/O completion thread ------------------------------------
@@ -238,12 +264,12 @@ def build_choice(options: ScenarioOptions) -> Instance:
 async def _end_io(c: Counter) -> None:
     await trap(Op(OpKind.WRITE, c.cell, "end_swap_bio_read"))
     c.cell.value = 1
-    c.lock.holder = None  # unlock_page() by the completion, not by the locker
+    c.lock.release()  # unlock_page() by the completion, not by the locker
 
 
 async def _io_reader(c: Counter, tid: int) -> None:
     await trap(Op(OpKind.ACQUIRE, c.lock, "lock_page"))
-    c.lock.holder = tid
+    c.lock.take(tid)
     await trap(Op(OpKind.SPAWN, payload=("end_io", _end_io(c), None)))
     await trap(Op(OpKind.WAIT, c.lock, "wait_on_page_locked", cond=lambda: c.lock.holder is None))
     await trap(Op(OpKind.READ, c.cell, "load"))
@@ -253,10 +279,10 @@ async def _io_reader(c: Counter, tid: int) -> None:
 async def _peeker(c: Counter, tid: int) -> None:
     await trap(Op(OpKind.TRYLOCK, c.lock, "trylock_page"))
     if c.lock.holder is None:
-        c.lock.holder = tid
+        c.lock.take(tid)
         await trap(Op(OpKind.READ, c.cell, "load"))
         c.seen.append(100 + c.cell.value)
-        c.lock.holder = None
+        c.lock.release()
     else:
         c.seen.append(-1)
 
@@ -287,7 +313,10 @@ def _scenarios() -> tuple[Scenario, ...]:
                  functools.partial(build_ordering, 20), strategy="pct", max_executions=1000),
         Scenario("tiny-bug-on", "a thread raises when it sees half the increments",
                  build_bug_on),
-        Scenario("tiny-spin", "a thread polls a flag: some schedules never end", build_spin),
+        Scenario("tiny-spin", "a thread busy-waits for a flag another thread sets: clean "
+                 "when fair", build_spin),
+        Scenario("tiny-livelock", "two threads each wait for the other to lower its flag: "
+                 "livelock", build_livelock),
         Scenario("tiny-choice", "an environment choice next to an increment", build_choice),
         Scenario("tiny-io", "a page locked for I/O, unlocked by a completion thread; a trylock",
                  build_io),
