@@ -100,6 +100,17 @@ def _has_cache_exact(w: World) -> bool:
     return not _has_cache_mismatches(w)
 
 
+def _has_cache_without_page(w: World) -> list[str]:
+    """The slots whose swap_map says "only the swap cache" (SWAP_HAS_CACHE, count 0) while
+    no page of theirs is in the swap cache: what free_swap_and_cache() and readahead see in
+    the owner's add and delete windows."""
+    k = w.k
+    return [f"slot {swapfile.swp_entry(si.type, off):#x}: swap_map {v:#x} but no page in "
+            "the swap cache" for si in k.swap_info for off, v in enumerate(si.swap_map)
+            if off and v == swapfile.SWAP_HAS_CACHE
+            and swapfile.swp_entry(si.type, off) not in k.swapper_space.page_tree]
+
+
 def _counter_exact(w: World) -> bool:
     k = w.k
     n = sum(1 for si in k.swap_info for v in si.swap_map if v == swapfile.SWAP_HAS_CACHE)
@@ -107,17 +118,28 @@ def _counter_exact(w: World) -> bool:
 
 
 _EXTRA: dict[str, Property] = {
-    "has-cache-exact": always("has-cache-exact", _has_cache_exact,
-                              lambda w: "; ".join(_has_cache_mismatches(w)), quiescent=True),
+    "has-cache-has-page": always("has-cache-has-page", lambda w: not _has_cache_without_page(w),
+                                 lambda w: "; ".join(_has_cache_without_page(w)),
+                                 quiescent=True),
     "has-cache-exact-at-end": at_end("has-cache-exact-at-end", _has_cache_exact,
                                      lambda w: "; ".join(_has_cache_mismatches(w))),
     "cache-only-counter": always("cache-only-counter", _counter_exact),
 }
 
 
+def _swap_state_settled(w: World) -> bool:
+    """Neither swap_lock nor the swap cache's tree_lock is held: swap_map and the swap
+    cache are each consistent. Page locks may be held: the HAS_CACHE owner's window
+    (between swapcache_prepare() and add_to_swap_cache(), or __delete_from_swap_cache()
+    and swapcache_free()) holds the page's."""
+    k = w.k
+    return k.swap_lock.holder is None and k.swapper_space.tree_lock.holder is None
+
+
 def _with_extra(model: Callable[[], Instance], name: str) -> Instance:
     instance = model()
     instance.properties = [_EXTRA[name]]
+    instance.quiescent = _swap_state_settled
     return instance
 
 
@@ -175,8 +197,8 @@ def _page_cluster(outcomes: list[Outcome]) -> tuple[str, str]:
 
 
 def _has_cache(outcomes: list[Outcome]) -> tuple[str, str]:
-    during = [o for o in outcomes if o.check.extra == "has-cache-exact"]
-    at_rest = [o for o in outcomes if o.check.extra != "has-cache-exact"]
+    during = [o for o in outcomes if o.check.extra == "has-cache-has-page"]
+    at_rest = [o for o in outcomes if o.check.extra != "has-cache-has-page"]
     if any(o.found for o in during) and all(not o.found and o.complete for o in at_rest):
         return "partly", ("at rest swap_map == SWAP_HAS_CACHE is exact, but in the "
                           "add/delete windows the bit is set with no page in the tree "
@@ -201,7 +223,7 @@ CLAIMS: tuple[Claim, ...] = (
           (Check("type2", "memcg-lru-visibility", True, "2.6.30"),
            Check("type2", "swap-slot-leak", True, "2.6.30"))),
     Claim("2/5 lets the kernel know 'only swap cache, no reference' without find_get_page()",
-          (Check("type1", "", True, patches=("1", "2"), extra="has-cache-exact"),
+          (Check("type1", "", True, patches=("1", "2"), extra="has-cache-has-page"),
            Check("type1", "", False, patches=("1", "2"), extra="has-cache-exact-at-end"),
            Check("type2", "", False, patches=("1", "2"), extra="has-cache-exact-at-end"),
            Check("swapin-reuse", "", False, patches=("1", "2"),

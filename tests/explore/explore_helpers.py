@@ -8,24 +8,41 @@ from swaplab.explore.ops import Lock, Op, OpKind
 from swaplab.explore.runner import Run, execute
 from swaplab.explore.schedule import Decision
 
+ThreadName = tuple[int, ...]
+
 
 class Recorder:
-    """Observes a replay: per step, the thread, its per-thread index and what it touched."""
+    """Observes a replay: per step, the thread, its per-thread index and what it touched.
+
+    Threads are named by where they come from, not by their id: a thread of the model is
+    ``(tid,)``, the n-th thread it spawns is its name plus ``(n,)``. Ids follow the order
+    of the spawns, which two runs of one trace may differ in (two independent steps that
+    each spawn a thread)."""
 
     track_locks = True
 
     def __init__(self) -> None:
-        self.events: list[tuple[int, int, list[tuple[object, bool]]]] = []
+        self.events: list[tuple[ThreadName, int, list[tuple[object, bool]]]] = []
         self.spins: list[int] = []  # indices of SPIN steps (they conflict with every step)
-        self.counts: dict[int, int] = {}
-        self.choices: list[tuple[tuple[int, int], int]] = []
+        self.counts: dict[ThreadName, int] = {}
+        self.names: dict[int, ThreadName] = {}
+        self.children: dict[ThreadName, int] = {}
+        self.choices: list[tuple[tuple[ThreadName, int], int]] = []
 
     def choose(self, run: Run, enabled: list[Thread]) -> Decision | None:
         return None
 
+    def name(self, tid: int) -> ThreadName:
+        return self.names.setdefault(tid, (tid,))
+
     def stepped(self, run: Run, index: int, thread: Thread, op: Op, spawned: int) -> None:
-        k = self.counts.get(thread.tid, 0)
-        self.counts[thread.tid] = k + 1
+        name = self.name(thread.tid)
+        for child in run.threads[spawned:]:
+            n = self.children.get(name, 0)
+            self.children[name] = n + 1
+            self.names[child.tid] = (*name, n)
+        k = self.counts.get(name, 0)
+        self.counts[name] = k + 1
         touched: list[tuple[object, bool]] = []
         if op.obj is not None:
             touched.append((op.obj, op.kind is OpKind.READ))
@@ -33,9 +50,9 @@ class Recorder:
         touched.extend((obj, False) for obj in run.written)
         if op.kind is OpKind.SPIN:
             self.spins.append(len(self.events))
-        self.events.append((thread.tid, k, touched))
+        self.events.append((name, k, touched))
         if op.kind is OpKind.CHOICE:
-            self.choices.append(((thread.tid, k), run.decisions[-1][1]))
+            self.choices.append(((name, k), run.decisions[-1][1]))
 
 
 def trace_class(model: Model, decisions: list[Decision]) -> frozenset[tuple[object, ...]]:

@@ -30,23 +30,28 @@ def program(seed: int) -> list[list[Instr]]:
     rng = Random(seed)
     threads = []
     count = rng.choice([2, 2, 3])
+    spawned = False  # at most one instruction that spawns a thread (keeps dfs small)
     for _ in range(count):
         body: list[Instr] = []
         for _ in range(rng.randint(1, 3 if count == 2 else 2)):
             kind = rng.choice(["r", "w", "w", "lock", "try", "wait", "choice", "yield",
                                "fresh", "handoff"])
+            if kind == "handoff" and spawned:
+                kind = "lock"
             if kind in ("r", "w"):
                 body.append((kind, rng.randrange(2)))
             elif kind in ("lock", "try"):
                 body.append((kind, rng.randrange(2), _inner(rng)))
             elif kind == "fresh":  # own fresh lock, released by itself or a completion
-                body.append((kind, _inner(rng), rng.random() < 0.5))
+                handoff = not spawned and rng.random() < 0.5
+                body.append((kind, _inner(rng), handoff))
             elif kind == "wait":  # a shared lock or another thread's fresh lock
                 body.append((kind, rng.randrange(2 + count)))
             elif kind == "handoff":
                 body.append((kind, rng.randrange(2)))
             else:
                 body.append((kind,))
+            spawned = spawned or kind == "handoff" or (kind == "fresh" and body[-1][2])
         threads.append(body)
     return threads
 

@@ -114,3 +114,37 @@ def test_usage_errors_exit_2_with_one_line(capsys: pytest.CaptureFixture[str],
 def test_replay_of_a_clean_schedule_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "replay", "tiny-locked-counter:0*4")
     assert code == 0 and out.endswith("no bug property broken (schedule ended)\n")
+
+
+def test_a_note_is_no_finding_unless_strict(capsys: pytest.CaptureFixture[str]) -> None:
+    """2.6.31's orphan swap-cache page is a note: clean (exit 0), found with --strict."""
+    code, out, _ = run(capsys, "check", "type2", "--kernel", "2.6.31", "--jobs", "1",
+                       "--json")
+    data = json.loads(out)
+    assert code == 0 and data["result"] == "clean" and data["findings"] == []
+    [note] = data["notes"]
+    assert note["property"] == "memcg-lru-visibility" and note["kind"] == "note"
+    assert note["schedule"].startswith("type2,kernel=2.6.31:") and note["trace"]
+    code, out, _ = run(capsys, "check", "type2", "--kernel", "2.6.31", "--jobs", "1",
+                       "--strict")
+    assert code == 1 and out.startswith("type2: found")
+    assert "notes (counted: --strict):" in out
+
+
+def test_the_same_bug_is_found_on_2_6_30(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "check", "type2", "--kernel", "2.6.30", "--jobs", "1",
+                       "--json")
+    data = json.loads(out)
+    assert code == 1 and data["result"] == "found" and data["notes"] == []
+    assert {f["property"] for f in data["findings"]} == {"memcg-lru-visibility",
+                                                         "swap-slot-leak"}
+    assert all(f["kind"] == "bug" for f in data["findings"])
+
+
+def test_a_vacuous_window_is_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "check", "type1", "--kernel", "2.6.31", "--page-cluster", "0",
+                       "--jobs", "1", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["result"] == "clean" and data["findings"] == []
+    assert [v["property"] for v in data["vacuous"]] == [
+        "readahead-covers-E", "free_swap_and_cache-found-page-locked"]

@@ -21,7 +21,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from swaplab.explore.dfs import dfs
@@ -147,7 +147,7 @@ def explore_parallel(model: Model, options: Options, backend: Backend, jobs: int
         tasks = _tasks(search, bound, jobs)
         for outcome in backend(tasks):
             _merge(search, outcome)
-        if search.failures or not search.budget_left() or search.stats.complete:
+        if search.bugs() or not search.budget_left() or search.stats.complete:
             break
     if search.options.strategy in ("random", "pct"):
         search.stats.complete = False
@@ -183,8 +183,7 @@ def _tasks(search: Search, bound: int | None, jobs: int) -> list[Task]:
 
 
 def _task_options(opts: Options, budget: int | None) -> Options:
-    return Options(opts.strategy, opts.preemption_bound, budget, opts.seed, opts.depth,
-                   opts.max_steps, opts.fingerprints, False, opts.stop_on_first)
+    return replace(opts, max_executions=budget, shrink=False)
 
 
 def _merge(search: Search, outcome: Outcome) -> None:
@@ -198,7 +197,8 @@ def _merge(search: Search, outcome: Outcome) -> None:
     if not search.sometimes:
         search.sometimes = list(outcome.sometimes)
     search.states.update(outcome.states)
-    search.stats.distinct_states = len(search.states)
+    if search.states:
+        search.stats.distinct_states = len(search.states)
     search.stats.elapsed = time.perf_counter() - search.started
     if search.progress is not None:
         search.progress(search)

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from swaplab.explore import Deadlock, Execution, Op, OpKind, StepLimit, Thread, trap
+from swaplab.explore.ops import YIELDS
 
 __all__ = ["Latencies", "Sleep", "VirtualDriver", "sleep"]
 
@@ -169,7 +170,7 @@ class VirtualDriver:
             return
         pending = thread.pending
         assert pending is not None
-        if pending.kind is OpKind.YIELD or not pending.enabled():
+        if pending.kind in YIELDS or not pending.enabled():  # cond_resched, a busy-wait round
             self.oncpu.remove(thread)
 
     def _wake(self) -> None:
