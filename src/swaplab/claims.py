@@ -187,13 +187,17 @@ def _entry_free_value(outcomes: list[Outcome]) -> tuple[str, str]:
 
 def _page_cluster(outcomes: list[Outcome]) -> tuple[str, str]:
     ra = [o for o in outcomes if o.check.scenario == "type1"]
-    other = [o for o in outcomes if o.check.scenario != "type1"]
+    zap = [o for o in outcomes if o.check.scenario == "swapin-vs-zap"]
+    munmap = [o for o in outcomes if o.check.scenario == "swapin-vs-munmap"]
     ra_ok = all(not o.found and o.complete for o in ra)
-    if ra_ok and any(o.found for o in other):
+    munmap_ok = all(not o.found and o.complete for o in munmap)
+    if ra_ok and munmap_ok and any(o.found for o in zap):
         return "partly", ("the readahead race is gone with page-cluster 0, but a swap-in "
-                          "fault racing a munmap of the same pte in the same process "
-                          "(swapin-vs-zap) leaves the same stale record and orphan")
-    return ("holds", "") if ra_ok else ("does not hold", "")
+                          "fault racing madvise(MADV_DONTNEED) of the same pte by another "
+                          "thread of the process (both hold mmap_sem for read: "
+                          "swapin-vs-zap) leaves the same stale record and orphan; munmap "
+                          "cannot race the fault (mmap_sem for write: swapin-vs-munmap)")
+    return ("holds", "") if ra_ok and munmap_ok else ("does not hold", "")
 
 
 def _has_cache(outcomes: list[Outcome]) -> tuple[str, str]:
@@ -217,7 +221,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("Type-1 is avoided with /proc/sys/vm/page-cluster = 0",
           (Check("type1", "memcg-accounting", False, "2.6.30", page_cluster=0),
            Check("type1", "memcg-lru-visibility", False, "2.6.30", page_cluster=0),
-           Check("swapin-vs-zap", "memcg-accounting", False, "2.6.30", page_cluster=0)),
+           Check("swapin-vs-zap", "memcg-accounting", False, "2.6.30", page_cluster=0),
+           Check("swapin-vs-munmap", "memcg-accounting", False, "2.6.30", page_cluster=0)),
           _page_cluster),
     Claim("Type-2 (exit vs swap-out) exists in 2.6.30",
           (Check("type2", "memcg-lru-visibility", True, "2.6.30"),

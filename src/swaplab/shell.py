@@ -12,7 +12,8 @@ Tasks have names; mappings have names per task (a forked child inherits them)::
     A shm s1 KEY 4K               A touch m1 [read]                A munmap m1
     A shmdt s1                    A shmrm s1                       A mlock m1
     A read 10M                    A fork B                         A move /H
-    A exit                        ps                               check
+    A madvise m1 dontneed         A thread T (shares A's mm)       A exit
+    ps                            check
 
 ``expect PATH [KEY] VALUE`` and ``expect NAME STATE`` compare a file's value (the line
 ``KEY ...`` of a map file like memory.stat) or a task's state, so a script checks itself.
@@ -85,6 +86,8 @@ class Shell:
             "mlock": self.t_mlock,
             "read": self.t_read,
             "fork": self.t_fork,
+            "thread": self.t_thread,
+            "madvise": self.t_madvise,
             "move": self.t_move,
             "exit": self.t_exit,
         }
@@ -341,6 +344,18 @@ class Shell:
         child = task.fork()
         self.named[args[0]] = child
         self.maps[args[0]] = dict(self.maps[name])
+
+    def t_thread(self, name: str, task: Task, args: list[str]) -> None:
+        if len(args) != 1:
+            raise Malformed(f"{name}: expected '{name} thread NAME'")
+        self._new_name(args[0])
+        self.named[args[0]] = task.clone_thread()
+        self.maps[args[0]] = self.maps[name]  # one mm: the same mappings
+
+    def t_madvise(self, name: str, task: Task, args: list[str]) -> None:
+        if len(args) != 2 or args[1] != "dontneed":
+            raise Malformed(f"{name}: expected '{name} madvise MAP dontneed'")
+        task.madvise(self._one_map(name, "madvise", args[:1]), args[1])
 
     def t_move(self, name: str, task: Task, args: list[str]) -> None:
         if len(args) != 1:

@@ -248,7 +248,7 @@ class Task:
         mm = self._mm(what)
         k = self._system.k
         prot = kmmap.PROT_READ | kmmap.PROT_WRITE
-        addr = self._call(what, kmmap.do_mmap_pgoff(k, mm, 0, length, prot, flags, None))
+        addr = self._call(what, kmmap.sys_mmap_pgoff(k, mm, 0, length, prot, flags, None))
         self._check(addr, what)
         return Mapping(max(addr, 0), length, kind, locked)
 
@@ -288,8 +288,18 @@ class Task:
 
     def munmap(self, m: Mapping) -> None:
         mm = self._mm("munmap")
-        ret = self._call("munmap", kmmap.do_munmap(self._system.k, mm, m.addr, m.length))
+        ret = self._call("munmap", kmmap.sys_munmap(self._system.k, mm, m.addr, m.length))
         self._check(ret, "munmap")
+
+    def madvise(self, m: Mapping, advice: str = "dontneed") -> None:
+        """madvise(addr, len, MADV_DONTNEED): drop the mapping's pages (they fault in
+        anew, zero-filled), under mmap_sem for read like a fault."""
+        if advice != "dontneed":
+            raise OSError(_errno.EINVAL, f"madvise: only dontneed is modelled, not {advice!r}")
+        mm = self._mm("madvise")
+        ret = self._call("madvise",
+                         memory.sys_madvise_dontneed(self._system.k, mm, m.addr, m.length))
+        self._check(ret, "madvise")
 
     def mlock(self, m: Mapping) -> None:
         """mlock(addr, len): fault in and lock every page (unevictable)."""
@@ -304,6 +314,14 @@ class Task:
         self._check(self._call("read", filemap.read_file_pages(self._system.k, ts, nr)), "read")
 
     # -- process --------------------------------------------------------------------------
+
+    def clone_thread(self) -> Task:
+        """clone(CLONE_VM | CLONE_THREAD): a thread of this process, sharing its mm (its
+        mappings, faults and mmap_sem) and its cgroup."""
+        ts = self._alive("clone")
+        if ts.mm is None:
+            raise ProcessLookupError(_errno.ESRCH, f"clone: task {ts.pid} has no mm")
+        return self._system._task(fork.clone_thread(self._system.k, ts))
 
     def fork(self) -> Task:
         """fork(): the child shares the parent's pages copy-on-write, in the same cgroup."""

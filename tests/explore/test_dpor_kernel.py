@@ -38,7 +38,8 @@ def runs(model: Model, options: Options) -> list[list[Decision]]:
 
 
 CASES = [("type1", "2.6.31", 2), ("type1", "2.6.30", 2), ("type2", "2.6.30", None),
-         ("swapin-reuse", "2.6.31", 2), ("add-to-swap-vs-readahead", "2.6.31", 1)]
+         ("swapin-reuse", "2.6.31", 2), ("add-to-swap-vs-readahead", "2.6.31", 1),
+         ("swapin-vs-munmap", "2.6.30", None), ("swapin-vs-zap", "2.6.30", None)]
 
 
 @pytest.mark.parametrize(("name", "kernel", "bound"), CASES)

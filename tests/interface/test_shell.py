@@ -127,3 +127,24 @@ def test_the_shipped_example_passes() -> None:
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_threads_and_madvise(tmp_path: Path) -> None:
+    r = sh(tmp_path, """\
+mkdir /G
+spawn A /G
+A mmap m anon 64K
+A thread T
+T touch m
+expect /G/memory.usage_in_bytes 64K
+A madvise m dontneed
+expect /G/memory.usage_in_bytes 0
+T exit
+A touch m
+expect /G/memory.usage_in_bytes 64K
+A exit
+expect /G/memory.usage_in_bytes 0
+""", "--swap", "0")
+    assert r.returncode == 0, r.stdout + r.stderr
+    bad = sh(tmp_path, "spawn A /\nA mmap m anon 4K\nA madvise m willneed\n", "--swap", "0")
+    assert bad.returncode == 2 and "expected 'A madvise MAP dontneed'" in bad.stderr

@@ -147,3 +147,26 @@ def test_patch_sets_and_page_cluster() -> None:
     assert (s.k.cfg.swapcache_interface, s.k.cfg.swap_has_cache) == (True, True)
     assert not s.k.cfg.memcg_swap_refcount
     assert s.read("/proc/sys/vm/page-cluster") == "0\n"
+
+
+def test_threads_share_the_mm_and_madvise_drops_pages(kernel: str) -> None:
+    """clone_thread(): one mm for both (a page touched by one is there for the other);
+    madvise(MADV_DONTNEED) uncharges the range; the mm goes with the last thread."""
+    s = System(kernel=kernel, ram="64M", swap="0")
+    s.mkdir("/G")
+    a = s.spawn("/G")
+    t = a.clone_thread()
+    m = a.mmap_anon("1M")
+    assert t.touch(m) == 256
+    assert int(s.read("/G/memory.usage_in_bytes")) == 1 << 20
+    a.madvise(m)
+    assert int(s.read("/G/memory.usage_in_bytes")) == 0
+    assert a.touch(m, write=False) == 256  # faults in anew, zero pages
+    t.exit()
+    assert a.state == "running" and a.touch(m) == 256
+    a.exit()
+    assert int(s.read("/G/memory.usage_in_bytes")) == 0
+    with pytest.raises(OSError) as err:
+        a2 = s.spawn("/G")
+        a2.madvise(a2.mmap_anon("4K"), "willneed")
+    assert err.value.errno == errno.EINVAL

@@ -67,3 +67,42 @@ def test_kernel_trace_events_appear_in_a_finding() -> None:
     functions = [e.function for e in finding.trace]
     assert "start" in functions
     assert any(f.endswith("()") for f in functions)  # events logged by the kernel's trace()
+
+
+def test_munmap_and_a_fault_of_one_mm_never_overlap() -> None:
+    """sys_munmap() holds mmap_sem for write, the fault for read: in every schedule dfs
+    runs, one ends before the other starts (the fault finds its page or SIGSEGV), and the
+    window where a zap beats the fault's charge is never entered."""
+    from swaplab.explore.explorer import explore
+    from swaplab.explore.model import always
+    from swaplab.explore.search import Options
+    from swaplab.scenarios import ScenarioOptions, get_scenario
+
+    model = get_scenario("swapin-vs-munmap").model(ScenarioOptions("2.6.30"))
+
+    def checked():  # type: ignore[no-untyped-def]
+        instance = model()
+        w = instance.state
+        [mm] = [t.mm for t in w.k.tasks.values() if t.comm == "B"]
+        sem = mm.mmap_sem
+        instance.properties = [*instance.properties, always(
+            "mmap_sem-excludes", lambda w: not (sem.readers and sem.writer is not None))]
+        return instance
+
+    result = explore(checked, Options(strategy="dfs", shrink=False))
+    assert result.status == "clean" and result.stats.executions > 10
+    assert result.vacuous == ["fault-lost-to-zap"]
+    assert result.findings == [] and result.notes == []
+
+
+def test_madvise_dontneed_races_the_fault_within_one_mm() -> None:
+    """madvise(MADV_DONTNEED) holds mmap_sem for read, as the fault does: the zap can land
+    between the fault's charge and its commit (2.6.30 leaks the record)."""
+    from swaplab.explore.explorer import explore
+    from swaplab.explore.search import Options
+    from swaplab.scenarios import ScenarioOptions, get_scenario
+
+    result = explore(get_scenario("swapin-vs-zap").model(ScenarioOptions("2.6.30")),
+                     Options(strategy="dpor", shrink=False))
+    assert result.status == "found"
+    assert "memcg-accounting" in {f.property for f in result.findings}

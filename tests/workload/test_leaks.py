@@ -77,23 +77,26 @@ def orphans_2630() -> list[int]:
 
 
 
+def _grows(orphans: list[int]) -> None:
+    """Nothing ever frees an orphan: the count never falls, and it climbs (8 in 8 s)."""
+    third = len(orphans) // 3
+    assert all(b >= a for a, b in itertools.pairwise(orphans))
+    assert orphans[-1] >= 8
+    assert max(orphans[:third]) < min(orphans[-third:])
+
+
 def test_swap_full_orphans_grow_on_2630(orphans_2630: list[int]) -> None:
-    third = len(orphans_2630) // 3
-    assert orphans_2630[-1] >= 15
-    assert max(orphans_2630[:third]) < min(orphans_2630[-third:])
+    _grows(orphans_2630)
 
 
 def test_swap_full_orphans_grow_with_patches_124_alone(orphans_2630: list[int]) -> None:
-    orphans = _swap_full("2.6.30", "1,2,4")
-    third = len(orphans) // 3
-    assert orphans[-1] >= 15
-    assert max(orphans[:third]) < min(orphans[-third:])
+    _grows(_swap_full("2.6.30", "1,2,4"))
 
 
 @pytest.mark.parametrize("kernel", ["rfc-2009-05-26", "2.6.31"])
 def test_swap_full_orphans_bounded_with_gc_or_reuse(kernel: str,
                                                     orphans_2630: list[int]) -> None:
     orphans = _swap_full(kernel)
-    assert max(orphans) * 2 <= orphans_2630[-1]
-    # and they do get reclaimed: the count falls back
+    assert orphans[-1] * 2 <= orphans_2630[-1]
+    # they do get reclaimed: the count falls back
     assert any(b < a for a, b in itertools.pairwise(orphans))

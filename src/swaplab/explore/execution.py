@@ -99,7 +99,10 @@ class Execution:
         thread.started = True
         body = thread.body
         outer = StepRecord.current
-        StepRecord.current = self.record = StepRecord()
+        record = self.record
+        if record.locks or record.writes:  # readers copy what they keep: reuse an empty one
+            record = self.record = StepRecord()
+        StepRecord.current = record
         try:
             op: Op = body.send(value)
             while op.kind is OpKind.SPAWN:

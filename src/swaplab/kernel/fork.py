@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from swaplab.kernel import cgroup, memory, mmap
 from swaplab.kernel.mm_types import VM_LOCKED, MmStruct, TaskStruct
-from swaplab.kernel.sync import trace
+from swaplab.kernel.sync import down_write, trace, up_write
 
 if TYPE_CHECKING:
     from swaplab.kernel.cgroup import Cgroup
@@ -44,16 +44,19 @@ async def dup_mmap(k: Kernel, mm: MmStruct, oldmm: MmStruct) -> int:
     """kernel/fork.c: dup_mmap(): copy every vma (VM_LOCKED cleared: mlock is not
     inherited; locked_vm 0); a private vma's copy joins the parent's anon_vma at the
     tail, a shmem vma's copy the file's i_mmap; then copy_page_range per vma."""
+    await down_write(k, oldmm.mmap_sem, "dup_mmap: down_write(oldmm->mmap_sem)")
     mm.total_vm = oldmm.total_vm
     mm.locked_vm = 0
     mm.free_area_cache = oldmm.free_area_cache
+    retval = 0
     for mpnt in list(oldmm.mmap):
         tmp = replace(mpnt, vm_mm=mm, vm_flags=mpnt.vm_flags & ~VM_LOCKED)
         await mmap.vma_link(k, mm, tmp)
         retval = await memory.copy_page_range(k, mm, oldmm, mpnt)
         if retval:
-            return retval
-    return 0
+            break
+    up_write(oldmm.mmap_sem)
+    return retval
 
 
 async def dup_mm(k: Kernel, tsk: TaskStruct, oldmm: MmStruct) -> MmStruct:
@@ -61,6 +64,19 @@ async def dup_mm(k: Kernel, tsk: TaskStruct, oldmm: MmStruct) -> MmStruct:
     mm = MmStruct(owner=tsk)
     await dup_mmap(k, mm, oldmm)
     return mm
+
+
+def clone_thread(k: Kernel, leader: TaskStruct) -> TaskStruct:
+    """kernel/fork.c: copy_process(CLONE_VM | CLONE_THREAD ...): a thread of ``leader``'s
+    process: the same mm (mm_users + 1; mm->owner stays the leader), the same cgroup."""
+    assert leader.mm is not None
+    thread = TaskStruct(alloc_pid(k), leader.comm, leader.mm, leader.cgroup,
+                        parent=leader.parent, oom_adj=leader.oom_adj)
+    leader.mm.mm_users += 1
+    cgroup.cgroup_fork(k, thread)
+    k.tasks[thread.pid] = thread
+    trace(k, "clone_thread()", f"{leader!r} -> {thread!r}")
+    return thread
 
 
 async def do_fork(k: Kernel, parent: TaskStruct) -> TaskStruct:

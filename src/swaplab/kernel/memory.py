@@ -27,7 +27,7 @@ from swaplab.kernel import (
     swapfile,
 )
 from swaplab.kernel.errno import EFAULT as EFAULT  # re-exported
-from swaplab.kernel.errno import ENOMEM, ERESTARTSYS, KernelBug
+from swaplab.kernel.errno import EINVAL, ENOMEM, ERESTARTSYS, KernelBug
 from swaplab.kernel.gfp import GFP_HIGHUSER_MOVABLE, GFP_KERNEL
 from swaplab.kernel.mm_types import (
     PAGE_SHIFT,
@@ -50,12 +50,15 @@ from swaplab.kernel.mm_types import (
 from swaplab.kernel.sync import (
     cond_resched,
     current,
+    down_read,
     lock_page,
+    shared_read,
     spin_lock,
     spin_unlock,
     trace,
     trylock_page,
     unlock_page,
+    up_read,
 )
 
 # include/linux/mm.h: VM_FAULT_* bits
@@ -122,19 +125,26 @@ async def do_page_fault(k: Kernel, task: TaskStruct, address: int, write: bool) 
 
 async def __do_page_fault(k: Kernel, task: TaskStruct, mm: MmStruct, address: int,
                           write: bool) -> int:
-    """The body of do_page_fault() with the mm pinned."""
+    """The body of do_page_fault() with the mm pinned: the MMU's own access, or, under
+    mmap_sem for read, find_vma and handle_mm_fault; VM_FAULT_OOM is handled after
+    up_read, as the kernel does, then the access is retried."""
     while True:
-        vma = mm.find_vma(address)
-        if vma is None or (write and not vma.vm_flags & VM_WRITE):
-            trace(k, "do_page_fault()", f"{address:#x} SIGSEGV")
-            return -EFAULT
         pte = mm.ptes.get(address >> PAGE_SHIFT)
-        if pte is not None and pte.present() and (pte.write or not write):
+        vma = mm.find_vma(address)
+        if vma is not None and pte is not None and pte.present() and (
+                pte.write or not write):  # the MMU: no fault
             pte.young = True
             if write:
                 pte.dirty = True
             return 0
+        await down_read(k, mm.mmap_sem, "do_page_fault: down_read(mmap_sem)")
+        vma = mm.find_vma(address)
+        if vma is None or (write and not vma.vm_flags & VM_WRITE):
+            up_read(mm.mmap_sem)
+            trace(k, "do_page_fault()", f"{address:#x} SIGSEGV")
+            return -EFAULT
         fault = await handle_mm_fault(k, mm, vma, address, write)
+        up_read(mm.mmap_sem)
         if not fault & VM_FAULT_OOM:
             return fault
         await oom_kill.pagefault_out_of_memory(k)
@@ -149,6 +159,9 @@ async def handle_mm_fault(k: Kernel, mm: MmStruct, vma: VmAreaStruct, address: i
     the pte lock, write to a read-only pte -> do_wp_page, else young/dirty bits."""
     address &= ~(PAGE_SIZE - 1)
     vpn = address >> PAGE_SHIFT
+    # `entry = *pte` without the pte lock: a zap under the lock (MADV_DONTNEED by another
+    # thread of the mm) races this read; the fault rechecks with pte_same() later
+    await shared_read(k, mm.page_table_lock, "handle_pte_fault: *pte")
     pte = mm.ptes.get(vpn)
     if pte is None:
         if vma.vm_file is not None:
@@ -546,6 +559,33 @@ async def unmap_vmas(k: Kernel, tlb: MmuGather, vmas: list[VmAreaStruct], start:
             await cond_resched(k, "unmap_vmas")
             tlb.zap_work = ZAP_BLOCK_PAGES * PAGE_SIZE
     return addr
+
+
+async def sys_madvise_dontneed(k: Kernel, mm: MmStruct, start: int, length: int) -> int:
+    """mm/madvise.c: sys_madvise(MADV_DONTNEED) -> madvise_dontneed(): under mmap_sem for
+    READ (madvise_need_mmap_write() is 0 for it), zap the range of each vma it covers, so
+    it runs beside the faults of other threads of the mm. 0, -EINVAL (unaligned, or a
+    VM_LOCKED vma) or -ENOMEM (a hole)."""
+    if start & (PAGE_SIZE - 1):
+        return -EINVAL
+    end = start + ((length + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1))
+    await down_read(k, mm.mmap_sem, "sys_madvise: down_read(mmap_sem)")
+    error = 0
+    addr = start
+    while addr < end:
+        vma = mm.find_vma(addr)
+        if vma is None:
+            error = -ENOMEM
+            break
+        if vma.vm_flags & VM_LOCKED:
+            error = -EINVAL
+            break
+        stop = min(end, vma.vm_end)
+        await zap_page_range(k, vma, addr, stop - addr)
+        trace(k, "madvise_dontneed()", f"{addr:#x}+{stop - addr:#x}")
+        addr = stop
+    up_read(mm.mmap_sem)
+    return error
 
 
 async def zap_page_range(k: Kernel, vma: VmAreaStruct, address: int, size: int) -> int:

@@ -25,7 +25,7 @@ from swaplab.kernel.mm_types import (
     get_page,
 )
 from swaplab.kernel.mmzone import NR_MLOCK
-from swaplab.kernel.sync import cond_resched, lock_page, trace, unlock_page
+from swaplab.kernel.sync import cond_resched, down_write, lock_page, trace, unlock_page, up_write
 
 if TYPE_CHECKING:
     from swaplab.kernel.kernel import Kernel
@@ -198,7 +198,9 @@ async def sys_mlock(k: Kernel, mm: MmStruct, start: int, length: int) -> int:
     length = PAGE_ALIGN(length + (start & (PAGE_SIZE - 1)))
     start &= ~(PAGE_SIZE - 1)
     mm.mm_users += 1  # current->mm: see memory.do_page_fault
+    await down_write(k, mm.mmap_sem, "sys_mlock: down_write(mmap_sem)")
     ret = await do_mlock(k, mm, start, length, True)
+    up_write(mm.mmap_sem)
     await kexit.mmput(k, mm)
     return ret
 
@@ -208,7 +210,9 @@ async def sys_munlock(k: Kernel, mm: MmStruct, start: int, length: int) -> int:
     length = PAGE_ALIGN(length + (start & (PAGE_SIZE - 1)))
     start &= ~(PAGE_SIZE - 1)
     mm.mm_users += 1
+    await down_write(k, mm.mmap_sem, "sys_munlock: down_write(mmap_sem)")
     ret = await do_mlock(k, mm, start, length, False)
+    up_write(mm.mmap_sem)
     await kexit.mmput(k, mm)
     return ret
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from swaplab.kernel.sync import Lock, plain_write
+from swaplab.kernel.sync import Lock, RwSemaphore, plain_write
 
 if TYPE_CHECKING:
     from swaplab.kernel.cgroup import Cgroup
@@ -323,12 +323,15 @@ class VmAreaStruct:
 
 @dataclass(slots=True, eq=False)
 class MmStruct:
-    """struct mm_struct: vmas, the page table (vpn -> Pte) and the rss counters."""
+    """struct mm_struct: vmas, the page table (vpn -> Pte), the rss counters, and
+    mmap_sem, held for read by faults and madvise(MADV_DONTNEED), for write by
+    mmap/munmap/mlock/fork's dup_mmap; exit_mmap takes none (no thread is left)."""
 
     owner: TaskStruct | None = None
     mmap: list[VmAreaStruct] = field(default_factory=list)
     ptes: dict[int, Pte] = field(default_factory=dict)
     page_table_lock: Lock = field(default_factory=lambda: Lock("page_table_lock"))
+    mmap_sem: RwSemaphore = field(default_factory=lambda: RwSemaphore("mmap_sem"))
     anon_rss: int = 0
     file_rss: int = 0
     total_vm: int = 0

@@ -27,7 +27,7 @@ from swaplab.kernel.mm_types import (
     AddressSpace,
     VmAreaStruct,
 )
-from swaplab.kernel.sync import trace
+from swaplab.kernel.sync import down_write, trace, up_write
 
 if TYPE_CHECKING:
     from swaplab.kernel.kernel import Kernel
@@ -205,6 +205,24 @@ async def remove_vma(k: Kernel, mm: MmStruct, vma: VmAreaStruct) -> None:
         mm.mmap.remove(vma)
     if vma.vm_file is not None:
         await shmem.shmem_vma_close(k, vma)
+
+
+async def sys_munmap(k: Kernel, mm: MmStruct, start: int, length: int) -> int:
+    """mm/mmap.c: sys_munmap(): do_munmap() under mmap_sem for write (no fault of the mm
+    runs meanwhile)."""
+    await down_write(k, mm.mmap_sem, "sys_munmap: down_write(mmap_sem)")
+    ret = await do_munmap(k, mm, start, length)
+    up_write(mm.mmap_sem)
+    return ret
+
+
+async def sys_mmap_pgoff(k: Kernel, mm: MmStruct, addr: int, length: int, prot: int,
+                         flags: int, file: AddressSpace | None) -> int:
+    """mm/mmap.c: sys_mmap_pgoff(): do_mmap_pgoff() under mmap_sem for write."""
+    await down_write(k, mm.mmap_sem, "sys_mmap_pgoff: down_write(mmap_sem)")
+    ret = await do_mmap_pgoff(k, mm, addr, length, prot, flags, file)
+    up_write(mm.mmap_sem)
+    return ret
 
 
 async def do_munmap(k: Kernel, mm: MmStruct, start: int, length: int) -> int:

@@ -478,9 +478,9 @@ async def shmat(k: Kernel, mm: MmStruct, shmid: int) -> int:
     inode = k.shm_segments.get(shmid)
     if inode is None:
         return -EINVAL
-    addr = await mmap.do_mmap_pgoff(k, mm, 0, inode.size_pages * PAGE_SIZE,
-                                    mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED,
-                                    inode.mapping)
+    addr = await mmap.sys_mmap_pgoff(k, mm, 0, inode.size_pages * PAGE_SIZE,
+                                     mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED,
+                                     inode.mapping)
     if addr < 0 and inode.shm_nattch == 0 and inode.shm_dest:
         await shm_destroy(k, inode)
     trace(k, "shmat()", f"{shmid} -> {addr:#x}")
@@ -496,7 +496,7 @@ async def shmdt(k: Kernel, mm: MmStruct, addr: int) -> int:
         host = vma.vm_file.host
         if not isinstance(host, ShmemInode) or host.shm_id < 0:
             continue
-        ret = await mmap.do_munmap(k, mm, vma.vm_start, vma.vm_end - vma.vm_start)
+        ret = await mmap.sys_munmap(k, mm, vma.vm_start, vma.vm_end - vma.vm_start)
         if ret:
             return ret
         await shmem_vma_close(k, vma)

@@ -35,6 +35,7 @@ __all__ = [
     "Current",
     "Execution",
     "Lock",
+    "RwSemaphore",
     "ThreadBody",
     "atomic_read",
     "atomic_rmw",
@@ -43,6 +44,9 @@ __all__ = [
     "choice",
     "cond_resched",
     "current",
+    "down_read",
+    "down_read_trylock",
+    "down_write",
     "kthread_run",
     "lock_page",
     "plain_write",
@@ -54,6 +58,8 @@ __all__ = [
     "trace",
     "trylock_page",
     "unlock_page",
+    "up_read",
+    "up_write",
     "wait_on_page_locked",
     "wait_on_page_writeback",
 ]
@@ -125,6 +131,80 @@ def __set_page_locked(k: Kernel, page: Page) -> None:
 
 def __clear_page_locked(page: Page) -> None:
     page.lock.release()
+
+
+class RwSemaphore:
+    """struct rw_semaphore (include/linux/rwsem.h): a sleeping reader/writer lock.
+
+    ``readers`` counts the readers inside, ``writer`` is the writer's thread. A down
+    sleeps (a WAIT: the thread is not runnable) until it can get in: a reader while no
+    writer holds it, a writer while nobody does. What the kernel's wait queue adds (a
+    waiting writer holds back new readers) is abstracted: readers may pass a waiting
+    writer. Two engine locks make every down and up an effect the explorer sees and
+    pairs: ``wlock`` is held by the writer (readers wait on it), ``busy`` while anybody is
+    inside (the writer waits on it; the first reader takes it, the last releases it, the
+    others touch it).
+    """
+
+    __slots__ = ("busy", "name", "readers", "wlock", "writer")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.readers = 0
+        self.writer: int | None = None
+        self.busy = Lock(name)
+        self.wlock = Lock(f"{name} (writer)")
+
+    def __repr__(self) -> str:
+        return f"RwSemaphore({self.name!r}, readers={self.readers}, writer={self.writer})"
+
+
+def _enter_read(k: Kernel, sem: RwSemaphore) -> None:
+    sem.readers += 1
+    if sem.readers == 1:
+        sem.busy.take(_tid(k))
+    else:
+        plain_write(sem.busy)
+
+
+async def down_read(k: Kernel, sem: RwSemaphore, site: str = "down_read") -> None:
+    """kernel/rwsem.c: down_read(): sleep while a writer holds ``sem``."""
+    wlock = sem.wlock
+    await trap(Op(OpKind.WAIT, wlock, site, cond=lambda: wlock.holder is None))
+    _enter_read(k, sem)
+
+
+async def down_read_trylock(k: Kernel, sem: RwSemaphore,
+                            site: str = "down_read_trylock") -> bool:
+    """kernel/rwsem.c: down_read_trylock(): get in as a reader without sleeping, or not."""
+    await trap(Op(OpKind.READ, sem.wlock, site))
+    if sem.writer is not None:
+        return False
+    _enter_read(k, sem)
+    return True
+
+
+def up_read(sem: RwSemaphore) -> None:
+    sem.readers -= 1
+    if sem.readers == 0:
+        sem.busy.release()
+    else:
+        plain_write(sem.busy)
+
+
+async def down_write(k: Kernel, sem: RwSemaphore, site: str = "down_write") -> None:
+    """kernel/rwsem.c: down_write(): sleep while anybody holds ``sem``."""
+    busy = sem.busy
+    await trap(Op(OpKind.WAIT, busy, site, cond=lambda: busy.holder is None))
+    busy.take(_tid(k))
+    sem.wlock.take(_tid(k))
+    sem.writer = _tid(k)
+
+
+def up_write(sem: RwSemaphore) -> None:
+    sem.writer = None
+    sem.wlock.release()
+    sem.busy.release()
 
 
 async def wait_on_page_locked(k: Kernel, page: Page, site: str = "wait_on_page_locked") -> None:

@@ -125,7 +125,7 @@ def new_task(k: Kernel, memcg: MemCgroup, comm: str) -> TaskStruct:
 def mmap_touch(k: Kernel, task: TaskStruct, npages: int) -> int:
     """An anonymous private mapping of ``npages``, every page written once."""
     assert task.mm is not None
-    addr = int(run(k, mmap.do_mmap_pgoff(k, task.mm, 0, npages * PAGE_SIZE, RW, ANON, None),
+    addr = int(run(k, mmap.sys_mmap_pgoff(k, task.mm, 0, npages * PAGE_SIZE, RW, ANON, None),
                    task))
     assert addr > 0
 

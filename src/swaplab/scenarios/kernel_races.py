@@ -14,8 +14,11 @@ itself (page_io). Nothing orders the racing steps: the explorer does (dpor by de
 - ``add-to-swap-vs-readahead``: shrink_page_list's add_to_swap on a fresh slot against
   C's swap-in readahead covering that slot ([30] -EEXIST orphan, 3.5).
 - ``fsc-vs-writeback``: A's exit frees E while reclaim writes E's swap-cache page (3.5).
-- ``swapin-vs-zap``: B's swap-in fault against a munmap of the same page by another
-  thread of B (charge/commit/cancel, 5.#1).
+- ``swapin-vs-zap``: B's swap-in fault against madvise(MADV_DONTNEED) of the same page by
+  another thread of B: both hold mmap_sem for read, so the zap can race the fault's
+  charge/commit/cancel (mm/memory.c: do_swap_page()'s pte_same recheck).
+- ``swapin-vs-munmap``: the same fault against munmap(): sys_munmap() holds mmap_sem for
+  write, so the two never overlap (the model shows no window).
 - ``swapin-reuse``: A and its child B write-fault the shared entry at once
   (reuse_swap_page between try_charge and commit, 5.#2).
 """
@@ -251,23 +254,37 @@ def _no_pte_page(task: TaskStruct, page: object) -> bool:
 
 async def _munmap(w: World, task: TaskStruct, addr: int) -> None:
     assert task.mm is not None
-    w.results["munmap"] = await mmap.do_munmap(w.k, task.mm, addr, PAGE_SIZE)
+    w.results["zap"] = await mmap.sys_munmap(w.k, task.mm, addr, PAGE_SIZE)
 
 
-def build_swapin_vs_zap(options: ScenarioOptions) -> Instance:
+async def _madvise(w: World, task: TaskStruct, addr: int) -> None:
+    assert task.mm is not None
+    w.results["zap"] = await memory.sys_madvise_dontneed(w.k, task.mm, addr, PAGE_SIZE)
+
+
+def _swapin_vs(options: ScenarioOptions, name: str, zap: str) -> Instance:
     """B's page is swapped out to E; one thread of B faults it in while another thread
-    of B munmaps it (do_swap_page's pte_same recheck and charge cancel)."""
+    of B zaps it with ``zap`` (madvise(MADV_DONTNEED) or munmap)."""
     w = swap_world(options, page_cluster=0)
     k = w.k
     b = new_task(k, w.memcg, "B")
     addr = mmap_touch(k, b, 1)
     swap_out(k, page_at(b, addr), w.memcg)
-    extra = [sometimes("fault-lost-to-munmap",
-                       lambda w: w.results.get("fault B") == 0 and "munmap" in w.results
+    body = _madvise(w, b, addr) if zap == "madvise" else _munmap(w, b, addr)
+    extra = [sometimes("fault-lost-to-zap",
+                       lambda w: w.results.get("fault B") == 0 and "zap" in w.results
                        and w.k.swapper_space.nrpages == 0 and _charged(w) == 0)]
     return _instance(w, [("B: fault", _fault(w, b, addr, False), Current(b, 0)),
-                         ("B': munmap", _munmap(w, b, addr), Current(b, 1))],
-                     extra, "swapin-vs-zap")
+                         (f"B': {zap}", body, Current(b, 1))],
+                     extra, name)
+
+
+def build_swapin_vs_zap(options: ScenarioOptions) -> Instance:
+    return _swapin_vs(options, "swapin-vs-zap", "madvise")
+
+
+def build_swapin_vs_munmap(options: ScenarioOptions) -> Instance:
+    return _swapin_vs(options, "swapin-vs-munmap", "munmap")
 
 
 def _charged(w: World) -> int:
@@ -308,8 +325,10 @@ SCENARIOS: tuple[Scenario, ...] = (
               "covering it ([30] -EEXIST orphan)", build_add_to_swap_vs_readahead),
     _scenario("fsc-vs-writeback", "A's exit (free_swap_and_cache) vs reclaim writing the "
               "page of the same entry", build_fsc_vs_writeback),
-    _scenario("swapin-vs-zap", "do_swap_page charge vs a concurrent munmap of the pte",
-              build_swapin_vs_zap),
+    _scenario("swapin-vs-zap", "do_swap_page charge vs madvise(MADV_DONTNEED) of the pte by "
+              "another thread (both under mmap_sem for read)", build_swapin_vs_zap),
+    _scenario("swapin-vs-munmap", "do_swap_page vs munmap of the pte by another thread: "
+              "mmap_sem orders them", build_swapin_vs_munmap),
     _scenario("swapin-reuse", "two write faults on a shared entry: reuse_swap_page between "
               "try_charge and commit", build_swapin_reuse),
 )

@@ -91,7 +91,7 @@ async def task_main(sim: Simulation, spec: TaskSpec, ts: TaskStruct) -> None:
     born = sim.driver.now
     addr = -1
     if ts.mm is not None and alive(ts):
-        addr = await kmmap.do_mmap_pgoff(k, ts.mm, 0, spec.size, _PROT, _FLAGS, None)
+        addr = await kmmap.sys_mmap_pgoff(k, ts.mm, 0, spec.size, _PROT, _FLAGS, None)
     npages = (spec.size + PAGE_SIZE - 1) // PAGE_SIZE
     passes = 0
     last_fork = born
