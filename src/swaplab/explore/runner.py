@@ -330,11 +330,17 @@ def _loop(run: Run, result: RunResult, prefix: Sequence[Decision], driver: Drive
     has_checks = bool(checks.always or checks.quiescent or checks.sometimes)
     index = 0
     while True:
-        if spins is not None and spins.cycle(result):
+        if spins is not None and spins.pending and spins.cycle(result):
             return
         if index < n_prefix:  # replaying: only the picked thread must be able to run
             decision = prefix[index]
-            thread = _replayed(run, index, decision[0])
+            tid = decision[0]
+            picked = threads[tid] if tid < len(threads) else None
+            pending = picked.pending if picked is not None else None
+            if pending is None or pending.kind is OpKind.SPIN or not pending.enabled():
+                picked = _replayed(run, index, tid)  # the slow check (raises if it can't)
+            assert picked is not None
+            thread = picked
             if index >= max_steps:
                 _cut(run, result, run.schedulable())
                 return
@@ -374,6 +380,8 @@ def _loop(run: Run, result: RunResult, prefix: Sequence[Decision], driver: Drive
             result.trace.append(Event(index + 1, thread.name, op.site or op.kind.name.lower(),
                                       detail))
         count = len(threads)
+        if spins is not None and op.kind is OpKind.SPIN:
+            spins.pending -= 1
         try:
             execution.step(thread, value)
         except Exception as exc:  # a thread raised: KernelBug, an assertion, a model bug
@@ -384,6 +392,9 @@ def _loop(run: Run, result: RunResult, prefix: Sequence[Decision], driver: Drive
                                            run.preemptions))
             return
         thread_steps[thread.tid] += 1
+        if spins is not None and thread.pending is not None and \
+                thread.pending.kind is OpKind.SPIN:
+            spins.pending += 1
         if len(threads) > count:
             thread_steps.extend(0 for _ in range(len(threads) - count))
         run.last = thread
@@ -413,11 +424,12 @@ class _Spins:
     of it has run since, the run can repeat that cycle for ever, fairly (the other threads
     are blocked or done throughout): a livelock."""
 
-    __slots__ = ("run", "seen")
+    __slots__ = ("pending", "run", "seen")
 
     def __init__(self, run: Run) -> None:
         self.run = run
         self.seen: dict[bytes, list[int]] = {}
+        self.pending = 0  # threads whose pending operation is a SPIN (new ones never are)
 
     def cycle(self, result: RunResult) -> bool:
         """Whether the run is in a fair busy-wait cycle now (then it records a livelock)."""
