@@ -16,9 +16,9 @@ reverses them starts at ``e``'s node with ``v = notdep(e) . n``: unless a thread
 start ``v`` (an *initial*) is already in the node's backtrack or sleep set, one is added.
 Sleep sets: after a node explored decision ``d``, its later children carry ``d`` asleep until
 a step conflicts with it. For that test a sleeping step touches its pending object and what
-its record had when it ran at its node (remembered as positions in the run's list of known
-objects, which is the same in every run up to that node). A run cut by the step limit adds
-the fair alternatives it starved (:meth:`DporDriver.ended`).
+its record had when it ran at its node, remembered by stable names (``ops.stable_name``:
+objects are new in every run); an object without a stable name wakes the sleeper. A run
+cut by the step limit adds the fair alternatives it starved (:meth:`DporDriver.ended`).
 
 Environment choices (CHOICE) are independent of everything; all their alternatives are added
 to the backtrack set of the node where they are chosen. With a preemption bound, backtrack
@@ -342,8 +342,8 @@ class DporDriver:
             if pending is None:
                 continue
             if names is None:  # an object without a name is none of the named effects
-                names = tuple(name for name in _names([event.op.obj, *event.touched],
-                                                      run.base) if name is not UNKNOWN)
+                named = (stable_name(obj, run.base) for obj in [event.op.obj, *event.touched])
+                names = tuple(name for name in named if name is not None)
             if not self._dependent(pending, effects, event, names):
                 out.append((decision, effects))
         return out

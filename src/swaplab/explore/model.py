@@ -26,7 +26,6 @@ Predicate: TypeAlias = Callable[[Any], bool]
 #: vacuity warning (the runs never entered that window).
 BUG = "bug"
 NOTE = "note"
-KINDS = (BUG, NOTE)
 Explain: TypeAlias = Callable[[Any], str]
 
 

@@ -172,13 +172,11 @@ class Op:
     def conflicts(self, other: Op) -> bool:
         """Whether running the two operations in either order can differ.
 
-        Two operations on the same object conflict unless both only read it. Threads that
-        have nothing in common (YIELD, SPAWN) never conflict. A SPIN conflicts with every
-        operation: whether a busy-waiting thread may run depends on whether any other
-        thread can (see :mod:`swaplab.explore.policy`).
+        Two operations on the same object conflict unless both only read it. Operations
+        with no object (YIELD, SPAWN, SPIN) have nothing in common with anything here; that
+        a SPIN depends on every other thread (:mod:`swaplab.explore.policy`) is the
+        explorer's business (dpor.py treats a SPIN step as conflicting with every step).
         """
-        if self.kind is OpKind.SPIN or other.kind is OpKind.SPIN:
-            return True
         if self.obj is None or self.obj is not other.obj:
             return False
         return not (self.kind is OpKind.READ and other.kind is OpKind.READ)
