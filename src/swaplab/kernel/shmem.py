@@ -204,8 +204,9 @@ async def _shmem_getpage_new(k: Kernel, inode: ShmemInode, idx: int, gfp: int,
 async def shmem_getpage(k: Kernel, inode: ShmemInode, idx: int, gfp: int,
                         mm: MmStruct | None) -> tuple[int, Page | None]:
     """mm/shmem.c: shmem_getpage() (SGP_CACHE): the page at ``idx``, locked, with a ref:
-    from the page cache, read back from swap (kernel-notes 2.19), or newly allocated and
-    charged. Returns (0, page) or (-errno, None); ``mm`` is current->mm for the charge."""
+    from the page cache, read back from the swap entry the inode records for ``idx``, or
+    newly allocated and charged. Returns (0, page) or (-errno, None); ``mm`` is
+    current->mm for the charge."""
     mapping = inode.mapping
     while True:
         page = await filemap.find_lock_page(k, mapping, idx)

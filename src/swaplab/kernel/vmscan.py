@@ -496,7 +496,7 @@ async def _shrink_page_finish(k: Kernel, page: Page, label: str,
 
 
 async def shrink_page_list(k: Kernel, pages: list[Page], sc: ScanControl) -> int:
-    """mm/vmscan.c: shrink_page_list() (PAGEOUT_IO_ASYNC; kernel-notes 2.14).
+    """mm/vmscan.c: shrink_page_list() (PAGEOUT_IO_ASYNC; 2.6.30.4 and 2.6.31.3 alike).
 
     ``pages`` are isolated pages (off the LRU, one extra ref each), processed in isolation
     order; on return ``pages`` holds the pages to put back (unlocked; PG_active set on those
