@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from swaplab.explore import run_to_completion
+from swaplab.explore import Deadlock, run_to_completion
 from swaplab.kernel import cgroup, memcontrol
 from swaplab.kernel.cgroup import Cgroup
 from swaplab.kernel.config import PRESETS
@@ -124,36 +124,59 @@ def test_rmdir_of_a_memcg_kept_alive_by_a_swap_record() -> None:
     assert mem.refcnt == 0 and mem.freed
 
 
-def test_rmdir_waits_for_a_css_reference_then_gives_up() -> None:
-    """A css reference nobody drops (here: taken by hand) keeps rmdir sleeping; the model
-    gives up after CGROUP_RMDIR_WAIT_ROUNDS rounds as if interrupted."""
-    k = machine()
+@pytest.mark.parametrize("kernel", ["2.6.30", "2.6.31"])
+def test_rmdir_sleeps_while_a_css_reference_is_held(kernel: str) -> None:
+    """cgroup_rmdir() sleeps on cgroup_rmdir_waitq while a css reference nobody drops
+    (here: taken by hand) remains: no thread can run, and nothing was removed."""
+    k = machine(kernel)
     g = mkdir(k, k.cgroup_root, "G")
     assert g.memcg is not None
-    cgroup.cgroup_exclude_rmdir(k, g.memcg)
-    assert run(k, cgroup.cgroup_rmdir(k, g)) == -EINTR
+    memcontrol.css_get(k, g.memcg)
+    with pytest.raises(Deadlock, match=r"cgroup_rmdir: schedule\(\)"):
+        run(k, cgroup.cgroup_rmdir(k, g))
     assert not g.removed and g.memcg.css_refcnt == 2
-    cgroup.cgroup_release_and_wakeup_rmdir(k, g.memcg)
+    assert len(k.cgroup_rmdir_waitq.task_list) == 1
+
+
+@pytest.mark.parametrize("kernel", ["2.6.30", "2.6.31"])
+def test_a_signal_ends_the_sleep_with_eintr_and_changes_nothing(kernel: str) -> None:
+    """With signals possible (k.sleep_signals) the sleep is a choice; a signal makes rmdir
+    return -EINTR, off the wait queue, CGRP_WAIT_ON_RMDIR clear, the group still there."""
+    k = machine(kernel)
+    k.sleep_signals = True
+    g = mkdir(k, k.cgroup_root, "G")
+    assert g.memcg is not None
+    memcontrol.css_get(k, g.memcg)
+    thread = k.execution.spawn("rmdir", cgroup.cgroup_rmdir(k, g), Current(None, 0))
+    run_to_completion(k.execution, choose=lambda op: 1)
+    assert thread.result == -EINTR
+    assert not g.removed and not g.wait_on_rmdir and g.memcg.css_refcnt == 2
+    assert k.cgroup_rmdir_waitq.task_list == []
+    memcontrol.css_put(k, g.memcg)
     assert run(k, cgroup.cgroup_rmdir(k, g)) == 0
 
 
-def test_rmdir_succeeds_once_another_thread_drops_its_css_reference() -> None:
+@pytest.mark.parametrize("kernel", ["2.6.30", "2.6.31"])
+def test_rmdir_succeeds_once_another_thread_drops_its_css_reference(kernel: str) -> None:
+    """__css_put() dropping to the base reference wakes the sleeper, which starts over."""
     from swaplab.kernel.sync import cond_resched
 
-    k = machine()
+    k = machine(kernel)
     g = mkdir(k, k.cgroup_root, "G")
     mem = g.memcg
     assert mem is not None
-    cgroup.cgroup_exclude_rmdir(k, mem)
+    memcontrol.css_get(k, mem)
+    woken: list[int] = []
 
     async def holder() -> None:
         await cond_resched(k)
-        await cond_resched(k)
-        cgroup.cgroup_release_and_wakeup_rmdir(k, mem)
+        woken.append(len(k.cgroup_rmdir_waitq.task_list))
+        memcontrol.css_put(k, mem)
 
     k.execution.spawn("holder", holder(), Current(None, 0))
     assert run(k, cgroup.cgroup_rmdir(k, g)) == 0
-    assert g.removed and mem.css_refcnt == 0
+    assert woken == [1]  # rmdir was asleep when the reference went
+    assert g.removed and mem.css_refcnt == 0 and k.cgroup_rmdir_waitq.task_list == []
 
 
 def test_attach_moves_the_task_but_not_its_charges() -> None:

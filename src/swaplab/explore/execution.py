@@ -102,6 +102,7 @@ class Execution:
         record = self.record
         if record.locks or record.writes:  # readers copy what they keep: reuse an empty one
             record = self.record = StepRecord()
+        record.tid = thread.tid
         StepRecord.current = record
         try:
             op: Op = body.send(value)

@@ -52,7 +52,7 @@ class StepRecord:
     <swaplab.explore.execution.Execution.step>` makes a fresh record the current one while
     the step runs; outside steps (a model's setup) nothing is recorded."""
 
-    __slots__ = ("locks", "writes")
+    __slots__ = ("locks", "tid", "writes")
 
     #: The record of the running step; None outside steps.
     current: ClassVar[StepRecord | None] = None
@@ -60,6 +60,8 @@ class StepRecord:
     def __init__(self) -> None:
         self.locks: list[Effect] = []
         self.writes: list[object] = []
+        #: the thread running the step (-1 until a step sets it)
+        self.tid = -1
 
 
 def stable_name(obj: object, base: int) -> object:
@@ -80,6 +82,12 @@ def plain_write(obj: object) -> None:
     record = StepRecord.current
     if record is not None:
         record.writes.append(obj)
+
+
+#: Record that the running step read ``obj`` in plain code. Recorded as a write: the
+#: explorer then orders the step against every other access of ``obj``, which is more
+#: than a read needs but never too little.
+plain_read = plain_write
 
 
 class Lock:

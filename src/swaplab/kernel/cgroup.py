@@ -19,18 +19,23 @@ from typing import TYPE_CHECKING
 
 from swaplab.kernel.errno import EBUSY, EEXIST, EINTR, EINVAL, ENODEV, ENOENT, ESRCH, KernelBug
 from swaplab.kernel.mm_types import TASK_RUNNING
-from swaplab.kernel.sync import busy_retry, trace
+from swaplab.kernel.sync import (
+    WaitQueue,
+    finish_wait,
+    mutex_lock,
+    mutex_lock_uncontended,
+    mutex_unlock,
+    plain_write,
+    prepare_to_wait,
+    schedule,
+    trace,
+    wake_up_all,
+)
 
 if TYPE_CHECKING:
     from swaplab.kernel.kernel import Kernel
     from swaplab.kernel.memcontrol import MemCgroup
     from swaplab.kernel.mm_types import TaskStruct
-
-#: How often cgroup_rmdir() sleeps on cgroup_rmdir_waitq for a css reference to go before
-#: the model treats the sleeper as interrupted by a signal (-EINTR). The kernel sleeps
-#: interruptibly with no bound; a bound keeps a run that leaks a css reference finite.
-CGROUP_RMDIR_WAIT_ROUNDS = 64
-
 
 class Cgroup:
     """struct cgroup: a directory of the mount, its tasks and its memory css.
@@ -56,6 +61,11 @@ class Cgroup:
             return "/"
         parent = self.parent.path
         return f"{parent.rstrip('/')}/{self.name}"
+
+    @property
+    def stable_key(self) -> str:
+        """The explorer's name of this cgroup in every run (ops.stable_name)."""
+        return self.path
 
     def __repr__(self) -> str:
         return f"Cgroup({self.path!r})"
@@ -99,10 +109,18 @@ def cgroup_mkdir(k: Kernel, parent: Cgroup, name: str) -> Cgroup | int:
     name or one with "/", "." or ".."; the vfs refuses those). The memory css is made by
     mem_cgroup_create() before the cgroup is linked into its parent, as in C.
     """
-    from swaplab.kernel import memcontrol
-
     if not name or "/" in name or name in (".", ".."):
         return -EINVAL
+    mutex_lock_uncontended(k, k.cgroup_mutex)
+    ret = _cgroup_create(k, parent, name)
+    mutex_unlock(k.cgroup_mutex)
+    return ret
+
+
+def _cgroup_create(k: Kernel, parent: Cgroup, name: str) -> Cgroup | int:
+    """kernel/cgroup.c: cgroup_create() (under cgroup_mutex)."""
+    from swaplab.kernel import memcontrol
+
     if parent.removed:
         return -ENOENT
     if name in parent.children:
@@ -111,85 +129,134 @@ def cgroup_mkdir(k: Kernel, parent: Cgroup, name: str) -> Cgroup | int:
     mem = memcontrol.mem_cgroup_create(k, cgrp)
     cgrp.memcg = mem
     parent.children[name] = cgrp
+    plain_write(parent)
     trace(k, "cgroup_mkdir()", cgrp.path)
     return cgrp
 
 
 def cgroup_clear_css_refs(k: Kernel, cgrp: Cgroup) -> bool:
-    """kernel/cgroup.c: cgroup_clear_css_refs(): the memory css may go only while its
-    refcount is the base reference alone (1); then it drops to 0 and the css is removed
-    (CSS_REMOVED = ``cgrp.removed``, set by the caller), so css_tryget() fails from now on.
-    Returns False (nothing changed) while other references remain (charged pages,
-    in-flight charges)."""
+    """kernel/cgroup.c: cgroup_clear_css_refs() (under cgroup_mutex): the memory css may go
+    only while its refcount is the base reference alone (1); then it drops to 0 and
+    CSS_REMOVED is set (``obsolete``), so css_tryget() fails from now on. Returns False
+    (nothing changed) while other references remain (charged pages, in-flight charges).
+    The refcount is read and swapped with atomic operations: a plain write of the memcg
+    to the explorer."""
     mem = cgrp.memcg
     if mem is None:
         return True
+    plain_write(mem)
     if mem.css_refcnt > 1:
         return False
     if mem.css_refcnt < 1:
         raise KernelBug(f"cgroup_clear_css_refs: css refcnt {mem.css_refcnt} of {cgrp.path}")
     mem.css_refcnt = 0
+    mem.obsolete = True
     return True
 
 
 async def cgroup_rmdir(k: Kernel, cgrp: Cgroup) -> int:
     """kernel/cgroup.c: cgroup_rmdir() (and cgroup_diput() calling the destroy callback).
 
-    -EBUSY with tasks or children (checked before and again after pre_destroy) or for the
-    root (the mount point); -ENOENT if already removed. mem_cgroup_pre_destroy() (force_empty
-    on the move path: charges go to the parent) may fail with its own errno. Then the css
-    refs are cleared: while a reference remains, rmdir sleeps and starts over, pre_destroy
-    included (modelled as cond_resched() and a retry; after CGROUP_RMDIR_WAIT_ROUNDS rounds
-    -EINTR, as if a signal came). Success marks the cgroup removed, unlinks it from its
-    parent and calls mem_cgroup_destroy(), which drops the memcg's creation reference: the
-    struct lives on while swap records (and hierarchical children) hold references.
-    [30] and [31] differ only in when CGRP_WAIT_ON_RMDIR is set (before pre_destroy in
-    [31], so a css holder bracketed by cgroup_exclude_rmdir() can wake the sleeper).
-    """
-    from swaplab.kernel import memcontrol
+    -EBUSY with tasks or children (checked under cgroup_mutex before and again after
+    pre_destroy) or for the root (the mount point); -ENOENT if already removed.
+    mem_cgroup_pre_destroy() (force_empty on the move path: charges go to the parent) may
+    fail with its own errno. Then cgroup_clear_css_refs(): while a css reference remains,
+    rmdir sleeps on cgroup_rmdir_waitq until a wake-up and starts over, pre_destroy
+    included; a signal (an explicit choice, ``k.sleep_signals``) ends the sleep with -EINTR.
+    Success marks the cgroup removed, unlinks it from its parent and calls
+    mem_cgroup_destroy(), which drops the memcg's creation reference: the struct lives on
+    while swap records (and hierarchical children) hold references.
 
+    The versions differ in CGRP_WAIT_ON_RMDIR: [30] sets it just before prepare_to_wait()
+    and sleeps unconditionally (its wakers test the bit, and only __css_put() dropping to
+    the base reference and attach wake); [31] sets it before pre_destroy, so a css holder
+    bracketed by cgroup_exclude_rmdir() can wake the sleeper, its wakers test and clear
+    it, and rmdir sleeps only if the bit is still set after prepare_to_wait().
+    """
     if cgrp.parent is None:
         return -EBUSY
     if cgrp.removed:
         return -ENOENT
-    for _ in range(CGROUP_RMDIR_WAIT_ROUNDS):
-        if cgrp.tasks or cgrp.children:
+    wait = WaitQueue()
+    q = k.cgroup_rmdir_waitq
+    while True:
+        await mutex_lock(k, k.cgroup_mutex, "cgroup_rmdir: mutex_lock(&cgroup_mutex)")
+        busy = bool(cgrp.tasks or cgrp.children)
+        mutex_unlock(k.cgroup_mutex)
+        if busy:
             return -EBUSY
-        mem = cgrp.memcg
         if k.cfg.v31:
-            cgrp.wait_on_rmdir = True
-        if mem is not None:
-            ret = await memcontrol.mem_cgroup_pre_destroy(k, mem)
-            if ret:
-                cgrp.wait_on_rmdir = False
-                trace(k, "cgroup_rmdir()", f"{cgrp.path} pre_destroy == {ret}")
-                return ret
+            set_wait_on_rmdir(cgrp, True)
+        ret = await cgroup_call_pre_destroy(k, cgrp)
+        if ret:
+            set_wait_on_rmdir(cgrp, False)
+            trace(k, "cgroup_rmdir()", f"{cgrp.path} pre_destroy == {ret}")
+            return ret
+        await mutex_lock(k, k.cgroup_mutex, "cgroup_rmdir: mutex_lock(&cgroup_mutex)")
         if cgrp.tasks or cgrp.children:
-            cgrp.wait_on_rmdir = False
+            set_wait_on_rmdir(cgrp, False)
+            mutex_unlock(k.cgroup_mutex)
             return -EBUSY
-        cgrp.wait_on_rmdir = True
+        if not k.cfg.v31:
+            set_wait_on_rmdir(cgrp, True)
+        prepare_to_wait(q, wait)
         if not cgroup_clear_css_refs(k, cgrp):
-            await busy_retry(k, "cgroup_rmdir: wait on cgroup_rmdir_waitq")
-            cgrp.wait_on_rmdir = False
+            mutex_unlock(k.cgroup_mutex)
+            interrupted = False
+            if not k.cfg.v31 or cgrp.wait_on_rmdir:
+                interrupted = await schedule(k, q, wait, "cgroup_rmdir: schedule()")
+            finish_wait(q, wait)
+            set_wait_on_rmdir(cgrp, False)
+            if interrupted:
+                return -EINTR
+            trace(k, "cgroup_rmdir()", f"{cgrp.path}: css still referenced, again")
             continue
-        cgrp.wait_on_rmdir = False
+        finish_wait(q, wait)
+        set_wait_on_rmdir(cgrp, False)
         _cgroup_remove(k, cgrp)
+        mutex_unlock(k.cgroup_mutex)
+        cgroup_diput(k, cgrp)
         return 0
-    return -EINTR
+
+
+async def cgroup_call_pre_destroy(k: Kernel, cgrp: Cgroup) -> int:
+    """kernel/cgroup.c: cgroup_call_pre_destroy(): the memory subsystem's pre_destroy
+    (outside cgroup_mutex)."""
+    from swaplab.kernel import memcontrol
+
+    if cgrp.memcg is None:
+        return 0
+    return await memcontrol.mem_cgroup_pre_destroy(k, cgrp.memcg)
+
+
+def set_wait_on_rmdir(cgrp: Cgroup, on: bool) -> None:
+    """set_bit()/clear_bit() of CGRP_WAIT_ON_RMDIR: atomic bit operations on cgrp->flags."""
+    cgrp.wait_on_rmdir = on
+    plain_write(cgrp)
 
 
 def _cgroup_remove(k: Kernel, cgrp: Cgroup) -> None:
-    """The end of cgroup_rmdir() and cgroup_diput(): CGRP_REMOVED, unlink from the parent,
-    then the memory subsystem's destroy callback."""
-    from swaplab.kernel import memcontrol
-
+    """The end of cgroup_rmdir() under cgroup_mutex: CGRP_REMOVED, unlink from the
+    parent."""
     cgrp.removed = True
     parent = cgrp.parent
     assert parent is not None
     del parent.children[cgrp.name]
+    plain_write(cgrp)
+    plain_write(parent)
     trace(k, "cgroup_rmdir()", cgrp.path)
-    if cgrp.memcg is not None:
-        memcontrol.mem_cgroup_destroy(k, cgrp.memcg)
+
+
+def cgroup_diput(k: Kernel, cgrp: Cgroup) -> None:
+    """kernel/cgroup.c: cgroup_diput(): when the vfs drops the directory's last dentry
+    reference (right after rmdir), the subsystem's destroy callback under cgroup_mutex."""
+    from swaplab.kernel import memcontrol
+
+    if cgrp.memcg is None:
+        return
+    mutex_lock_uncontended(k, k.cgroup_mutex)
+    memcontrol.mem_cgroup_destroy(k, cgrp.memcg)
+    mutex_unlock(k.cgroup_mutex)
 
 
 def cgroup_attach_task(k: Kernel, cgrp: Cgroup, task: TaskStruct) -> int:
@@ -199,9 +266,17 @@ def cgroup_attach_task(k: Kernel, cgrp: Cgroup, task: TaskStruct) -> int:
     (mem_cgroup_move_task) moves no charge in 2.6.30/2.6.31, and mm->owner stays the task,
     so pages charged before the move stay charged where they are, and later charges go to
     the new group. -ENODEV if ``cgrp`` was removed, -ESRCH for an exiting or dead task
-    (attach_task_by_pid). Plain: the callback only takes and drops memcg_tasklist, which
-    the model's OOM killer holds only within one step.
+    (attach_task_by_pid). Plain, under cgroup_mutex: the callback only takes and drops
+    memcg_tasklist, which the model's OOM killer holds only within one step. Both versions
+    then wake an rmdir sleeping on the new group (it will find the task and fail).
     """
+    mutex_lock_uncontended(k, k.cgroup_mutex)
+    ret = _attach_task(k, cgrp, task)
+    mutex_unlock(k.cgroup_mutex)
+    return ret
+
+
+def _attach_task(k: Kernel, cgrp: Cgroup, task: TaskStruct) -> int:
     if cgrp.removed:
         return -ENODEV
     if task.exiting or task.state != TASK_RUNNING:
@@ -213,9 +288,9 @@ def cgroup_attach_task(k: Kernel, cgrp: Cgroup, task: TaskStruct) -> int:
         old.tasks.remove(task)
     cgrp.tasks.append(task)
     task.cgroup = cgrp
-    # [31] cgroup_attach_task(): cgroup_wakeup_rmdir_waiter(cgrp)
-    if k.cfg.v31:
-        cgroup_wakeup_rmdir_waiter(cgrp)
+    plain_write(old)
+    plain_write(cgrp)
+    cgroup_wakeup_rmdir_waiter(k, cgrp)
     trace(k, "cgroup_attach_task()", f"{task!r} {old.path} -> {cgrp.path}")
     return 0
 
@@ -226,6 +301,7 @@ def cgroup_fork(k: Kernel, task: TaskStruct) -> None:
     task is created in). Idempotent."""
     if task not in task.cgroup.tasks:
         task.cgroup.tasks.append(task)
+        plain_write(task.cgroup)
 
 
 def cgroup_exit(k: Kernel, task: TaskStruct) -> None:
@@ -234,22 +310,33 @@ def cgroup_exit(k: Kernel, task: TaskStruct) -> None:
     reports). Called by do_exit after exit_mm, so the group can be removed afterwards."""
     if task in task.cgroup.tasks:
         task.cgroup.tasks.remove(task)
+        plain_write(task.cgroup)
 
 
-def cgroup_wakeup_rmdir_waiter(cgrp: Cgroup) -> None:
-    """kernel/cgroup.c: cgroup_wakeup_rmdir_waiter() [31]: clear CGRP_WAIT_ON_RMDIR (the
-    sleeping rmdir retries)."""
-    cgrp.wait_on_rmdir = False
+def cgroup_wakeup_rmdir_waiter(k: Kernel, cgrp: Cgroup) -> None:
+    """kernel/cgroup.c: [30] cgroup_wakeup_rmdir_waiters(): wake cgroup_rmdir_waitq if
+    CGRP_WAIT_ON_RMDIR is set (the bit stays set); [31] cgroup_wakeup_rmdir_waiter(): the
+    same with test_and_clear_bit(), so an rmdir that has not gone to sleep yet does not."""
+    plain_write(cgrp)
+    if not cgrp.wait_on_rmdir:
+        return
+    if k.cfg.v31:
+        cgrp.wait_on_rmdir = False
+    wake_up_all(k.cgroup_rmdir_waitq)
 
 
 def cgroup_exclude_rmdir(k: Kernel, mem: MemCgroup) -> None:
     """kernel/cgroup.c: cgroup_exclude_rmdir() [31]: css_get() on the memory css, so a
     concurrent rmdir cannot clear the css refs until the matching release."""
-    mem.css_refcnt += 1
+    from swaplab.kernel.memcontrol import css_get
+
+    css_get(k, mem)
 
 
 def cgroup_release_and_wakeup_rmdir(k: Kernel, mem: MemCgroup) -> None:
     """kernel/cgroup.c: cgroup_release_and_wakeup_rmdir() [31]: wake a sleeping rmdir of
     the css's cgroup (it re-runs pre_destroy), then css_put()."""
-    cgroup_wakeup_rmdir_waiter(mem.cgroup)
-    mem.css_refcnt -= 1
+    from swaplab.kernel.memcontrol import css_put
+
+    cgroup_wakeup_rmdir_waiter(k, mem.cgroup)
+    css_put(k, mem)

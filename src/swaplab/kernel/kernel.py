@@ -13,7 +13,7 @@ from swaplab.kernel.cgroup import Cgroup
 from swaplab.kernel.config import KernelConfig
 from swaplab.kernel.mm_types import NR_LRU_LISTS, PAGE_SIZE, AddressSpace, Page, TaskStruct
 from swaplab.kernel.mmzone import Zone
-from swaplab.kernel.sync import Execution, Lock
+from swaplab.kernel.sync import Execution, Lock, WaitQueueHead
 
 if TYPE_CHECKING:
     from swaplab.kernel.memcontrol import MemCgroup
@@ -47,6 +47,9 @@ class Kernel:
         self.execution = Execution()
         self.jiffies = 0
         self.ncpus = ncpus
+        #: whether a signal may interrupt an interruptible sleep (sync.schedule()): an
+        #: environment choice the explorer then tries at every such sleep; off by default
+        self.sleep_signals = False
 
         # mm/page_alloc.c
         self.totalram_pages = ram_bytes // PAGE_SIZE
@@ -68,6 +71,10 @@ class Kernel:
         self.css_ids: dict[int, MemCgroup] = {}
         self.next_css_id = 1
         self.memcg_tasklist = Lock("memcg_tasklist")
+        #: kernel/cgroup.c: cgroup_mutex (every section it guards runs inside one step)
+        self.cgroup_mutex = Lock("cgroup_mutex")
+        #: kernel/cgroup.c: cgroup_rmdir_waitq, where rmdir sleeps for css references
+        self.cgroup_rmdir_waitq = WaitQueueHead("cgroup_rmdir_waitq")
 
         # mm/oom_kill.c: how many tasks the OOM killers killed (global; per memcg css id)
         self.oom_kills = 0

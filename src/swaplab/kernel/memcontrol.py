@@ -29,7 +29,11 @@ from itertools import islice
 from math import isqrt
 from typing import TYPE_CHECKING
 
-from swaplab.kernel.cgroup import cgroup_exclude_rmdir, cgroup_release_and_wakeup_rmdir
+from swaplab.kernel.cgroup import (
+    cgroup_exclude_rmdir,
+    cgroup_release_and_wakeup_rmdir,
+    cgroup_wakeup_rmdir_waiter,
+)
 from swaplab.kernel.errno import BUG_ON, EBUSY, EINTR, EINVAL, ENOMEM, VM_BUG_ON
 from swaplab.kernel.gfp import __GFP_WAIT, GFP_KERNEL
 from swaplab.kernel.kernel import HZ as HZ  # re-exported: the tick rate of last_oom_jiffies
@@ -59,8 +63,10 @@ from swaplab.kernel.page_cgroup import (
     ClearPageCgroupUsed,
     PageCgroupCache,
     PageCgroupUsed,
+    lock_page_cgroup,
     lookup_swap_cgroup,
     swap_cgroup_record,
+    unlock_page_cgroup,
 )
 from swaplab.kernel.res_counter import (
     RES_FAILCNT,
@@ -78,7 +84,15 @@ from swaplab.kernel.res_counter import (
     res_counter_uncharge,
     simple_strtoull,
 )
-from swaplab.kernel.sync import cond_resched, current, spin_lock, spin_unlock, trace
+from swaplab.kernel.sync import (
+    busy_retry,
+    cond_resched,
+    current,
+    plain_write,
+    spin_lock,
+    spin_unlock,
+    trace,
+)
 
 if TYPE_CHECKING:
     from swaplab.kernel.cgroup import Cgroup
@@ -195,7 +209,7 @@ class MemCgroup:
         self.refcnt = 1
         self.res: ResCounter = ResCounter(parent.res if hierarchical and parent else None, self)
         self.memsw: ResCounter = ResCounter(
-            parent.memsw if hierarchical and parent else None, self
+            parent.memsw if hierarchical and parent else None, self, "memsw"
         )
         self.lists: list[dict[PageCgroup, None]] = [{} for _ in range(NR_LRU_LISTS)]
         self.stat: dict[str, int] = {
@@ -215,6 +229,11 @@ class MemCgroup:
         self.prev_priority = 0
         self.reclaim_stat = ZoneReclaimStat()
 
+    @property
+    def stable_key(self) -> int:
+        """The explorer's name of this memcg in every run (ops.stable_name)."""
+        return self.css_id
+
     def __repr__(self) -> str:
         return f"memcg({self.cgroup.path})"
 
@@ -224,12 +243,15 @@ class MemCgroup:
 
 
 def css_get(k: Kernel, mem: MemCgroup) -> None:
-    """include/linux/cgroup.h: css_get()."""
+    """include/linux/cgroup.h: css_get(): an atomic increment (a plain write of the memcg
+    to the explorer, as every css refcount operation here)."""
+    plain_write(mem)
     mem.css_refcnt += 1
 
 
 def css_tryget(k: Kernel, mem: MemCgroup) -> bool:
     """include/linux/cgroup.h: css_tryget(): fails once the css is removed (rmdir)."""
+    plain_write(mem)
     if mem.obsolete or mem.css_refcnt <= 0:
         return False
     mem.css_refcnt += 1
@@ -237,13 +259,14 @@ def css_tryget(k: Kernel, mem: MemCgroup) -> bool:
 
 
 def css_put(k: Kernel, mem: MemCgroup) -> None:
-    """include/linux/cgroup.h: css_put(). Dropping a reference nobody holds is the css
-    refcount underflow of 2.6.29's swapoff bug: a :class:`KernelBug`. Dropping to the base
-    reference wakes a sleeping rmdir (kernel/cgroup.c: __css_put())."""
+    """include/linux/cgroup.h: css_put() -> kernel/cgroup.c: __css_put(). Dropping a
+    reference nobody holds is the css refcount underflow of 2.6.29's swapoff bug: a
+    :class:`KernelBug`. Dropping to the base reference wakes a sleeping rmdir."""
+    plain_write(mem)
     mem.css_refcnt -= 1
     BUG_ON(mem.css_refcnt < 0, f"css_put({mem!r}): css refcount below 0")
     if mem.css_refcnt == 1:
-        mem.cgroup.wait_on_rmdir = False
+        cgroup_wakeup_rmdir_waiter(k, mem.cgroup)
 
 
 def css_is_removed(mem: MemCgroup) -> bool:
@@ -863,7 +886,9 @@ def __mem_cgroup_commit_charge(k: Kernel, mem: MemCgroup | None, pc: PageCgroup,
     """
     if mem is None:
         return
+    lock_page_cgroup(pc)
     if PageCgroupUsed(pc):
+        unlock_page_cgroup(pc)
         res_counter_uncharge(mem.res, PAGE_SIZE)
         if k.cfg.do_swap_account:
             res_counter_uncharge(mem.memsw, PAGE_SIZE)
@@ -873,6 +898,7 @@ def __mem_cgroup_commit_charge(k: Kernel, mem: MemCgroup | None, pc: PageCgroup,
     pc.mem_cgroup = mem
     pc.flags = pcg_default_flags.get(ctype, 0)
     mem_cgroup_charge_statistics(k, mem, pc, True)
+    unlock_page_cgroup(pc)
     trace(k, "mem_cgroup_commit_charge()", f"{pc.page!r} -> {mem!r}")
 
 
@@ -927,12 +953,14 @@ def try_get_mem_cgroup_from_swapcache(k: Kernel, page: Page) -> MemCgroup | None
     if not PageSwapCache(page):
         return None
     pc = page.page_cgroup
+    lock_page_cgroup(pc)
     if PageCgroupUsed(pc):
         mem = pc.mem_cgroup
     else:
         mem = mem_cgroup_lookup(k, lookup_swap_cgroup(k, page.private))
     if mem is not None and not css_tryget(k, mem):
         mem = None
+    unlock_page_cgroup(pc)
     return mem
 
 
@@ -1026,28 +1054,37 @@ def __mem_cgroup_uncharge_common(k: Kernel, page: Page, ctype: int) -> MemCgroup
     if PageSwapCache(page):
         return None
     pc = page.page_cgroup
-    if not PageCgroupUsed(pc):
+    if not PageCgroupUsed(pc):  # the unlocked peek
         return None
+    lock_page_cgroup(pc)
     mem = pc.mem_cgroup
     assert mem is not None
-    if ctype in (MEM_CGROUP_CHARGE_TYPE_MAPPED, MEM_CGROUP_CHARGE_TYPE_DROP):
-        if page_mapped(page):
-            return None
-    elif ctype == MEM_CGROUP_CHARGE_TYPE_SWAPOUT:
-        if not PageAnon(page):
-            if page.mapping is not None and not page_is_file_cache(page):
-                return None
-        elif page_mapped(page):
-            return None
+    if not PageCgroupUsed(pc) or not _uncharge_type_allows(page, ctype):
+        unlock_page_cgroup(pc)
+        return None
     res_counter_uncharge(mem.res, PAGE_SIZE)
     if k.cfg.do_swap_account and ctype != MEM_CGROUP_CHARGE_TYPE_SWAPOUT:
         res_counter_uncharge(mem.memsw, PAGE_SIZE)
     mem_cgroup_charge_statistics(k, mem, pc, False)
     ClearPageCgroupUsed(pc)
+    unlock_page_cgroup(pc)
     if ctype != MEM_CGROUP_CHARGE_TYPE_SWAPOUT:
         css_put(k, mem)
     trace(k, "mem_cgroup_uncharge()", f"{page!r} of {mem!r} ctype {ctype}")
     return mem
+
+
+def _uncharge_type_allows(page: Page, ctype: int) -> bool:
+    """The ctype switch of __mem_cgroup_uncharge_common(): whether a page of this state may
+    be uncharged as ``ctype`` (MAPPED and [31] DROP: not mapped; SWAPOUT: an anon page not
+    mapped, a shmem page no longer in shmem's page cache)."""
+    if ctype in (MEM_CGROUP_CHARGE_TYPE_MAPPED, MEM_CGROUP_CHARGE_TYPE_DROP):
+        return not page_mapped(page)
+    if ctype == MEM_CGROUP_CHARGE_TYPE_SWAPOUT:
+        if not PageAnon(page):
+            return page.mapping is None or page_is_file_cache(page)
+        return not page_mapped(page)
+    return True
 
 
 def mem_cgroup_uncharge_page(k: Kernel, page: Page) -> None:
@@ -1122,6 +1159,15 @@ def mem_cgroup_move_account(k: Kernel, pc: PageCgroup, mem_from: MemCgroup,
     VM_BUG_ON(PageLRU(page), f"mem_cgroup_move_account({page!r}): page on the LRU")
     if pc.lock.holder is not None:  # trylock_page_cgroup()
         return -EBUSY
+    lock_page_cgroup(pc)
+    ret = _move_account_locked(k, pc, page, mem_from, mem_to)
+    unlock_page_cgroup(pc)
+    return ret
+
+
+def _move_account_locked(k: Kernel, pc: PageCgroup, page: Page, mem_from: MemCgroup,
+                         mem_to: MemCgroup) -> int:
+    """The body of mem_cgroup_move_account() under lock_page_cgroup()."""
     if not PageCgroupUsed(pc) or pc.mem_cgroup is not mem_from:
         return -EBUSY
     res_counter_uncharge(mem_from.res, PAGE_SIZE)
@@ -1200,8 +1246,10 @@ async def mem_cgroup_force_empty_list(k: Kernel, mem: MemCgroup, lru: int) -> in
         if ret == -ENOMEM:
             break
         if ret in (-EBUSY, -EINVAL):
+            # the pc is being uncharged, freed or isolated by another thread: try again
+            # after cond_resched(), a busy loop until that thread is done with it
             busy = pc
-            await cond_resched(k, "mem_cgroup_force_empty_list")
+            await busy_retry(k, "mem_cgroup_force_empty_list: cond_resched")
         else:
             busy = None
     if not ret and lst:
@@ -1215,7 +1263,7 @@ async def _force_empty_move(k: Kernel, mem: MemCgroup) -> int:
     from swaplab.kernel import swap
 
     cgrp = mem.cgroup
-    while mem.res.usage > 0:
+    while res_counter_read_u64(mem.res, RES_USAGE) > 0:
         if cgrp.tasks or _has_children(cgrp):
             return -EBUSY
         if _signal_pending(k):
@@ -1228,7 +1276,11 @@ async def _force_empty_move(k: Kernel, mem: MemCgroup) -> int:
                 break
         if ret == -ENOMEM:
             return -ENOMEM
-        await cond_resched(k, "mem_cgroup_force_empty")
+        if res_counter_read_u64(mem.res, RES_USAGE) > 0:
+            # another pass over lists that did not empty the group: a busy loop until
+            # whoever holds the pages (an isolating reclaimer, a charge not yet
+            # committed) lets go
+            await busy_retry(k, "mem_cgroup_force_empty: cond_resched")
     return 0
 
 
@@ -1239,7 +1291,7 @@ async def _force_empty_free(k: Kernel, mem: MemCgroup) -> int:
     from swaplab.kernel import vmscan
 
     nr_retries = MEM_CGROUP_RECLAIM_RETRIES
-    while nr_retries and mem.res.usage > 0:
+    while nr_retries and res_counter_read_u64(mem.res, RES_USAGE) > 0:
         if _signal_pending(k):
             return -EINTR
         progress = await vmscan.try_to_free_mem_cgroup_pages(
@@ -1280,7 +1332,7 @@ async def mem_cgroup_force_empty(k: Kernel, mem: MemCgroup, free_all: bool) -> i
         if ret:
             break
         await swap.lru_add_drain(k)
-        if not mem.res.usage:
+        if not res_counter_read_u64(mem.res, RES_USAGE):
             break
         move = True
     css_put(k, mem)

@@ -12,7 +12,7 @@ from math import isqrt
 
 from swaplab.kernel.errno import BUG_ON
 from swaplab.kernel.mm_types import NR_LRU_LISTS, Page
-from swaplab.kernel.sync import Lock
+from swaplab.kernel.sync import Lock, spin_lock_uncontended, spin_unlock
 
 # enum zone_stat_item (the ones the model keeps)
 NR_FREE_PAGES = "nr_free_pages"
@@ -59,5 +59,9 @@ class Zone:
 def lru_lock_free(zone: Zone, who: str) -> None:
     """For a plain function that takes and drops zone->lru_lock within its step (``who``):
     exact as long as nobody holds the lock across an interleaving point (no model path
-    does); a :class:`KernelBug` otherwise."""
+    does); a :class:`KernelBug` otherwise. The lock is taken and dropped here, so the
+    step's record has its effects and the explorer orders the section against every other
+    section of zone->lru_lock."""
     BUG_ON(zone.lru_lock.holder is not None, f"{who}: zone->lru_lock is held")
+    spin_lock_uncontended(zone.lru_lock)
+    spin_unlock(zone.lru_lock)

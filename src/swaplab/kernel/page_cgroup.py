@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from swaplab.kernel.sync import Lock
+from swaplab.kernel.sync import Lock, spin_lock_uncontended, spin_unlock
 
 if TYPE_CHECKING:
     from swaplab.kernel.kernel import Kernel
@@ -44,6 +44,17 @@ class PageCgroup:
 def lookup_page_cgroup(page: Page) -> PageCgroup:
     """mm/page_cgroup.c: lookup_page_cgroup()."""
     return page.page_cgroup
+
+
+def lock_page_cgroup(pc: PageCgroup) -> None:
+    """include/linux/page_cgroup.h: lock_page_cgroup(): the PCG_LOCK bit spinlock, taken in
+    plain code (every section of it runs inside one step; the step's record has it)."""
+    spin_lock_uncontended(pc.lock)
+
+
+def unlock_page_cgroup(pc: PageCgroup) -> None:
+    """include/linux/page_cgroup.h: unlock_page_cgroup()."""
+    spin_unlock(pc.lock)
 
 
 def PageCgroupUsed(pc: PageCgroup) -> bool:

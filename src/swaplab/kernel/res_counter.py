@@ -2,8 +2,10 @@
 lib/cmdline.c (memparse) and lib/vsprintf.c (simple_strtoull) that its write strategy uses.
 
 A resource counter: usage, max_usage, limit and failcnt, linked to a parent counter when the
-memcg was created under a parent with use_hierarchy. Each level's spinlock is abstracted away:
-every caller in the model runs a whole charge or uncharge inside one step.
+memcg was created under a parent with use_hierarchy. Each level has its spinlock
+(``counter->lock``), taken and dropped in plain code: every caller in the model runs a whole
+charge or uncharge inside one step, and the step's record has the lock effects, so the
+explorer orders it against every other section of that counter.
 
 Values are ``unsigned long long`` in C: parsing and PAGE_ALIGN wrap modulo 2**64 as the C
 arithmetic does, so a limit above RESOURCE_MAX can be stored (and is then refused by
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 from swaplab.kernel.errno import EBUSY, EINVAL, ENOMEM
 from swaplab.kernel.mm_types import PAGE_SIZE
+from swaplab.kernel.sync import Lock, plain_read, spin_lock_uncontended, spin_unlock
 
 #: RESOURCE_MAX = LLONG_MAX: the default limit, "unlimited".
 RESOURCE_MAX = (1 << 63) - 1
@@ -34,15 +37,24 @@ class ResCounter:
     """struct res_counter. ``owner`` is the struct mem_cgroup that embeds it
     (mem_cgroup_from_res_counter())."""
 
-    __slots__ = ("failcnt", "limit", "max_usage", "owner", "parent", "usage")
+    __slots__ = ("failcnt", "limit", "lock", "max_usage", "name", "owner", "parent", "usage")
 
-    def __init__(self, parent: ResCounter | None, owner: object = None) -> None:
+    def __init__(self, parent: ResCounter | None, owner: object = None,
+                 name: str = "res") -> None:
+        self.name = name
+        self.lock = Lock(f"{name}.lock")
         self.usage = 0
         self.max_usage = 0
         self.limit = RESOURCE_MAX
         self.failcnt = 0
         self.parent = parent
         self.owner = owner
+
+    @property
+    def stable_key(self) -> tuple[object, str]:
+        """The explorer's name of this counter in every run (ops.stable_name): its
+        owner's name and which counter of the owner it is."""
+        return getattr(self.owner, "stable_key", None), self.name
 
     def __repr__(self) -> str:
         return f"ResCounter(usage={self.usage}, limit={self.limit}, failcnt={self.failcnt})"
@@ -76,10 +88,15 @@ def res_counter_charge(counter: ResCounter, val: int) -> tuple[int, ResCounter |
     """
     c: ResCounter | None = counter
     while c is not None:
-        if res_counter_charge_locked(c, val):
+        spin_lock_uncontended(c.lock)
+        ret = res_counter_charge_locked(c, val)
+        spin_unlock(c.lock)
+        if ret:
             undo: ResCounter | None = counter
             while undo is not None and undo is not c:
+                spin_lock_uncontended(undo.lock)
                 res_counter_uncharge_locked(undo, val)
+                spin_unlock(undo.lock)
                 undo = undo.parent
             return -ENOMEM, c
         c = c.parent
@@ -90,12 +107,16 @@ def res_counter_uncharge(counter: ResCounter, val: int) -> None:
     """kernel/res_counter.c: res_counter_uncharge(): every level up to the root."""
     c: ResCounter | None = counter
     while c is not None:
+        spin_lock_uncontended(c.lock)
         res_counter_uncharge_locked(c, val)
+        spin_unlock(c.lock)
         c = c.parent
 
 
 def res_counter_read_u64(counter: ResCounter, member: str) -> int:
-    """kernel/res_counter.c: res_counter_read_u64(): one of usage/max_usage/limit/failcnt."""
+    """kernel/res_counter.c: res_counter_read_u64(): one of usage/max_usage/limit/failcnt
+    (a lock-free read of the counter)."""
+    plain_read(counter)
     if member == RES_USAGE:
         return counter.usage
     if member == RES_MAX_USAGE:
@@ -109,17 +130,21 @@ def res_counter_read_u64(counter: ResCounter, member: str) -> int:
 
 def res_counter_check_under_limit(counter: ResCounter) -> bool:
     """include/linux/res_counter.h: res_counter_check_under_limit(): usage < limit (this
-    level only)."""
+    level only, under counter->lock)."""
+    spin_lock_uncontended(counter.lock)
+    spin_unlock(counter.lock)
     return counter.usage < counter.limit
 
 
 def res_counter_set_limit(counter: ResCounter, limit: int) -> int:
     """include/linux/res_counter.h: res_counter_set_limit(): -EBUSY if usage > limit
     (equal is fine); failcnt is not touched."""
-    if counter.usage > limit:
-        return -EBUSY
-    counter.limit = limit
-    return 0
+    spin_lock_uncontended(counter.lock)
+    ret = -EBUSY if counter.usage > limit else 0
+    if not ret:
+        counter.limit = limit
+    spin_unlock(counter.lock)
+    return ret
 
 
 def res_counter_reset_max(counter: ResCounter) -> None:

@@ -7,7 +7,10 @@ access of shared data, a sleep or an environment choice does in the kernel. Rele
 (spin_unlock, unlock_page) are not interleaving points: they only enable others.
 
 Abstractions: spinlocks and bit locks are plain locks; interrupts are threads of their own, so
-``spin_lock_irq`` is ``spin_lock``; there is no preemption inside a critical section.
+``spin_lock_irq`` is ``spin_lock``; there is no preemption inside a critical section. A sleep
+on a wait queue is a WAIT that only a wake-up ends: nothing polls. A signal that interrupts
+such a sleep is an environment choice the caller asks for (``k.sleep_signals``), never a
+timeout.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from swaplab.explore import Execution, Lock, Op, OpKind, Thread, ThreadBody, trap
-from swaplab.explore.ops import plain_write
+from swaplab.explore.ops import StepRecord, plain_read, plain_write
 
 if TYPE_CHECKING:
     from swaplab.kernel.kernel import Kernel
@@ -37,6 +40,8 @@ __all__ = [
     "Lock",
     "RwSemaphore",
     "ThreadBody",
+    "WaitQueue",
+    "WaitQueueHead",
     "atomic_read",
     "atomic_rmw",
     "atomic_set",
@@ -47,12 +52,20 @@ __all__ = [
     "down_read",
     "down_read_trylock",
     "down_write",
+    "finish_wait",
     "kthread_run",
     "lock_page",
+    "mutex_lock",
+    "mutex_lock_uncontended",
+    "mutex_unlock",
+    "plain_read",
     "plain_write",
+    "prepare_to_wait",
+    "schedule",
     "shared_read",
     "shared_write",
     "spin_lock",
+    "spin_lock_uncontended",
     "spin_trylock",
     "spin_unlock",
     "trace",
@@ -62,6 +75,7 @@ __all__ = [
     "up_write",
     "wait_on_page_locked",
     "wait_on_page_writeback",
+    "wake_up_all",
 ]
 
 
@@ -108,6 +122,18 @@ def spin_unlock(lock: Lock) -> None:
     lock.release()
 
 
+def spin_lock_uncontended(lock: Lock) -> None:
+    """spin_lock() in plain code, for a lock whose every section runs inside one step
+    (res_counter->lock, lock_page_cgroup(), zone->lru_lock taken by a plain function): the
+    step's record has the lock effects, so the explorer orders the sections. Nobody holds
+    such a lock across an interleaving point, so it is free here; a held one is a model
+    error, not a kernel bug."""
+    if lock.holder is not None:
+        raise RuntimeError(f"{lock.name} held across an interleaving point by {lock.holder}")
+    record = StepRecord.current
+    lock.take(record.tid if record is not None else -1)
+
+
 async def lock_page(k: Kernel, page: Page, site: str = "lock_page") -> None:
     """mm/filemap.c: __lock_page(): sleep until PG_locked is ours."""
     await spin_lock(k, page.lock, site)
@@ -131,6 +157,26 @@ def __set_page_locked(k: Kernel, page: Page) -> None:
 
 def __clear_page_locked(page: Page) -> None:
     page.lock.release()
+
+
+async def mutex_lock(k: Kernel, lock: Lock, site: str = "mutex_lock") -> None:
+    """kernel/mutex.c: mutex_lock(): sleep until ``lock`` is ours (an interleaving point:
+    another CPU runs while this one waits for or takes the mutex)."""
+    await spin_lock(k, lock, site)
+
+
+def mutex_lock_uncontended(k: Kernel, lock: Lock) -> None:
+    """kernel/mutex.c: mutex_lock() in a plain function whose whole section runs inside
+    one step (cgroup_mkdir(), cgroup_attach_task()): taken in plain code, so the step's
+    record has the lock effects and the explorer orders the sections. No thread holds such
+    a mutex across an interleaving point, so it is always free here; a held one is a
+    model error."""
+    spin_lock_uncontended(lock)
+
+
+def mutex_unlock(lock: Lock) -> None:
+    """kernel/mutex.c: mutex_unlock()."""
+    lock.release()
 
 
 class RwSemaphore:
@@ -205,6 +251,79 @@ def up_write(sem: RwSemaphore) -> None:
     sem.writer = None
     sem.wlock.release()
     sem.busy.release()
+
+
+class WaitQueueHead:
+    """wait_queue_head_t (include/linux/wait.h): the entries of the threads sleeping on a
+    queue, in the order they queued. The head is the object the explorer sees: queueing,
+    dequeueing and waking are plain writes of it, a sleep is a WAIT on it."""
+
+    __slots__ = ("name", "task_list")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.task_list: list[WaitQueue] = []
+
+    @property
+    def stable_key(self) -> str:
+        """The explorer's name of this queue in every run (ops.stable_name)."""
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"WaitQueueHead({self.name!r}, {len(self.task_list)} waiting)"
+
+
+class WaitQueue:
+    """wait_queue_t as DEFINE_WAIT() makes it (kernel/wait.c: autoremove_wake_function):
+    a wake-up takes the entry off its queue and makes its thread runnable (``woken``)."""
+
+    __slots__ = ("queued", "woken")
+
+    def __init__(self) -> None:
+        self.queued = False
+        self.woken = True  # TASK_RUNNING until prepare_to_wait()
+
+
+def prepare_to_wait(q: WaitQueueHead, wait: WaitQueue) -> None:
+    """kernel/wait.c: prepare_to_wait(): queue ``wait`` (once) and set the sleeping state
+    (TASK_INTERRUPTIBLE or TASK_UNINTERRUPTIBLE: which one is the caller's signal choice)."""
+    if not wait.queued:
+        q.task_list.append(wait)
+        wait.queued = True
+    wait.woken = False
+    plain_write(q)
+
+
+def finish_wait(q: WaitQueueHead, wait: WaitQueue) -> None:
+    """kernel/wait.c: finish_wait(): TASK_RUNNING again, and off the queue if a wake-up
+    did not already take the entry off."""
+    wait.woken = True
+    if wait.queued:
+        q.task_list.remove(wait)
+        wait.queued = False
+    plain_write(q)
+
+
+def wake_up_all(q: WaitQueueHead) -> None:
+    """include/linux/wait.h: wake_up_all(): every sleeper of ``q`` becomes runnable and
+    leaves the queue (autoremove_wake_function). Waking an empty queue does nothing, but
+    it still reads the queue: a plain write to the explorer."""
+    for wait in q.task_list:
+        wait.woken = True
+        wait.queued = False
+    q.task_list.clear()
+    plain_write(q)
+
+
+async def schedule(k: Kernel, q: WaitQueueHead, wait: WaitQueue, site: str) -> bool:
+    """kernel/sched.c: schedule() after prepare_to_wait(q, wait): sleep until a wake-up of
+    ``q`` makes the thread runnable; returns at once if one already did. Returns True when
+    a signal interrupted the sleep instead: only when ``k.sleep_signals`` is set, as an
+    environment choice made when the thread goes to sleep (0: no signal comes)."""
+    if k.sleep_signals and not wait.woken and await choice(k, 2, f"{site}: signal"):
+        return True
+    await trap(Op(OpKind.WAIT, q, site, cond=lambda: wait.woken))
+    return False
 
 
 async def wait_on_page_locked(k: Kernel, page: Page, site: str = "wait_on_page_locked") -> None:
