@@ -179,6 +179,13 @@ def _unreferenced_record(s: State) -> None:
     s.R.memsw.usage += PAGE_SIZE
 
 
+def _used_free_page(s: State) -> None:
+    pc = PageCgroup()  # a frame freed while its page was still charged to G
+    pc.flags = PCG_USED
+    pc.mem_cgroup = s.G
+    s.k.zone.node_page_cgroup[7] = pc
+
+
 BREAKS: dict[str, Callable[[State], None]] = {
     "res": _extra_res,
     "memsw": _lost_swap_charge,
@@ -192,6 +199,7 @@ BREAKS: dict[str, Callable[[State], None]] = {
     "swap_pages": _inuse,
     "swap_cache": _nrpages,
     "swap_record_referenced": _unreferenced_record,
+    "used_free_page": _used_free_page,
 }
 
 

@@ -485,6 +485,19 @@ def unreferenced_swap_records(k: Kernel) -> list[str]:
     return out
 
 
+def check_used_free_page(k: Kernel) -> list[str]:
+    """No free frame keeps a PCG_USED page_cgroup. mm/page_alloc.c: free_pages_check()
+    (2.6.30, 2.6.31) does not test the page_cgroup, so a page freed while still charged is
+    freed and its charge (res, memsw, the css reference) stays with ``pc->mem_cgroup``
+    until the frame's next page inherits the pc: a stuck charge, one line per frame."""
+    out = []
+    for pfn, pc in sorted(k.zone.node_page_cgroup.items()):
+        if PageCgroupUsed(pc) and pfn not in k.pages:
+            out.append(f"free pfn {pfn} has a PCG_USED page_cgroup: {pc.mem_cgroup!r} "
+                       f"stays charged one page")
+    return out
+
+
 #: The checks by name, in the order check_all() runs them.
 CHECKS: tuple[tuple[str, Check], ...] = (
     ("res", check_res),
@@ -499,6 +512,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("swap_pages", check_swap_pages),
     ("swap_cache", check_swap_cache),
     ("swap_record_referenced", check_swap_record_referenced),
+    ("used_free_page", check_used_free_page),
 )
 
 
