@@ -154,20 +154,21 @@ def op_munmap(m: Machine, rng: Random) -> str:
     return f"munmap {t.pid}"
 
 
-def op_madvise(m: Machine, rng: Random) -> str:
+def _not_shm(m: Machine, rng: Random, name: str, call: Callable[[Task, Mapping], None]) -> str:
+    """``call`` on a random mapping that is not SysV shm (madvise, mlock)."""
     tm = _mapping(m, rng)
     if tm is None or tm[1].kind == "shm":
-        return "madvise (skipped)"
-    tm[0].madvise(tm[1])
-    return f"madvise {tm[0].pid}"
+        return f"{name} (skipped)"
+    call(*tm)
+    return f"{name} {tm[0].pid}"
+
+
+def op_madvise(m: Machine, rng: Random) -> str:
+    return _not_shm(m, rng, "madvise", lambda t, mp: t.madvise(mp))
 
 
 def op_mlock(m: Machine, rng: Random) -> str:
-    tm = _mapping(m, rng)
-    if tm is None or tm[1].kind == "shm":
-        return "mlock (skipped)"
-    tm[0].mlock(tm[1])
-    return f"mlock {tm[0].pid}"
+    return _not_shm(m, rng, "mlock", lambda t, mp: t.mlock(mp))
 
 
 def op_fork(m: Machine, rng: Random) -> str:
