@@ -316,6 +316,7 @@ def report(t: Tally) -> None:
     for name, v in sorted(t.violations.items(), key=lambda kv: kv[1].first):
         print(f"  {name}: {v.ops:,} operations, first at op {v.first} ({v.first_step}): "
               f"{v.message}")
+    print(end="", flush=True)  # one kernel's report at a time, also into a file
 
 
 def main() -> None:
