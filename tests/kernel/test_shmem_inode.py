@@ -11,10 +11,27 @@ from mm_helpers import VERSIONS, run
 from test_shmem import attach, locked_segment_page, setup, swap_out_segment_page
 from test_shmem_unuse import locked_swap_page
 
-from swaplab.kernel import invariants, shmem, swapfile
+from swaplab.kernel import (
+    filemap,
+    invariants,
+    memcontrol,
+    page_alloc,
+    shmem,
+    swap,
+    swapfile,
+)
+from swaplab.kernel.gfp import GFP_HIGHUSER, GFP_KERNEL, GFP_NOWAIT
 from swaplab.kernel.memcontrol import MEM_CGROUP_STAT_CACHE
-from swaplab.kernel.mm_types import PAGE_SIZE, ClearPageDirty, PageLocked, PageSwapCache
+from swaplab.kernel.mm_types import (
+    PAGE_SIZE,
+    ClearPageDirty,
+    Page,
+    PageLocked,
+    PageSwapCache,
+    SetPageSwapBacked,
+)
 from swaplab.kernel.page_cgroup import PageCgroupUsed
+from swaplab.kernel.sync import unlock_page
 
 pytestmark = pytest.mark.parametrize("version", VERSIONS)
 
@@ -119,3 +136,36 @@ def test_writepage_does_not_list_an_inode_being_freed(version: str) -> None:
     inode.i_state |= shmem.I_FREEING
     assert run(k, shmem.shmem_writepage(k, page), task) == 0
     assert inode.i_swap and k.shmem_swaplist == [] and inode.i_count == 1
+
+
+def test_charged_reachable_catches_a_page_put_into_an_evicted_inode(version: str) -> None:
+    """The leak igrab() prevents, built by hand: after the segment's inode was evicted, a
+    page is charged and put into its page cache (what shmem_unuse_inode() inserting into
+    an inode it had not pinned would leave). Nothing will truncate that cache again, so
+    the charge stays for good, and the invariant names the page."""
+    k, mem, task = setup(version)
+    assert task.mm is not None
+    shmid, addr = attach(k, task, 1)
+    inode = k.shm_segments[shmid]
+    assert run(k, shmem.shm_rmid(k, shmid), task) == 0
+    assert run(k, shmem.shmdt(k, task.mm, addr), task) == 0
+    assert inode.evicted and mem.res.usage == 0
+    assert invariants.check_charged_reachable(k) == []
+
+    async def insert_into_the_dead_inode() -> Page:
+        page = await page_alloc.alloc_pages(k, GFP_HIGHUSER, "shmem_alloc_page")
+        assert page is not None
+        SetPageSwapBacked(page)
+        assert not await memcontrol.mem_cgroup_cache_charge(k, page, task.mm, GFP_KERNEL)
+        assert not await filemap.add_to_page_cache_lru(k, page, inode.mapping, 0,
+                                                       GFP_NOWAIT)
+        unlock_page(page)
+        page_alloc.put_page(k, page)
+        return page
+
+    page = run(k, insert_into_the_dead_inode(), task)
+    run(k, swap.lru_add_drain(k), task)
+    assert PageCgroupUsed(page.page_cgroup) and mem.res.usage == PAGE_SIZE
+    found = invariants.check_charged_reachable(k)
+    assert len(found) == 1 and found[0].startswith(f"{page!r} charged to")
+    assert invariants.check_all(k, ["charged_reachable"]) == [f"charged_reachable: {found[0]}"]
