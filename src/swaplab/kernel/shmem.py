@@ -16,11 +16,15 @@ global inode_lock is one lock per inode here: on these paths it only orders that
 i_count and i_state.
 
 Abstractions: no tmpfs mount, no size accounting (shmem_acct_*), no sbinfo block limits, no
-swap vector pages (``i_swap`` is a dict index -> entry), no mempolicy, shmem_swaplist is a
-plain list without its mutex (``k.shmem_swaplist``), no SGP_READ/SGP_DIRTY/SGP_WRITE variants
-(every lookup is SGP_CACHE), no partial-page truncation. A file reference is a vma in
+swap vector pages (``i_swap`` is a dict index -> entry: a directory walk is a walk of its
+sorted indices), no mempolicy, no SGP_READ/SGP_DIRTY/SGP_WRITE variants (every lookup is
+SGP_CACHE), no partial-page truncation or hole punching. shmem_swaplist is a plain list
+(``k.shmem_swaplist``) without shmem_swaplist_mutex: each change or read of it is one step
+of plain code, recorded as a write of the list (:func:`_swaplist_touched`) so that the
+explorer orders those steps as the mutex would; the inode structs the mutex keeps from
+being freed under shmem_unuse() are never freed here. A file reference is a vma in
 ``mapping.i_mmap`` (kept by mmap.py) plus, for a SysV segment, the segment's own reference
-until it is destroyed; the inode is evicted (shmem_delete_inode) when the last one goes.
+until it is destroyed; the dentry's inode reference goes with the last one.
 SysV ids come from ``k.shm_next_id``; no permissions, no IPC namespaces, no SHMMAX/SHMALL.
 """
 
@@ -62,6 +66,7 @@ from swaplab.kernel.sync import (
     busy_retry,
     cond_resched,
     current,
+    plain_write,
     spin_lock,
     spin_unlock,
     trace,
@@ -358,7 +363,7 @@ async def _shmem_writepage_swapped(k: Kernel, inode: ShmemInode, page: Page, swa
     shmem_swaplist and iput it (which may evict it, here in reclaim)."""
     filemap.remove_from_page_cache(k, page)
     inode.i_swap[page.index] = swap
-    grabbed = await igrab(k, inode) if inode not in k.shmem_swaplist else None
+    grabbed = await igrab(k, inode) if inode not in _swaplist_touched(k) else None
     spin_unlock(inode.lock)
     await swapfile.swap_duplicate(k, swap)
     BUG_ON(page_mapped(page), "shmem_writepage: page still mapped")
@@ -366,10 +371,17 @@ async def _shmem_writepage_swapped(k: Kernel, inode: ShmemInode, page: Page, swa
     trace(k, "shmem_writepage()", f"{page!r} -> {swap:#x}")
     await page_io.swap_writepage(k, page)
     if grabbed is not None:
-        if grabbed in k.shmem_swaplist:  # list_move_tail: we may be racing
+        if grabbed in _swaplist_touched(k):  # list_move_tail: we may be racing
             k.shmem_swaplist.remove(grabbed)
         k.shmem_swaplist.append(grabbed)
         await iput(k, grabbed)
+
+
+def _swaplist_touched(k: Kernel) -> list[ShmemInode]:
+    """``k.shmem_swaplist``, recorded as written by the running step (see the module
+    docstring: the stand-in for shmem_swaplist_mutex)."""
+    plain_write(k.shmem_swaplist)
+    return k.shmem_swaplist
 
 
 # ---------------------------------------------------------------------------------------------
@@ -482,7 +494,7 @@ async def shmem_delete_inode(k: Kernel, inode: ShmemInode) -> None:
     await filemap.truncate_inode_pages(k, inode.mapping, 0)
     inode.size_pages = 0
     await shmem_truncate(k, inode)
-    if inode in k.shmem_swaplist:
+    if inode in _swaplist_touched(k):
         k.shmem_swaplist.remove(inode)
     inode.i_state |= I_CLEAR
     trace(k, "shmem_delete_inode()", inode.mapping.name)
@@ -513,7 +525,7 @@ async def shmem_unuse_inode(k: Kernel, inode: ShmemInode, entry: int, page: Page
     rest of the round runs when the truncating thread cannot."""
     await spin_lock(k, inode.lock, "shmem_unuse_inode")
     if not inode.swapped:
-        if inode in k.shmem_swaplist:
+        if inode in _swaplist_touched(k):
             k.shmem_swaplist.remove(inode)
         spin_unlock(inode.lock)
         return 0
@@ -526,7 +538,7 @@ async def shmem_unuse_inode(k: Kernel, inode: ShmemInode, entry: int, page: Page
         return 0
     grabbed = await igrab(k, inode)
     spin_unlock(inode.lock)
-    at = k.shmem_swaplist.index(inode) if inode in k.shmem_swaplist else 0
+    at = k.shmem_swaplist.index(inode) if inode in _swaplist_touched(k) else 0
     k.shmem_swaplist[:] = k.shmem_swaplist[at:] + k.shmem_swaplist[:at]
     error = 1
     if grabbed is not None:
@@ -589,7 +601,7 @@ async def shmem_unuse(k: Kernel, entry: int, page: Page) -> int:
     """mm/shmem.c: shmem_unuse(): try_to_unuse()'s search of shmem for ``entry`` (page
     locked): shmem_unuse_inode() on each inode of shmem_swaplist until one answers. 0 (not
     found: page still locked), 1 or -errno (page unlocked and released)."""
-    for inode in list(k.shmem_swaplist):
+    for inode in list(_swaplist_touched(k)):
         found = await shmem_unuse_inode(k, inode, entry, page)
         await cond_resched(k, "shmem_unuse")
         if found:
