@@ -186,6 +186,24 @@ def _used_free_page(s: State) -> None:
     s.k.zone.node_page_cgroup[7] = pc
 
 
+def _charged_in_evicted_inode(s: State) -> None:
+    """P leaves T's pte for the page cache of a shmem inode that was evicted: the state
+    mm/shmem.c: shmem_unuse_inode() would leave without its igrab() (charged for good)."""
+    from swaplab.kernel.shmem import I_CLEAR, I_FREEING, ShmemInode
+
+    inode = ShmemInode("SYSV00000001", 1)
+    inode.i_count = 0
+    inode.i_state = I_FREEING | I_CLEAR
+    assert s.T.mm is not None
+    del s.T.mm.ptes[0x10000 >> PAGE_SHIFT]
+    s.T.mm.anon_rss = 0
+    s.P._mapcount = -1  # _count 1 is now the page cache's reference
+    s.P.mapping = inode.mapping
+    s.P.index = 0
+    inode.mapping.page_tree[0] = s.P
+    inode.mapping.nrpages = 1
+
+
 BREAKS: dict[str, Callable[[State], None]] = {
     "res": _extra_res,
     "memsw": _lost_swap_charge,
@@ -200,6 +218,7 @@ BREAKS: dict[str, Callable[[State], None]] = {
     "swap_cache": _nrpages,
     "swap_record_referenced": _unreferenced_record,
     "used_free_page": _used_free_page,
+    "charged_reachable": _charged_in_evicted_inode,
 }
 
 

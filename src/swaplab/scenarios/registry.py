@@ -10,7 +10,8 @@ import importlib
 
 from swaplab.scenarios.api import Scenario
 
-MODULES: tuple[str, ...] = ("swaplab.scenarios.tiny", "swaplab.scenarios.kernel_races")
+MODULES: tuple[str, ...] = ("swaplab.scenarios.tiny", "swaplab.scenarios.kernel_races",
+                            "swaplab.scenarios.shmem_races")
 
 
 class UnknownScenario(KeyError):
