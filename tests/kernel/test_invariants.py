@@ -179,6 +179,31 @@ def _unreferenced_record(s: State) -> None:
     s.R.memsw.usage += PAGE_SIZE
 
 
+def _used_free_page(s: State) -> None:
+    pc = PageCgroup()  # a frame freed while its page was still charged to G
+    pc.flags = PCG_USED
+    pc.mem_cgroup = s.G
+    s.k.zone.node_page_cgroup[7] = pc
+
+
+def _charged_in_evicted_inode(s: State) -> None:
+    """P leaves T's pte for the page cache of a shmem inode that was evicted: the state
+    mm/shmem.c: shmem_unuse_inode() would leave without its igrab() (charged for good)."""
+    from swaplab.kernel.shmem import I_CLEAR, I_FREEING, ShmemInode
+
+    inode = ShmemInode("SYSV00000001", 1)
+    inode.i_count = 0
+    inode.i_state = I_FREEING | I_CLEAR
+    assert s.T.mm is not None
+    del s.T.mm.ptes[0x10000 >> PAGE_SHIFT]
+    s.T.mm.anon_rss = 0
+    s.P._mapcount = -1  # _count 1 is now the page cache's reference
+    s.P.mapping = inode.mapping
+    s.P.index = 0
+    inode.mapping.page_tree[0] = s.P
+    inode.mapping.nrpages = 1
+
+
 BREAKS: dict[str, Callable[[State], None]] = {
     "res": _extra_res,
     "memsw": _lost_swap_charge,
@@ -192,6 +217,8 @@ BREAKS: dict[str, Callable[[State], None]] = {
     "swap_pages": _inuse,
     "swap_cache": _nrpages,
     "swap_record_referenced": _unreferenced_record,
+    "used_free_page": _used_free_page,
+    "charged_reachable": _charged_in_evicted_inode,
 }
 
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from mm_helpers import VERSIONS, make_kernel, new_task, run
+from mm_helpers import VERSIONS, make_kernel, new_task, run, usage_pages
 
-from swaplab.kernel import page_alloc, swap
+from swaplab.kernel import invariants, memcontrol, page_alloc, swap
 from swaplab.kernel.errno import KernelBug
 from swaplab.kernel.gfp import GFP_ATOMIC, GFP_KERNEL, GFP_NOWAIT
 from swaplab.kernel.kernel import Kernel
 from swaplab.kernel.mm_types import (
     LRU_INACTIVE_ANON,
+    PAGE_SIZE,
+    Page,
     PG_lru,
     PG_mlocked,
     PG_swapbacked,
@@ -76,7 +78,7 @@ def test_last_put_page_takes_the_page_off_the_lru() -> None:
     assert page.pfn not in k.pages
 
 
-@pytest.mark.parametrize("bad", ["mapped", "swapcache", "used", "locked"])
+@pytest.mark.parametrize("bad", ["mapped", "swapcache", "locked"])
 def test_freeing_a_busy_page_is_a_bug(bad: str) -> None:
     k = make_kernel()
     page = run(k, page_alloc.alloc_pages(k, GFP_KERNEL))
@@ -84,12 +86,52 @@ def test_freeing_a_busy_page_is_a_bug(bad: str) -> None:
         page._mapcount = 0
     elif bad == "swapcache":
         page.flags |= PG_swapcache
-    elif bad == "used":
-        page.page_cgroup.flags |= PCG_USED
     else:
         page.lock.take(0)
     with pytest.raises(KernelBug):
         page_alloc.put_page(k, page)
+
+
+def _charged_page(k: Kernel) -> Page:
+    """A fresh page charged (PCG_USED) to the root memcg like a new anon page."""
+    task = new_task(k)
+    page = run(k, page_alloc.alloc_pages(k, GFP_KERNEL))
+    assert run(k, memcontrol.mem_cgroup_newpage_charge(k, page, task.mm, GFP_KERNEL)) == 0
+    assert page.page_cgroup.flags & PCG_USED and usage_pages(k) == 1
+    return page
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_freeing_a_charged_page_frees_it_and_leaves_the_charge(version: str) -> None:
+    """mm/page_alloc.c: free_pages_check() has no page_cgroup test in 2.6.30 or 2.6.31:
+    the frame is freed, res and memsw stay charged, used_free_page reports the pc."""
+    k = make_kernel(version)
+    page = _charged_page(k)
+    free = page_alloc.nr_free_pages(k)
+    page_alloc.put_page(k, page)  # no KernelBug
+    assert page.pfn not in k.pages and page_alloc.nr_free_pages(k) == free + 1
+    root = k.root_mem_cgroup
+    assert root is not None
+    assert usage_pages(k) == 1 and root.memsw.usage == PAGE_SIZE
+    assert k.zone.node_page_cgroup == {page.pfn: page.page_cgroup}
+    assert invariants.check(k, "used_free_page") == [
+        f"free pfn {page.pfn} has a PCG_USED page_cgroup: {root!r} stays charged one page"]
+    assert invariants.check(k, "res")  # res.usage counts a page no live page carries
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_next_page_of_the_frame_inherits_the_used_page_cgroup(version: str) -> None:
+    """The frame's pc outlives the page: its next page gets the USED pc, and
+    mm/memcontrol.c: __mem_cgroup_commit_charge() undoes the new charge (already USED),
+    so the stuck charge becomes the new page's and every invariant holds again."""
+    k = make_kernel(version)
+    page = _charged_page(k)
+    pc = page.page_cgroup
+    page_alloc.put_page(k, page)
+    again = _charged_page(k)  # the charge is undone: usage stays 1
+    assert again.pfn == page.pfn and again.page_cgroup is pc and pc.page is again
+    assert k.zone.node_page_cgroup == {} and usage_pages(k) == 1
+    assert invariants.check_all(k) == []
 
 
 def test_put_page_below_zero_is_a_bug() -> None:

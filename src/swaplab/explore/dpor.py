@@ -249,6 +249,7 @@ class DporDriver:
         clock = _join(list(pre), [0] * (tid + 1))
         clock[tid] += 1
         racing: list[int] = []
+        held = self._held_window(event)
         for j in self._candidates(event):
             other = events[j]
             if other.tid == tid or not other.conflicts(event):
@@ -259,6 +260,8 @@ class DporDriver:
                 if j < 0 or events[j].tid == tid:
                     continue
                 other = events[j]
+            elif held[0] < j <= held[1]:
+                continue  # the lock was held there: the ACQUIRE could not run first
             if not _before(other, pre) and j not in racing:
                 racing.append(j)
         event.clock = clock
@@ -320,6 +323,22 @@ class DporDriver:
                     first = False
                     if not node.wants(tid):
                         node.add(tid)
+
+    def _held_window(self, event: _Event) -> tuple[int, int]:
+        """For an ACQUIRE of a lock another thread took last, the events from that take
+        (exclusive) to its release (inclusive): while they ran the ACQUIRE was disabled,
+        so its conflicts with them are not races it could win; (-1, -1) otherwise. Its race
+        for the lock itself goes to the take (``only_released_for``)."""
+        lock = event.op.obj
+        if event.op.kind is not OpKind.ACQUIRE:
+            return -1, -1
+        take = self._acquirer(len(self.events), lock)
+        if take < 0 or self.events[take].tid == event.tid:
+            return -1, -1
+        for i in self.by_obj.get(id(lock), ()):
+            if i > take and _in(lock, self.events[i].released):
+                return take, i
+        return -1, -1
 
     def _acquirer(self, j: int, lock: object) -> int:
         """The event before ``j`` that took ``lock`` (-1: none seen)."""

@@ -485,6 +485,71 @@ def unreferenced_swap_records(k: Kernel) -> list[str]:
     return out
 
 
+def check_used_free_page(k: Kernel) -> list[str]:
+    """No free frame keeps a PCG_USED page_cgroup. mm/page_alloc.c: free_pages_check()
+    (2.6.30, 2.6.31) does not test the page_cgroup, so a page freed while still charged is
+    freed and its charge (res, memsw, the css reference) stays with ``pc->mem_cgroup``
+    until the frame's next page inherits the pc: a stuck charge, one line per frame."""
+    out = []
+    for pfn, pc in sorted(k.zone.node_page_cgroup.items()):
+        if PageCgroupUsed(pc) and pfn not in k.pages:
+            out.append(f"free pfn {pfn} has a PCG_USED page_cgroup: {pc.mem_cgroup!r} "
+                       f"stays charged one page")
+    return out
+
+
+def _live_cache(k: Kernel, page: Page) -> bool:
+    """Whether ``page`` sits in the page cache of a live inode: its mapping's tree holds
+    it and the host is not being evicted (a shmem inode without I_FREEING/I_CLEAR; the
+    model's plain files have no lifetime)."""
+    from swaplab.kernel.shmem import I_CLEAR, I_FREEING, ShmemInode
+
+    mapping = page.mapping
+    if (not isinstance(mapping, AddressSpace) or mapping is k.swapper_space
+            or mapping.page_tree.get(page.index) is not page):
+        return False
+    host = mapping.host
+    return not (isinstance(host, ShmemInode) and host.i_state & (I_FREEING | I_CLEAR))
+
+
+def check_charged_reachable(k: Kernel) -> list[str]:
+    """Every charged page (PCG_USED) is reachable: mapped by a pte of a live mm
+    (:func:`all_mms`), in swapper_space, or in the page cache of a live inode
+    (:func:`_live_cache`); or a path holds it: its _count exceeds the references the state
+    explains (ptes, page caches - a dead inode's too - and per-CPU pagevecs), such as a
+    test's own reference or an isolated page's. A charge on a page none of these reaches
+    is never uncharged: the memcg keeps it for good (e.g. a page put into the cache of a
+    shmem inode after its eviction truncated it: mm/shmem.c shmem_unuse_inode() without
+    its igrab()).
+
+    Quiescent points only, like every check here: in the middle of a path a page is
+    charged before it is mapped or inserted (do_swap_page, shmem_getpage) and a zap holds
+    the ptes of an mm no task owns; such a page's holder is not always visible as an
+    extra reference."""
+    ptes: dict[Page, int] = {}
+    for mm in all_mms(k):
+        for pte in mm.ptes.values():
+            if pte.page is not None:
+                ptes[pte.page] = ptes.get(pte.page, 0) + 1
+    pvecs = _pagevec_refs(k)
+    out: list[str] = []
+    for page in k.pages.values():
+        if not PageCgroupUsed(page.page_cgroup) or ptes.get(page, 0):
+            continue
+        if PageSwapCache(page) and k.swapper_space.page_tree.get(page.private) is page:
+            continue
+        if _live_cache(k, page):
+            continue
+        explained = page._mapcount + 1 + _cache_refs(k, page) + pvecs.get(page, 0)
+        if page._count > explained:
+            continue
+        owner = page.page_cgroup.mem_cgroup
+        out.append(f"{page!r} charged to {owner!r} but no live mm maps it, no live inode "
+                   f"or swap cache holds it, and no path holds a reference (_count "
+                   f"{page._count})")
+    return out
+
+
 #: The checks by name, in the order check_all() runs them.
 CHECKS: tuple[tuple[str, Check], ...] = (
     ("res", check_res),
@@ -499,6 +564,8 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("swap_pages", check_swap_pages),
     ("swap_cache", check_swap_cache),
     ("swap_record_referenced", check_swap_record_referenced),
+    ("used_free_page", check_used_free_page),
+    ("charged_reachable", check_charged_reachable),
 )
 
 

@@ -26,6 +26,27 @@ PAGEVEC_SIZE = 14
 HZ = 250
 
 
+class LruAddPvecs(list[list[Page]]):
+    """mm/swap.c: one CPU's lru_add_pvecs, a pagevec per LRU list. Filling and draining
+    them are plain code, recorded as accesses of this object (named by its CPU for the
+    explorer, ops.stable_name), so a drain is ordered against the additions it sees."""
+
+    __slots__ = ("cpu",)
+
+    def __init__(self, cpu: int) -> None:
+        super().__init__([] for _ in range(NR_LRU_LISTS))
+        self.cpu = cpu
+
+    @property
+    def stable_key(self) -> int:
+        return self.cpu
+
+
+def lru_add_pvecs(ncpus: int) -> list[LruAddPvecs]:
+    """Every CPU's empty LRU-add pagevecs."""
+    return [LruAddPvecs(cpu) for cpu in range(ncpus)]
+
+
 class SwapCacheInfo:
     """mm/swap_state.c: struct swap_cache_info (the sysrq-m statistics)."""
 
@@ -61,9 +82,7 @@ class Kernel:
         self.zone = Zone(self.totalram_pages)
 
         # mm/swap.c: one pagevec per LRU list per CPU (lru_add_pvecs)
-        self.lru_add_pvecs: list[list[list[Page]]] = [
-            [[] for _ in range(NR_LRU_LISTS)] for _ in range(ncpus)
-        ]
+        self.lru_add_pvecs: list[LruAddPvecs] = lru_add_pvecs(ncpus)
 
         # kernel/cgroup.c + mm/memcontrol.c
         self.cgroup_root = Cgroup("", None)

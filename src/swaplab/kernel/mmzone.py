@@ -12,6 +12,7 @@ from math import isqrt
 
 from swaplab.kernel.errno import BUG_ON
 from swaplab.kernel.mm_types import NR_LRU_LISTS, Page
+from swaplab.kernel.page_cgroup import PageCgroup
 from swaplab.kernel.sync import Lock, spin_lock_uncontended, spin_unlock
 
 # enum zone_stat_item (the ones the model keeps)
@@ -27,13 +28,21 @@ NR_ISOLATED = "nr_isolated"
 
 
 class Zone:
-    """struct zone: LRU lists under ``lru_lock``, vm_stat counters and watermarks."""
+    """struct zone: LRU lists under ``lru_lock``, vm_stat counters and watermarks.
 
-    __slots__ = ("lru", "lru_lock", "pages_high", "pages_low", "pages_min", "vm_stat")
+    ``node_page_cgroup`` stands for the node's page_cgroup array (pgdat->node_page_cgroup,
+    one pc per frame, never freed): the model keeps only the pcs of *free* frames that
+    were freed while still PCG_USED (a stuck charge, see page_alloc.__free_page), by pfn;
+    every other frame gets a fresh pc when it is allocated.
+    """
+
+    __slots__ = ("lru", "lru_lock", "node_page_cgroup", "pages_high", "pages_low",
+                 "pages_min", "vm_stat")
 
     def __init__(self, present_pages: int) -> None:
         self.lru: list[dict[Page, None]] = [{} for _ in range(NR_LRU_LISTS)]
         self.lru_lock = Lock("zone->lru_lock")
+        self.node_page_cgroup: dict[int, PageCgroup] = {}
         self.vm_stat: dict[str, int] = {
             NR_FREE_PAGES: present_pages,  # every frame is free at boot
             NR_ANON_PAGES: 0,

@@ -4,11 +4,13 @@ allocator of the one zone, and put_page().
 Abstractions: one zone, order-0 pages only, no per-CPU page lists and no buddy system: a
 frame is a pfn, handed out lowest-freed-first (``k.free_pfns`` is a heap), else the next
 never-used pfn; ``k.pages`` holds every allocated page by pfn. Every allocation gets a
-fresh :class:`Page` and a fresh :class:`PageCgroup` (``pc.page`` set), so no state leaks
-from a freed page into the next user of its frame.
+fresh :class:`Page` and, unless its frame was freed still PCG_USED, a fresh
+:class:`PageCgroup` (``pc.page`` set). A frame freed still PCG_USED keeps its pc (the
+kernel's page_cgroup array outlives the page, and free_pages_check() does not look at it):
+the charge stays in res/memsw, and the next page of the frame inherits the pc, as in C.
 Watermarks: an allocation succeeds while the zone stays above ``pages_low`` (first pass) or
 ``pages_min`` (slow path; ALLOC_HIGH/ALLOC_HARDER lower it); a TIF_MEMDIE task ignores
-watermarks (ALLOC_NO_WATERMARKS). kswapd is not woken (issue 3). ``bad_page()`` is a
+watermarks (ALLOC_NO_WATERMARKS). kswapd is not woken. ``bad_page()`` is a
 :class:`KernelBug` (a finding) instead of a printk that leaks the page.
 """
 
@@ -66,7 +68,7 @@ def _take_frame(k: Kernel) -> Page:
         pfn = k.next_pfn
         k.next_pfn += 1
     _set_free(k, k.nr_free_pages - 1)
-    pc = PageCgroup()
+    pc = k.zone.node_page_cgroup.pop(pfn, None) or PageCgroup()
     page = Page(pfn, pc)
     pc.page = page
     k.pages[pfn] = page
@@ -149,19 +151,11 @@ async def alloc_page_vma(k: Kernel, gfp: int, vma: VmAreaStruct | None, addr: in
     return await alloc_pages(k, gfp, "alloc_page_vma")
 
 
-def __free_page(k: Kernel, page: Page) -> None:
-    """mm/page_alloc.c: __free_pages() -> free_hot_cold_page() + free_pages_check().
-
-    [31] clears PG_mlocked first (free_page_mlock, NR_MLOCK--); [30] does the same inside
-    free_pages_check(). An anon page's mapping is reset. A page still mapped, referenced,
-    with a mapping, with a flag of PAGE_FLAGS_CHECK_AT_FREE, locked, or still charged
-    (PCG_USED: a memcg leak) is a :class:`KernelBug` (bad_page()).
-    """
-    if PageMlocked(page):
-        page.flags &= ~PG_mlocked
-        k.zone.vm_stat[NR_MLOCK] -= 1
-    if PageAnon(page):
-        page.mapping = None
+def free_pages_check(page: Page) -> list[str]:
+    """mm/page_alloc.c: free_pages_check() (2.6.30, 2.6.31): what makes ``page`` bad to
+    free: mapped, referenced, with a mapping, or a flag of PAGE_FLAGS_CHECK_AT_FREE (PG_locked
+    is one). There is no page_cgroup test in either version: a page freed while still
+    PCG_USED is freed, and its charge stays (see :func:`__free_page`)."""
     bad = []
     if page_mapcount(page) != 0:
         bad.append(f"mapcount {page_mapcount(page)}")
@@ -173,10 +167,39 @@ def __free_page(k: Kernel, page: Page) -> None:
         bad.append(f"flags {page.flags & PAGE_FLAGS_CHECK_AT_FREE:#x}")
     if page.lock.holder is not None:
         bad.append("locked")
-    if PageCgroupUsed(page.page_cgroup):
-        bad.append("page_cgroup USED")
+    return bad
+
+
+def _keep_used_page_cgroup(k: Kernel, page: Page) -> None:
+    """The page_cgroup of a page freed while PCG_USED stays USED, charged to its memcg
+    (res, memsw and the css reference), in the zone's ``node_page_cgroup`` under the pfn:
+    nothing on the free path uncharges it. Only the pc's memcg LRU link would go, and
+    __page_cache_release() already took the page off the LRU."""
+    pc = page.page_cgroup
+    if PageCgroupUsed(pc):
+        k.zone.node_page_cgroup[page.pfn] = pc
+        trace(k, "__free_page()", f"{page!r} freed with PCG_USED: {pc.mem_cgroup!r} "
+              "stays charged")
+
+
+def __free_page(k: Kernel, page: Page) -> None:
+    """mm/page_alloc.c: __free_pages() -> free_hot_cold_page() + free_pages_check().
+
+    [31] clears PG_mlocked first (free_page_mlock, NR_MLOCK--); [30] does the same inside
+    free_pages_check(). An anon page's mapping is reset. A page that fails
+    free_pages_check() is a :class:`KernelBug` (bad_page()). A page still charged
+    (PCG_USED) is freed like any other and stays charged (the leak 2.6.30/2.6.31 allow;
+    the ``used_free_page`` invariant reports it).
+    """
+    if PageMlocked(page):
+        page.flags &= ~PG_mlocked
+        k.zone.vm_stat[NR_MLOCK] -= 1
+    if PageAnon(page):
+        page.mapping = None
+    bad = free_pages_check(page)
     if bad:
         raise KernelBug(f"bad_page: {page!r}: {', '.join(bad)}")
+    _keep_used_page_cgroup(k, page)
     page.flags = 0
     page.private = 0
     del k.pages[page.pfn]

@@ -6,12 +6,25 @@ Reclaim writes it to swap through shmem_writepage (swap cache + a swap entry in 
 shmem_getpage reads it back. Truncation (inode eviction) uncharges the pages and frees the
 swap entries.
 
+The inode's life (fs/inode.c): ``i_count`` starts at 1, the reference of the file's dentry
+(every file of the inode - the segment's own, each attach's, a /dev/zero mapping's - shares
+it: the model drops it once, with the last file reference, :func:`dentry_iput`). igrab()
+takes one more unless the inode is being freed (I_FREEING/I_CLEAR); iput() of the last
+reference sets I_FREEING and evicts the inode (generic_delete_inode -> shmem_delete_inode:
+shmem inodes are unlinked, i_nlink 0), which ends in clear_inode (I_CLEAR). fs/inode.c's
+global inode_lock is one lock per inode here: on these paths it only orders that inode's
+i_count and i_state.
+
 Abstractions: no tmpfs mount, no size accounting (shmem_acct_*), no sbinfo block limits, no
-swap vector pages (``i_swap`` is a dict index -> entry), no mempolicy, shmem_swaplist is a
-plain list without its mutex (``k.shmem_swaplist``), no SGP_READ/SGP_DIRTY/SGP_WRITE variants
-(every lookup is SGP_CACHE), no partial-page truncation. A file reference is a vma in
+swap vector pages (``i_swap`` is a dict index -> entry: a directory walk is a walk of its
+sorted indices), no mempolicy, no SGP_READ/SGP_DIRTY/SGP_WRITE variants (every lookup is
+SGP_CACHE), no partial-page truncation or hole punching. shmem_swaplist is a plain list
+(``k.shmem_swaplist``) without shmem_swaplist_mutex: each change or read of it is one step
+of plain code, recorded as a write of the list (:func:`_swaplist_touched`) so that the
+explorer orders those steps as the mutex would; the inode structs the mutex keeps from
+being freed under shmem_unuse() are never freed here. A file reference is a vma in
 ``mapping.i_mmap`` (kept by mmap.py) plus, for a SysV segment, the segment's own reference
-until it is destroyed; the inode is evicted (shmem_delete_inode) when the last one goes.
+until it is destroyed; the dentry's inode reference goes with the last one.
 SysV ids come from ``k.shm_next_id``; no permissions, no IPC namespaces, no SHMMAX/SHMALL.
 """
 
@@ -36,6 +49,8 @@ from swaplab.kernel.mm_types import (
     PAGE_SHIFT,
     PAGE_SIZE,
     VM_LOCKED,
+    VM_READ,
+    VM_WRITE,
     AddressSpace,
     Page,
     PageLocked,
@@ -48,8 +63,10 @@ from swaplab.kernel.mm_types import (
 )
 from swaplab.kernel.sync import (
     Lock,
+    busy_retry,
     cond_resched,
     current,
+    plain_write,
     spin_lock,
     spin_unlock,
     trace,
@@ -70,37 +87,69 @@ SHM_LOCK = 11
 SHM_UNLOCK = 12
 #: include/linux/shm.h: SHMMIN
 SHMMIN = 1
+#: mm/shmem.c: info->flags bits besides VM_LOCKED: a page came into the cache since the
+#: flag was last cleared (SHMEM_PAGEIN), a truncation is under way (SHMEM_TRUNCATE)
+SHMEM_PAGEIN = VM_READ
+SHMEM_TRUNCATE = VM_WRITE
+#: include/linux/fs.h: i_state bits
+I_WILL_FREE = 1 << 4
+I_FREEING = 1 << 5
+I_CLEAR = 1 << 6
+#: the sites of shmem_unuse_inode()'s busy-wait rounds (see its docstring)
+UNUSE_IGRAB_FAILED = "try_to_unuse: slot of an inode being evicted"
+UNUSE_TRUNCATING = "try_to_unuse: slot a truncation is freeing"
 
 
 class ShmemInode:
     """struct shmem_inode_info with its inode: a swap-backed page cache (``mapping``), the
-    swap entries of swapped-out indices (``i_swap``), size in pages, and VM_LOCKED
-    (SHM_LOCK) in ``flags``; ``lock`` is info->lock, ``alloced`` the pages allocated.
+    swap entries of swapped-out indices (``i_swap``), size in pages (i_size), the highest
+    index allocated + 1 (``next_index``), info->flags (VM_LOCKED for SHM_LOCK,
+    SHMEM_PAGEIN, SHMEM_TRUNCATE) in ``flags``; ``lock`` is info->lock, ``alloced`` the
+    pages allocated. ``swapped`` is info->swapped: the entries in ``i_swap`` plus those a
+    running truncation has cleared but not yet subtracted (``swaps_freeing``).
+
+    The inode part: ``i_count``, ``i_state`` (I_FREEING, I_CLEAR), ``inode_lock`` (see the
+    module docstring) and ``dentry_released`` (the dentry's reference is gone).
 
     SysV segments (struct shmid_kernel) also carry ``shm_id`` (-1 otherwise), ``shm_key``
-    and ``shm_dest`` (SHM_DEST: IPC_RMID while attached). ``evicted`` is set once
-    shmem_delete_inode() ran.
+    and ``shm_dest`` (SHM_DEST: IPC_RMID while attached).
     """
 
-    __slots__ = ("alloced", "evicted", "flags", "i_swap", "lock", "mapping", "shm_dest",
-                 "shm_id", "shm_key", "size_pages")
+    __slots__ = ("alloced", "dentry_released", "flags", "i_count", "i_state", "i_swap",
+                 "inode_lock", "lock", "mapping", "next_index", "shm_dest", "shm_id",
+                 "shm_key", "size_pages", "swaps_freeing")
 
     def __init__(self, name: str, size_pages: int) -> None:
         self.mapping = AddressSpace(name, swap_backed=True, host=self)
         self.i_swap: dict[int, int] = {}
         self.size_pages = size_pages
+        self.next_index = 0
         self.flags = 0
         self.lock = Lock(f"{name}.info->lock")
         self.alloced = 0
+        self.swaps_freeing = 0
+        self.i_count = 1
+        self.i_state = 0
+        self.inode_lock = Lock(f"{name}: inode_lock")
+        self.dentry_released = False
         self.shm_id = -1
         self.shm_key = IPC_PRIVATE
         self.shm_dest = False
-        self.evicted = False
 
     @property
     def shm_nattch(self) -> int:
         """shmid_kernel.shm_nattch: the vmas attached (those mapping the segment)."""
         return len(self.mapping.i_mmap)
+
+    @property
+    def swapped(self) -> int:
+        """info->swapped: swap entries the inode holds, as its counter says."""
+        return len(self.i_swap) + self.swaps_freeing
+
+    @property
+    def evicted(self) -> bool:
+        """Whether shmem_delete_inode() has run to its clear_inode() (I_CLEAR)."""
+        return bool(self.i_state & I_CLEAR)
 
     def __repr__(self) -> str:
         return f"ShmemInode({self.mapping.name!r}, {self.size_pages} pages)"
@@ -122,6 +171,17 @@ def mapping_unevictable(mapping: AddressSpace) -> bool:
 
 # ---------------------------------------------------------------------------------------------
 # Getting a page
+
+
+def shmem_swp_alloc(inode: ShmemInode, idx: int) -> int:
+    """mm/shmem.c: shmem_swp_alloc() (SGP_CACHE, info->lock held), what is left of it
+    without swap vector pages: -EINVAL at or beyond i_size, else raise next_index past
+    ``idx``; 0."""
+    if idx >= inode.size_pages:
+        return -EINVAL
+    if inode.next_index <= idx:
+        inode.next_index = idx + 1
+    return 0
 
 
 async def _shmem_getpage_swapped(k: Kernel, inode: ShmemInode, idx: int, swap: int, gfp: int,
@@ -156,6 +216,7 @@ async def _shmem_getpage_swapped(k: Kernel, inode: ShmemInode, idx: int, swap: i
         return error, None
     error = await filemap.add_to_page_cache_locked(k, swappage, mapping, idx, GFP_NOWAIT)
     if not error:
+        inode.flags |= SHMEM_PAGEIN
         del inode.i_swap[idx]
         await swap_state.delete_from_swap_cache(k, swappage)
         spin_unlock(inode.lock)
@@ -185,15 +246,17 @@ async def _shmem_getpage_new(k: Kernel, inode: ShmemInode, idx: int, gfp: int,
         page_alloc.put_page(k, page)
         return int(error), None
     await spin_lock(k, inode.lock, "shmem_getpage")
-    if inode.i_swap.get(idx, 0):
+    error = shmem_swp_alloc(inode, idx)
+    if error or inode.i_swap.get(idx, 0):
         memcontrol.mem_cgroup_uncharge_cache_page(k, page)
-        ret = 1
+        ret = error or 1
     else:
         ret = await filemap.add_to_page_cache_lru(k, page, inode.mapping, idx, GFP_NOWAIT)
     if ret:
         spin_unlock(inode.lock)
         page_alloc.put_page(k, page)
         return (1, None) if ret in (1, -EEXIST) else (ret, None)
+    inode.flags |= SHMEM_PAGEIN
     inode.alloced += 1
     spin_unlock(inode.lock)
     SetPageUptodate(page)  # clear_highpage()
@@ -205,7 +268,8 @@ async def shmem_getpage(k: Kernel, inode: ShmemInode, idx: int, gfp: int,
                         mm: MmStruct | None) -> tuple[int, Page | None]:
     """mm/shmem.c: shmem_getpage() (SGP_CACHE): the page at ``idx``, locked, with a ref:
     from the page cache, read back from the swap entry the inode records for ``idx``, or
-    newly allocated and charged. Returns (0, page) or (-errno, None); ``mm`` is
+    newly allocated and charged (a page put into the cache sets SHMEM_PAGEIN). Returns
+    (0, page) or (-errno, None): -EINVAL at or beyond i_size (shmem_swp_alloc); ``mm`` is
     current->mm for the charge."""
     mapping = inode.mapping
     while True:
@@ -217,6 +281,10 @@ async def shmem_getpage(k: Kernel, inode: ShmemInode, idx: int, gfp: int,
             page_alloc.put_page(k, page)
             return -EIO, None
         await spin_lock(k, inode.lock, "shmem_getpage")
+        error = shmem_swp_alloc(inode, idx)
+        if error:
+            spin_unlock(inode.lock)
+            return error, None
         swap = inode.i_swap.get(idx, 0)
         if swap:
             ret, page = await _shmem_getpage_swapped(k, inode, idx, swap, gfp, mm)
@@ -267,21 +335,14 @@ async def shmem_writepage(k: Kernel, page: Page) -> int:
         return vmscan.AOP_WRITEPAGE_ACTIVATE
     swap = await swapfile.get_swap_page(k)
     await spin_lock(k, inode.lock, "shmem_writepage")
-    if index < inode.size_pages:
+    if index >= inode.next_index:
+        BUG_ON(not inode.flags & SHMEM_TRUNCATE, "shmem_writepage: beyond next_index")
+    else:
         old = inode.i_swap.pop(index, 0)
         if old:
             await swapfile.free_swap_and_cache(k, old)
         if swap and await swap_state.add_to_swap_cache(k, page, swap, GFP_ATOMIC) == 0:
-            filemap.remove_from_page_cache(k, page)
-            inode.i_swap[index] = swap
-            spin_unlock(inode.lock)
-            await swapfile.swap_duplicate(k, swap)
-            BUG_ON(page_mapped(page), "shmem_writepage: page still mapped")
-            page_alloc.put_page(k, page)  # the page cache's ref
-            trace(k, "shmem_writepage()", f"{page!r} -> {swap:#x}")
-            await page_io.swap_writepage(k, page)
-            if inode not in k.shmem_swaplist and not inode.evicted:
-                k.shmem_swaplist.append(inode)  # list_move_tail onto shmem_swaplist
+            await _shmem_writepage_swapped(k, inode, page, swap)
             return 0
     spin_unlock(inode.lock)
     if swap:  # a 0 entry is ignored by swap_free/swapcache_free
@@ -294,38 +355,148 @@ async def shmem_writepage(k: Kernel, page: Page) -> int:
     return vmscan.AOP_WRITEPAGE_ACTIVATE
 
 
-# ---------------------------------------------------------------------------------------------
-# Truncation and inode lifetime
-
-
-async def shmem_truncate(k: Kernel, inode: ShmemInode, start: int = 0) -> None:
-    """mm/shmem.c: shmem_truncate() -> shmem_truncate_range(start, EOF): drop the page
-    cache pages from index ``start`` on (truncate_inode_pages: remove_from_page_cache
-    uncharges each one as cache), then, under info->lock, free the swap entries of the
-    range with free_swap_and_cache (which also drops an unlocked swap-cache page). The
-    SHMEM_PAGEIN re-truncation pass is left out."""
-    await filemap.truncate_inode_pages(k, inode.mapping, start)
-    await spin_lock(k, inode.lock, "shmem_truncate_range")
-    for idx in sorted(inode.i_swap):
-        if idx < start:
-            continue
-        entry = inode.i_swap.pop(idx)
-        await swapfile.free_swap_and_cache(k, entry)
+async def _shmem_writepage_swapped(k: Kernel, inode: ShmemInode, page: Page, swap: int) -> None:
+    """shmem_writepage() once ``page`` is in the swap cache (info->lock held, released
+    here): leave the page cache, record ``swap``, igrab the inode if it is not on
+    shmem_swaplist yet (an inode being freed is not put there), swap_duplicate, drop the
+    page cache's ref, swap_writepage; then put the grabbed inode at the tail of
+    shmem_swaplist and iput it (which may evict it, here in reclaim)."""
+    filemap.remove_from_page_cache(k, page)
+    inode.i_swap[page.index] = swap
+    grabbed = await igrab(k, inode) if inode not in _swaplist_touched(k) else None
     spin_unlock(inode.lock)
-    trace(k, "shmem_truncate()", f"{inode.mapping.name} from {start}")
+    await swapfile.swap_duplicate(k, swap)
+    BUG_ON(page_mapped(page), "shmem_writepage: page still mapped")
+    page_alloc.put_page(k, page)  # the page cache's ref
+    trace(k, "shmem_writepage()", f"{page!r} -> {swap:#x}")
+    await page_io.swap_writepage(k, page)
+    if grabbed is not None:
+        if grabbed in _swaplist_touched(k):  # list_move_tail: we may be racing
+            k.shmem_swaplist.remove(grabbed)
+        k.shmem_swaplist.append(grabbed)
+        await iput(k, grabbed)
+
+
+def _swaplist_touched(k: Kernel) -> list[ShmemInode]:
+    """``k.shmem_swaplist``, recorded as written by the running step (see the module
+    docstring: the stand-in for shmem_swaplist_mutex)."""
+    plain_write(k.shmem_swaplist)
+    return k.shmem_swaplist
+
+
+# ---------------------------------------------------------------------------------------------
+# Inode lifetime (fs/inode.c, fs/dcache.c)
+
+
+async def igrab(k: Kernel, inode: ShmemInode) -> ShmemInode | None:
+    """fs/inode.c: igrab(): under inode_lock, one more reference to ``inode``, unless it
+    is being freed (I_FREEING, I_CLEAR, I_WILL_FREE): then None."""
+    await spin_lock(k, inode.inode_lock, "igrab")
+    if inode.i_state & (I_FREEING | I_CLEAR | I_WILL_FREE):
+        spin_unlock(inode.inode_lock)
+        trace(k, "igrab()", f"{inode.mapping.name} is being freed == NULL")
+        return None
+    inode.i_count += 1
+    spin_unlock(inode.inode_lock)
+    return inode
+
+
+async def iput(k: Kernel, inode: ShmemInode | None) -> None:
+    """fs/inode.c: iput() (NULL allowed): drop a reference; the last one (the decrement
+    and I_FREEING under inode_lock: atomic_dec_and_lock, iput_final -> generic_drop_inode
+    of an unlinked inode -> generic_delete_inode) evicts the inode with
+    shmem_delete_inode(). Abstraction: every decrement takes inode_lock."""
+    if inode is None:
+        return
+    BUG_ON(bool(inode.i_state & I_CLEAR), "iput: inode already cleared")
+    await spin_lock(k, inode.inode_lock, "iput")
+    inode.i_count -= 1
+    if inode.i_count:
+        spin_unlock(inode.inode_lock)
+        return
+    inode.i_state |= I_FREEING
+    spin_unlock(inode.inode_lock)
+    await shmem_delete_inode(k, inode)
+
+
+async def dentry_iput(k: Kernel, inode: ShmemInode) -> None:
+    """fs/dcache.c: dput() of the last file reference -> d_kill() -> dentry_iput(): the
+    dentry's reference to the inode goes (once; later calls do nothing)."""
+    if inode.dentry_released:
+        return
+    inode.dentry_released = True
+    await iput(k, inode)
+
+
+# ---------------------------------------------------------------------------------------------
+# Truncation
+
+
+async def shmem_truncate_range(k: Kernel, inode: ShmemInode, start: int) -> None:
+    """mm/shmem.c: shmem_truncate_range(inode, start, -1) (2.6.30 and 2.6.31 alike), for
+    page index ``start`` to the end; the caller has truncated the page cache already.
+
+    Under info->lock: set SHMEM_TRUNCATE and lower next_index to ``start`` (from then on
+    shmem_unuse_inode() and shmem_writepage() leave the indices beyond it alone). Then,
+    *without* info->lock (the lowered next_index is the protection), clear and
+    free_swap_and_cache() each swap entry of the range, counting them; info->swapped
+    keeps them (``swaps_freeing``) until the end. If pages came into the cache meanwhile
+    (nrpages and SHMEM_PAGEIN: a racing shmem_unuse_inode or shmem_getpage), truncate the
+    page cache again. Last, under info->lock: clear SHMEM_TRUNCATE and subtract the freed
+    entries from info->swapped. Abstractions: no hole punching (``end`` is always EOF), no
+    swap vector pages to free, no block accounting, no cond_resched per directory page."""
+    if start >= inode.next_index:
+        return
+    await spin_lock(k, inode.lock, "shmem_truncate_range")
+    inode.flags |= SHMEM_TRUNCATE
+    limit = inode.next_index
+    inode.next_index = start
+    spin_unlock(inode.lock)
+    freed = await _shmem_free_swp(k, inode, start, limit)
+    if inode.mapping.nrpages and inode.flags & SHMEM_PAGEIN:
+        trace(k, "shmem_truncate_range()", f"{inode.mapping.name}: pages came in, again")
+        await filemap.truncate_inode_pages(k, inode.mapping, start)
+    await spin_lock(k, inode.lock, "shmem_truncate_range")
+    inode.flags &= ~SHMEM_TRUNCATE
+    inode.swaps_freeing -= freed
+    spin_unlock(inode.lock)
+    trace(k, "shmem_truncate_range()", f"{inode.mapping.name} from {start}: {freed} freed")
+
+
+async def _shmem_free_swp(k: Kernel, inode: ShmemInode, start: int, limit: int) -> int:
+    """mm/shmem.c: shmem_free_swp() over the indices [start, limit) (truncation: no lock
+    held): free_swap_and_cache() each entry, then clear it. Returns the number freed, which
+    info->swapped still counts. The clearing is plain code: a racer reads an entry only
+    under info->lock and below next_index, which the caller lowered first."""
+    freed = 0
+    for idx in sorted(inode.i_swap):
+        if not start <= idx < limit:
+            continue
+        await swapfile.free_swap_and_cache(k, inode.i_swap[idx])
+        del inode.i_swap[idx]
+        inode.swaps_freeing += 1
+        freed += 1
+    return freed
+
+
+async def shmem_truncate(k: Kernel, inode: ShmemInode) -> None:
+    """mm/shmem.c: shmem_truncate(): shmem_truncate_range() from i_size to the end."""
+    await shmem_truncate_range(k, inode, inode.size_pages)
 
 
 async def shmem_delete_inode(k: Kernel, inode: ShmemInode) -> None:
-    """mm/shmem.c: shmem_delete_inode() (iput of the last reference): truncate the page
-    cache, size 0, shmem_truncate (swap entries). Runs once per inode."""
-    if inode.evicted:
-        return
-    inode.evicted = True
-    if inode in k.shmem_swaplist:
-        k.shmem_swaplist.remove(inode)
+    """mm/shmem.c: shmem_delete_inode() (2.6.30, 2.6.31), the eviction generic_delete_inode()
+    runs once I_FREEING is set: truncate the page cache, i_size 0, shmem_truncate() (the
+    swap entries), and only then take the inode off shmem_swaplist; clear_inode()
+    (I_CLEAR). Until that removal swapoff's shmem_unuse() may still search the inode: its
+    igrab() fails, and the lowered next_index hides the entries being freed."""
+    BUG_ON(not inode.i_state & I_FREEING, "shmem_delete_inode: not I_FREEING")
     await filemap.truncate_inode_pages(k, inode.mapping, 0)
     inode.size_pages = 0
-    await shmem_truncate(k, inode, 0)
+    await shmem_truncate(k, inode)
+    if inode in _swaplist_touched(k):
+        k.shmem_swaplist.remove(inode)
+    inode.i_state |= I_CLEAR
     trace(k, "shmem_delete_inode()", inode.mapping.name)
 
 
@@ -334,34 +505,66 @@ async def shmem_delete_inode(k: Kernel, inode: ShmemInode) -> None:
 
 
 async def shmem_unuse_inode(k: Kernel, inode: ShmemInode, entry: int, page: Page) -> int:
-    """mm/shmem.c: shmem_unuse_inode(): if ``inode`` holds ``entry`` (lowest index first),
-    charge the swap-cache ``page`` (locked; as a shmem swap-in, to the group its swap record
-    names), put it back into the inode's page cache, drop it from the swap cache, clear the
-    index's entry and swap_free() it. 0: not this inode (page untouched); else the page is
-    unlocked and released and the result is 1 (done, or the entry changed meanwhile) or
-    -errno (the charge failed). An inode with no swap left leaves shmem_swaplist.
-    Deviations: the found inode moves to the head of the search (list_move_tail of the
-    list head) by rotating the list; no igrab (an inode reachable here is not evicted)."""
+    """mm/shmem.c: shmem_unuse_inode() (2.6.30, 2.6.31 alike), for the swap-cache ``page``
+    (locked) of ``entry``.
+
+    Under info->lock: an inode with no swap (info->swapped 0) leaves shmem_swaplist; else
+    look for ``entry`` below next_index, lowest index first; not there -> 0 (page
+    untouched). Found: igrab() the inode, still under info->lock, then drop the lock and
+    make the inode the head of the search. If igrab() failed (the inode is being evicted:
+    I_FREEING) the result is 1 without touching the entry: shmem_truncate_range() frees
+    it. Else charge the page (as a shmem swap-in, to the group its swap record names) and
+    insert it at the index (:func:`_shmem_unuse_insert`). Either way the page is unlocked
+    and released, then the inode iput() (which evicts it if its last other reference went
+    meanwhile). Returns 1 (done, or the entry changed meanwhile) or -errno (the charge).
+
+    Deviations: moving the list head is a rotation of ``k.shmem_swaplist``. After a failed
+    igrab, or when the entry lies beyond next_index because a truncation is freeing it,
+    try_to_unuse() finds the slot again and again until the truncation has freed it: the
+    model makes that poll a busy-wait round (sync.busy_retry) before returning, so the
+    rest of the round runs when the truncating thread cannot."""
     await spin_lock(k, inode.lock, "shmem_unuse_inode")
-    found = [idx for idx, ent in inode.i_swap.items() if ent == entry]
-    if not found:
-        if not inode.i_swap and inode in k.shmem_swaplist:
+    if not inode.swapped:
+        if inode in _swaplist_touched(k):
             k.shmem_swaplist.remove(inode)
         spin_unlock(inode.lock)
         return 0
-    idx = min(found)
+    idx = _shmem_find_swp(inode, entry)
+    if idx < 0:
+        freeing = bool(inode.flags & SHMEM_TRUNCATE) and entry in inode.i_swap.values()
+        spin_unlock(inode.lock)
+        if freeing:
+            await busy_retry(k, UNUSE_TRUNCATING)
+        return 0
+    grabbed = await igrab(k, inode)
     spin_unlock(inode.lock)
-    at = k.shmem_swaplist.index(inode) if inode in k.shmem_swaplist else 0
+    at = k.shmem_swaplist.index(inode) if inode in _swaplist_touched(k) else 0
     k.shmem_swaplist[:] = k.shmem_swaplist[at:] + k.shmem_swaplist[:at]
-    task = current(k).task
-    mm = task.mm if task is not None else None
-    error = await memcontrol.mem_cgroup_cache_charge(k, page, mm, GFP_KERNEL)
-    if not error:
-        error = await _shmem_unuse_insert(k, inode, idx, entry, page)
+    error = 1
+    if grabbed is not None:
+        task = current(k).task
+        mm = task.mm if task is not None else None
+        error = await memcontrol.mem_cgroup_cache_charge(k, page, mm, GFP_KERNEL)
+        if not error:
+            error = await _shmem_unuse_insert(k, inode, idx, entry, page)
     unlock_page(page)
     page_alloc.put_page(k, page)
     trace(k, "shmem_unuse_inode()", f"{inode.mapping.name}[{idx}] {entry:#x} == {error}")
+    await iput(k, grabbed)
+    if grabbed is None:
+        await busy_retry(k, UNUSE_IGRAB_FAILED)
     return error
+
+
+def _shmem_find_swp(inode: ShmemInode, entry: int) -> int:
+    """mm/shmem.c: shmem_find_swp() over the inode's index (info->lock held): the lowest
+    index below next_index (the limit a truncation lowers first) holding ``entry``, or -1."""
+    for idx in sorted(inode.i_swap):
+        if idx >= inode.next_index:
+            break
+        if inode.i_swap[idx] == entry:
+            return idx
+    return -1
 
 
 async def _shmem_unuse_insert(k: Kernel, inode: ShmemInode, idx: int, entry: int,
@@ -386,6 +589,7 @@ async def _shmem_unuse_insert(k: Kernel, inode: ShmemInode, idx: int, entry: int
     if not error:
         await swap_state.delete_from_swap_cache(k, page)
         SetPageDirty(page)
+        inode.flags |= SHMEM_PAGEIN
         del inode.i_swap[idx]
         await swapfile.swap_free(k, entry)
         error = 1
@@ -397,7 +601,7 @@ async def shmem_unuse(k: Kernel, entry: int, page: Page) -> int:
     """mm/shmem.c: shmem_unuse(): try_to_unuse()'s search of shmem for ``entry`` (page
     locked): shmem_unuse_inode() on each inode of shmem_swaplist until one answers. 0 (not
     found: page still locked), 1 or -errno (page unlocked and released)."""
-    for inode in list(k.shmem_swaplist):
+    for inode in list(_swaplist_touched(k)):
         found = await shmem_unuse_inode(k, inode, entry, page)
         await cond_resched(k, "shmem_unuse")
         if found:
@@ -418,8 +622,8 @@ def shmem_zero_setup(k: Kernel, vma: VmAreaStruct) -> int:
 async def shmem_vma_close(k: Kernel, vma: VmAreaStruct) -> None:
     """vm_ops->close (ipc/shm.c: shm_close) and the fput of remove_vma() for a shmem vma,
     to be called once the vma has left the file's i_mmap (munmap, exit). A SysV segment
-    marked SHM_DEST is destroyed with its last attach; a /dev/zero inode is evicted with
-    its last vma. Idempotent."""
+    marked SHM_DEST is destroyed with its last attach; a /dev/zero inode loses its dentry
+    reference with its last vma (:func:`dentry_iput`). Idempotent."""
     if vma.vm_file is None or not isinstance(vma.vm_file.host, ShmemInode):
         return
     inode = vma.vm_file.host
@@ -428,7 +632,7 @@ async def shmem_vma_close(k: Kernel, vma: VmAreaStruct) -> None:
             await shm_destroy(k, inode)
         return
     if not inode.mapping.i_mmap:
-        await shmem_delete_inode(k, inode)
+        await dentry_iput(k, inode)
 
 
 async def shmem_lock(k: Kernel, inode: ShmemInode, lock: bool) -> int:
@@ -507,14 +711,15 @@ async def shmdt(k: Kernel, mm: MmStruct, addr: int) -> int:
 
 
 async def shm_destroy(k: Kernel, inode: ShmemInode) -> None:
-    """ipc/shm.c: shm_destroy(): remove the id, SHM_UNLOCK, fput the segment's file (the
-    inode is evicted when no vma maps it any more)."""
+    """ipc/shm.c: shm_destroy(): remove the id, SHM_UNLOCK, fput the segment's file: with
+    no vma left that is the last file reference (:func:`dentry_iput`), and the inode is
+    evicted unless someone holds it (swapoff's igrab)."""
     k.shm_segments.pop(inode.shm_id, None)
     if inode.flags & VM_LOCKED:
         await shmem_lock(k, inode, False)
     trace(k, "shm_destroy()", f"{inode.shm_id}")
     if not inode.mapping.i_mmap:
-        await shmem_delete_inode(k, inode)
+        await dentry_iput(k, inode)
 
 
 async def shm_rmid(k: Kernel, shmid: int) -> int:

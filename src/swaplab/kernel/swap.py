@@ -41,7 +41,15 @@ from swaplab.kernel.mm_types import (
     get_page,
     page_is_file_cache,
 )
-from swaplab.kernel.sync import atomic_rmw, current, plain_write, spin_lock, spin_unlock, trace
+from swaplab.kernel.sync import (
+    atomic_rmw,
+    current,
+    plain_read,
+    plain_write,
+    spin_lock,
+    spin_unlock,
+    trace,
+)
 
 if TYPE_CHECKING:
     from swaplab.kernel.kernel import Kernel
@@ -167,9 +175,11 @@ async def ____pagevec_lru_add(k: Kernel, pvec: list[Page], lru: int) -> None:
 async def __lru_cache_add(k: Kernel, page: Page, lru: int) -> None:
     """mm/swap.c: __lru_cache_add(): take a ref and park the page in this CPU's pagevec for
     ``lru``; the PAGEVEC_SIZE-th page drains the pagevec to the LRU."""
-    pvec = k.lru_add_pvecs[current(k).cpu][lru]
+    pvecs = k.lru_add_pvecs[current(k).cpu]
+    pvec = pvecs[lru]
     get_page(page)
     pvec.append(page)
+    plain_write(pvecs)
     if len(pvec) >= PAGEVEC_SIZE:
         await ____pagevec_lru_add(k, pvec, lru)
 
@@ -225,9 +235,12 @@ async def lru_cache_add_active_or_unevictable(k: Kernel, page: Page, vma: VmArea
 
 
 async def drain_cpu_pagevecs(k: Kernel, cpu: int) -> None:
-    """mm/swap.c: drain_cpu_pagevecs(): every LRU-add pagevec of ``cpu``."""
+    """mm/swap.c: drain_cpu_pagevecs(): every LRU-add pagevec of ``cpu`` (what it finds
+    there is a plain read of the CPU's pagevecs)."""
+    pvecs = k.lru_add_pvecs[cpu]
+    plain_read(pvecs)
     for lru in range(NR_LRU_LISTS):
-        pvec = k.lru_add_pvecs[cpu][lru]
+        pvec = pvecs[lru]
         if pvec:
             await ____pagevec_lru_add(k, pvec, lru)
 

@@ -9,8 +9,9 @@ SWAP_HAS_CACHE bit.
 Left out: swap files and block devices (an area is a size), extents, discard, SSD placement,
 hibernation (get_swap_page_of_type), migration entries, swapon's header parsing and bad
 blocks (only slot 0 is bad), the swap token, printk (the kernel's error messages become
-trace events), swapon_mutex and mmap_sem. The RFC 3/5 counter (``si.cache_only``,
-``k.nr_cache_only_swaps``) and the 5/5 garbage collector are modelled as posted.
+trace events) and swapon_mutex. unuse_mm() takes mmap_sem as in C. The RFC 3/5 counter
+(``si.cache_only``, ``k.nr_cache_only_swaps``) and the 5/5 garbage collector are modelled
+as posted.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from swaplab.kernel.sync import (
     busy_retry,
     cond_resched,
     current,
+    down_read,
+    down_read_trylock,
     kthread_run,
     lock_page,
     shared_read,
@@ -46,6 +49,7 @@ from swaplab.kernel.sync import (
     trace,
     trylock_page,
     unlock_page,
+    up_read,
     wait_on_page_locked,
     wait_on_page_writeback,
 )
@@ -784,16 +788,34 @@ async def unuse_pte(
 
 
 async def unuse_mm(k: Kernel, mm: MmStruct, entry: int, page: Page) -> int:
-    """mm/swapfile.c: unuse_mm() with unuse_vma/unuse_pte_range: re-map the first pte of
-    ``mm`` that holds ``entry`` (one per mm, as in C). A page that was mapped before
-    (page->mapping set) can only be at page_address_in_vma() of a vma of its anon_vma;
-    otherwise every pte of the mm's anon vmas is looked at. No mmap_sem: the page lock is
-    never dropped here. Returns 0 or -ENOMEM."""
+    """mm/swapfile.c: unuse_mm() (2.6.30, 2.6.31, identical), ``page`` locked: take
+    ``mm->mmap_sem`` for read; if down_read_trylock() fails (a writer: munmap, mmap, mlock,
+    fork's dup_mmap), activate the page, unlock it, sleep in down_read() and lock the page
+    again. So the page lock is dropped while swapoff sleeps, and the page may leave the swap
+    cache meanwhile (try_to_unuse() rechecks it). Then unuse_vma over the vmas
+    (:func:`_unuse_vmas`) and up_read(). Returns 0 or -ENOMEM."""
+    if not await down_read_trylock(k, mm.mmap_sem, "unuse_mm: down_read_trylock(mmap_sem)"):
+        await swap.activate_page(k, page)
+        unlock_page(page)
+        await down_read(k, mm.mmap_sem, "unuse_mm: down_read(mmap_sem)")
+        await lock_page(k, page, "unuse_mm: lock_page")
+    ret = await _unuse_vmas(k, mm, entry, page)
+    up_read(mm.mmap_sem)
+    return ret if ret < 0 else 0
+
+
+async def _unuse_vmas(k: Kernel, mm: MmStruct, entry: int, page: Page) -> int:
+    """unuse_mm()'s loop, unuse_vma/unuse_pte_range (mmap_sem held for read): re-map the
+    first pte of ``mm`` that holds ``entry`` (one per mm, as in C). A page that was mapped
+    before (page->mapping set) can only be at page_address_in_vma() of a vma of its
+    anon_vma; otherwise every pte of the mm's anon vmas is looked at. Returns unuse_pte()'s
+    first non-zero result (1 done, -ENOMEM), else 0. Abstraction: the candidate ptes are
+    listed once, up front, instead of walking the page tables vma by vma."""
     anon_vma = page.mapping if isinstance(page.mapping, AnonVma) else None
     for vma, addr in _swap_ptes(mm, entry, page, anon_vma):
         ret = await unuse_pte(k, vma, addr, entry, page)
         if ret:
-            return ret if ret < 0 else 0
+            return ret
     return 0
 
 

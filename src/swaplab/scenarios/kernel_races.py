@@ -13,7 +13,8 @@ itself (page_io). Nothing orders the racing steps: the explorer does (dpor by de
   against shrink_page_list -> add_to_swap -> pageout of the same page (3.3).
 - ``add-to-swap-vs-readahead``: shrink_page_list's add_to_swap on a fresh slot against
   C's swap-in readahead covering that slot ([30] -EEXIST orphan, 3.5).
-- ``fsc-vs-writeback``: A's exit frees E while reclaim writes E's swap-cache page (3.5).
+- ``fsc-vs-writeback``: A's exit frees E while reclaim writes E's swap-cache page: the page
+  may stay in the swap cache (cache-only slot), charged and reclaimable; nothing leaks.
 - ``swapin-vs-zap``: B's swap-in fault against madvise(MADV_DONTNEED) of the same page by
   another thread of B: both hold mmap_sem for read, so the zap can race the fault's
   charge/commit/cancel (mm/memory.c: do_swap_page()'s pte_same recheck).
@@ -25,9 +26,10 @@ itself (page_io). Nothing orders the racing steps: the explorer does (dpor by de
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
-from swaplab.explore.model import Instance, Property, sometimes
+from swaplab.explore.model import Instance, Property, at_end, sometimes
 from swaplab.explore.ops import ThreadBody
 from swaplab.kernel import exit as kexit
 from swaplab.kernel import memory, mmap, swapfile, vmscan
@@ -35,6 +37,7 @@ from swaplab.kernel.gfp import GFP_KERNEL
 from swaplab.kernel.mm_types import (
     PAGE_SIZE,
     ClearPageFlag,
+    Page,
     PageLocked,
     PageSwapCache,
     PageWriteback,
@@ -223,8 +226,22 @@ def build_add_to_swap_vs_readahead(options: ScenarioOptions) -> Instance:
 
 def build_fsc_vs_writeback(options: ScenarioOptions) -> Instance:
     """A's page P was unmapped into swap cache by an earlier reclaim pass (A has the swap
-    pte E, P dirty in the cache, not yet written). R's next pass writes P (the write
-    completion is its own thread) while A exits (free_swap_and_cache(E))."""
+    pte E, P dirty in the cache, still charged to /A, not yet written). R's next pass writes
+    P (the write completion is its own thread) while A exits (free_swap_and_cache(E)).
+
+    What the race leaves (mm/swapfile.c: free_swap_and_cache(), 2.6.30 and 2.6.31): E's
+    count drops to the cache's reference alone, then the page is trylocked and deleted
+    from the swap cache only if it is not under writeback. If A gets there first, P leaves
+    the swap cache and R's pass finds an unmapped anon page it adds to swap again or frees.
+    If R holds the page lock (pageout) or P is under writeback, P stays in the swap cache
+    with a cache-only slot: not an orphan. It is still charged (PCG_USED: mm/memcontrol.c:
+    __mem_cgroup_uncharge_common() skips a swap-cache page at unmap), mm/vmscan.c:
+    shrink_page_list() keeps it (writeback) and puts it back on the memcg LRU, and after
+    end_page_writeback() the next memcg reclaim frees it with an exact uncharge ([30]
+    mem_cgroup_uncharge_swapcache + swap_free; [31] swapcache_free; no swap record exists
+    in either). Nothing leaks: ``left-in-cache-is-reclaimable`` holds in every run, and
+    the family properties hold after drain()'s memcg reclaim.
+    """
     w = swap_world(options, page_cluster=0)
     k = w.k
     a = new_task(k, w.memcg, "A")
@@ -237,11 +254,42 @@ def build_fsc_vs_writeback(options: ScenarioOptions) -> Instance:
     assert PageSwapCache(p) and _no_pte_page(a, p)
     e = p.private
     ClearPageFlag(p, PG_active)
-    extra = [sometimes("free_swap_and_cache-during-writeback",
-                       lambda w: PageWriteback(p) and _no_pte(a) and _cache_only(w, e))]
-    return _instance(w, [("A: exit", _exit(w, a), Current(a, 0)),
-                         ("R: reclaim", _reclaim(w, pages), Current(None, 1))],
-                     extra, "fsc-vs-writeback")
+
+    def fsc_done(w: World) -> bool:  # E freed but for the cache's reference
+        return _no_pte(a) and _cache_only(w, e) and PageSwapCache(p)
+
+    extra = [sometimes("free_swap_and_cache-during-pageout-lock",
+                       lambda w: fsc_done(w) and PageLocked(p) and not PageWriteback(p)),
+             sometimes("free_swap_and_cache-during-writeback",
+                       lambda w: fsc_done(w) and PageWriteback(p)),
+             sometimes("deleted-before-pageout",
+                       lambda w: _no_pte(a) and not PageSwapCache(p) and "reclaimed" not in
+                       w.results),
+             sometimes("left-in-swap-cache", lambda w: w.results.get("left") == 1),
+             at_end("left-in-cache-is-reclaimable", _left_is_reclaimable)]
+    instance = _instance(w, [("A: exit", _exit(w, a), Current(a, 0)),
+                             ("R: reclaim", _reclaim(w, pages), Current(None, 1))],
+                         extra, "fsc-vs-writeback")
+    instance.finish = functools.partial(_note_left_then_drain, p)
+    return instance
+
+
+def _note_left_then_drain(page: Page, w: World) -> None:
+    """fsc-vs-writeback's ``finish``: note whether P is left in the swap cache when both
+    threads are done (``left``: 1 or 0) and whether it is then an ordinary charged,
+    reclaimable swap-cache page (``left_ok``), then drain()."""
+    k = w.k
+    left = k.pages.get(page.pfn) is page and PageSwapCache(page)
+    w.results["left"] = int(left)
+    w.results["left_ok"] = int(not left or (
+        _used(page) and page.page_cgroup.mem_cgroup is w.memcg and not PageWriteback(page)
+        and _cache_only(w, page.private) and not k.swap_cgroup
+        and w.memcg.res.usage == w.memcg.memsw.usage == PAGE_SIZE))
+    drain(w)
+
+
+def _left_is_reclaimable(w: World) -> bool:
+    return w.results.get("left_ok") == 1
 
 
 def _no_pte_page(task: TaskStruct, page: object) -> bool:
@@ -324,7 +372,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     _scenario("add-to-swap-vs-readahead", "add_to_swap on a fresh slot vs a readahead "
               "covering it ([30] -EEXIST orphan)", build_add_to_swap_vs_readahead),
     _scenario("fsc-vs-writeback", "A's exit (free_swap_and_cache) vs reclaim writing the "
-              "page of the same entry", build_fsc_vs_writeback),
+              "page of the same entry: the page may stay in the swap cache, charged and "
+              "reclaimable (no orphan, no leak)", build_fsc_vs_writeback),
     _scenario("swapin-vs-zap", "do_swap_page charge vs madvise(MADV_DONTNEED) of the pte by "
               "another thread (both under mmap_sem for read)", build_swapin_vs_zap),
     _scenario("swapin-vs-munmap", "do_swap_page vs munmap of the pte by another thread: "

@@ -11,7 +11,7 @@ import importlib
 from swaplab.scenarios.api import Scenario
 
 MODULES: tuple[str, ...] = ("swaplab.scenarios.tiny", "swaplab.scenarios.kernel_races",
-                           "swaplab.scenarios.cgroup_races")
+                           "swaplab.scenarios.shmem_races", "swaplab.scenarios.cgroup_races")
 
 
 class UnknownScenario(KeyError):

@@ -21,8 +21,8 @@ from swaplab.kernel import invariants
 from swaplab.kernel.cgroup import Cgroup, cgroup_lookup
 from swaplab.kernel.config import make_config
 from swaplab.kernel.errno import KernelBug
-from swaplab.kernel.kernel import Kernel
-from swaplab.kernel.mm_types import NR_LRU_LISTS, TaskStruct
+from swaplab.kernel.kernel import Kernel, lru_add_pvecs
+from swaplab.kernel.mm_types import TaskStruct
 from swaplab.kernel.sync import Current
 from swaplab.system import System
 from swaplab.workload import procs
@@ -255,7 +255,7 @@ def _set_cpus(k: Kernel, cpus: int) -> None:
     """Give the machine ``cpus`` CPUs (per-CPU pagevecs) before anything ran."""
     if cpus != k.ncpus:
         k.ncpus = cpus
-        k.lru_add_pvecs = [[[] for _ in range(NR_LRU_LISTS)] for _ in range(cpus)]
+        k.lru_add_pvecs = lru_add_pvecs(cpus)
 
 
 def simulate(wl: Workload, kernel: str = "2.6.31", patches: str | None = None, seed: int = 0,

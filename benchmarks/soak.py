@@ -1,0 +1,335 @@
+"""Soak: a long random sequence of System operations per kernel, every invariant checked
+after each one.
+
+Each kernel (2.6.30, 2.6.31) runs ``--ops`` operations drawn from a seeded random number
+generator: spawn, mmap (anon, MAP_LOCKED, shared /dev/zero, SysV shm), touch (read and
+write: faults, swap-ins, COW), fork, clone of a thread, exit, munmap/shmdt, madvise
+(MADV_DONTNEED), mlock, file reads (page cache), task moves, limit and memsw limit writes,
+force_empty, mkdir/rmdir of groups, swapoff/swapon. The machine is small (16M of RAM, a 1M
+swap area, limits of 64K..256K) so reclaim, swap-out, swap-in and the OOM killer run all the
+time. After each operation (a quiescent point: System runs every kernel path to
+completion) kernel/invariants.check_all() runs. A refused operation (EBUSY, EINVAL, ENOMEM,
+...) is part of the game. A KernelBug, deadlock or step limit is counted as a violation of
+its own; the machine is then rebuilt and the soak goes on.
+
+Deterministic for a seed. Prints per kernel: operations, operations/s, and the violations
+grouped by invariant (operations that broke it, the first operation's index and message).
+Always exits 0. A plain script, not a test:
+    python benchmarks/soak.py [--ops N] [--seed S] [--kernel 2.6.30,2.6.31]
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from random import Random
+
+from swaplab import System
+from swaplab.explore.execution import Deadlock, StepLimit
+from swaplab.kernel.errno import KernelBug
+from swaplab.system import Mapping, Task
+
+PAGE = 4096
+GROUPS = ("/A", "/B", "/A/C", "/D")
+LIMITS = ("64K", "96K", "128K", "256K", "-1")
+MAX_TASKS = 8  # live tasks; spawn/fork/clone beyond are skipped
+MAX_MAPS = 4  # mappings per task
+
+
+@dataclass
+class Violation:
+    """One invariant's record: how many operations broke it, and the first one."""
+
+    ops: int = 0
+    first: int = -1
+    first_step: str = ""
+    message: str = ""
+
+
+@dataclass
+class Tally:
+    """What one kernel's soak saw."""
+
+    kernel: str
+    ops: int = 0
+    seconds: float = 0.0
+    refused: int = 0
+    rebuilt: int = 0
+    violations: dict[str, Violation] = field(default_factory=dict)
+
+    def note(self, name: str, index: int, step: str, message: str) -> None:
+        v = self.violations.setdefault(name, Violation())
+        if v.ops == 0:
+            v.first, v.first_step, v.message = index, step, message
+        v.ops += 1
+
+
+class Machine:
+    """The System plus the tasks and mappings the soak made (same shape as the property
+    tests' random program)."""
+
+    def __init__(self, kernel: str) -> None:
+        self.s = System(kernel=kernel, ram="16M", swap="1M", page_cluster=2,
+                        max_steps=1_000_000)
+        self.tasks: list[Task] = []
+        self.maps: dict[int, list[Mapping]] = {}
+        self.shm_key = 100
+        for group in ("/A", "/B", "/A/C"):
+            self.s.mkdir(group)
+        self.s.write("/A/memory.limit_in_bytes", "96K")
+        self.s.write("/B/memory.limit_in_bytes", "64K")
+
+    def live(self) -> list[Task]:
+        return [t for t in self.tasks if t.state == "running"]
+
+    def adopt(self, t: Task, maps: list[Mapping]) -> None:
+        self.tasks = [*self.live(), t]
+        self.maps[t.pid] = maps
+
+
+def _task(m: Machine, rng: Random) -> Task | None:
+    live = m.live()
+    return live[rng.randrange(len(live))] if live else None
+
+
+def _mapping(m: Machine, rng: Random) -> tuple[Task, Mapping] | None:
+    t = _task(m, rng)
+    maps = m.maps.get(t.pid, []) if t else []
+    return (t, maps[rng.randrange(len(maps))]) if t and maps else None
+
+
+def _group(m: Machine, rng: Random) -> str:
+    return rng.choice([g for g in GROUPS if m.s._lookup(g) is not None] or ["/"])
+
+
+def op_spawn(m: Machine, rng: Random) -> str:
+    group = rng.choice(("/", *GROUPS))
+    if len(m.live()) >= MAX_TASKS or m.s._lookup(group) is None:
+        return "spawn (skipped)"
+    m.adopt(m.s.spawn(group), [])
+    return f"spawn {group}"
+
+
+def op_mmap(m: Machine, rng: Random) -> str:
+    t = _task(m, rng)
+    if t is None or len(m.maps[t.pid]) >= MAX_MAPS:
+        return "mmap (skipped)"
+    pages = rng.randrange(8, 65)
+    kind = rng.choice(("anon", "anon", "anon", "locked", "shared", "shm"))
+    if kind == "shm":
+        m.shm_key += 1
+        mp = t.shm(m.shm_key, pages * PAGE)
+        t.shm_rmid(mp)  # destroyed at the last detach
+    elif kind == "shared":
+        mp = t.mmap_shared_zero(pages * PAGE)
+    else:
+        mp = t.mmap_anon(pages * PAGE, locked=kind == "locked")
+    if t.state == "running":
+        m.maps[t.pid].append(mp)
+    return f"mmap {t.pid} {kind} {pages}p"
+
+
+def op_touch(m: Machine, rng: Random) -> str:
+    tm = _mapping(m, rng)
+    if tm is None:
+        return "touch (skipped)"
+    write = rng.random() < 0.6
+    tm[0].touch(tm[1], write=write)
+    return f"touch {tm[0].pid} {'w' if write else 'r'}"
+
+
+def op_munmap(m: Machine, rng: Random) -> str:
+    tm = _mapping(m, rng)
+    if tm is None:
+        return "munmap (skipped)"
+    t, mp = tm
+    m.maps[t.pid].remove(mp)
+    if mp.kind == "shm":
+        t.shmdt(mp)
+    else:
+        t.munmap(mp)
+    return f"munmap {t.pid}"
+
+
+def _not_shm(m: Machine, rng: Random, name: str, call: Callable[[Task, Mapping], None]) -> str:
+    """``call`` on a random mapping that is not SysV shm (madvise, mlock)."""
+    tm = _mapping(m, rng)
+    if tm is None or tm[1].kind == "shm":
+        return f"{name} (skipped)"
+    call(*tm)
+    return f"{name} {tm[0].pid}"
+
+
+def op_madvise(m: Machine, rng: Random) -> str:
+    return _not_shm(m, rng, "madvise", lambda t, mp: t.madvise(mp))
+
+
+def op_mlock(m: Machine, rng: Random) -> str:
+    return _not_shm(m, rng, "mlock", lambda t, mp: t.mlock(mp))
+
+
+def op_fork(m: Machine, rng: Random) -> str:
+    t = _task(m, rng)
+    if t is None or len(m.live()) >= MAX_TASKS:
+        return "fork (skipped)"
+    m.adopt(t.fork(), list(m.maps[t.pid]))
+    return f"fork {t.pid}"
+
+
+def op_clone(m: Machine, rng: Random) -> str:
+    t = _task(m, rng)
+    if t is None or len(m.live()) >= MAX_TASKS:
+        return "clone (skipped)"
+    m.adopt(t.clone_thread(), m.maps[t.pid])  # threads share the mm: one mapping list
+    return f"clone {t.pid}"
+
+
+def op_exit(m: Machine, rng: Random) -> str:
+    t = _task(m, rng)
+    if t is None:
+        return "exit (skipped)"
+    t.exit()
+    return f"exit {t.pid}"
+
+
+def op_move(m: Machine, rng: Random) -> str:
+    t = _task(m, rng)
+    if t is None:
+        return "move (skipped)"
+    group = rng.choice(("/", _group(m, rng)))
+    t.move_to(group)
+    return f"move {t.pid} {group}"
+
+
+def op_read_file(m: Machine, rng: Random) -> str:
+    t = _task(m, rng)
+    if t is None:
+        return "read_file (skipped)"
+    t.read_file(rng.randrange(1, 33) * PAGE)
+    return f"read_file {t.pid}"
+
+
+def op_limit(m: Machine, rng: Random) -> str:
+    group, value = _group(m, rng), rng.choice(LIMITS)
+    which = rng.choice(("limit", "memsw.limit"))
+    if group != "/":
+        m.s.write(f"{group}/memory.{which}_in_bytes", value)
+    return f"{which} {group} {value}"
+
+
+def op_force_empty(m: Machine, rng: Random) -> str:
+    group = _group(m, rng)
+    if group != "/":
+        m.s.write(f"{group}/memory.force_empty", "1")
+    return f"force_empty {group}"
+
+
+def op_mkdir(m: Machine, rng: Random) -> str:
+    group = rng.choice(GROUPS)
+    parent = group.rpartition("/")[0] or "/"
+    if m.s._lookup(group) is not None or m.s._lookup(parent) is None:
+        return "mkdir (skipped)"
+    m.s.mkdir(group)
+    return f"mkdir {group}"
+
+
+def op_rmdir(m: Machine, rng: Random) -> str:
+    group = _group(m, rng)
+    if group == "/":
+        return "rmdir (skipped)"
+    m.s.rmdir(group)
+    return f"rmdir {group}"
+
+
+def op_swapoff(m: Machine, rng: Random) -> str:
+    m.s.swapoff()
+    return "swapoff"
+
+
+def op_swapon(m: Machine, rng: Random) -> str:
+    if "SwapTotal:             0 kB" not in m.s.read("/proc/meminfo"):
+        return "swapon (skipped)"
+    size = rng.choice(("256K", "1M"))
+    m.s.swapon(size)
+    return f"swapon {size}"
+
+
+Op = Callable[[Machine, Random], str]
+#: (operation, weight): faults dominate, as in a running system
+OPS: tuple[tuple[Op, int], ...] = (
+    (op_spawn, 4), (op_mmap, 6), (op_touch, 20), (op_munmap, 3), (op_madvise, 2),
+    (op_mlock, 1), (op_fork, 3), (op_clone, 1), (op_exit, 3), (op_move, 2),
+    (op_read_file, 2), (op_limit, 3), (op_force_empty, 1), (op_mkdir, 1), (op_rmdir, 1),
+    (op_swapoff, 1), (op_swapon, 1),
+)
+REFUSALS = (errno.EBUSY, errno.EINVAL, errno.ENOMEM, errno.EAGAIN, errno.ESRCH, errno.ENOENT,
+            errno.EFAULT, errno.EEXIST)
+
+
+def _check(m: Machine, tally: Tally, index: int, step: str) -> None:
+    """Every invariant at this quiescent point, grouped by invariant name."""
+    seen: dict[str, str] = {}
+    for v in m.s.check_invariants():
+        name, _, message = v.partition(": ")
+        seen.setdefault(name, message)
+    for name, message in seen.items():
+        tally.note(name, index, step, message)
+
+
+def soak(kernel: str, ops: int, seed: int) -> Tally:
+    """``ops`` random operations on ``kernel``, every invariant checked after each."""
+    rng = Random(seed)
+    fns = [fn for fn, _ in OPS]
+    weights = [w for _, w in OPS]
+    tally = Tally(kernel)
+    m = Machine(kernel)
+    start = time.perf_counter()
+    for index in range(ops):
+        fn = rng.choices(fns, weights)[0]
+        step = fn.__name__[3:]
+        try:
+            step = fn(m, rng)
+        except (OSError, ProcessLookupError) as e:
+            if e.errno not in REFUSALS:
+                tally.note(f"unexpected errno {e.errno}", index, step, str(e))
+            tally.refused += 1
+        except (KernelBug, Deadlock, StepLimit) as e:
+            tally.note(type(e).__name__, index, step, str(e)[:200])
+            tally.rebuilt += 1
+            m = Machine(kernel)
+            continue
+        _check(m, tally, index, step)
+    tally.ops = ops
+    tally.seconds = time.perf_counter() - start
+    return tally
+
+
+def report(t: Tally) -> None:
+    rate = t.ops / t.seconds if t.seconds else 0.0
+    print(f"{t.kernel}: {t.ops:,} operations in {t.seconds:,.1f} s, {rate:,.0f} operations/s "
+          f"({t.refused:,} refused, {t.rebuilt} machine rebuilds)")
+    if not t.violations:
+        print("  violations: none")
+    for name, v in sorted(t.violations.items(), key=lambda kv: kv[1].first):
+        print(f"  {name}: {v.ops:,} operations, first at op {v.first} ({v.first_step}): "
+              f"{v.message}")
+    print(end="", flush=True)  # one kernel's report at a time, also into a file
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ops", type=int, default=10**6, help="operations per kernel")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--kernel", default="2.6.30,2.6.31",
+                        help="comma-separated kernels (default 2.6.30,2.6.31)")
+    args = parser.parse_args()
+    for kernel in args.kernel.split(","):
+        report(soak(kernel, args.ops, args.seed))
+
+
+if __name__ == "__main__":
+    main()
