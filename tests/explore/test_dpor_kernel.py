@@ -40,9 +40,12 @@ def runs(model: Model, options: Options) -> list[list[Decision]]:
 CASES = [("type1", "2.6.31", 2), ("type1", "2.6.30", 2), ("type2", "2.6.30", None),
          ("swapin-reuse", "2.6.31", 2), ("add-to-swap-vs-readahead", "2.6.31", 1),
          ("swapin-vs-munmap", "2.6.30", None), ("swapin-vs-zap", "2.6.30", None),
-         # rmdir against a charge: css refcounts, cgroup_mutex, the rmdir wait queue,
-         # res_counter and page_cgroup locks are all dependencies
-         ("rmdir-vs-swapin", "2.6.30", None), ("rmdir-vs-swapin", "2.6.31", None)]
+         # a memcg's removal against a charge and an uncharge: css refcounts, cgroup_mutex,
+         # the rmdir wait queue, res_counter and page_cgroup locks are all dependencies
+         ("rmdir-vs-swapin", "2.6.30", None), ("rmdir-vs-swapin", "2.6.31", None),
+         ("rmdir-vs-munmap", "2.6.30", 2), ("rmdir-vs-munmap", "2.6.31", 2),
+         ("force-empty-vs-swapin", "2.6.30", None), ("force-empty-vs-swapin", "2.6.31", None),
+         ("force-empty-vs-munmap", "2.6.30", 1), ("force-empty-vs-munmap", "2.6.31", 2)]
 
 
 @pytest.mark.parametrize(("name", "kernel", "bound"), CASES)

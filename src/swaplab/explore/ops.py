@@ -66,12 +66,16 @@ class StepRecord:
 
 def stable_name(obj: object, base: int) -> object:
     """A name of ``obj`` that is the same in every run of a deterministic model, for sleep
-    sets (objects are new in every run): a lock's serial relative to ``base`` (the lock
-    count when the run's model was built), or the object's ``stable_key`` (a hashable it
+    sets (objects are new in every run): a lock's name and its owner's ``stable_key``, else
+    its serial relative to ``base`` (the lock count when the run's model was built), or the
+    object's ``stable_key`` (a hashable it
     defines, such as a page's frame number); None when it has neither. Objects that share
     a name (in one run or across runs) are taken for one, which only makes the explorer
     more careful."""
     if isinstance(obj, Lock):
+        owner = getattr(obj.owner, "stable_key", None)
+        if owner is not None:
+            return ("lock", obj.name, owner)
         return ("lock", obj.serial - base)
     key = getattr(obj, "stable_key", None)
     return (type(obj).__name__, key) if key is not None else None
@@ -103,15 +107,18 @@ class Lock:
     ``unlock_page()``), and the explorer's dependency relation cannot miss one.
     """
 
-    __slots__ = ("_holder", "name", "serial")
+    __slots__ = ("_holder", "name", "owner", "serial")
 
     #: How many locks this process has created: a lock's ``serial`` is its number, so a
     #: lock is named alike in every run of a deterministic model (relative to the count
     #: when the run's model was built; see :func:`stable_name`).
     created: ClassVar[int] = 0
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, owner: object = None) -> None:
         self.name = name
+        #: the object the lock is part of: a lock created while a run goes on (a new
+        #: page's) is named after its owner's ``stable_key`` (see :func:`stable_name`)
+        self.owner = owner
         self._holder: int | None = None
         self.serial = Lock.created
         Lock.created += 1

@@ -88,6 +88,7 @@ from swaplab.kernel.sync import (
     busy_retry,
     cond_resched,
     current,
+    plain_read,
     plain_write,
     spin_lock,
     spin_unlock,
@@ -411,7 +412,10 @@ def mem_cgroup_get_local_zonestat(mem: MemCgroup, lru: int) -> int:
 
 
 def mem_cgroup_zone_nr_pages(k: Kernel, mem: MemCgroup, lru: int) -> int:
-    """mm/memcontrol.c: mem_cgroup_zone_nr_pages() (one zone)."""
+    """mm/memcontrol.c: mem_cgroup_zone_nr_pages() (one zone): MEM_CGROUP_ZSTAT, read
+    without zone->lru_lock, under which the lists change: a plain read of that lock's
+    sections to the explorer."""
+    plain_read(k.zone.lru_lock)
     return len(mem.lists[lru])
 
 

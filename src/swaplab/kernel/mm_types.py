@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from swaplab.kernel.sync import Lock, RwSemaphore, plain_write
+from swaplab.kernel.sync import Lock, RwSemaphore, plain_read, plain_write
 
 if TYPE_CHECKING:
     from swaplab.kernel.cgroup import Cgroup
@@ -131,7 +131,7 @@ class Page:
         self.mapping: AnonVma | AddressSpace | None = None
         self.index = 0
         self.private = 0
-        self.lock = Lock(f"page{pfn}.PG_locked")
+        self.lock = Lock(f"page{pfn}.PG_locked", self)
         self.page_cgroup = page_cgroup
         self.lru = -1
 
@@ -248,14 +248,22 @@ def PageAnon(page: Page) -> bool:
 
 
 def page_mapcount(page: Page) -> int:
+    """include/linux/mm.h: page_mapcount(): an atomic_read() of _mapcount, a plain read of
+    the page to the explorer (its writers, page_add/remove_rmap, trap on the page)."""
+    plain_read(page)
     return page._mapcount + 1
 
 
 def page_mapped(page: Page) -> bool:
+    """include/linux/mm.h: page_mapped(): an atomic_read() of _mapcount (see
+    page_mapcount())."""
+    plain_read(page)
     return page._mapcount >= 0
 
 
 def page_count(page: Page) -> int:
+    """include/linux/mm.h: page_count(): an atomic_read() of _count."""
+    plain_read(page)
     return page._count
 
 
@@ -267,10 +275,11 @@ def get_page(page: Page) -> None:
 
 
 def get_page_unless_zero(page: Page) -> bool:
-    """include/linux/mm.h: get_page_unless_zero()."""
+    """include/linux/mm.h: get_page_unless_zero(): atomic_inc_not_zero() of _count, an
+    atomic access of the page whether or not it succeeds."""
+    plain_write(page)
     if page._count == 0:
         return False
-    plain_write(page)
     page._count += 1
     return True
 

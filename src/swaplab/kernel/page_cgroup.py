@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from swaplab.kernel.sync import Lock, spin_lock_uncontended, spin_unlock
+from swaplab.kernel.sync import Lock, plain_read, spin_lock_uncontended, spin_unlock
 
 if TYPE_CHECKING:
     from swaplab.kernel.kernel import Kernel
@@ -35,7 +35,12 @@ class PageCgroup:
         self.mem_cgroup: MemCgroup | None = None
         self.page: Page | None = None
         self.lru = -1
-        self.lock = Lock("PCG_LOCK")
+        self.lock = Lock("PCG_LOCK", self)
+
+    @property
+    def stable_key(self) -> int | None:
+        """The explorer's name of this pc in every run: its page's frame number."""
+        return self.page.pfn if self.page is not None else None
 
     def __repr__(self) -> str:
         return f"pc({self.page!r}, flags={self.flags:#x})"
@@ -58,6 +63,11 @@ def unlock_page_cgroup(pc: PageCgroup) -> None:
 
 
 def PageCgroupUsed(pc: PageCgroup) -> bool:
+    """include/linux/page_cgroup.h: PageCgroupUsed(): a test_bit() of pc->flags, which
+    change under lock_page_cgroup(); callers also test it without the lock (the LRU
+    hooks, the uncharge's first peek), so every test is a plain read of that lock's
+    sections to the explorer."""
+    plain_read(pc.lock)
     return bool(pc.flags & PCG_USED)
 
 

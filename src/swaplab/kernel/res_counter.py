@@ -115,8 +115,9 @@ def res_counter_uncharge(counter: ResCounter, val: int) -> None:
 
 def res_counter_read_u64(counter: ResCounter, member: str) -> int:
     """kernel/res_counter.c: res_counter_read_u64(): one of usage/max_usage/limit/failcnt
-    (a lock-free read of the counter)."""
-    plain_read(counter)
+    (a lock-free read of what changes under counter->lock: a plain read of that lock's
+    sections to the explorer)."""
+    plain_read(counter.lock)
     if member == RES_USAGE:
         return counter.usage
     if member == RES_MAX_USAGE:

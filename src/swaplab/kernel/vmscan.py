@@ -95,6 +95,7 @@ from swaplab.kernel.sync import (
     __clear_page_locked,
     atomic_read,
     cond_resched,
+    plain_read,
     spin_lock,
     spin_unlock,
     trace,
@@ -640,6 +641,7 @@ def zone_nr_pages(k: Kernel, sc: ScanControl, lru: int) -> int:
     """mm/vmscan.c: zone_nr_pages(): the zone list, or the memcg's list (stale !USED pcs
     included, as MEM_CGROUP_ZSTAT counts them)."""
     if sc.mem_cgroup is None:
+        plain_read(k.zone.lru_lock)  # zone_page_state(): the lists change under lru_lock
         return len(k.zone.lru[lru])
     return memcontrol.mem_cgroup_zone_nr_pages(k, sc.mem_cgroup, lru)
 
