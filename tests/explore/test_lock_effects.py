@@ -28,8 +28,8 @@ def registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Lock]]:
     """Every Lock created while the test runs."""
     original = Lock.__init__
 
-    def init(self: Lock, name: str) -> None:
-        original(self, name)
+    def init(self: Lock, name: str, owner: object = None) -> None:
+        original(self, name, owner)
         CREATED.append(self)
 
     monkeypatch.setattr(Lock, "__init__", init)

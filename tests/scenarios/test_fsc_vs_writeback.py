@@ -16,6 +16,8 @@ from swaplab.explore.search import Options
 from swaplab.scenarios import ScenarioOptions, get_scenario
 
 VERSIONS = ("2.6.30", "2.6.31")
+#: dpor's executions, one per trace class of the recorded dependencies (as counted)
+DPOR_RUNS = {"2.6.30": 24, "2.6.31": 23}
 
 
 def counting(version: str, ends: Counter[int]) -> Instance:
@@ -38,8 +40,9 @@ def test_dpor_finds_no_leak_and_reaches_every_window(version: str) -> None:
     result = explore(lambda: counting(version, ends), Options(strategy="dpor", shrink=False))
     assert result.status == "clean" and result.stats.complete
     assert result.findings == [] and result.notes == [] and result.vacuous == []
-    assert result.stats.executions == 16
-    assert ends == {0: 15, 1: 1}  # one trace class leaves the page in the swap cache
+    runs = DPOR_RUNS[version]
+    assert result.stats.executions == runs
+    assert ends == {0: runs - 1, 1: 1}  # one trace class leaves the page in the swap cache
 
 
 def test_dfs_every_schedule_no_leak() -> None:

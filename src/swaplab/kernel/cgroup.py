@@ -7,10 +7,13 @@ keep each cgroup's task list.
 Abstractions: one hierarchy with only the memory subsystem mounted; css ids are handed out
 by a counter (css_id(), kernel/cgroup.c: alloc_css_id()) and never reused within a run. A
 cgroup's ``count`` (css_set references) is the length of its task list: a task leaves the
-list at exit (cgroup_exit() moves it to init_css_set). ``cgroup_mutex`` is not a model
-lock: every section it protects runs inside one step. The vfs i_mutex that serialises a
-mkdir in a directory being removed is not modelled either (rmdir re-checks children after
-pre_destroy, as the kernel does, and returns -EBUSY).
+list at exit (cgroup_exit() moves it to init_css_set). ``cgroup_mutex`` is a model lock:
+cgroup_rmdir() sleeps for it (an interleaving point, so other CPUs run between
+pre_destroy and the css check), mkdir, attach and the destroy callback take it in plain
+code (each section runs inside one step). rmdir sleeps on ``k.cgroup_rmdir_waitq`` until a
+wake-up (sync.schedule()), never polls. The vfs i_mutex that serialises a mkdir in a
+directory being removed is not modelled (rmdir re-checks children after pre_destroy, as the
+kernel does, and returns -EBUSY).
 """
 
 from __future__ import annotations
@@ -40,8 +43,8 @@ if TYPE_CHECKING:
 class Cgroup:
     """struct cgroup: a directory of the mount, its tasks and its memory css.
 
-    ``removed`` is CGRP_REMOVED; ``wait_on_rmdir`` is CGRP_WAIT_ON_RMDIR ([31]: an rmdir
-    sleeps until a css reference holder wakes it).
+    ``removed`` is CGRP_REMOVED; ``wait_on_rmdir`` is CGRP_WAIT_ON_RMDIR (an rmdir asks to
+    be woken by whoever drops a css reference; see cgroup_rmdir() for the two versions).
     """
 
     __slots__ = ("children", "memcg", "name", "parent", "removed", "tasks", "wait_on_rmdir")

@@ -17,9 +17,12 @@ MEM_CGROUP_ZSTAT; per-CPU statistics are one counter each; no page migration
 (mem_cgroup_prepare_migration/end_migration) and no CONFIG_DEBUG_VM statistics. The css of
 a memcg lives in the struct (``css_id``, ``css_refcnt``, ``obsolete`` = CSS_REMOVED); css
 ids come from ``k.next_css_id``, ``k.css_ids`` is the idr (an id leaves it when the struct
-is freed). The page_cgroup lock (lock_page_cgroup), the res_counter spinlocks, the
-per-memcg reclaim_param_lock and set_limit_mutex are not interleaving points: every section
-they protect runs inside one step. Charging functions that may reclaim or OOM-kill are
+is freed). The page_cgroup lock (lock_page_cgroup) and the res_counter spinlocks are taken
+and dropped in plain code (every section they protect runs inside one step; the step's
+record has the lock effects, so the explorer orders the sections); lock-free tests of
+PCG_USED, res_counter usage and the LRU sizes are recorded as reads of those locks' sections,
+css refcount operations as writes of the memcg. The per-memcg reclaim_param_lock and
+set_limit_mutex are not modelled. Charging functions that may reclaim or OOM-kill are
 ``async``; commit, cancel, uncharge and the LRU hooks are plain.
 """
 
