@@ -1133,3 +1133,60 @@ def test_llong_max_rounds_up_to_2_63_a_u64_limit() -> None:
     assert set_limit(k, a, "9223372036854775807") == 0
     assert mc.mem_cgroup_read(k, a, "limit_in_bytes") == 1 << 63
     assert a.memsw_is_minimum
+
+
+# ---------------------------------------------------------------------------------------------
+# A freed mem_cgroup stays checkable (KASAN's use-after-free report)
+
+
+def _freed_group(version: str) -> tuple[Kernel, MemCgroup]:
+    from swaplab.kernel import cgroup
+
+    k = make_kernel(version)
+    g = cgroup.cgroup_mkdir(k, k.cgroup_root, "G")
+    assert isinstance(g, Cgroup) and g.memcg is not None
+    return k, g.memcg
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_stale_pointer_to_a_freed_memcg_is_a_use_after_free(version: str) -> None:
+    """rmdir of a group nothing else references frees its memcg at once; touching it
+    afterwards (a css_get(), a statistic) is a KernelBug naming the object."""
+    from swaplab.kernel import cgroup
+
+    k, mem = _freed_group(version)
+    assert run(k, cgroup.cgroup_rmdir(k, mem.cgroup)) == 0
+    assert mem.freed
+    with pytest.raises(KernelBug, match=r"use-after-free: css_get\(\) touches memcg\(/G\)"):
+        mc.css_get(k, mem)
+    with pytest.raises(KernelBug, match="use-after-free: mem_cgroup_charge_statistics"):
+        mc.mem_cgroup_charge_statistics(k, mem, PageCgroup(), True)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_explorer_reports_a_stale_access_racing_rmdir(version: str) -> None:
+    """A thread that kept a pointer to /G's memcg without a reference (a model of a buggy
+    path) races rmdir: the explorer finds the order where rmdir frees the memcg first and
+    reports the use-after-free; the other order is fine."""
+    from swaplab.explore.explorer import explore
+    from swaplab.explore.model import Instance
+    from swaplab.explore.search import Options
+    from swaplab.kernel import cgroup
+    from swaplab.kernel.sync import cond_resched
+
+    def model() -> Instance:
+        k, mem = _freed_group(version)
+
+        async def stale() -> None:
+            await cond_resched(k, "before")
+            mc.css_get(k, mem)
+            mc.css_put(k, mem)
+
+        k.execution.spawn("rmdir /G", cgroup.cgroup_rmdir(k, mem.cgroup), Current(None, 0))
+        k.execution.spawn("stale", stale(), Current(None, 1))
+        return Instance(k.execution, k)
+
+    result = explore(model, Options(strategy="dfs", shrink=False))
+    assert result.stats.complete and result.stats.executions > 1
+    assert len(result.findings) == 1
+    assert "use-after-free: css_get() touches memcg(/G)" in result.findings[0].message

@@ -103,6 +103,7 @@ class Execution:
         if record.locks or record.writes:  # readers copy what they keep: reuse an empty one
             record = self.record = StepRecord()
         record.tid = thread.tid
+        record.op = thread.pending
         StepRecord.current = record
         try:
             op: Op = body.send(value)

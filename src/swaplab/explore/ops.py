@@ -52,7 +52,7 @@ class StepRecord:
     <swaplab.explore.execution.Execution.step>` makes a fresh record the current one while
     the step runs; outside steps (a model's setup) nothing is recorded."""
 
-    __slots__ = ("locks", "tid", "writes")
+    __slots__ = ("locks", "op", "tid", "writes")
 
     #: The record of the running step; None outside steps.
     current: ClassVar[StepRecord | None] = None
@@ -60,8 +60,9 @@ class StepRecord:
     def __init__(self) -> None:
         self.locks: list[Effect] = []
         self.writes: list[object] = []
-        #: the thread running the step (-1 until a step sets it)
+        #: the thread running the step (-1 until a step sets it) and the operation it runs
         self.tid = -1
+        self.op: Op | None = None
 
 
 def stable_name(obj: object, base: int) -> object:

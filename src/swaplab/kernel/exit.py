@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from swaplab.kernel import cgroup, mmap
 from swaplab.kernel.mm_types import TASK_EXITED, TASK_KILLED, MmStruct, TaskStruct
-from swaplab.kernel.sync import trace
+from swaplab.kernel.sync import plain_write, spin_lock_held, trace
 
 if TYPE_CHECKING:
     from swaplab.kernel.kernel import Kernel
@@ -21,10 +21,12 @@ if TYPE_CHECKING:
 async def mmput(k: Kernel, mm: MmStruct) -> None:
     """kernel/fork.c: mmput(): the last user tears the address space down (exit_mmap)
     and takes the mm off the swapoff mmlist."""
+    plain_write(mm)  # mm_users is an atomic_t
     mm.mm_users -= 1
     if mm.mm_users == 0:
         await mmap.exit_mmap(k, mm)
-        mm.on_mmlist = False
+        with spin_lock_held(k.mmlist_lock):
+            mm.on_mmlist = False
 
 
 async def exit_mm(k: Kernel, tsk: TaskStruct) -> None:
@@ -33,28 +35,34 @@ async def exit_mm(k: Kernel, tsk: TaskStruct) -> None:
     mm = tsk.mm
     if mm is None:
         return
-    tsk.mm = None
+    with spin_lock_held(tsk.alloc_lock):  # task_lock(tsk)
+        tsk.mm = None
     await mmput(k, mm)
 
 
 def exit_notify(k: Kernel, tsk: TaskStruct) -> None:
     """kernel/exit.c: forget_original_parent() + release: children lose their parent,
-    the task leaves its parent's children list."""
-    for child in tsk.children:
-        child.parent = None
-    tsk.children = []
-    if tsk.parent is not None and tsk in tsk.parent.children:
-        tsk.parent.children.remove(tsk)
+    the task leaves its parent's children list (under tasklist_lock)."""
+    with spin_lock_held(k.tasklist_lock):
+        for child in tsk.children:
+            child.parent = None
+        tsk.children = []
+        if tsk.parent is not None and tsk in tsk.parent.children:
+            tsk.parent.children.remove(tsk)
 
 
 async def do_exit(k: Kernel, tsk: TaskStruct) -> None:
     """kernel/exit.c: do_exit(): PF_EXITING, exit_mm, cgroup_exit, exit_notify; the final
-    state is "killed" for a task with a pending SIGKILL, else "exited"."""
+    state is "killed" for a task with a pending SIGKILL, else "exited". PF_EXITING and the
+    state are the task's own fields, set by itself and read by others without a lock
+    (plain writes of the task to the explorer)."""
+    plain_write(tsk)
     tsk.exiting = True
     trace(k, "do_exit()", repr(tsk))
     await exit_mm(k, tsk)
     cgroup.cgroup_exit(k, tsk)
     exit_notify(k, tsk)
+    plain_write(tsk)
     tsk.state = TASK_KILLED if tsk.sigkill else TASK_EXITED
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from swaplab.kernel import cgroup, memory, mmap
 from swaplab.kernel.mm_types import VM_LOCKED, MmStruct, TaskStruct
-from swaplab.kernel.sync import down_write, trace, up_write
+from swaplab.kernel.sync import down_write, plain_write, spin_lock_held, trace, up_write
 
 if TYPE_CHECKING:
     from swaplab.kernel.cgroup import Cgroup
@@ -72,6 +72,7 @@ def clone_thread(k: Kernel, leader: TaskStruct) -> TaskStruct:
     assert leader.mm is not None
     thread = TaskStruct(alloc_pid(k), leader.comm, leader.mm, leader.cgroup,
                         parent=leader.parent, oom_adj=leader.oom_adj)
+    plain_write(leader.mm)  # mm_users is an atomic_t
     leader.mm.mm_users += 1
     cgroup.cgroup_fork(k, thread)
     k.tasks[thread.pid] = thread
@@ -86,7 +87,8 @@ async def do_fork(k: Kernel, parent: TaskStruct) -> TaskStruct:
                        oom_adj=parent.oom_adj)
     if parent.mm is not None:
         child.mm = await dup_mm(k, child, parent.mm)
-    parent.children.append(child)
+    with spin_lock_held(k.tasklist_lock):
+        parent.children.append(child)
     cgroup.cgroup_fork(k, child)
     k.tasks[child.pid] = child
     trace(k, "do_fork()", f"{parent!r} -> {child!r}")

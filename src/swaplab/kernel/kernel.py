@@ -99,7 +99,8 @@ class Kernel:
         self.oom_kills = 0
         self.memcg_oom_kills: dict[int, int] = {}
 
-        # kernel/fork.c, kernel/pid.c
+        # kernel/fork.c, kernel/pid.c; tasklist_lock around the task family links
+        self.tasklist_lock = Lock("tasklist_lock")
         self.tasks: dict[int, TaskStruct] = {}
         self.next_pid = 1
 
@@ -114,6 +115,8 @@ class Kernel:
 
         # mm/swapfile.c
         self.swap_lock = Lock("swap_lock")
+        #: mm/swapfile.c / kernel/fork.c: mmlist_lock, around init_mm.mmlist (on_mmlist)
+        self.mmlist_lock = Lock("mmlist_lock")
         self.swap_info: list[SwapInfoStruct] = []
         self.swap_list_head = -1
         self.swap_list_next = -1

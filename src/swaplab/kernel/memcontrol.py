@@ -37,7 +37,7 @@ from swaplab.kernel.cgroup import (
     cgroup_release_and_wakeup_rmdir,
     cgroup_wakeup_rmdir_waiter,
 )
-from swaplab.kernel.errno import BUG_ON, EBUSY, EINTR, EINVAL, ENOMEM, VM_BUG_ON
+from swaplab.kernel.errno import BUG_ON, EBUSY, EINTR, EINVAL, ENOMEM, VM_BUG_ON, KernelBug
 from swaplab.kernel.gfp import __GFP_WAIT, GFP_KERNEL
 from swaplab.kernel.kernel import HZ as HZ  # re-exported: the tick rate of last_oom_jiffies
 from swaplab.kernel.mm_types import (
@@ -59,7 +59,7 @@ from swaplab.kernel.mm_types import (
     page_is_file_cache,
     page_mapped,
 )
-from swaplab.kernel.mmzone import lru_lock_free
+from swaplab.kernel.mmzone import lru_lock_held
 from swaplab.kernel.page_cgroup import (
     PCG_CACHE,
     PCG_USED,
@@ -246,15 +246,27 @@ class MemCgroup:
 # css references, lookups and the tree walk (kernel/cgroup.c helpers as memcontrol uses them)
 
 
+def memcg_check_live(mem: MemCgroup, who: str) -> None:
+    """What KASAN reports when kernel code touches a freed struct mem_cgroup through a stale
+    pointer (a pc->mem_cgroup, a swap record's id looked up too late, a pointer kept across
+    rmdir): a :class:`KernelBug` naming the object and the function. Called where the
+    model's kernel functions dereference a memcg; not a kernel function."""
+    if mem.freed:
+        raise KernelBug(f"use-after-free: {who} touches {mem!r} (css id {mem.css_id}), "
+                        "freed by __mem_cgroup_free()")
+
+
 def css_get(k: Kernel, mem: MemCgroup) -> None:
     """include/linux/cgroup.h: css_get(): an atomic increment (a plain write of the memcg
     to the explorer, as every css refcount operation here)."""
+    memcg_check_live(mem, "css_get()")
     plain_write(mem)
     mem.css_refcnt += 1
 
 
 def css_tryget(k: Kernel, mem: MemCgroup) -> bool:
     """include/linux/cgroup.h: css_tryget(): fails once the css is removed (rmdir)."""
+    memcg_check_live(mem, "css_tryget()")
     plain_write(mem)
     if mem.obsolete or mem.css_refcnt <= 0:
         return False
@@ -266,6 +278,7 @@ def css_put(k: Kernel, mem: MemCgroup) -> None:
     """include/linux/cgroup.h: css_put() -> kernel/cgroup.c: __css_put(). Dropping a
     reference nobody holds is the css refcount underflow of 2.6.29's swapoff bug: a
     :class:`KernelBug`. Dropping to the base reference wakes a sleeping rmdir."""
+    memcg_check_live(mem, "css_put()")
     plain_write(mem)
     mem.css_refcnt -= 1
     BUG_ON(mem.css_refcnt < 0, f"css_put({mem!r}): css refcount below 0")
@@ -393,6 +406,7 @@ def _has_children(cgrp: Cgroup) -> bool:
 
 def mem_cgroup_charge_statistics(k: Kernel, mem: MemCgroup, pc: PageCgroup, charge: bool) -> None:
     """mm/memcontrol.c: mem_cgroup_charge_statistics(): cache or rss +-1, pgpgin/pgpgout."""
+    memcg_check_live(mem, "mem_cgroup_charge_statistics()")
     val = 1 if charge else -1
     if PageCgroupCache(pc):
         mem.stat[MEM_CGROUP_STAT_CACHE] += val
@@ -504,6 +518,7 @@ def _unlink(k: Kernel, pc: PageCgroup) -> None:
     have been re-owned while linked, the list that really holds it."""
     mem = pc.mem_cgroup
     assert mem is not None
+    memcg_check_live(mem, "mem_cgroup_del_lru_list()")
     lst = mem.lists[pc.lru]
     if pc not in lst:
         for other in list(k.css_ids.values()):
@@ -552,6 +567,7 @@ def mem_cgroup_add_lru_list(k: Kernel, page: Page, lru: int) -> None:
         trace(k, "mem_cgroup_add_lru_list()", f"{page!r} !PageCgroupUsed: not linked")
         return
     BUG_ON(pc.lru >= 0, f"mem_cgroup_add_lru_list({page!r}): page_cgroup already linked")
+    memcg_check_live(mem, "mem_cgroup_add_lru_list()")
     mem.lists[lru][pc] = None
     pc.lru = lru
 
@@ -565,18 +581,18 @@ def mem_cgroup_move_lists(k: Kernel, page: Page, lru_from: int, lru_to: int) -> 
 def mem_cgroup_lru_del_before_commit_swapcache(k: Kernel, page: Page) -> None:
     """mm/memcontrol.c: mem_cgroup_lru_del_before_commit_swapcache() (page locked; takes
     zone->lru_lock): an uncharged swap-cache page forgets the memcg LRU of its old owner."""
-    lru_lock_free(k.zone, "mem_cgroup_lru_del_before_commit_swapcache")
-    if not PageCgroupUsed(page.page_cgroup):
-        mem_cgroup_del_lru_list(k, page, _page_lru(page))
+    with lru_lock_held(k.zone, "mem_cgroup_lru_del_before_commit_swapcache"):
+        if not PageCgroupUsed(page.page_cgroup):
+            mem_cgroup_del_lru_list(k, page, _page_lru(page))
 
 
 def mem_cgroup_lru_add_after_commit_swapcache(k: Kernel, page: Page) -> None:
     """mm/memcontrol.c: mem_cgroup_lru_add_after_commit_swapcache() (takes zone->lru_lock):
     a page already on the zone LRU whose pc is not linked is linked now (if USED). A page
     still in a pagevec is linked later, by the drain."""
-    lru_lock_free(k.zone, "mem_cgroup_lru_add_after_commit_swapcache")
-    if PageLRU(page) and page.page_cgroup.lru < 0:
-        mem_cgroup_add_lru_list(k, page, _page_lru(page))
+    with lru_lock_held(k.zone, "mem_cgroup_lru_add_after_commit_swapcache"):
+        if PageLRU(page) and page.page_cgroup.lru < 0:
+            mem_cgroup_add_lru_list(k, page, _page_lru(page))
 
 
 def mem_cgroup_isolate_pages(k: Kernel, nr_to_scan: int, mem: MemCgroup, active: bool,
@@ -668,14 +684,17 @@ def mem_cgroup_create(k: Kernel, cgroup: Cgroup) -> MemCgroup:
 def mem_cgroup_get(k: Kernel, mem: MemCgroup) -> None:
     """mm/memcontrol.c: mem_cgroup_get(). Taking a reference on a freed struct is a
     use-after-free: a :class:`KernelBug`."""
-    BUG_ON(mem.freed, f"mem_cgroup_get({mem!r}) after free")
+    memcg_check_live(mem, "mem_cgroup_get()")
+    plain_write(mem)  # atomic_inc(&mem->refcnt)
     mem.refcnt += 1
 
 
 def mem_cgroup_put(k: Kernel, mem: MemCgroup) -> None:
     """mm/memcontrol.c: mem_cgroup_put(): at 0 free the struct, then drop the
     hierarchical parent's reference."""
-    BUG_ON(mem.freed or mem.refcnt <= 0, f"mem_cgroup_put({mem!r}) of a freed memcg")
+    memcg_check_live(mem, "mem_cgroup_put()")
+    BUG_ON(mem.refcnt <= 0, f"mem_cgroup_put({mem!r}): refcnt {mem.refcnt}")
+    plain_write(mem)  # atomic_dec_and_test(&mem->refcnt)
     mem.refcnt -= 1
     if mem.refcnt == 0:
         parent = parent_mem_cgroup(mem)
@@ -1066,6 +1085,7 @@ def __mem_cgroup_uncharge_common(k: Kernel, page: Page, ctype: int) -> MemCgroup
     lock_page_cgroup(pc)
     mem = pc.mem_cgroup
     assert mem is not None
+    memcg_check_live(mem, "__mem_cgroup_uncharge_common()")
     if not PageCgroupUsed(pc) or not _uncharge_type_allows(page, ctype):
         unlock_page_cgroup(pc)
         return None

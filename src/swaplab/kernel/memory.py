@@ -52,8 +52,10 @@ from swaplab.kernel.sync import (
     current,
     down_read,
     lock_page,
+    plain_write,
     shared_read,
     spin_lock,
+    spin_lock_held,
     spin_unlock,
     trace,
     trylock_page,
@@ -117,6 +119,7 @@ async def do_page_fault(k: Kernel, task: TaskStruct, address: int, write: bool) 
     mm = task.mm
     if mm is None:
         return -EFAULT
+    plain_write(mm)  # mm_users is an atomic_t
     mm.mm_users += 1
     ret = await __do_page_fault(k, task, mm, address, write)
     await kexit.mmput(k, mm)
@@ -616,7 +619,8 @@ async def copy_one_pte(k: Kernel, dst_mm: MmStruct, src_mm: MmStruct, vma: VmAre
     src = src_mm.ptes[vpn]
     if src.page is None:
         await swapfile.swap_duplicate(k, src.swp)
-        dst_mm.on_mmlist = True
+        with spin_lock_held(k.mmlist_lock):
+            dst_mm.on_mmlist = True
         dst_mm.ptes[vpn] = Pte(swp=src.swp)
         return
     page = src.page

@@ -25,7 +25,15 @@ from swaplab.kernel.mm_types import (
     get_page,
 )
 from swaplab.kernel.mmzone import NR_MLOCK
-from swaplab.kernel.sync import cond_resched, down_write, lock_page, trace, unlock_page, up_write
+from swaplab.kernel.sync import (
+    cond_resched,
+    down_write,
+    lock_page,
+    plain_write,
+    trace,
+    unlock_page,
+    up_write,
+)
 
 if TYPE_CHECKING:
     from swaplab.kernel.kernel import Kernel
@@ -197,6 +205,7 @@ async def sys_mlock(k: Kernel, mm: MmStruct, start: int, length: int) -> int:
     await swap.lru_add_drain_all(k)
     length = PAGE_ALIGN(length + (start & (PAGE_SIZE - 1)))
     start &= ~(PAGE_SIZE - 1)
+    plain_write(mm)  # mm_users is an atomic_t
     mm.mm_users += 1  # current->mm: see memory.do_page_fault
     await down_write(k, mm.mmap_sem, "sys_mlock: down_write(mmap_sem)")
     ret = await do_mlock(k, mm, start, length, True)
@@ -209,6 +218,7 @@ async def sys_munlock(k: Kernel, mm: MmStruct, start: int, length: int) -> int:
     """mm/mlock.c: sys_munlock()."""
     length = PAGE_ALIGN(length + (start & (PAGE_SIZE - 1)))
     start &= ~(PAGE_SIZE - 1)
+    plain_write(mm)  # mm_users is an atomic_t
     mm.mm_users += 1
     await down_write(k, mm.mmap_sem, "sys_munlock: down_write(mmap_sem)")
     ret = await do_mlock(k, mm, start, length, False)

@@ -107,8 +107,8 @@ class Page:
 
     __slots__ = (
         "_count",
+        "_flags",
         "_mapcount",
-        "flags",
         "index",
         "lock",
         "lru",
@@ -123,9 +123,21 @@ class Page:
         """The page's name for the explorer's sleep sets (the same in every run)."""
         return self.pfn
 
+    @property
+    def flags(self) -> int:
+        """page->flags. Every change is an atomic bit operation in C (SetPageLRU(),
+        TestClearPageActive(), ...; the non-atomic __SetPage*() only on a page nobody else
+        can see yet), so every write is a plain write of the page to the explorer."""
+        return self._flags
+
+    @flags.setter
+    def flags(self, value: int) -> None:
+        plain_write(self)
+        self._flags = value
+
     def __init__(self, pfn: int, page_cgroup: PageCgroup) -> None:
         self.pfn = pfn
-        self.flags = 0
+        self._flags = 0
         self._count = 1
         self._mapcount = -1
         self.mapping: AnonVma | AddressSpace | None = None
@@ -189,14 +201,21 @@ def PageMlocked(page: Page) -> bool:
 
 
 def SetPageFlag(page: Page, bit: int) -> None:
+    """set_bit() on page->flags (SetPageUptodate(), SetPageActive(), ...): an atomic
+    operation, a plain write of the page to the explorer."""
+    plain_write(page)
     page.flags |= bit
 
 
 def ClearPageFlag(page: Page, bit: int) -> None:
+    """clear_bit() on page->flags: see SetPageFlag()."""
+    plain_write(page)
     page.flags &= ~bit
 
 
 def TestClearPageFlag(page: Page, bit: int) -> bool:
+    """test_and_clear_bit() on page->flags: see SetPageFlag()."""
+    plain_write(page)
     was = bool(page.flags & bit)
     page.flags &= ~bit
     return was
@@ -367,7 +386,8 @@ class TaskStruct:
     """struct task_struct: pid, mm, its cgroup, and the OOM killer's marks.
 
     ``memdie`` is TIF_MEMDIE (chosen by an OOM killer: charges bypass memcg);
-    ``sigkill`` a pending SIGKILL, acted on when the task next returns to user space.
+    ``sigkill`` a pending SIGKILL, acted on when the task next returns to user space;
+    ``alloc_lock`` is task_lock().
     """
 
     pid: int
@@ -381,6 +401,16 @@ class TaskStruct:
     sigkill: bool = False
     exiting: bool = False
     oom_adj: int = 0
+    #: task_lock(): the lock around ->mm
+    alloc_lock: Lock = field(default_factory=lambda: Lock("task->alloc_lock"))
+
+    def __post_init__(self) -> None:
+        self.alloc_lock.owner = self
+
+    @property
+    def stable_key(self) -> int:
+        """The explorer's name of this task in every run (ops.stable_name): its pid."""
+        return self.pid
 
     def __repr__(self) -> str:
         return f"task {self.pid} ({self.comm})"

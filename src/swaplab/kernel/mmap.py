@@ -27,7 +27,7 @@ from swaplab.kernel.mm_types import (
     AddressSpace,
     VmAreaStruct,
 )
-from swaplab.kernel.sync import down_write, trace, up_write
+from swaplab.kernel.sync import down_write, plain_write, trace, up_write
 
 if TYPE_CHECKING:
     from swaplab.kernel.kernel import Kernel
@@ -168,6 +168,7 @@ async def do_mmap_pgoff(k: Kernel, mm: MmStruct, addr: int, length: int, prot: i
     mm.total_vm += length >> PAGE_SHIFT
     trace(k, "do_mmap_pgoff()", f"{addr:#x}+{length:#x} flags {vm_flags:#x}")
     if vm_flags & VM_LOCKED or flags & MAP_POPULATE:
+        plain_write(mm)  # mm_users is an atomic_t
         mm.mm_users += 1  # current->mm while faulting: see memory.do_page_fault
         if vm_flags & VM_LOCKED:
             mm.locked_vm += length >> PAGE_SHIFT
@@ -260,7 +261,9 @@ async def do_munmap(k: Kernel, mm: MmStruct, start: int, length: int) -> int:
 async def exit_mmap(k: Kernel, mm: MmStruct) -> None:
     """mm/mmap.c: exit_mmap(): munlock the VM_LOCKED vmas, drain, unmap everything with a
     full-mm mmu_gather, free_pgtables, tlb_finish_mmu, drop the vmas. Every pte is gone
-    afterwards (BUG otherwise)."""
+    afterwards (BUG otherwise). The last user is gone: nobody else reaches the mm (its
+    fields are written as plain writes of it to the explorer)."""
+    plain_write(mm)
     if mm.locked_vm:
         for vma in list(mm.mmap):
             if vma.vm_flags & VM_LOCKED:
@@ -273,6 +276,7 @@ async def exit_mmap(k: Kernel, mm: MmStruct) -> None:
     await free_pgtables(k, vmas)
     await memory.tlb_finish_mmu(k, tlb)
     for vma in vmas:
+        plain_write(mm)  # nobody else reaches the mm now
         mm.total_vm -= vma_pages(vma)
         await remove_vma(k, mm, vma)
     BUG_ON(bool(mm.ptes), f"exit_mmap: {len(mm.ptes)} ptes left")

@@ -8,6 +8,8 @@ deterministic and removal O(1).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from math import isqrt
 
 from swaplab.kernel.errno import BUG_ON
@@ -36,12 +38,14 @@ class Zone:
     every other frame gets a fresh pc when it is allocated.
     """
 
-    __slots__ = ("lru", "lru_lock", "node_page_cgroup", "pages_high", "pages_low",
+    __slots__ = ("lock", "lru", "lru_lock", "node_page_cgroup", "pages_high", "pages_low",
                  "pages_min", "vm_stat")
 
     def __init__(self, present_pages: int) -> None:
         self.lru: list[dict[Page, None]] = [{} for _ in range(NR_LRU_LISTS)]
         self.lru_lock = Lock("zone->lru_lock")
+        #: zone->lock: the free lists (page_alloc's free frames and nr_free_pages)
+        self.lock = Lock("zone->lock")
         self.node_page_cgroup: dict[int, PageCgroup] = {}
         self.vm_stat: dict[str, int] = {
             NR_FREE_PAGES: present_pages,  # every frame is free at boot
@@ -65,12 +69,25 @@ class Zone:
         return len(self.lru[lru])
 
 
-def lru_lock_free(zone: Zone, who: str) -> None:
-    """For a plain function that takes and drops zone->lru_lock within its step (``who``):
-    exact as long as nobody holds the lock across an interleaving point (no model path
-    does); a :class:`KernelBug` otherwise. The lock is taken and dropped here, so the
-    step's record has its effects and the explorer orders the section against every other
-    section of zone->lru_lock."""
+@contextmanager
+def lru_lock_held(zone: Zone, who: str) -> Iterator[None]:
+    """zone->lru_lock around a section of a plain function (``who``): taken and dropped in
+    plain code, so the step's record has the lock effects and the lockset check sees the
+    section's writes under the lock. Exact as long as nobody holds the lock across an
+    interleaving point (no model path does); a :class:`KernelBug` otherwise."""
     BUG_ON(zone.lru_lock.holder is not None, f"{who}: zone->lru_lock is held")
     spin_lock_uncontended(zone.lru_lock)
-    spin_unlock(zone.lru_lock)
+    try:
+        yield
+    finally:
+        spin_unlock(zone.lru_lock)
+
+
+@contextmanager
+def zone_lock_held(zone: Zone) -> Iterator[None]:
+    """zone->lock around a section of the page allocator (plain code, inside one step)."""
+    spin_lock_uncontended(zone.lock)
+    try:
+        yield
+    finally:
+        spin_unlock(zone.lock)

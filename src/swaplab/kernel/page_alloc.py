@@ -36,7 +36,7 @@ from swaplab.kernel.mm_types import (
     PG_writeback,
     page_mapcount,
 )
-from swaplab.kernel.mmzone import NR_FREE_PAGES, NR_MLOCK, lru_lock_free
+from swaplab.kernel.mmzone import NR_FREE_PAGES, NR_MLOCK, lru_lock_held, zone_lock_held
 from swaplab.kernel.page_cgroup import PageCgroup, PageCgroupUsed
 from swaplab.kernel.sync import busy_retry, cond_resched, current, plain_write, trace
 
@@ -61,13 +61,16 @@ def _set_free(k: Kernel, nr: int) -> None:
 
 
 def _take_frame(k: Kernel) -> Page:
-    """mm/page_alloc.c: buffered_rmqueue() + prep_new_page(): one frame, ``_count == 1``."""
-    if k.free_pfns:
-        pfn = heapq.heappop(k.free_pfns)
-    else:
-        pfn = k.next_pfn
-        k.next_pfn += 1
-    _set_free(k, k.nr_free_pages - 1)
+    """mm/page_alloc.c: buffered_rmqueue() + prep_new_page(): one frame, ``_count == 1``.
+    The free lists change under zone->lock (taken in plain code: every section of it
+    runs inside one step)."""
+    with zone_lock_held(k.zone):
+        if k.free_pfns:
+            pfn = heapq.heappop(k.free_pfns)
+        else:
+            pfn = k.next_pfn
+            k.next_pfn += 1
+        _set_free(k, k.nr_free_pages - 1)
     pc = k.zone.node_page_cgroup.pop(pfn, None) or PageCgroup()
     page = Page(pfn, pc)
     pc.page = page
@@ -191,6 +194,7 @@ def __free_page(k: Kernel, page: Page) -> None:
     (PCG_USED) is freed like any other and stays charged (the leak 2.6.30/2.6.31 allow;
     the ``used_free_page`` invariant reports it).
     """
+    plain_write(page)  # the page is ours: its last reference went
     if PageMlocked(page):
         page.flags &= ~PG_mlocked
         k.zone.vm_stat[NR_MLOCK] -= 1
@@ -203,8 +207,9 @@ def __free_page(k: Kernel, page: Page) -> None:
     page.flags = 0
     page.private = 0
     del k.pages[page.pfn]
-    heapq.heappush(k.free_pfns, page.pfn)
-    _set_free(k, k.nr_free_pages + 1)
+    with zone_lock_held(k.zone):
+        heapq.heappush(k.free_pfns, page.pfn)
+        _set_free(k, k.nr_free_pages + 1)
     trace(k, "__free_page()", repr(page))
 
 
@@ -216,9 +221,9 @@ def __page_cache_release(k: Kernel, page: Page) -> None:
     interleaving point (no model path does); it is a :class:`KernelBug` if someone does.
     """
     if PageLRU(page):
-        lru_lock_free(k.zone, f"put_page({page!r})")
-        page.flags &= ~PG_lru
-        swap.del_page_from_lru(k, page)
+        with lru_lock_held(k.zone, f"put_page({page!r})"):
+            page.flags &= ~PG_lru
+            swap.del_page_from_lru(k, page)
     __free_page(k, page)
 
 

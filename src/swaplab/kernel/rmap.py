@@ -37,6 +37,7 @@ from swaplab.kernel.sync import (
     atomic_read,
     atomic_rmw,
     spin_lock,
+    spin_lock_held,
     spin_unlock,
     trace,
     trylock_page,
@@ -323,7 +324,8 @@ async def _nuke_pte(k: Kernel, page: Page, mm: MmStruct, address: int, pte: Pte)
             raise KernelBug(f"try_to_unmap_one({page!r}): anon page not in swap cache")
         entry = page.private
         await swapfile.swap_duplicate(k, entry)
-        mm.on_mmlist = True
+        with spin_lock_held(k.mmlist_lock):
+            mm.on_mmlist = True
         mm.anon_rss -= 1
         mm.ptes[vpn] = Pte(swp=entry)
         trace(k, "try_to_unmap_one()", f"{page!r} -> swap pte {entry:#x}")

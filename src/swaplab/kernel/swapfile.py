@@ -43,8 +43,10 @@ from swaplab.kernel.sync import (
     down_read_trylock,
     kthread_run,
     lock_page,
+    plain_read,
     shared_read,
     spin_lock,
+    spin_lock_held,
     spin_unlock,
     trace,
     trylock_page,
@@ -749,6 +751,7 @@ async def valid_swaphandles(k: Kernel, entry: int) -> tuple[int, int]:
 def _mmlist(k: Kernel) -> list[MmStruct]:
     """init_mm.mmlist: the mms that ever held a swap entry (``mm.on_mmlist``), in task
     order (a fork's child follows its parent, as list_add after the parent does)."""
+    plain_read(k.mmlist_lock)  # the list is walked under mmlist_lock
     mms: list[MmStruct] = []
     for task in k.tasks.values():
         mm = task.mm
@@ -1016,8 +1019,9 @@ async def sys_swapoff(k: Kernel, type: int) -> int:
         return err
     await spin_lock(k, k.swap_lock, "sys_swapoff")
     if not any(si.inuse_pages for si in k.swap_info):  # drain_mmlist()
-        for mm in _mmlist(k):
-            mm.on_mmlist = False
+        with spin_lock_held(k.mmlist_lock):
+            for mm in _mmlist(k):
+                mm.on_mmlist = False
     p.highest_bit = 0
     while p.flags >= SWP_SCANNING:
         spin_unlock(k.swap_lock)

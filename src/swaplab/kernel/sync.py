@@ -15,6 +15,8 @@ timeout.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +67,7 @@ __all__ = [
     "shared_read",
     "shared_write",
     "spin_lock",
+    "spin_lock_held",
     "spin_lock_uncontended",
     "spin_trylock",
     "spin_unlock",
@@ -172,6 +175,17 @@ def mutex_lock_uncontended(k: Kernel, lock: Lock) -> None:
     a mutex across an interleaving point, so it is always free here; a held one is a
     model error."""
     spin_lock_uncontended(lock)
+
+
+@contextmanager
+def spin_lock_held(lock: Lock) -> Iterator[None]:
+    """spin_lock() ... spin_unlock() around a section of plain code inside one step (see
+    spin_lock_uncontended())."""
+    spin_lock_uncontended(lock)
+    try:
+        yield
+    finally:
+        spin_unlock(lock)
 
 
 def mutex_unlock(lock: Lock) -> None:

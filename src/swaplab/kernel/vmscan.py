@@ -90,7 +90,7 @@ from swaplab.kernel.mm_types import (
     page_is_file_cache,
     page_mapped,
 )
-from swaplab.kernel.mmzone import lru_lock_free
+from swaplab.kernel.mmzone import lru_lock_held
 from swaplab.kernel.sync import (
     __clear_page_locked,
     atomic_read,
@@ -271,13 +271,13 @@ def isolate_lru_page(k: Kernel, page: Page) -> int:
 
     Plain function: the zone->lru_lock section runs inside the caller's step (nobody holds
     lru_lock across an interleaving point in the model; KernelBug if someone does)."""
-    lru_lock_free(k.zone, f"isolate_lru_page({page!r})")
     ret = -EBUSY
-    if PageLRU(page) and get_page_unless_zero(page):
-        lru = swap.page_lru(page)
-        ClearPageFlag(page, PG_lru)
-        swap.del_page_from_lru_list(k, page, lru)
-        ret = 0
+    with lru_lock_held(k.zone, f"isolate_lru_page({page!r})"):
+        if PageLRU(page) and get_page_unless_zero(page):
+            lru = swap.page_lru(page)
+            ClearPageFlag(page, PG_lru)
+            swap.del_page_from_lru_list(k, page, lru)
+            ret = 0
     return ret
 
 
