@@ -48,6 +48,7 @@ class Recorder:
             touched.append((op.obj, op.kind is OpKind.READ))
         touched.extend((lock, False) for lock in run.changed if isinstance(lock, Lock))
         touched.extend((obj, False) for obj in run.written)
+        touched.extend((obj, True) for obj in run.read)
         if op.kind is OpKind.SPIN:
             self.spins.append(len(self.events))
         self.events.append((name, k, touched))

@@ -39,16 +39,19 @@ from swaplab.explore.search import Search
 
 
 class _Event:
-    __slots__ = ("changed", "clock", "op", "released", "spin", "taken", "tid", "touched")
+    __slots__ = ("changed", "clock", "op", "read", "released", "spin", "taken", "tid",
+                 "touched")
 
     def __init__(self, tid: int, op: Op, changed: list[Lock], held_before: list[bool],
-                 clock: list[int], written: Sequence[object] = ()) -> None:
+                 clock: list[int], written: Sequence[object] = (),
+                 read: Sequence[object] = ()) -> None:
         self.tid = tid
         self.op = op
         self.changed = changed
         # what the step wrote besides its operation: the locks it changed and the objects
-        # it wrote in plain code
+        # it wrote in plain code; and what it only read in plain code
         self.touched: list[object] = [*changed, *written]
+        self.read: list[object] = list(read)
         # released: held before the step, free after; taken: free before, held after (a
         # lock taken and released within the step is neither, but still touched)
         self.released = [lock for lock, held in zip(changed, held_before, strict=True)
@@ -81,7 +84,8 @@ class _Event:
 
     def objects(self) -> list[object]:
         obj = self.op.obj
-        return [obj, *self.touched] if obj is not None else list(self.touched)
+        accessed = [*self.touched, *self.read]
+        return [obj, *accessed] if obj is not None else accessed
 
     def conflicts(self, other: _Event) -> bool:
         if self.spin or other.spin:
@@ -90,8 +94,16 @@ class _Event:
         if op.obj is not None and op.obj is oop.obj and op.conflicts(oop):
             return True
         mine, theirs = self.touched, other.touched
-        return any(x is oop.obj or _in(x, theirs) for x in mine) or \
-            any(x is op.obj for x in theirs)
+        if any(x is oop.obj or _in(x, theirs) or _in(x, other.read) for x in mine):
+            return True
+        if any(x is op.obj or _in(x, self.read) for x in theirs):
+            return True
+        return _reads_written(self.read, oop) or _reads_written(other.read, op)
+
+
+def _reads_written(read: Sequence[object], op: Op) -> bool:
+    """Whether plain reads of ``read`` conflict with ``op`` (a write of one of them)."""
+    return op.obj is not None and op.kind is not OpKind.READ and _in(op.obj, read)
 
 
 def _in(obj: object, objs: Sequence[object]) -> bool:
@@ -113,9 +125,11 @@ def _join(a: list[int], b: list[int]) -> list[int]:
 
 
 #: A sleeping decision and the stable names (ops.stable_name) of what its step's record
-#: touched when it ran; UNKNOWN among them: an object without a stable name.
+#: touched when it ran, a plain read's name wrapped as ``(READ_OF, name)``; UNKNOWN among
+#: them: an object without a stable name.
 Asleep = tuple[Decision, tuple[object, ...]]
 UNKNOWN = ("unknown",)
+READ_OF = "read of"
 
 
 def _names(objs: Sequence[object], base: int) -> tuple[object, ...]:
@@ -218,7 +232,7 @@ class DporDriver:
         while len(clocks) < len(run.threads):
             clocks.append([])
         tid = thread.tid
-        event = _Event(tid, op, run.changed, run.held_before, [], run.written)
+        event = _Event(tid, op, run.changed, run.held_before, [], run.written, run.read)
         racing = self._link(event)
         clocks[tid] = event.clock
         for child in range(spawned, len(run.threads)):
@@ -239,7 +253,9 @@ class DporDriver:
                 self._races(racing, n)
             if n < self.base + len(self.stack):
                 node = self.stack[n - self.base]
-                node.effects[node.taken] = _names(event.touched, run.base)
+                node.effects[node.taken] = (
+                    *_names(event.touched, run.base),
+                    *((READ_OF, name) for name in _names(event.read, run.base)))
                 self.child_sleep = self._sleep_after(run, node, event)
 
     def _link(self, event: _Event) -> list[int]:
@@ -355,7 +371,7 @@ class DporDriver:
             if decision[0] == event.tid:
                 continue
             effects = node.effects[decision]
-            if UNKNOWN in effects:
+            if UNKNOWN in effects or (READ_OF, UNKNOWN) in effects:
                 continue  # it touched an object other runs cannot name: it wakes up
             pending = run.threads[decision[0]].pending
             if pending is None:
@@ -363,6 +379,8 @@ class DporDriver:
             if names is None:  # an object without a name is none of the named effects
                 named = (stable_name(obj, run.base) for obj in [event.op.obj, *event.touched])
                 names = tuple(name for name in named if name is not None)
+                read = (stable_name(obj, run.base) for obj in event.read)
+                names += tuple((READ_OF, name) for name in read if name is not None)
             if not self._dependent(pending, effects, event, names):
                 out.append((decision, effects))
         return out
@@ -372,14 +390,23 @@ class DporDriver:
                    names: tuple[object, ...]) -> bool:
         """Whether a sleeping step (``pending``, whose record touched the objects named
         ``effects`` when it ran) conflicts with ``event`` (whose op object and record
-        have ``names``)."""
+        have ``names``; reads on either side as ``(READ_OF, name)``, and two reads do not
+        conflict)."""
         op = event.op
         if event.spin or pending.kind is OpKind.SPIN:
             return True
         if pending.obj is not None and ((pending.obj is op.obj and pending.conflicts(op))
-                                        or _in(pending.obj, event.touched)):
+                                        or _in(pending.obj, event.touched)
+                                        or (pending.kind is not OpKind.READ
+                                            and _in(pending.obj, event.read))):
             return True
-        return any(name in names for name in effects)
+        for name in effects:
+            if isinstance(name, tuple) and len(name) == 2 and name[0] == READ_OF:
+                if name[1] in names:  # the sleeper read what the event wrote
+                    return True
+            elif name in names or (READ_OF, name) in names:
+                return True
+        return False
 
     def _races(self, racing: list[int], n: int) -> None:
         events = self.events

@@ -100,7 +100,8 @@ class Execution:
         body = thread.body
         outer = StepRecord.current
         record = self.record
-        if record.locks or record.writes:  # readers copy what they keep: reuse an empty one
+        # readers copy what they keep: reuse an empty one
+        if record.locks or record.writes or record.reads:
             record = self.record = StepRecord()
         record.tid = thread.tid
         record.op = thread.pending

@@ -45,14 +45,14 @@ Effect: TypeAlias = "tuple[Lock, int | None]"
 
 
 class StepRecord:
-    """What a step did besides its operation: its lock effects, in order, and the shared
+    """What a step did besides its operation: its lock effects, in order, the shared
     objects it wrote in plain code (an atomic counter such as a page's reference count,
-    changed without an interleaving point of its own). The explorer's dependency relation
-    takes both into account. :meth:`Execution.step
+    changed without an interleaving point of its own) and those it only read there. The
+    explorer's dependency relation takes all of them into account. :meth:`Execution.step
     <swaplab.explore.execution.Execution.step>` makes a fresh record the current one while
     the step runs; outside steps (a model's setup) nothing is recorded."""
 
-    __slots__ = ("locks", "op", "tid", "writes")
+    __slots__ = ("locks", "op", "reads", "tid", "writes")
 
     #: The record of the running step; None outside steps.
     current: ClassVar[StepRecord | None] = None
@@ -60,6 +60,7 @@ class StepRecord:
     def __init__(self) -> None:
         self.locks: list[Effect] = []
         self.writes: list[object] = []
+        self.reads: list[object] = []
         #: the thread running the step (-1 until a step sets it) and the operation it runs
         self.tid = -1
         self.op: Op | None = None
@@ -89,10 +90,13 @@ def plain_write(obj: object) -> None:
         record.writes.append(obj)
 
 
-#: Record that the running step read ``obj`` in plain code. Recorded as a write: the
-#: explorer then orders the step against every other access of ``obj``, which is more
-#: than a read needs but never too little.
-plain_read = plain_write
+def plain_read(obj: object) -> None:
+    """Record that the running step read ``obj`` in plain code (a lock-free test of a
+    field other threads write): the explorer orders the step against every write of
+    ``obj`` (or, for a lock, every step that took or released it)."""
+    record = StepRecord.current
+    if record is not None:
+        record.reads.append(obj)
 
 
 class Lock:

@@ -85,8 +85,8 @@ class Run:
     """The live state of a run, as drivers see it.
 
     ``changed`` lists the locks the last step took or released (from its record, in
-    first-touch order), ``held_before`` whether each was held before that step, and
-    ``written`` the objects it wrote in plain code.
+    first-touch order), ``held_before`` whether each was held before that step,
+    ``written`` the objects it wrote in plain code and ``read`` those it only read.
     """
 
     __slots__ = (
@@ -101,6 +101,7 @@ class Run:
         "locks",
         "policy",
         "preemptions",
+        "read",
         "thread_steps",
         "threads",
         "written",
@@ -120,6 +121,7 @@ class Run:
         self.changed: list[Lock] = []
         self.held_before: list[bool] = []
         self.written: list[object] = []
+        self.read: list[object] = []
         self.cut = False  # stopped by the step limit
 
     def is_preemption(self, thread: Thread) -> bool:
@@ -181,7 +183,11 @@ def _record(run: Run, op: Op, record: StepRecord) -> None:
     for obj in record.writes:
         if not any(obj is seen for seen in written):
             written.append(obj)
-    run.changed, run.held_before, run.written = changed, held, written
+    read: list[object] = []
+    for obj in record.reads:
+        if not any(obj is seen for seen in written) and not any(obj is seen for seen in read):
+            read.append(obj)
+    run.changed, run.held_before, run.written, run.read = changed, held, written, read
 
 
 def _positions(run: Run) -> bytes:

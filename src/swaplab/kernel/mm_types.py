@@ -107,8 +107,8 @@ class Page:
 
     __slots__ = (
         "_count",
-        "_flags",
         "_mapcount",
+        "flags",
         "index",
         "lock",
         "lru",
@@ -123,21 +123,9 @@ class Page:
         """The page's name for the explorer's sleep sets (the same in every run)."""
         return self.pfn
 
-    @property
-    def flags(self) -> int:
-        """page->flags. Every change is an atomic bit operation in C (SetPageLRU(),
-        TestClearPageActive(), ...; the non-atomic __SetPage*() only on a page nobody else
-        can see yet), so every write is a plain write of the page to the explorer."""
-        return self._flags
-
-    @flags.setter
-    def flags(self, value: int) -> None:
-        plain_write(self)
-        self._flags = value
-
     def __init__(self, pfn: int, page_cgroup: PageCgroup) -> None:
         self.pfn = pfn
-        self._flags = 0
+        self.flags = 0
         self._count = 1
         self._mapcount = -1
         self.mapping: AnonVma | AddressSpace | None = None
