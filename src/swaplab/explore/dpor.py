@@ -377,13 +377,24 @@ class DporDriver:
             if pending is None:
                 continue
             if names is None:  # an object without a name is none of the named effects
-                named = (stable_name(obj, run.base) for obj in [event.op.obj, *event.touched])
-                names = tuple(name for name in named if name is not None)
-                read = (stable_name(obj, run.base) for obj in event.read)
-                names += tuple((READ_OF, name) for name in read if name is not None)
+                names = self._event_names(run, event)
             if not self._dependent(pending, effects, event, names):
                 out.append((decision, effects))
         return out
+
+    @staticmethod
+    def _event_names(run: Run, event: _Event) -> tuple[object, ...]:
+        """The stable names of what ``event`` accessed: written objects (its operation's
+        object unless the operation is a READ, its record's locks and plain writes)
+        plainly, read ones as ``(READ_OF, name)``."""
+        op = event.op
+        reads_op = op.kind is OpKind.READ
+        written = [op.obj] if op.obj is not None and not reads_op else []
+        read = [op.obj] if op.obj is not None and reads_op else []
+        named = (stable_name(obj, run.base) for obj in [*written, *event.touched])
+        names = tuple(name for name in named if name is not None)
+        named_reads = (stable_name(obj, run.base) for obj in [*read, *event.read])
+        return names + tuple((READ_OF, name) for name in named_reads if name is not None)
 
     @staticmethod
     def _dependent(pending: Op, effects: tuple[object, ...], event: _Event,

@@ -210,42 +210,52 @@ def TestClearPageFlag(page: Page, bit: int) -> bool:
 
 
 def SetPageDirty(page: Page) -> None:
+    plain_write(page)  # an atomic bit operation
     page.flags |= PG_dirty
 
 
 def ClearPageDirty(page: Page) -> None:
+    plain_write(page)  # an atomic bit operation
     page.flags &= ~PG_dirty
 
 
 def SetPageUptodate(page: Page) -> None:
+    plain_write(page)  # an atomic bit operation
     page.flags |= PG_uptodate
 
 
 def SetPageSwapCache(page: Page) -> None:
+    plain_write(page)  # an atomic bit operation
     page.flags |= PG_swapcache
 
 
 def ClearPageSwapCache(page: Page) -> None:
+    plain_write(page)  # an atomic bit operation
     page.flags &= ~PG_swapcache
 
 
 def SetPageSwapBacked(page: Page) -> None:
+    plain_write(page)  # an atomic bit operation
     page.flags |= PG_swapbacked
 
 
 def ClearPageSwapBacked(page: Page) -> None:
+    plain_write(page)  # an atomic bit operation
     page.flags &= ~PG_swapbacked
 
 
 def SetPageWriteback(page: Page) -> None:
+    plain_write(page)  # an atomic bit operation
     page.flags |= PG_writeback
 
 
 def ClearPageWriteback(page: Page) -> None:
+    plain_write(page)  # an atomic bit operation
     page.flags &= ~PG_writeback
 
 
 def SetPageReferenced(page: Page) -> None:
+    plain_write(page)  # an atomic bit operation
     page.flags |= PG_referenced
 
 
@@ -356,6 +366,15 @@ class MmStruct:
     #: on init_mm's mmlist (try_to_unuse walks it); set once a pte holds a swap entry
     on_mmlist: bool = False
     free_area_cache: int = 0x40000000
+
+    def __post_init__(self) -> None:
+        for lock in (self.page_table_lock, self.mmap_sem.busy, self.mmap_sem.wlock):
+            lock.owner = self
+
+    @property
+    def stable_key(self) -> int | None:
+        """The explorer's name of this mm in every run (ops.stable_name): its owner's pid."""
+        return self.owner.pid if self.owner is not None else None
 
     def find_vma(self, address: int) -> VmAreaStruct | None:
         for vma in self.mmap:
