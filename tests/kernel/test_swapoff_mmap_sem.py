@@ -112,4 +112,4 @@ def test_unuse_mm_drops_the_page_lock_while_it_sleeps_on_mmap_sem(version: str) 
     assert result.status == "clean", result.findings
     assert result.vacuous == []
     assert result.findings == [] and result.notes == []
-    assert result.stats.executions == 4  # dpor's trace classes of the two threads
+    assert result.stats.executions == 5  # dpor's trace classes of the two threads

@@ -148,3 +148,22 @@ def test_a_vacuous_window_is_a_warning(capsys: pytest.CaptureFixture[str]) -> No
     assert code == 0 and data["result"] == "clean" and data["findings"] == []
     assert [v["property"] for v in data["vacuous"]] == [
         "readahead-covers-E", "free_swap_and_cache-found-page-locked"]
+
+
+def test_a_reader_that_went_away_ends_the_output_quietly() -> None:
+    """`swaplab check ... | head`: the pipe's reader is gone before the first line; the
+    command stops with 141 (128 + SIGPIPE, as cat does) and no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run([sys.executable, "-m", "swaplab", "check", "tiny-lost-update"],
+                              stdout=write_end, stderr=subprocess.PIPE, timeout=120,
+                              check=False)
+    finally:
+        os.close(write_end)
+    assert done.returncode == 141
+    assert b"Traceback" not in done.stderr and b"Error" not in done.stderr
