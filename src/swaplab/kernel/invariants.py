@@ -1,4 +1,4 @@
-"""The accounting invariants of the model (shared/kernel-notes.md 3.6), as named checks.
+"""The accounting invariants of the model, as named checks (see kernel/README.md).
 
 Each check reads a *drained* state: no lock held and no kernel path half-way through an
 operation (an in-flight try_charge holds a css reference and a res/memsw charge that no page
@@ -368,7 +368,7 @@ def _slot_value(k: Kernel, entry: int) -> int | None:
 
 
 def check_swap_slots(k: Kernel) -> list[str]:
-    """Slot accounting (kernel-notes 3.6.1), per slot of every area still holding a
+    """Slot accounting (mm/swapfile.c: swap_map), per slot of every area still holding a
     swap_map (one being swapped off too): [30] swap_map == pte/shmem references + 1 when
     swapper_space holds a page for the slot; [31] swap_count == pte/shmem references and
     SWAP_HAS_CACHE <=> a page for the slot is in swapper_space. A value at SWAP_MAP_MAX is
@@ -459,7 +459,8 @@ def check_swap_cache(k: Kernel) -> list[str]:
 def check_swap_record_referenced(k: Kernel) -> list[str]:
     """A swap_cgroup record lies on a slot in use (both versions: swap_entry_free()
     uncharges the record when the value drops to 0); with memcg_swap_refcount ([31], 4/5)
-    a record also implies a pte/shmem reference to the slot (kernel-notes 3.6.3). In
+    a record also implies a pte/shmem reference to the slot (mm/page_cgroup.c:
+    swap_cgroup_record()). In
     [30] the Type-1 leak breaks the latter; :func:`unreferenced_swap_records` reports it."""
     out: list[str] = []
     for (type, offset), css_id in k.swap_cgroup.items():
@@ -615,7 +616,7 @@ def orphan_swap_cache_pages(k: Kernel) -> list[Page]:
     """Swap-cache pages no task can reach: in swapper_space, not mapped, no pte or shmem
     reference to their swap entry, not charged (!PCG_USED). The kernel allows them (only
     global reclaim, swapoff or [31] slot reuse frees them); their number is the leak the
-    series is about (kernel-notes 3.6.5)."""
+    series is about."""
     users = _swap_users(k)
     out = []
     for page in k.swapper_space.page_tree.values():

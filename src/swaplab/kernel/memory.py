@@ -342,9 +342,9 @@ async def do_linear_fault(k: Kernel, mm: MmStruct, vma: VmAreaStruct, address: i
 
 async def do_swap_page(k: Kernel, mm: MmStruct, vma: VmAreaStruct, address: int,
                        orig: PteVal | None, write: bool) -> int:
-    """mm/memory.c: do_swap_page() (same behaviour in 2.6.30 and 2.6.31; kernel-notes
-    2.13): swap cache lookup or swapin_readahead (VM_FAULT_MAJOR; none -> VM_FAULT_OOM if
-    the pte is unchanged), lock_page, mem_cgroup_try_charge_swapin (failure ->
+    """mm/memory.c: do_swap_page() (same behaviour in 2.6.30 and 2.6.31): swap cache
+    lookup or swapin_readahead (VM_FAULT_MAJOR; none -> VM_FAULT_OOM if the pte is
+    unchanged), lock_page, mem_cgroup_try_charge_swapin (failure ->
     VM_FAULT_OOM), pte recheck (cancel), !uptodate -> SIGBUS (cancel); anon_rss++, a write
     fault may reuse_swap_page; pte, page_add_anon_rmap, then commit_charge_swapin;
     swap_free; try_to_free_swap when vm_swap_full/VM_LOCKED/PageMlocked; unlock; a write

@@ -2,9 +2,9 @@
 
 Swap entries are plain ints: ``swp_entry(type, offset)``, 0 = no entry (slot 0 of every area
 is the header, so no real entry is 0). ``swap_map`` keeps each version's encoding
-(kernel-notes 1.5): without ``swap_has_cache`` (2.6.30) a plain count in which the swap cache
-holds one reference; with it (2/5, 2.6.31) a 15-bit count of pte/shmem references plus the
-SWAP_HAS_CACHE bit.
+(include/linux/swap.h: SWAP_MAP_MAX, SWAP_HAS_CACHE): without ``swap_has_cache`` (2.6.30) a
+plain count in which the swap cache holds one reference; with it (2/5, 2.6.31) a 15-bit
+count of pte/shmem references plus the SWAP_HAS_CACHE bit.
 
 Left out: swap files and block devices (an area is a size), extents, discard, SSD placement,
 hibernation (get_swap_page_of_type), migration entries, swapon's header parsing and bad
@@ -336,7 +336,8 @@ def _take_slot(k: Kernel, si: SwapInfoStruct, offset: int, cache: int) -> None:
 async def scan_swap_map(k: Kernel, si: SwapInfoStruct, cache: int = SWAP_CACHE) -> int:
     """mm/swapfile.c: scan_swap_map(si) [30] / scan_swap_map(si, cache) [31]: find and take
     a slot; caller holds swap_lock, which is dropped during the free-cluster search, the
-    scan and [31] the reuse of a cache-only slot (kernel-notes 2.1). Returns the offset or 0.
+    scan and [31] the reuse of a cache-only slot (__try_to_reclaim_swap()). Returns the
+    offset or 0.
 
     Deviations: no discard/SSD handling; the lock-free reads of swap_map while searching
     are one step after the unlock (a READ of swap_lock's data) plus a cond_resched() every
