@@ -15,7 +15,7 @@ from math import isqrt
 from swaplab.kernel.errno import BUG_ON
 from swaplab.kernel.mm_types import NR_LRU_LISTS, Page
 from swaplab.kernel.page_cgroup import PageCgroup
-from swaplab.kernel.sync import Lock, spin_lock_uncontended, spin_unlock
+from swaplab.kernel.sync import Lock, spin_lock_held
 
 # enum zone_stat_item (the ones the model keeps)
 NR_FREE_PAGES = "nr_free_pages"
@@ -76,18 +76,5 @@ def lru_lock_held(zone: Zone, who: str) -> Iterator[None]:
     section's writes under the lock. Exact as long as nobody holds the lock across an
     interleaving point (no model path does); a :class:`KernelBug` otherwise."""
     BUG_ON(zone.lru_lock.holder is not None, f"{who}: zone->lru_lock is held")
-    spin_lock_uncontended(zone.lru_lock)
-    try:
+    with spin_lock_held(zone.lru_lock):
         yield
-    finally:
-        spin_unlock(zone.lru_lock)
-
-
-@contextmanager
-def zone_lock_held(zone: Zone) -> Iterator[None]:
-    """zone->lock around a section of the page allocator (plain code, inside one step)."""
-    spin_lock_uncontended(zone.lock)
-    try:
-        yield
-    finally:
-        spin_unlock(zone.lock)

@@ -36,9 +36,16 @@ from swaplab.kernel.mm_types import (
     PG_writeback,
     page_mapcount,
 )
-from swaplab.kernel.mmzone import NR_FREE_PAGES, NR_MLOCK, lru_lock_held, zone_lock_held
+from swaplab.kernel.mmzone import NR_FREE_PAGES, NR_MLOCK, lru_lock_held
 from swaplab.kernel.page_cgroup import PageCgroup, PageCgroupUsed
-from swaplab.kernel.sync import busy_retry, cond_resched, current, plain_write, trace
+from swaplab.kernel.sync import (
+    busy_retry,
+    cond_resched,
+    current,
+    plain_write,
+    spin_lock_held,
+    trace,
+)
 
 if TYPE_CHECKING:
     from swaplab.kernel.kernel import Kernel
@@ -64,7 +71,7 @@ def _take_frame(k: Kernel) -> Page:
     """mm/page_alloc.c: buffered_rmqueue() + prep_new_page(): one frame, ``_count == 1``.
     The free lists change under zone->lock (taken in plain code: every section of it
     runs inside one step)."""
-    with zone_lock_held(k.zone):
+    with spin_lock_held(k.zone.lock):
         if k.free_pfns:
             pfn = heapq.heappop(k.free_pfns)
         else:
@@ -207,7 +214,7 @@ def __free_page(k: Kernel, page: Page) -> None:
     page.flags = 0
     page.private = 0
     del k.pages[page.pfn]
-    with zone_lock_held(k.zone):
+    with spin_lock_held(k.zone.lock):
         heapq.heappush(k.free_pfns, page.pfn)
         _set_free(k, k.nr_free_pages + 1)
     trace(k, "__free_page()", repr(page))
