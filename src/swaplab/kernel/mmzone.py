@@ -3,7 +3,8 @@
 Abstractions: one node with one zone (ZONE_NORMAL); no watermarks per order, only
 ``pages_min``/``pages_low``/``pages_high`` for kswapd; LRU lists are insertion-ordered dicts
 (head = last inserted, as list_add() puts new pages at the head), so iteration is
-deterministic and removal O(1).
+deterministic and removal O(1). The zone's ``reclaim_stat`` (and each memcg's, the
+per-zone info of memcontrol) feeds mm/vmscan.c: get_scan_ratio().
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from math import isqrt
 
 from swaplab.kernel.errno import BUG_ON
 from swaplab.kernel.mm_types import NR_LRU_LISTS, Page
-from swaplab.kernel.sync import Lock
+from swaplab.kernel.sync import Lock, plain_write
 
 # enum zone_stat_item (the ones the model keeps)
 NR_FREE_PAGES = "nr_free_pages"
@@ -26,14 +27,34 @@ NR_MLOCK = "nr_mlock"
 NR_ISOLATED = "nr_isolated"
 
 
-class Zone:
-    """struct zone: LRU lists under ``lru_lock``, vm_stat counters and watermarks."""
+class ZoneReclaimStat:
+    """include/linux/mmzone.h: struct zone_reclaim_stat, index 0 anon, 1 file (2.6.30 and
+    2.6.31 alike): how many pages of each type reclaim and the LRU-add paths looked at
+    recently (``recent_scanned``) and how many of those were found in use
+    (``recent_rotated``). Changed under zone->lru_lock; get_scan_ratio() halves both when
+    they grow past a quarter of the lists, so they are a decaying average."""
 
-    __slots__ = ("lru", "lru_lock", "pages_high", "pages_low", "pages_min", "vm_stat")
+    __slots__ = ("recent_rotated", "recent_scanned")
+
+    def __init__(self) -> None:
+        self.recent_rotated = [0, 0]
+        self.recent_scanned = [0, 0]
+
+    def __repr__(self) -> str:
+        return f"ZoneReclaimStat(scanned={self.recent_scanned}, rotated={self.recent_rotated})"
+
+
+class Zone:
+    """struct zone: LRU lists under ``lru_lock``, vm_stat counters, watermarks and the
+    global reclaim's ``reclaim_stat``."""
+
+    __slots__ = ("lru", "lru_lock", "pages_high", "pages_low", "pages_min", "reclaim_stat",
+                 "vm_stat")
 
     def __init__(self, present_pages: int) -> None:
         self.lru: list[dict[Page, None]] = [{} for _ in range(NR_LRU_LISTS)]
         self.lru_lock = Lock("zone->lru_lock")
+        self.reclaim_stat = ZoneReclaimStat()
         self.vm_stat: dict[str, int] = {
             NR_FREE_PAGES: present_pages,  # every frame is free at boot
             NR_ANON_PAGES: 0,
@@ -61,3 +82,13 @@ def lru_lock_free(zone: Zone, who: str) -> None:
     exact as long as nobody holds the lock across an interleaving point (no model path
     does); a :class:`KernelBug` otherwise."""
     BUG_ON(zone.lru_lock.holder is not None, f"{who}: zone->lru_lock is held")
+
+
+def lru_lock_section(zone: Zone, who: str) -> None:
+    """For a plain function whose zone->lru_lock section (or lock-free read of what the
+    lock protects) runs within its step (``who``): as :func:`lru_lock_free`, and the step
+    records the lock as touched, so the explorer orders the step against every other
+    section of zone->lru_lock (whose lock effects are recorded) without an interleaving
+    point of its own."""
+    lru_lock_free(zone, who)
+    plain_write(zone.lru_lock)
