@@ -13,9 +13,9 @@ after halving both values of a type whose recent_scanned exceeds a quarter of it
 from __future__ import annotations
 
 import pytest
-from mm_helpers import VERSIONS, make_kernel, run
+from mm_helpers import ANON, RW, VERSIONS, make_kernel, run, touch
 
-from swaplab.kernel import cgroup, fork, swap, vmscan
+from swaplab.kernel import cgroup, fork, mmap, swap, vmscan
 from swaplab.kernel.cgroup import Cgroup
 from swaplab.kernel.gfp import GFP_KERNEL
 from swaplab.kernel.kernel import Kernel
@@ -25,6 +25,7 @@ from swaplab.kernel.mm_types import (
     LRU_ACTIVE_FILE,
     LRU_INACTIVE_ANON,
     LRU_INACTIVE_FILE,
+    TaskStruct,
 )
 from swaplab.kernel.page_cgroup import PageCgroup
 
@@ -106,21 +107,24 @@ def test_global_reclaim_weighs_the_zone_statistics(version: str) -> None:
     assert memcg_stat.recent_rotated == [1000, 0]
 
 
+def anon_group(k: Kernel, npages: int) -> tuple[Cgroup, TaskStruct]:
+    """A group /G with a task that faulted in ``npages`` anon pages (pagevecs drained)."""
+    cg = cgroup.cgroup_mkdir(k, k.cgroup_root, "G")
+    assert isinstance(cg, Cgroup)
+    task = fork.create_task(k, cg, "anon")
+    assert task.mm is not None
+    addr = run(k, mmap.do_mmap_pgoff(k, task.mm, 0, npages * PAGE, RW, ANON, None), task)
+    touch(k, task, addr, npages)
+    run(k, swap.lru_add_drain(k), task)
+    return cg, task
+
+
 def test_lru_add_counts_new_anon_pages_as_scanned_and_rotated(version: str) -> None:
     """New anon pages go to the active list through the pagevec (____pagevec_lru_add ->
     update_page_reclaim_stat(rotated)): counted in the zone and in their memcg."""
-    from mm_helpers import ANON, RW, touch
-
-    from swaplab.kernel import mmap
-
     k = make_kernel(version)
-    cg = cgroup.cgroup_mkdir(k, k.cgroup_root, "G")
-    assert isinstance(cg, Cgroup) and cg.memcg is not None
-    task = fork.create_task(k, cg, "anon")
-    assert task.mm is not None
-    addr = run(k, mmap.do_mmap_pgoff(k, task.mm, 0, 20 * PAGE, RW, ANON, None), task)
-    touch(k, task, addr, 20)
-    run(k, swap.lru_add_drain(k), task)
+    cg, _ = anon_group(k, 20)
+    assert cg.memcg is not None
     assert k.zone.reclaim_stat.recent_scanned == [20, 0]
     assert k.zone.reclaim_stat.recent_rotated == [20, 0]
     assert cg.memcg.reclaim_stat.recent_scanned == [20, 0]
@@ -130,19 +134,10 @@ def test_lru_add_counts_new_anon_pages_as_scanned_and_rotated(version: str) -> N
 def test_shrink_active_list_counts_referenced_pages_as_rotated(version: str) -> None:
     """memcg reclaim ages the active anon list: the isolated pages count as scanned in the
     memcg's statistics, those whose ptes were young as rotated (though deactivated)."""
-    from mm_helpers import ANON, RW, touch
-
-    from swaplab.kernel import mmap
-
     k = make_kernel(version)
-    cg = cgroup.cgroup_mkdir(k, k.cgroup_root, "G")
-    assert isinstance(cg, Cgroup) and cg.memcg is not None
+    cg, task = anon_group(k, 20)
     mem = cg.memcg
-    task = fork.create_task(k, cg, "anon")
-    assert task.mm is not None
-    addr = run(k, mmap.do_mmap_pgoff(k, task.mm, 0, 20 * PAGE, RW, ANON, None), task)
-    touch(k, task, addr, 20)
-    run(k, swap.lru_add_drain(k), task)
+    assert mem is not None
     before = (list(mem.reclaim_stat.recent_scanned), list(mem.reclaim_stat.recent_rotated))
     sc = memcg_sc(k, mem)
     sc.isolate_pages = vmscan._isolate_pages_memcg
