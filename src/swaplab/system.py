@@ -19,6 +19,13 @@ started to exit acts on it, as on its return to user space: its ``do_exit`` runs
 thread with ``current`` = that task. So after any call the machine is quiescent and a
 killed task's state is "killed".
 
+Time: ``jiffies`` (HZ = 250 a second) advance while the kernel sleeps on them inside a
+call (congestion_wait() in reclaim and the page allocator, a tick after an OOM kill) and
+when the user lets time pass with :meth:`System.sleep`; the calls themselves take no time,
+so a script's result does not depend on how it is cut into calls. E.g. the memcg OOM
+window: right after a memcg OOM kill ``mem_cgroup_oom_called()`` holds for the group's
+tasks; ``s.sleep(0.1)`` (HZ/10 jiffies) ends it.
+
 The cgroupfs part models kernel/cgroup.c's file layer (cgroup_file_read/cgroup_file_write
 and the cftype arrays of kernel/cgroup.c and mm/memcontrol.c); the handlers themselves are
 memcontrol's. The user is root: a file's mode (cgroup_file_mode(): 0444 for read-only
@@ -32,6 +39,7 @@ from __future__ import annotations
 
 import errno as _errno
 import inspect
+import math
 import os
 import re
 from collections.abc import Callable, Coroutine
@@ -57,7 +65,7 @@ from swaplab.kernel import mmap as kmmap
 from swaplab.kernel.cgroup import Cgroup
 from swaplab.kernel.config import make_config
 from swaplab.kernel.errno import KernelBug
-from swaplab.kernel.kernel import Kernel
+from swaplab.kernel.kernel import HZ, Kernel
 from swaplab.kernel.memcontrol import MemCgroup
 from swaplab.kernel.mm_types import PAGE_SIZE, TASK_RUNNING, MmStruct, TaskStruct
 from swaplab.kernel.res_counter import simple_strtoull
@@ -676,6 +684,20 @@ class System:
     def read_file_cache(self, task: Task, size: int | str) -> None:
         """``task`` reads ``size`` bytes of a file: clean page cache in its memcg."""
         task.read_file(size)
+
+    # -- time ---------------------------------------------------------------------------
+
+    @property
+    def jiffies(self) -> int:
+        """kernel/timer.c: jiffies, the machine's clock in ticks (HZ a second)."""
+        return self.k.jiffies
+
+    def sleep(self, seconds: float) -> None:
+        """Let ``seconds`` pass with nothing running (msecs_to_jiffies(): rounded up to
+        whole ticks)."""
+        if seconds < 0:
+            raise ValueError(f"negative time: {seconds}")
+        self.k.jiffies += math.ceil(round(seconds * HZ, 9))
 
     # -- checks ---------------------------------------------------------------------------
 

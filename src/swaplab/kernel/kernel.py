@@ -3,6 +3,19 @@
 Nothing of the model lives in module globals, so runs never share state and a run is
 determined by its configuration, its setup and its schedule. Fields are grouped by the
 kernel file that owns the global in C.
+
+Time (``jiffies``, kernel/timer.c) passes only where something sleeps on it, so every
+driver stays deterministic: a timed sleep of the kernel (timer.schedule_timeout,
+timer.congestion_wait) ends no earlier than its deadline, and a driver that keeps time
+moves the clock too (the workload simulator's virtual clock; ``System.sleep`` between the
+user's calls). Inside a step, every read and write of ``jiffies`` is recorded as an access
+of ``jiffies_clock`` (sync.plain_write), so the explorer orders a sleep's wake-up against
+the readers of the clock (the memcg OOM window of mm/memcontrol.c:
+mem_cgroup_oom_called()). No state fingerprint of the kernel model exists (its scenarios
+have none); one should not hold jiffies itself, which a busy-wait whose rounds sleep
+(the page allocator's congestion_wait) changes in every round, so its states would never
+repeat and the livelock test could never prove a cycle; what the model reads of the
+clock is whether each memcg's last OOM is younger than HZ/10 (:func:`clock_state`).
 """
 
 from __future__ import annotations
@@ -13,7 +26,7 @@ from swaplab.kernel.cgroup import Cgroup
 from swaplab.kernel.config import KernelConfig
 from swaplab.kernel.mm_types import NR_LRU_LISTS, PAGE_SIZE, AddressSpace, Page, TaskStruct
 from swaplab.kernel.mmzone import Zone
-from swaplab.kernel.sync import Execution, Lock, WaitQueueHead
+from swaplab.kernel.sync import Execution, Lock, WaitQueueHead, plain_write
 
 if TYPE_CHECKING:
     from swaplab.kernel.memcontrol import MemCgroup
@@ -59,6 +72,17 @@ class SwapCacheInfo:
         self.find_total = 0
 
 
+class JiffiesClock:
+    """The ``jiffies`` counter as an object of the explorer's step records (a stable name
+    across runs, for sleep sets)."""
+
+    __slots__ = ()
+    stable_key = "jiffies"
+
+    def __repr__(self) -> str:
+        return "jiffies"
+
+
 class Kernel:
     """One machine: configuration, memory, zone, memcgs, tasks, swap, and the threads."""
 
@@ -66,7 +90,11 @@ class Kernel:
         cfg.check()
         self.cfg = cfg
         self.execution = Execution()
-        self.jiffies = 0
+        # kernel/timer.c: jiffies (see the module docstring), and the deadline of every
+        # thread in a timed sleep by thread id (for drivers that keep time)
+        self.jiffies_clock = JiffiesClock()
+        self._jiffies = 0
+        self.timers: dict[int, int] = {}
         self.ncpus = ncpus
         #: whether a signal may interrupt an interruptible sleep (sync.schedule()): an
         #: environment choice the explorer then tries at every such sleep; off by default
@@ -138,3 +166,23 @@ class Kernel:
         #: mm/shmem.c: shmem_swaplist, the inodes that put pages on swap (swapoff's search)
         self.shmem_swaplist: list[ShmemInode] = []
         self.shm_next_id = 0  # ipc/util.c: ipc_addid() sequence, for fresh shmids
+
+    @property
+    def jiffies(self) -> int:
+        """kernel/timer.c: jiffies (recorded as an access of ``jiffies_clock``)."""
+        plain_write(self.jiffies_clock)
+        return self._jiffies
+
+    @jiffies.setter
+    def jiffies(self, value: int) -> None:
+        plain_write(self.jiffies_clock)
+        self._jiffies = value
+
+
+def clock_state(k: Kernel) -> tuple[bool, ...]:
+    """What the model's behaviour can depend on of the clock: for every memcg (css id
+    order), whether its last OOM is younger than HZ/10 (mm/memcontrol.c:
+    mem_cgroup_oom_called()'s test). For a state fingerprint, instead of ``jiffies``."""
+    now = k._jiffies
+    return tuple(now - mem.last_oom_jiffies < HZ // 10
+                 for _, mem in sorted(k.css_ids.items()))

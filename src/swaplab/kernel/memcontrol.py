@@ -59,6 +59,7 @@ from swaplab.kernel.mm_types import (
     page_is_file_cache,
     page_mapped,
 )
+from swaplab.kernel.mmzone import ZoneReclaimStat as ZoneReclaimStat  # mmzone.h; re-exported
 from swaplab.kernel.mmzone import lru_lock_held
 from swaplab.kernel.page_cgroup import (
     PCG_CACHE,
@@ -156,16 +157,6 @@ _MEMSW_CGROUP_FILES = (
     "memsw.failcnt",
 )
 
-
-
-class ZoneReclaimStat:
-    """include/linux/mmzone.h: struct zone_reclaim_stat ([0] anon, [1] file)."""
-
-    __slots__ = ("recent_rotated", "recent_scanned")
-
-    def __init__(self) -> None:
-        self.recent_rotated = [0, 0]
-        self.recent_scanned = [0, 0]
 
 
 class MemCgroup:
@@ -484,12 +475,16 @@ def mem_cgroup_record_reclaim_priority(k: Kernel, mem: MemCgroup, priority: int)
 
 
 def mem_cgroup_get_reclaim_stat(k: Kernel, mem: MemCgroup) -> ZoneReclaimStat:
-    """mm/memcontrol.c: mem_cgroup_get_reclaim_stat() (one zone)."""
+    """mm/memcontrol.c: mem_cgroup_get_reclaim_stat() (2.6.30, 2.6.31): the memcg's
+    per-zone reclaim statistics, which memcg reclaim's get_scan_ratio() weighs (one zone:
+    the memcg's own)."""
     return mem.reclaim_stat
 
 
 def mem_cgroup_get_reclaim_stat_from_page(k: Kernel, page: Page) -> ZoneReclaimStat | None:
-    """mm/memcontrol.c: mem_cgroup_get_reclaim_stat_from_page(): None for an uncharged page."""
+    """mm/memcontrol.c: mem_cgroup_get_reclaim_stat_from_page() (2.6.30, 2.6.31): the
+    reclaim statistics of the memcg the page is charged to (mm/swap.c:
+    update_page_reclaim_stat() counts the page there too); None for an uncharged page."""
     pc = page.page_cgroup
     if not PageCgroupUsed(pc) or pc.mem_cgroup is None:
         return None

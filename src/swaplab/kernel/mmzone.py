@@ -3,7 +3,8 @@
 Abstractions: one node with one zone (ZONE_NORMAL); no watermarks per order, only
 ``pages_min``/``pages_low``/``pages_high`` for kswapd; LRU lists are insertion-ordered dicts
 (head = last inserted, as list_add() puts new pages at the head), so iteration is
-deterministic and removal O(1).
+deterministic and removal O(1). The zone's ``reclaim_stat`` (and each memcg's, the
+per-zone info of memcontrol) feeds mm/vmscan.c: get_scan_ratio().
 """
 
 from __future__ import annotations
@@ -29,8 +30,26 @@ NR_MLOCK = "nr_mlock"
 NR_ISOLATED = "nr_isolated"
 
 
+class ZoneReclaimStat:
+    """include/linux/mmzone.h: struct zone_reclaim_stat, index 0 anon, 1 file (2.6.30 and
+    2.6.31 alike): how many pages of each type reclaim and the LRU-add paths looked at
+    recently (``recent_scanned``) and how many of those were found in use
+    (``recent_rotated``). Changed under zone->lru_lock; get_scan_ratio() halves both when
+    they grow past a quarter of the lists, so they are a decaying average."""
+
+    __slots__ = ("recent_rotated", "recent_scanned")
+
+    def __init__(self) -> None:
+        self.recent_rotated = [0, 0]
+        self.recent_scanned = [0, 0]
+
+    def __repr__(self) -> str:
+        return f"ZoneReclaimStat(scanned={self.recent_scanned}, rotated={self.recent_rotated})"
+
+
 class Zone:
-    """struct zone: LRU lists under ``lru_lock``, vm_stat counters and watermarks.
+    """struct zone: LRU lists under ``lru_lock``, vm_stat counters, watermarks and the
+    global reclaim's ``reclaim_stat``.
 
     ``node_page_cgroup`` stands for the node's page_cgroup array (pgdat->node_page_cgroup,
     one pc per frame, never freed): the model keeps only the pcs of *free* frames that
@@ -39,7 +58,7 @@ class Zone:
     """
 
     __slots__ = ("lock", "lru", "lru_lock", "node_page_cgroup", "pages_high", "pages_low",
-                 "pages_min", "vm_stat")
+                 "pages_min", "reclaim_stat", "vm_stat")
 
     def __init__(self, present_pages: int) -> None:
         self.lru: list[dict[Page, None]] = [{} for _ in range(NR_LRU_LISTS)]
@@ -47,6 +66,7 @@ class Zone:
         #: zone->lock: the free lists (page_alloc's free frames and nr_free_pages)
         self.lock = Lock("zone->lock")
         self.node_page_cgroup: dict[int, PageCgroup] = {}
+        self.reclaim_stat = ZoneReclaimStat()
         self.vm_stat: dict[str, int] = {
             NR_FREE_PAGES: present_pages,  # every frame is free at boot
             NR_ANON_PAGES: 0,

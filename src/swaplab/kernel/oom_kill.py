@@ -23,14 +23,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from swaplab.kernel import memcontrol
+from swaplab.kernel import memcontrol, timer
 from swaplab.kernel.errno import KernelBug
 from swaplab.kernel.kernel import HZ as HZ  # re-exported: the HZ/10 window of OOM kills
 from swaplab.kernel.memcontrol import mem_cgroup_oom_called as mem_cgroup_oom_called
 from swaplab.kernel.memcontrol import task_in_mem_cgroup as task_in_mem_cgroup
 from swaplab.kernel.sync import (
     Current,
-    cond_resched,
     current,
     kthread_run,
     spin_lock,
@@ -255,23 +254,24 @@ async def __out_of_memory(k: Kernel, gfp: int) -> None:
 
 async def out_of_memory(k: Kernel, gfp: int) -> None:
     """mm/oom_kill.c: out_of_memory() (the page allocator's, order 0): CONSTRAINT_NONE and
-    panic_on_oom 0, so __out_of_memory(); then, unless current is the victim, a tick's sleep
-    (schedule_timeout_uninterruptible(1): a cond_resched() that lets the victim's exit run;
-    jiffies are the driver's business)."""
+    panic_on_oom 0, so __out_of_memory(); then, unless current is the victim,
+    schedule_timeout_uninterruptible(1): a tick's sleep that lets the victim's exit run."""
     trace(k, "out_of_memory()", f"gfp {gfp:#x}")
     if sysctl_panic_on_oom:
         raise KernelBug("panic: out of memory. panic_on_oom is selected")
     await __out_of_memory(k, gfp)
     task = current(k).task
     if task is None or not task.memdie:
-        await cond_resched(k, "out_of_memory: schedule_timeout_uninterruptible")
+        await timer.schedule_timeout_uninterruptible(
+            k, 1, "out_of_memory: schedule_timeout_uninterruptible")
 
 
 async def pagefault_out_of_memory(k: Kernel) -> None:
     """mm/oom_kill.c: pagefault_out_of_memory(): a fault ended in VM_FAULT_OOM. If the
     faulting task's memcg ran its OOM killer within HZ/10 (mem_cgroup_oom_called), the
     global OOM killer is skipped; else __out_of_memory(gfp 0). Then, unless current has
-    TIF_MEMDIE, a tick's sleep (cond_resched()); the caller retries the fault."""
+    TIF_MEMDIE, schedule_timeout_uninterruptible(1) (a tick passes); the caller retries
+    the fault."""
     task = current(k).task
     if not mem_cgroup_oom_called(k, task):
         trace(k, "pagefault_out_of_memory()", "global OOM")
@@ -279,4 +279,5 @@ async def pagefault_out_of_memory(k: Kernel) -> None:
             raise KernelBug("panic: out of memory from page fault")
         await __out_of_memory(k, 0)
     if task is None or not task.memdie:
-        await cond_resched(k, "pagefault_out_of_memory: schedule_timeout_uninterruptible")
+        await timer.schedule_timeout_uninterruptible(
+            k, 1, "pagefault_out_of_memory: schedule_timeout_uninterruptible")

@@ -19,9 +19,10 @@ from __future__ import annotations
 import heapq
 from typing import TYPE_CHECKING
 
-from swaplab.kernel import oom_kill, swap, vmscan
+from swaplab.kernel import oom_kill, swap, timer, vmscan
 from swaplab.kernel.errno import BUG_ON, KernelBug
 from swaplab.kernel.gfp import __GFP_FS, __GFP_HIGH, __GFP_WAIT
+from swaplab.kernel.kernel import HZ
 from swaplab.kernel.mm_types import (
     Page,
     PageAnon,
@@ -39,7 +40,6 @@ from swaplab.kernel.mm_types import (
 from swaplab.kernel.mmzone import NR_FREE_PAGES, NR_MLOCK, lru_lock_held
 from swaplab.kernel.page_cgroup import PageCgroup, PageCgroupUsed
 from swaplab.kernel.sync import (
-    busy_retry,
     cond_resched,
     current,
     plain_write,
@@ -119,10 +119,10 @@ async def alloc_pages(k: Kernel, gfp: int, site: str = "alloc_page") -> Page | N
     atomic callers). A TIF_MEMDIE task then takes any free frame, or fails (nopage: no
     endless looping of an OOM victim). Without __GFP_WAIT it fails there. Else direct
     reclaim (``vmscan.try_to_free_pages``); no progress and __GFP_FS -> the global OOM
-    killer (``oom_kill.out_of_memory``) and restart; progress -> a tick's wait
-    (congestion_wait, here cond_resched) and retry. Order-0 allocations retry forever, as
-    in the kernel. Deviations: no kswapd wake-up, no PF_MEMALLOC, no cpusets, no
-    __GFP_NOFAIL/NORETRY distinctions.
+    killer (``oom_kill.out_of_memory``) and restart; progress without a page ->
+    congestion_wait(HZ/50) (a timed sleep that polls: other threads free pages meanwhile)
+    and retry. Order-0 allocations retry forever, as in the kernel. Deviations: no kswapd
+    wake-up, no PF_MEMALLOC, no cpusets, no __GFP_NOFAIL/NORETRY distinctions.
     """
     page = get_page_from_freelist(k, k.zone.pages_low)
     if page is not None:
@@ -151,7 +151,7 @@ async def alloc_pages(k: Kernel, gfp: int, site: str = "alloc_page") -> Page | N
         if not progress and gfp & __GFP_FS:
             await oom_kill.out_of_memory(k, gfp)
             continue
-        await busy_retry(k, "congestion_wait")
+        await timer.congestion_wait(k, HZ // 50, "__alloc_pages: congestion_wait", poll=True)
     trace(k, site, f"-> {page!r} (slow path)")
     return page
 

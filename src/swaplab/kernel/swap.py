@@ -4,7 +4,9 @@ lists, the per-CPU LRU-add pagevecs, and the batched page release.
 Abstractions: one zone, so the "switch lru_lock when the zone changes" loops take the lock
 once; the zone counters NR_INACTIVE_ANON.. are the lengths of ``k.zone.lru``; the
 lru_rotate pagevec (rotate_reclaimable_page, used only after writeback with PG_reclaim) is
-left out; no reclaim_stat bookkeeping (update_page_reclaim_stat). CONFIG_UNEVICTABLE_LRU is
+left out. update_page_reclaim_stat() counts every page added to an LRU by the pagevec
+(rotated when it goes to an active list) and every activation, in the zone's and the
+page's memcg's reclaim_stat (mmzone.ZoneReclaimStat). CONFIG_UNEVICTABLE_LRU is
 on in both versions. The per-CPU pagevec is detached from ``k.lru_add_pvecs`` before its
 drain waits for zone->lru_lock: in the kernel preemption is off, so no other thread of that
 CPU can see the pagevec meanwhile; in the model threads of one CPU may interleave.
@@ -116,6 +118,21 @@ def del_page_from_lru(k: Kernel, page: Page) -> None:
     del_page_from_lru_list(k, page, lru)
 
 
+def update_page_reclaim_stat(k: Kernel, page: Page, file: int, rotated: bool) -> None:
+    """mm/swap.c: update_page_reclaim_stat() (2.6.30 and 2.6.31 alike; caller holds
+    zone->lru_lock): one more recently scanned page of type ``file`` (0 anon, 1 file), and
+    one more rotated if ``rotated``, in the zone's statistics and in those of the memcg the
+    page is charged to (none for an uncharged page)."""
+    stats = [k.zone.reclaim_stat]
+    memcg_stat = memcontrol.mem_cgroup_get_reclaim_stat_from_page(k, page)
+    if memcg_stat is not None:
+        stats.append(memcg_stat)
+    for reclaim_stat in stats:
+        reclaim_stat.recent_scanned[file] += 1
+        if rotated:
+            reclaim_stat.recent_rotated[file] += 1
+
+
 async def release_pages(k: Kernel, pages: list[Page]) -> None:
     """mm/swap.c: release_pages(): drop one ref of each page; a page whose count reaches 0
     is taken off the LRU (zone->lru_lock taken lazily and kept for the rest) and freed.
@@ -164,8 +181,10 @@ async def ____pagevec_lru_add(k: Kernel, pvec: list[Page], lru: int) -> None:
         VM_BUG_ON(PageUnevictable(page), f"{page!r} unevictable in a pagevec")
         VM_BUG_ON(PageLRU(page), f"{page!r} already on the LRU")
         page.flags |= PG_lru
-        if is_active_lru(lru):
+        active = is_active_lru(lru)
+        if active:
             page.flags |= PG_active
+        update_page_reclaim_stat(k, page, int(is_file_lru(lru)), active)
         add_page_to_lru_list(k, page, lru)
     spin_unlock(lock)
     trace(k, "____pagevec_lru_add()", f"{len(pages)} pages to {lru}")
@@ -259,14 +278,17 @@ async def lru_add_drain_all(k: Kernel) -> None:
 
 async def activate_page(k: Kernel, page: Page) -> None:
     """mm/swap.c: activate_page(): an inactive evictable page on the LRU moves to the
-    active list of its type (zone and memcg lists), under zone->lru_lock."""
+    active list of its type (zone and memcg lists), under zone->lru_lock, and counts as a
+    rotated page (update_page_reclaim_stat)."""
     lock = k.zone.lru_lock
     await spin_lock(k, lock, "activate_page")
     if PageLRU(page) and not PageActive(page) and not PageUnevictable(page):
-        lru = LRU_BASE + (LRU_FILE if page_is_file_cache(page) else 0)
+        file = page_is_file_cache(page)
+        lru = LRU_BASE + (LRU_FILE if file else 0)
         del_page_from_lru_list(k, page, lru)
         page.flags |= PG_active
         add_page_to_lru_list(k, page, lru + LRU_ACTIVE)
+        update_page_reclaim_stat(k, page, int(file), True)
     spin_unlock(lock)
 
 

@@ -9,11 +9,13 @@ Models the order-0 direct-reclaim path: ``try_to_free_pages`` / ``try_to_free_me
 Left out: lumpy reclaim (order > 0; the synchronous second pass of shrink_page_list), shrink_slab,
 buffer heads (``page_has_private`` is always false), laptop mode and pdflush, zone_reclaim,
 the per-zone ``nr_scan``/``nr_saved_scan`` batching of global scans (``nr[l] = scan`` as for
-memcg), the ``recent_scanned``/``recent_rotated`` statistics of get_scan_ratio (see there),
-``all_unreclaimable``, the swap token, ``VM_EXEC`` re-activation ([31]), kswapd's sleep
-loop (``kswapd`` is one wake-up: balance_pgdat), shrink_all_memory, the unevictable-page
-sysctl scans. ``congestion_wait`` is a scheduling point (``cond_resched``): nothing sleeps
-on time.
+memcg), ``all_unreclaimable``, the swap token, ``VM_EXEC`` re-activation ([31]), kswapd's
+sleep loop (``kswapd`` is one wake-up: balance_pgdat), shrink_all_memory, the
+unevictable-page sysctl scans. ``congestion_wait(HZ/10)`` sleeps on the jiffies clock
+(timer.congestion_wait: the model's queues are never congested, so the whole timeout).
+get_scan_ratio() weighs swappiness by the zone's (global reclaim) or the memcg's (memcg
+reclaim) reclaim_stat, which shrink_active_list / shrink_inactive_list and mm/swap.c's
+LRU-add and activation paths keep, as in both versions.
 Isolated pages are plain Python lists; ``__isolate_lru_page`` itself takes the page off the
 zone's LRU dict (the model's ``list_move(&page->lru, dst)``).
 
@@ -45,6 +47,7 @@ from swaplab.kernel import (
     swap,
     swap_state,
     swapfile,
+    timer,
 )
 from swaplab.kernel.errno import EBUSY, EINVAL, VM_BUG_ON
 from swaplab.kernel.gfp import (
@@ -54,7 +57,7 @@ from swaplab.kernel.gfp import (
     GFP_KERNEL,
     GFP_RECLAIM_MASK,
 )
-from swaplab.kernel.kernel import PAGEVEC_SIZE
+from swaplab.kernel.kernel import HZ, PAGEVEC_SIZE
 from swaplab.kernel.mm_types import (
     LRU_ACTIVE,
     LRU_ACTIVE_ANON,
@@ -90,7 +93,7 @@ from swaplab.kernel.mm_types import (
     page_is_file_cache,
     page_mapped,
 )
-from swaplab.kernel.mmzone import lru_lock_held
+from swaplab.kernel.mmzone import ZoneReclaimStat, lru_lock_held
 from swaplab.kernel.sync import (
     __clear_page_locked,
     atomic_read,
@@ -154,6 +157,14 @@ class ScanControl:
 def scanning_global_lru(sc: ScanControl) -> bool:
     """mm/vmscan.c: scanning_global_lru()."""
     return sc.mem_cgroup is None
+
+
+def get_reclaim_stat(k: Kernel, sc: ScanControl) -> ZoneReclaimStat:
+    """mm/vmscan.c: get_reclaim_stat(): the zone's statistics for global reclaim, the
+    memcg's per-zone ones for memcg reclaim."""
+    if sc.mem_cgroup is not None:
+        return memcontrol.mem_cgroup_get_reclaim_stat(k, sc.mem_cgroup)
+    return k.zone.reclaim_stat
 
 
 def current_is_kswapd(k: Kernel) -> bool:
@@ -523,19 +534,25 @@ async def shrink_page_list(k: Kernel, pages: list[Page], sc: ScanControl) -> int
 # The LRU scanners
 
 
-def clear_active_flags(pages: list[Page]) -> int:
-    """mm/vmscan.c: clear_active_flags()."""
+def clear_active_flags(pages: list[Page], count: list[int] | None = None) -> int:
+    """mm/vmscan.c: clear_active_flags(): clear PG_active on every page; returns how many
+    had it. ``count`` (indexed by LRU list) gets one per page on the list its flags named."""
     nr_active = 0
     for page in pages:
+        lru = LRU_FILE if page_is_file_cache(page) else LRU_INACTIVE_ANON
         if TestClearPageFlag(page, PG_active):
+            lru += LRU_ACTIVE
             nr_active += 1
+        if count is not None:
+            count[lru] += 1
     return nr_active
 
 
-async def _putback_inactive(k: Kernel, pages: list[Page]) -> None:
+async def _putback_inactive(k: Kernel, pages: list[Page], reclaim_stat: ZoneReclaimStat) -> None:
     """The put-back loop of shrink_inactive_list(): straight onto the zone LRU (and, through
     add_page_to_lru_list, onto the memcg LRU if the page is charged), refs dropped in
-    pagevec batches with lru_lock released."""
+    pagevec batches with lru_lock released. A page shrink_page_list() activated counts as
+    rotated in ``reclaim_stat``."""
     lock = k.zone.lru_lock
     pvec: list[Page] = []
     await spin_lock(k, lock, "shrink_inactive_list")
@@ -548,6 +565,8 @@ async def _putback_inactive(k: Kernel, pages: list[Page]) -> None:
             continue
         SetPageFlag(page, PG_lru)
         swap.add_page_to_lru_list(k, page, swap.page_lru(page))
+        if PageActive(page):
+            reclaim_stat.recent_rotated[int(page_is_file_cache(page))] += 1
         pvec.append(page)
         if len(pvec) == PAGEVEC_SIZE:
             spin_unlock(lock)
@@ -563,14 +582,19 @@ async def shrink_inactive_list(k: Kernel, max_scan: int, sc: ScanControl, priori
     """mm/vmscan.c: shrink_inactive_list() for order 0 (ISOLATE_INACTIVE): isolate up to
     swap_cluster_max pages at a time, shrink_page_list() them, put the rest back, until
     ``max_scan`` pages were taken. "Scanned" counts isolated pages only (the model's
-    isolate functions do not report skipped ones)."""
+    isolate functions do not report skipped ones). The isolated pages count as recently
+    scanned in get_reclaim_stat(), and those put back active as rotated."""
     await swap.lru_add_drain(k)
+    reclaim_stat = get_reclaim_stat(k, sc)
     nr_scanned = 0
     nr_reclaimed = 0
     while True:
         await spin_lock(k, k.zone.lru_lock, "shrink_inactive_list")
         taken = sc.isolate_pages(k, sc.swap_cluster_max, sc.mem_cgroup, False, file)
-        clear_active_flags(taken)
+        count = [0] * len(EVICTABLE_LRUS)
+        clear_active_flags(taken, count)
+        reclaim_stat.recent_scanned[0] += count[LRU_INACTIVE_ANON] + count[LRU_ACTIVE_ANON]
+        reclaim_stat.recent_scanned[1] += count[LRU_INACTIVE_FILE] + count[LRU_ACTIVE_FILE]
         spin_unlock(k.zone.lru_lock)
         nr_taken = len(taken)
         nr_scanned += nr_taken
@@ -582,7 +606,7 @@ async def shrink_inactive_list(k: Kernel, max_scan: int, sc: ScanControl, priori
         nr_reclaimed += await shrink_page_list(k, taken, sc)
         if nr_taken == 0:
             break
-        await _putback_inactive(k, taken)
+        await _putback_inactive(k, taken, reclaim_stat)
         if nr_scanned >= max_scan:
             break
     return nr_reclaimed
@@ -615,24 +639,31 @@ async def shrink_active_list(k: Kernel, nr_pages: int, sc: ScanControl, priority
                              file: bool) -> None:
     """mm/vmscan.c: shrink_active_list(): isolate up to ``nr_pages`` active pages, clear
     their referenced bits (page_referenced) and move them all to the inactive list
-    (unevictable ones go through putback_lru_page). The [31] VM_EXEC file-page rotation
-    back to the active list is left out (no VM_EXEC in the model)."""
+    (unevictable ones go through putback_lru_page). In get_reclaim_stat() the isolated
+    pages count as recently scanned, and those referenced through a mapping in use as
+    rotated, though they are deactivated too (both versions). The [31] VM_EXEC file-page
+    rotation back to the active list is left out (no VM_EXEC in the model)."""
     await swap.lru_add_drain(k)
+    reclaim_stat = get_reclaim_stat(k, sc)
     lock = k.zone.lru_lock
     await spin_lock(k, lock, "shrink_active_list")
     l_hold = sc.isolate_pages(k, nr_pages, sc.mem_cgroup, True, file)
+    reclaim_stat.recent_scanned[int(file)] += len(l_hold)
     spin_unlock(lock)
     trace(k, "shrink_active_list()", f"file={int(file)} isolated {len(l_hold)}")
     l_inactive: list[Page] = []
+    nr_rotated = 0
     for page in l_hold:
         await cond_resched(k, "shrink_active_list")
         if not page_evictable(k, page, None):
             await putback_lru_page(k, page)
             continue
-        if page_mapping_inuse(k, page):
-            await rmap.page_referenced(k, page, 0, sc.mem_cgroup)
+        if page_mapping_inuse(k, page) and await rmap.page_referenced(k, page, 0,
+                                                                      sc.mem_cgroup):
+            nr_rotated += 1
         l_inactive.append(page)
     await spin_lock(k, lock, "shrink_active_list")
+    reclaim_stat.recent_rotated[int(file)] += nr_rotated
     await _move_active_pages_to_lru(k, l_inactive, LRU_FILE if file else LRU_INACTIVE_ANON)
     spin_unlock(lock)
 
@@ -685,24 +716,37 @@ async def shrink_list(k: Kernel, lru: int, nr_to_scan: int, sc: ScanControl,
 
 
 def get_scan_ratio(k: Kernel, sc: ScanControl) -> tuple[int, int]:
-    """mm/vmscan.c: get_scan_ratio(): (anon %, file %).
+    """mm/vmscan.c: get_scan_ratio(): (anon %, file %) of the scan pressure.
 
     [30] (anon 0 %) without may_swap or free swap (in [31] shrink_zone tests that). Global
-    reclaim with file + free <= pages_high scans anon only. SIMPLIFIED: the kernel weighs
-    swappiness by the recent_scanned/recent_rotated averages of zone_reclaim_stat; the
-    model keeps no such statistics and uses them as 0, so anon gets
-    100 * (swappiness + 1) / (swappiness + 1 + 201 - swappiness + 1) percent (30 % at 60).
+    reclaim with file + free <= pages_high scans anon only. Otherwise each type's priority
+    (swappiness for anon, 200 - swappiness for file) is weighed by recent_scanned /
+    recent_rotated of get_reclaim_stat() (the fewer of the scanned pages were found in
+    use, the more pressure); first a type's pair is halved when recent_scanned exceeds a
+    quarter of that type's pages (the floating average). Same in 2.6.30 and 2.6.31 past
+    the swap test. The kernel reads the statistics without zone->lru_lock and takes it
+    only to halve them; here halving and reading are one lru_lock section within the
+    caller's step (mmzone.lru_lock_held), so the explorer orders them against the updates,
+    all made under that lock.
     """
     if not k.cfg.v31 and (not sc.may_swap or k.nr_swap_pages <= 0):
         return 0, 100
-    if sc.mem_cgroup is None:
-        file = zone_nr_pages(k, sc, LRU_ACTIVE_FILE) + zone_nr_pages(k, sc, LRU_INACTIVE_FILE)
-        if file + k.nr_free_pages <= k.zone.pages_high:
-            return 100, 0
-    ap = sc.swappiness + 1
-    fp = 200 - sc.swappiness + 1
-    anon = 100 * ap // (ap + fp + 1)
-    return anon, 100 - anon
+    anon = zone_nr_pages(k, sc, LRU_ACTIVE_ANON) + zone_nr_pages(k, sc, LRU_INACTIVE_ANON)
+    file = zone_nr_pages(k, sc, LRU_ACTIVE_FILE) + zone_nr_pages(k, sc, LRU_INACTIVE_FILE)
+    if sc.mem_cgroup is None and file + k.nr_free_pages <= k.zone.pages_high:
+        return 100, 0
+    reclaim_stat = get_reclaim_stat(k, sc)
+    with lru_lock_held(k.zone, "get_scan_ratio"):
+        for kind, nr_pages in ((0, anon), (1, file)):
+            if reclaim_stat.recent_scanned[kind] > nr_pages // 4:
+                reclaim_stat.recent_scanned[kind] //= 2
+                reclaim_stat.recent_rotated[kind] //= 2
+        ap = (sc.swappiness + 1) * (reclaim_stat.recent_scanned[0] + 1)
+        ap //= reclaim_stat.recent_rotated[0] + 1
+        fp = (200 - sc.swappiness + 1) * (reclaim_stat.recent_scanned[1] + 1)
+        fp //= reclaim_stat.recent_rotated[1] + 1
+    percent_anon = 100 * ap // (ap + fp + 1)
+    return percent_anon, 100 - percent_anon
 
 
 async def shrink_zone(k: Kernel, priority: int, sc: ScanControl) -> None:
@@ -740,7 +784,8 @@ async def do_try_to_free_pages(k: Kernel, sc: ScanControl) -> int:
     """mm/vmscan.c: do_try_to_free_pages(): shrink the zone at priority 12..0 until
     swap_cluster_max pages are reclaimed. Returns the number reclaimed; below
     swap_cluster_max, memcg reclaim returns 0 (as the kernel does: only global reclaim
-    reports a partial result). congestion_wait is a cond_resched()."""
+    reports a partial result). A pass that scanned something below priority 10 is
+    followed by congestion_wait(HZ/10)."""
     total_scanned = 0
     ret = 0
     for priority in range(DEF_PRIORITY, -1, -1):
@@ -754,7 +799,7 @@ async def do_try_to_free_pages(k: Kernel, sc: ScanControl) -> int:
         if total_scanned > sc.swap_cluster_max + sc.swap_cluster_max // 2:
             sc.may_writepage = True
         if sc.nr_scanned and priority < DEF_PRIORITY - 2:
-            await cond_resched(k, "congestion_wait")
+            await timer.congestion_wait(k, HZ // 10, "do_try_to_free_pages: congestion_wait")
     else:
         if not sc.all_unreclaimable and scanning_global_lru(sc):
             ret = sc.nr_reclaimed
@@ -838,7 +883,7 @@ async def balance_pgdat(k: Kernel, order: int = 0) -> int:
                     and total_scanned > sc.nr_reclaimed + sc.nr_reclaimed // 2):
                 sc.may_writepage = True
             if total_scanned and priority < DEF_PRIORITY - 2:
-                await cond_resched(k, "congestion_wait")
+                await timer.congestion_wait(k, HZ // 10, "balance_pgdat: congestion_wait")
             if sc.nr_reclaimed >= SWAP_CLUSTER_MAX:
                 break
         total += sc.nr_reclaimed

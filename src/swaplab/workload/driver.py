@@ -16,6 +16,11 @@ unchanged. What it adds:
   (cond_resched), and a free CPU takes a random runnable thread;
 - CPU time: each step costs ``step_ns`` of its CPU, so the clock advances by
   ``step_ns / (threads on CPUs)`` per step;
+- time for the model: ``clock(now)`` (if set) is called before every step, so the
+  simulated machine's clock (jiffies) follows the virtual one; ``timed_sleep(thread)`` (if
+  set) says how long a thread that just reached a YIELD or busy-wait round sleeps there
+  (a timed sleep of the kernel, such as congestion_wait()), or None: such a thread leaves
+  its CPU and becomes runnable again that much later (not parkable: a kernel path);
 - quiescence for checks: :meth:`VirtualDriver.quiesce` parks every thread that reaches a
   parkable sleep (a user-space point of a workload process, kswapd's idle sleep) and runs
   the rest (kernel paths in progress, I/O completions) until nothing else is left.
@@ -117,6 +122,10 @@ class VirtualDriver:
         self.io_started = 0
         #: called after every step; returning True makes run_until() return early
         self.after_step: Callable[[], bool] | None = None
+        #: called with the clock before every step
+        self.clock: Callable[[int], None] | None = None
+        #: the nanoseconds a thread pending at a YIELD or SPIN sleeps there, or None
+        self.timed_sleep: Callable[[Thread], int | None] | None = None
         for thread in execution.threads:
             if not thread.done:
                 self.ready.append(thread)
@@ -170,6 +179,12 @@ class VirtualDriver:
             return
         pending = thread.pending
         assert pending is not None
+        if pending.kind in YIELDS and self.timed_sleep is not None:
+            ns = self.timed_sleep(thread)
+            if ns is not None:
+                self._leave(thread)
+                self._push(self.now + ns, thread)
+                return
         if pending.kind in YIELDS or not pending.enabled():  # cond_resched, a busy-wait round
             self.oncpu.remove(thread)
 
@@ -242,6 +257,8 @@ class VirtualDriver:
     def step_once(self, thread: Thread) -> None:
         if self.max_steps is not None and self.steps >= self.max_steps:
             raise StepLimit(f"more than {self.max_steps} steps")
+        if self.clock is not None:
+            self.clock(self.now)
         self.execution.step(thread)
         self.steps += 1
         self.now += self.lat.step_ns // max(1, len(self.oncpu))

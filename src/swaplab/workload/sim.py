@@ -7,6 +7,10 @@ threads and runs them under :class:`~swaplab.workload.driver.VirtualDriver`. Eve
 driver quiesces the machine (threads parked at user-space points, kernel paths and I/O
 drained), the metrics are sampled and every invariant (kernel/invariants.check_all) is
 checked; then the run goes on. The result carries everything with the seed that replays it.
+The machine's ``jiffies`` follow the virtual clock (HZ a second); with the workload's
+``io.timed_sleeps`` a kernel path in a timed sleep (kernel/timer.py: congestion_wait,
+schedule_timeout) sleeps in virtual time until its deadline, else the sleep costs no
+virtual time and moves only jiffies (see IoSpec).
 """
 
 from __future__ import annotations
@@ -16,12 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from swaplab.explore import Deadlock, StepLimit
+from swaplab.explore import Deadlock, StepLimit, Thread
 from swaplab.kernel import invariants
 from swaplab.kernel.cgroup import Cgroup, cgroup_lookup
 from swaplab.kernel.config import make_config
 from swaplab.kernel.errno import KernelBug
-from swaplab.kernel.kernel import Kernel, lru_add_pvecs
+from swaplab.kernel.kernel import HZ, Kernel, lru_add_pvecs
 from swaplab.kernel.mm_types import TaskStruct
 from swaplab.kernel.sync import Current
 from swaplab.system import System
@@ -31,6 +35,9 @@ from swaplab.workload.metrics import GLOBAL_METRICS, GROUP_METRICS, sample_metri
 from swaplab.workload.spec import TaskSpec, Workload
 
 __all__ = ["Result", "Simulation", "simulate"]
+
+#: virtual nanoseconds per jiffy
+NS_PER_JIFFY = NS_PER_S // HZ
 
 
 @dataclass(slots=True)
@@ -131,6 +138,9 @@ class Simulation:
         lat = Latencies(wl.io.cpu_step_ns, wl.io.swap_read_ns, wl.io.swap_write_ns)
         self.driver = VirtualDriver(k.execution, seed, cpus, lat, max_steps)
         self.driver.after_step = self._sample_due
+        self.driver.clock = self._tick
+        if wl.io.timed_sleeps:
+            self.driver.timed_sleep = self._timer_ns
         self.sample_reasons: list[str] = []
         self.errors: list[str] = []
         self.started = self.exited = self.touches = self.forks = 0
@@ -155,6 +165,20 @@ class Simulation:
 
     def _sample_due(self) -> bool:
         return bool(self.sample_reasons)
+
+    def _tick(self, now: int) -> None:
+        """The machine's jiffies follow the virtual clock (HZ ticks a second)."""
+        jiffies = now // NS_PER_JIFFY
+        if jiffies > self.k.jiffies:
+            self.k.jiffies = jiffies
+
+    def _timer_ns(self, thread: Thread) -> int | None:
+        """How long a kernel thread in a timed sleep (kernel/timer.py) sleeps in virtual
+        time: until its deadline in jiffies; None for other threads."""
+        expire = self.k.timers.get(thread.tid)
+        if expire is None:
+            return None
+        return max(0, expire * NS_PER_JIFFY - self.driver.now)
 
     # -- running --------------------------------------------------------------------------
 
