@@ -20,6 +20,9 @@ from pathlib import Path
 
 import pytest
 
+#: one worker runs every test here, so the module fixture runs README's commands once
+pytestmark = pytest.mark.xdist_group("readme")
+
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 SETUP = "python3 -m venv .venv && . .venv/bin/activate && pip install -q -e '.[dev]' && "

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 import pytest
 from mm_helpers import VERSIONS, make_kernel, new_task, run, usage_pages
 
-from swaplab.kernel import invariants, memcontrol, page_alloc, swap
+from swaplab.kernel import invariants, memcontrol, page_alloc, rmap, swap, sync
 from swaplab.kernel.errno import KernelBug
 from swaplab.kernel.gfp import GFP_ATOMIC, GFP_KERNEL, GFP_NOWAIT
 from swaplab.kernel.kernel import Kernel
@@ -13,10 +16,15 @@ from swaplab.kernel.mm_types import (
     LRU_INACTIVE_ANON,
     PAGE_SIZE,
     Page,
+    PG_buddy,
     PG_lru,
     PG_mlocked,
+    PG_referenced,
     PG_swapbacked,
     PG_swapcache,
+    SetPageFlag,
+    get_page,
+    get_page_unless_zero,
 )
 from swaplab.kernel.mmzone import NR_FREE_PAGES, NR_MLOCK
 from swaplab.kernel.page_cgroup import PCG_USED
@@ -138,8 +146,33 @@ def test_put_page_below_zero_is_a_bug() -> None:
     k = make_kernel()
     page = run(k, page_alloc.alloc_pages(k, GFP_KERNEL))
     page_alloc.put_page(k, page)
-    with pytest.raises(KernelBug):
+    with pytest.raises(KernelBug, match=r"use-after-free: put_page\(\) on page#0"):
         page_alloc.put_page(k, page)
+
+
+USES: dict[str, Callable[[Kernel, Page], object]] = {
+    "get_page()": lambda k, page: get_page(page),
+    "set_bit(page->flags)": lambda k, page: SetPageFlag(page, PG_referenced),
+    "lock_page()": lambda k, page: run(k, sync.lock_page(k, page)),
+    "trylock_page()": lambda k, page: run(k, sync.trylock_page(k, page)),
+    "page_remove_rmap()": lambda k, page: run(k, rmap.page_remove_rmap(k, page)),
+    "page_dup_rmap()": lambda k, page: rmap.page_dup_rmap(page),
+}
+
+
+@pytest.mark.parametrize("use", sorted(USES))
+def test_a_stale_page_pointer_is_a_use_after_free(use: str) -> None:
+    """A freed page is marked PG_buddy and its Page never reused: a later use through a
+    stale pointer is reported with the access and the page, even after the frame has a new
+    page; get_page_unless_zero() on it fails, as speculative references must."""
+    k = make_kernel()
+    page = run(k, page_alloc.alloc_pages(k, GFP_KERNEL))
+    page_alloc.put_page(k, page)
+    again = run(k, page_alloc.alloc_pages(k, GFP_KERNEL))
+    assert again.pfn == page.pfn and page.flags & PG_buddy and not again.flags & PG_buddy
+    assert not get_page_unless_zero(page)
+    with pytest.raises(KernelBug, match=rf"use-after-free: {re.escape(use)} on page#0"):
+        USES[use](k, page)
 
 
 def test_free_clears_mlocked_and_nr_mlock() -> None:

@@ -266,13 +266,37 @@ def test_swap_record_is_released_per_version(
     assert page_cgroup.lookup_swap_cgroup(k, e) == 0
 
 
-def test_swap_free_of_a_free_slot_changes_nothing() -> None:
+def test_swap_free_of_a_bad_entry_changes_nothing() -> None:
     k = make_kernel("2.6.31")
     swapfile.sys_swapon(k, 10)
-    run(k, swapfile.swap_free(k, swp_entry(0, 4)))
-    run(k, swapfile.swap_free(k, swp_entry(5, 4)))
+    run(k, swapfile.swap_free(k, swp_entry(5, 4)))  # no area 5: "Bad swap file entry"
     assert k.swap_info[0].swap_map[4] == 0
     assert k.nr_swap_pages == 9
+
+
+def _freed_slot(kernel: str) -> tuple[Kernel, int]:
+    """A kernel with one swap entry that was taken and freed again."""
+    k = make_kernel(kernel)
+    swapfile.sys_swapon(k, 10)
+    e = get_slot(k)
+    run(k, swapfile.swap_free(k, e) if kernel == "2.6.30"
+        else swapfile.swapcache_free(k, e, None))
+    assert k.swap_info[0].swap_map[swp_offset(e)] == 0
+    return k, e
+
+
+@pytest.mark.parametrize("kernel", ["2.6.30", "2.6.31"])
+def test_a_stale_swap_entry_is_a_use_after_free(kernel: str) -> None:
+    """swap_free() or free_swap_and_cache() of an entry whose slot went back to the free
+    pool: C prints "Unused swap offset entry"; the model names the stale entry and stops,
+    as for a freed page."""
+    k, e = _freed_slot(kernel)
+    with pytest.raises(KernelBug, match=f"use-after-free: swap entry {e:08x} .*Unused swap "
+                                        "offset entry.*swap_entry_free"):
+        run(k, swapfile.swap_free(k, e))
+    k, e = _freed_slot(kernel)
+    with pytest.raises(KernelBug, match="use-after-free: swap entry"):
+        run(k, swapfile.free_swap_and_cache(k, e))
 
 
 def test_swapcache_prepare_2631() -> None:
@@ -375,12 +399,6 @@ def test_free_swap_and_cache_leaves_a_locked_page_behind(version: str, left: int
     assert run(k, swapfile.free_swap_and_cache(k, e)) == 1
     assert PageSwapCache(page)
     assert slot(k, e) == left  # a cache-only slot nobody maps
-
-
-def test_free_swap_and_cache_of_a_free_entry_returns_0() -> None:
-    k = make_kernel("2.6.31")
-    swapfile.sys_swapon(k, 10)
-    assert run(k, swapfile.free_swap_and_cache(k, swp_entry(0, 3))) == 0
 
 
 @pytest.mark.parametrize("version", VERSIONS)

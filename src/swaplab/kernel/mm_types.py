@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from swaplab.kernel.errno import KernelBug
 from swaplab.kernel.sync import Lock, RwSemaphore, plain_read, plain_write
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ PG_writeback = 1 << 13
 PG_swapcache = 1 << 15
 PG_mappedtodisk = 1 << 16
 PG_reclaim = 1 << 17
+PG_buddy = 1 << 18  # a free frame of the buddy allocator (set by __free_page)
 PG_swapbacked = 1 << 19
 PG_unevictable = 1 << 20
 PG_mlocked = 1 << 21
@@ -188,21 +190,36 @@ def PageMlocked(page: Page) -> bool:
     return bool(page.flags & PG_mlocked)
 
 
+def page_check_live(page: Page, who: str) -> None:
+    """What KASAN (and CONFIG_DEBUG_VM's get_page() test of a zero count) reports when
+    kernel code uses a struct page through a pointer it kept after the page's last
+    reference went: ``who`` is the access. The model marks a freed page PG_buddy
+    (mm/page_alloc.c: __free_one_page() sets it on the free block) and never reuses the
+    Page object (a new allocation of the frame is a new one), so a stale pointer stays
+    recognisable for good. get_page_unless_zero() on a freed page is no such use: it fails,
+    which is what it is for."""
+    if page.flags & PG_buddy:
+        raise KernelBug(f"use-after-free: {who} on {page!r}, which __free_page() freed")
+
+
 def SetPageFlag(page: Page, bit: int) -> None:
     """set_bit() on page->flags (SetPageUptodate(), SetPageActive(), ...): an atomic
     operation, a plain write of the page to the explorer."""
+    page_check_live(page, "set_bit(page->flags)")
     plain_write(page)
     page.flags |= bit
 
 
 def ClearPageFlag(page: Page, bit: int) -> None:
     """clear_bit() on page->flags: see SetPageFlag()."""
+    page_check_live(page, "clear_bit(page->flags)")
     plain_write(page)
     page.flags &= ~bit
 
 
 def TestClearPageFlag(page: Page, bit: int) -> bool:
     """test_and_clear_bit() on page->flags: see SetPageFlag()."""
+    page_check_live(page, "test_and_clear_bit(page->flags)")
     plain_write(page)
     was = bool(page.flags & bit)
     page.flags &= ~bit
@@ -210,6 +227,7 @@ def TestClearPageFlag(page: Page, bit: int) -> bool:
 
 
 def SetPageDirty(page: Page) -> None:
+    page_check_live(page, "SetPageDirty()")
     plain_write(page)  # an atomic bit operation
     page.flags |= PG_dirty
 
@@ -287,6 +305,7 @@ def page_count(page: Page) -> int:
 def get_page(page: Page) -> None:
     """include/linux/mm.h: get_page(): an atomic increment (recorded as a plain write of
     the page: others test the count without a lock)."""
+    page_check_live(page, "get_page()")
     plain_write(page)
     page._count += 1
 

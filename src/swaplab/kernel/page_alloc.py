@@ -29,12 +29,14 @@ from swaplab.kernel.mm_types import (
     PageLRU,
     PageMlocked,
     PG_active,
+    PG_buddy,
     PG_lru,
     PG_mlocked,
     PG_private,
     PG_swapcache,
     PG_unevictable,
     PG_writeback,
+    page_check_live,
     page_mapcount,
 )
 from swaplab.kernel.mmzone import NR_FREE_PAGES, NR_MLOCK, lru_lock_held
@@ -53,7 +55,8 @@ if TYPE_CHECKING:
 
 #: include/linux/page-flags.h: PAGE_FLAGS_CHECK_AT_FREE (the bits the model has).
 PAGE_FLAGS_CHECK_AT_FREE = (
-    PG_lru | PG_private | PG_writeback | PG_swapcache | PG_active | PG_unevictable | PG_mlocked
+    PG_lru | PG_private | PG_writeback | PG_swapcache | PG_active | PG_buddy | PG_unevictable
+    | PG_mlocked
 )
 
 
@@ -199,7 +202,8 @@ def __free_page(k: Kernel, page: Page) -> None:
     free_pages_check(). An anon page's mapping is reset. A page that fails
     free_pages_check() is a :class:`KernelBug` (bad_page()). A page still charged
     (PCG_USED) is freed like any other and stays charged (the leak 2.6.30/2.6.31 allow;
-    the ``used_free_page`` invariant reports it).
+    the ``used_free_page`` invariant reports it). The freed page is marked PG_buddy, so a
+    later use through a stale pointer is reported (mm_types.page_check_live()).
     """
     plain_write(page)  # the page is ours: its last reference went
     if PageMlocked(page):
@@ -211,7 +215,7 @@ def __free_page(k: Kernel, page: Page) -> None:
     if bad:
         raise KernelBug(f"bad_page: {page!r}: {', '.join(bad)}")
     _keep_used_page_cgroup(k, page)
-    page.flags = 0
+    page.flags = PG_buddy  # __free_one_page(): the frame is in the buddy lists
     page.private = 0
     del k.pages[page.pfn]
     with spin_lock_held(k.zone.lock):
@@ -237,6 +241,7 @@ def __page_cache_release(k: Kernel, page: Page) -> None:
 def put_page(k: Kernel, page: Page) -> None:
     """mm/swap.c: put_page(): drop a reference; the last one frees the page
     (put_page_testzero -> __page_cache_release)."""
+    page_check_live(page, "put_page()")
     BUG_ON(page._count <= 0, f"put_page({page!r}) with count {page._count}")
     plain_write(page)  # an atomic decrement others test without a lock
     page._count -= 1

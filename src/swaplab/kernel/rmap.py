@@ -28,6 +28,7 @@ from swaplab.kernel.mm_types import (
     Pte,
     SetPageDirty,
     VmAreaStruct,
+    page_check_live,
     page_is_file_cache,
     page_mapcount,
     page_mapped,
@@ -124,6 +125,7 @@ def page_add_anon_rmap(k: Kernel, page: Page, vma: VmAreaStruct, address: int) -
     VM_BUG_ON(not PageLocked(page), f"page_add_anon_rmap({page!r}) unlocked")
     VM_BUG_ON(address < vma.vm_start or address >= vma.vm_end,
               f"page_add_anon_rmap: {address:#x} outside the vma")
+    page_check_live(page, "page_add_anon_rmap()")
     page._mapcount += 1
     if page._mapcount == 0:
         __page_set_anon_rmap(k, page, vma, address)
@@ -131,6 +133,7 @@ def page_add_anon_rmap(k: Kernel, page: Page, vma: VmAreaStruct, address: int) -
 
 def page_dup_rmap(page: Page) -> None:
     """mm/rmap.c: page_dup_rmap() (fork, pte lock held): mapcount+1."""
+    page_check_live(page, "page_dup_rmap()")
     page._mapcount += 1
 
 
@@ -144,6 +147,7 @@ def _update_mapped_file_stat(k: Kernel, page: Page, val: int) -> None:
 def page_add_file_rmap(k: Kernel, page: Page) -> None:
     """mm/rmap.c: page_add_file_rmap() (pte lock held): mapcount+1; the first mapping
     counts NR_FILE_MAPPED (and [31] the memcg mapped_file stat)."""
+    page_check_live(page, "page_add_file_rmap()")
     page._mapcount += 1
     if page._mapcount == 0:
         k.zone.vm_stat[NR_FILE_MAPPED] += 1
@@ -157,6 +161,7 @@ async def page_remove_rmap(k: Kernel, page: Page) -> None:
     cache), NR_ANON_PAGES/NR_FILE_MAPPED--, [31] mapped_file stat -1. page->mapping stays.
     """
     await atomic_rmw(k, page, "page_remove_rmap")
+    page_check_live(page, "page_remove_rmap()")
     page._mapcount -= 1
     if page._mapcount >= 0:
         return

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from swaplab.kernel import memcontrol, page_alloc, page_cgroup, rmap, swap, swap_state
-from swaplab.kernel.errno import EEXIST, EINTR, EINVAL, ENOENT, ENOMEM, VM_BUG_ON
+from swaplab.kernel.errno import EEXIST, EINTR, EINVAL, ENOENT, ENOMEM, VM_BUG_ON, KernelBug
 from swaplab.kernel.gfp import GFP_HIGHUSER_MOVABLE, GFP_KERNEL
 from swaplab.kernel.mm_types import (
     PAGE_SHIFT,
@@ -442,8 +442,14 @@ async def get_swap_page(k: Kernel) -> int:
 
 async def swap_info_get(k: Kernel, entry: int) -> SwapInfoStruct | None:
     """mm/swapfile.c: swap_info_get(): the area of a valid, in-use entry, **returned with
-    swap_lock held**; None (and a "swap_free: ..." message as a trace event) otherwise.
-    As in C, the checks run before the lock is taken."""
+    swap_lock held**; None (and a "swap_free: ..." message as a trace event) for a bad
+    entry. As in C, the checks run before the lock is taken.
+
+    An entry whose slot is free (or whose area was swapped off) is a stale pointer: the C
+    prints "Unused swap offset entry" and goes on; every caller (swap_free(),
+    free_swap_and_cache(), the [31] swapcache_free() and swap_entry_free() paths) holds a
+    reference the slot no longer has, so the model reports it as the use-after-free it is
+    (a :class:`KernelBug` naming the entry), as it does for a freed page or memcg."""
     if not entry:
         return None
     type = swp_type(entry)
@@ -457,6 +463,11 @@ async def swap_info_get(k: Kernel, entry: int) -> SwapInfoStruct | None:
         why = "Bad swap offset entry"
     elif not k.swap_info[type].swap_map[offset]:
         why = "Unused swap offset entry"
+    if why.startswith("Unused"):
+        raise KernelBug(f"use-after-free: swap entry {entry:08x} ({why}): its slot was "
+                        "freed by swap_entry_free()" if "offset" in why else
+                        f"use-after-free: swap entry {entry:08x} ({why}): its area was "
+                        "swapped off")
     if why:
         trace(k, "swap_free:", f"{why} {entry:08x}")
         return None

@@ -138,12 +138,19 @@ def spin_lock_uncontended(lock: Lock) -> None:
 
 
 async def lock_page(k: Kernel, page: Page, site: str = "lock_page") -> None:
-    """mm/filemap.c: __lock_page(): sleep until PG_locked is ours."""
+    """mm/filemap.c: __lock_page(): sleep until PG_locked is ours (a freed page is a
+    use-after-free, mm_types.page_check_live())."""
+    from swaplab.kernel.mm_types import page_check_live  # mm_types imports this module
+
+    page_check_live(page, f"{site}()")
     await spin_lock(k, page.lock, site)
 
 
 async def trylock_page(k: Kernel, page: Page, site: str = "trylock_page") -> bool:
-    """include/linux/pagemap.h: trylock_page()."""
+    """include/linux/pagemap.h: trylock_page() (a freed page: see lock_page())."""
+    from swaplab.kernel.mm_types import page_check_live
+
+    page_check_live(page, f"{site}()")
     return await spin_trylock(k, page.lock, site)
 
 

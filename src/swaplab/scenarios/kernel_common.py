@@ -293,8 +293,11 @@ def refcnt_problems(k: Kernel) -> list[str]:
 
 
 def other_invariants(k: Kernel) -> list[str]:
+    """The structural invariants of kernel.invariants a scenario checks at its end (the
+    accounting ones are the families'): lists, references, slots, and no charge left on a
+    freed page (used_free_page) or on a page nothing reaches (charged_reachable)."""
     names = ["memcg_lru", "zone_lru", "page_refs", "css_refcnt", "free_pages", "swap_slots",
-             "swap_pages", "swap_cache"]
+             "swap_pages", "swap_cache", "used_free_page", "charged_reachable"]
     return invariants.check_all(k, names)
 
 
