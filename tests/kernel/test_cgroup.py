@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
-from typing import Any
-
 import pytest
+from kernel_helpers import make_kernel, mmap_anon, run, touch
 
 from swaplab.explore import Deadlock, run_to_completion
 from swaplab.kernel import cgroup, memcontrol
 from swaplab.kernel.cgroup import Cgroup
-from swaplab.kernel.config import PRESETS
 from swaplab.kernel.errno import EBUSY, EEXIST, EINTR, EINVAL, ENODEV, ENOENT
 from swaplab.kernel.gfp import GFP_KERNEL
 from swaplab.kernel.kernel import Kernel
@@ -19,16 +16,9 @@ from swaplab.kernel.page_cgroup import PageCgroup
 from swaplab.kernel.sync import Current
 
 
-def run(k: Kernel, body: Coroutine[Any, Any, Any], task: TaskStruct | None = None) -> Any:
-    thread = k.execution.spawn("test", body, Current(task, 0))
-    run_to_completion(k.execution)
-    return thread.result
-
-
 def machine(kernel: str = "2.6.31") -> Kernel:
-    k = Kernel(PRESETS[kernel], ram_bytes=1 << 22)
-    cgroup.cgroup_init_root(k)
-    return k
+    """A small machine (4 MiB) with the root memcg."""
+    return make_kernel(kernel, ram_bytes=1 << 22)
 
 
 def mkdir(k: Kernel, parent: Cgroup, name: str) -> Cgroup:
@@ -244,8 +234,6 @@ def test_fork_and_exit_hooks_keep_the_task_list(kernel: str) -> None:
 def test_rmdir_after_moving_the_task_out_moves_the_charges_to_the_parent(kernel: str) -> None:
     """2.21: rmdir's pre_destroy (force_empty, move path) hands the pages' charges to the
     parent; the task's later exit uncharges them there."""
-    from mm_helpers import make_kernel, mmap_anon, run, touch
-
     from swaplab.kernel import exit, fork, invariants
 
     k = make_kernel(kernel)

@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-import pytest
-from mm_helpers import VERSIONS, make_kernel, run
+from kernel_helpers import make_kernel, run
 
 from swaplab.kernel import cgroup, filemap, fork, invariants, page_alloc, swap
 from swaplab.kernel.cgroup import Cgroup
@@ -26,8 +25,6 @@ from swaplab.kernel.mm_types import (
 from swaplab.kernel.mmzone import NR_FILE_PAGES
 from swaplab.kernel.page_cgroup import PCG_CACHE, PCG_USED
 from swaplab.kernel.sync import __set_page_locked
-
-pytestmark = pytest.mark.parametrize("version", VERSIONS)
 
 
 def group(k: Kernel, name: str = "G") -> tuple[Cgroup, MemCgroup]:

@@ -102,7 +102,6 @@ def snapshot(k: Kernel, mem: MemCgroup) -> tuple[object, ...]:
     )
 
 
-@pytest.mark.parametrize("version", ["2.6.30", "2.6.31"])
 @pytest.mark.parametrize("seed", range(40))
 def test_chunked_walk_matches_the_whole_list_walk(version: str, seed: int) -> None:
     rnd = random.Random(1000 + seed)

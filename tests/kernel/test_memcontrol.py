@@ -5,13 +5,12 @@ about memcontrol's own arithmetic, so these tests do not depend on the other mod
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
 import pytest
+from kernel_helpers import make_kernel, run
 
-from swaplab.explore.execution import run_to_completion
 from swaplab.kernel import memcontrol as mc
 from swaplab.kernel import oom_kill, swap, vmscan
 from swaplab.kernel.cgroup import Cgroup
@@ -39,18 +38,11 @@ from swaplab.kernel.swapfile import swp_entry
 from swaplab.kernel.sync import Current
 
 P = PAGE_SIZE
-VERSIONS = ("2.6.30", "2.6.31")
 ENT = swp_entry(0, 5)
 
 
 # ---------------------------------------------------------------------------------------------
 # set-up
-
-
-def make_kernel(version: str = "2.6.31", cfg: KernelConfig | None = None) -> Kernel:
-    k = Kernel(cfg if cfg is not None else make_config(version), 64 << 20)
-    mc.mem_cgroup_create(k, k.cgroup_root)
-    return k
 
 
 def root(k: Kernel) -> MemCgroup:
@@ -102,12 +94,6 @@ def new_page(anon: bool = True) -> Page:
     return page
 
 
-def run(k: Kernel, body: Coroutine[Any, Any, Any], task: TaskStruct | None = None) -> Any:
-    thread = k.execution.spawn("test", body, Current(task, 0))
-    run_to_completion(k.execution, max_steps=100_000)
-    return thread.result
-
-
 class Stubs:
     """Recording stand-ins for memcg reclaim and the memcg OOM killer."""
 
@@ -156,7 +142,6 @@ def usage(mem: MemCgroup) -> tuple[int, int]:
 # creation and references
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_create_ids_and_inheritance(version: str) -> None:
     k = make_kernel(version)
     r = root(k)
@@ -213,7 +198,6 @@ def test_put_below_zero_is_a_bug() -> None:
 # try_charge: failcnt arithmetic (kernel-notes §2.16)
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_failed_charge_costs_six_and_one_oom(version: str, stubs: Stubs) -> None:
     k = make_kernel(version)
     a = mkcg(k, k.cgroup_root, "A")
@@ -346,7 +330,6 @@ def test_newpage_charge_skips_mapped_and_cache_pages() -> None:
     assert usage(root(k)) == (0, 0)
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_hierarchy_charge_refused_by_ancestor(version: str, stubs: Stubs) -> None:
     k = make_kernel(version)
     a = mkcg(k, k.cgroup_root, "A")
@@ -452,7 +435,6 @@ def test_cache_charge_nowait_skips_precharged_page() -> None:
     assert page.page_cgroup.flags == PCG_CACHE | PCG_USED
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_uncharge_swapcache_swapout(version: str) -> None:
     k = make_kernel(version)
     a = mkcg(k, k.cgroup_root, "A")
@@ -536,7 +518,6 @@ def reuse_deletes(k: Kernel, q: Page) -> None:
     mc.mem_cgroup_uncharge_swapcache(k, q, ENT, True)
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("case", ["A", "B", "C", "D"])
 def test_do_swap_page_cases(version: str, case: str) -> None:
     k = make_kernel(version)
@@ -678,7 +659,6 @@ def test_double_link_is_a_bug() -> None:
         mc.mem_cgroup_add_lru_list(k, page, LRU_ACTIVE_ANON)
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_isolate_pages_walks_memcg_list(version: str) -> None:
     k = make_kernel(version)
     a = mkcg(k, k.cgroup_root, "A")
@@ -727,7 +707,6 @@ def test_limit_rounding(text: str, value: int) -> None:
     assert mc.mem_cgroup_read(k, a, "memory.limit_in_bytes") == value
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("text", ["1.0", "1xx", "xx", "-2", "1 2"])
 def test_limit_junk_is_einval(version: str, text: str) -> None:
     k = make_kernel(version)
@@ -748,7 +727,6 @@ def test_minus_one_per_version(version: str, ok: bool) -> None:
         assert a.memsw_is_minimum
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_limit_memsw_einval_matrix(version: str) -> None:
     k = make_kernel(version)
     a = mkcg(k, k.cgroup_root, "A")
@@ -771,7 +749,6 @@ def test_limit_memsw_einval_matrix(version: str) -> None:
     assert set_limit(k, a, "9223372036854775807") == -EINVAL
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_limit_below_usage_ebusy_after_retries(version: str, stubs: Stubs) -> None:
     k = make_kernel(version)
     a = mkcg(k, k.cgroup_root, "A")
@@ -975,7 +952,6 @@ def test_force_empty_free_path_reclaims(stubs: Stubs) -> None:
     assert a.res.usage == 0 and a.memsw.usage == P and len(stubs.reclaims) == 1
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_move_path_moves_charge_to_parent(version: str) -> None:
     k = make_kernel(version)
     a = mkcg(k, k.cgroup_root, "A")
@@ -1148,7 +1124,6 @@ def _freed_group(version: str) -> tuple[Kernel, MemCgroup]:
     return k, g.memcg
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_a_stale_pointer_to_a_freed_memcg_is_a_use_after_free(version: str) -> None:
     """rmdir of a group nothing else references frees its memcg at once; touching it
     afterwards (a css_get(), a statistic) is a KernelBug naming the object."""
@@ -1163,7 +1138,6 @@ def test_a_stale_pointer_to_a_freed_memcg_is_a_use_after_free(version: str) -> N
         mc.mem_cgroup_charge_statistics(k, mem, PageCgroup(), True)
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_the_explorer_reports_a_stale_access_racing_rmdir(version: str) -> None:
     """A thread that kept a pointer to /G's memcg without a reference (a model of a buggy
     path) races rmdir: the explorer finds the order where rmdir frees the memcg first and

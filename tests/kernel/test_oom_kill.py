@@ -8,6 +8,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 import pytest
+from kernel_helpers import run
 
 import swaplab.kernel
 from swaplab.explore import run_to_completion
@@ -65,8 +66,7 @@ class Machine:
         return t
 
     def run(self, body: Coroutine[Any, Any, Any], task: TaskStruct | None) -> None:
-        self.k.execution.spawn("caller", body, Current(task, 0))
-        run_to_completion(self.k.execution)
+        run(self.k, body, task)
 
 
 @pytest.fixture

@@ -5,8 +5,7 @@ reads it back."""
 
 from __future__ import annotations
 
-import pytest
-from mm_helpers import RW, VERSIONS, make_kernel, run, touch
+from kernel_helpers import RW, make_kernel, run, touch
 
 from swaplab.kernel import (
     cgroup,
@@ -43,8 +42,6 @@ from swaplab.kernel.mm_types import (
 )
 from swaplab.kernel.page_cgroup import PCG_CACHE, PCG_USED
 from swaplab.kernel.sync import __set_page_locked, unlock_page
-
-pytestmark = pytest.mark.parametrize("version", VERSIONS)
 
 SHARED_ANON = mmap.MAP_SHARED | mmap.MAP_ANONYMOUS
 

@@ -4,8 +4,7 @@ reference and swapoff looped forever over the slot)."""
 
 from __future__ import annotations
 
-import pytest
-from mm_helpers import VERSIONS, run
+from kernel_helpers import run
 from test_shmem import setup, swap_out_segment_page
 
 from swaplab.kernel import invariants, shmem, swap_state, swapfile
@@ -13,8 +12,6 @@ from swaplab.kernel.gfp import GFP_HIGHUSER_MOVABLE
 from swaplab.kernel.kernel import Kernel
 from swaplab.kernel.mm_types import PAGE_SIZE, Page, PageDirty, PageLocked, PageSwapCache
 from swaplab.kernel.sync import lock_page
-
-pytestmark = pytest.mark.parametrize("version", VERSIONS)
 
 
 def locked_swap_page(k: Kernel, entry: int) -> Page:

@@ -3,8 +3,7 @@ kernel-notes 1.8): pagevecs, LRU lists, release_pages."""
 
 from __future__ import annotations
 
-import pytest
-from mm_helpers import VERSIONS, make_kernel, new_task, run
+from kernel_helpers import make_kernel, new_task, run
 
 from swaplab.kernel import page_alloc, swap
 from swaplab.kernel.gfp import GFP_KERNEL
@@ -46,7 +45,6 @@ def test_page_lru_follows_the_flags() -> None:
     assert swap.page_lru(page) == LRU_UNEVICTABLE
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_pagevec_drains_on_the_fourteenth_add(version: str) -> None:
     assert PAGEVEC_SIZE == 14
     k = make_kernel(version)

@@ -4,8 +4,7 @@ cache, anon pages without swap ([30] priority-0 exception vs. [31]), mlocked pag
 
 from __future__ import annotations
 
-import pytest
-from mm_helpers import ANON, RW, VERSIONS, make_kernel, run, touch
+from kernel_helpers import ANON, RW, make_kernel, run, touch
 
 from swaplab.explore.execution import run_to_completion
 from swaplab.kernel import (
@@ -46,8 +45,6 @@ from swaplab.kernel.mm_types import (
 )
 from swaplab.kernel.page_cgroup import PCG_USED
 from swaplab.kernel.sync import Current
-
-pytestmark = pytest.mark.parametrize("version", VERSIONS)
 
 
 def group(k: Kernel, name: str = "G") -> tuple[Cgroup, MemCgroup]:
