@@ -1,4 +1,6 @@
-"""cgroup.py against kernel/cgroup.c (2.6.30/2.6.31) and cgroup-v1-semantics 2.5/LTP 36-38."""
+"""cgroup.py against kernel/cgroup.c (2.6.30/2.6.31): mkdir, rmdir, attach, fork and exit;
+the LTP memcg functional cases 36-38
+(testcases/kernel/controllers/memcg/functional/memcg_function_test.sh)."""
 
 from __future__ import annotations
 
@@ -102,7 +104,8 @@ def test_rmdir_marks_removed_and_drops_the_creation_reference() -> None:
 
 
 def test_rmdir_of_a_memcg_kept_alive_by_a_swap_record() -> None:
-    """2.21: swap records hold mem_cgroup refs; the struct outlives rmdir."""
+    """mm/memcontrol.c: swap records hold mem_cgroup refs (mem_cgroup_get()); the struct
+    outlives rmdir."""
     k = machine()
     g = mkdir(k, k.cgroup_root, "G")
     mem = g.memcg
@@ -232,8 +235,9 @@ def test_fork_and_exit_hooks_keep_the_task_list(kernel: str) -> None:
 
 @pytest.mark.parametrize("kernel", ["2.6.30", "2.6.31"])
 def test_rmdir_after_moving_the_task_out_moves_the_charges_to_the_parent(kernel: str) -> None:
-    """2.21: rmdir's pre_destroy (force_empty, move path) hands the pages' charges to the
-    parent; the task's later exit uncharges them there."""
+    """mm/memcontrol.c: mem_cgroup_pre_destroy(): rmdir's pre_destroy (force_empty, move
+    path) hands the pages' charges to the parent; the task's later exit uncharges them
+    there."""
     from swaplab.kernel import exit, fork, invariants
 
     k = make_kernel(kernel)

@@ -1,5 +1,5 @@
-"""filemap.py against mm/filemap.c and mm/truncate.c (2.6.30/2.6.31; kernel-notes 1.8, 2.17,
-5.#3): charge before insert, uncharge after removal, the clean file cache of read_file_pages."""
+"""filemap.py against mm/filemap.c and mm/truncate.c (2.6.30/2.6.31): charge before insert,
+uncharge after removal, the clean file cache of read_file_pages."""
 
 from __future__ import annotations
 
@@ -125,7 +125,7 @@ def test_add_to_page_cache_charge_failure_inserts_nothing(version: str) -> None:
     ret = run(k, filemap.add_to_page_cache_locked(k, page, mapping, 0, GFP_NOWAIT), task)
     assert ret == -ENOMEM
     assert mapping.page_tree == {} and page._count == 1 and page.mapping is None
-    assert mem.res.failcnt == 1  # !__GFP_WAIT: one failed try, no reclaim (2.16)
+    assert mem.res.failcnt == 1  # !__GFP_WAIT: one failed try, no reclaim
 
 
 def test_remove_from_page_cache_uncharges(version: str) -> None:

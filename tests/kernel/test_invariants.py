@@ -1,5 +1,5 @@
 """invariants.py: every check passes on a hand-built correct state and fails when that state
-is broken in the way the check is about (kernel-notes 3.6)."""
+is broken in the way the check is about."""
 
 from __future__ import annotations
 
@@ -380,7 +380,7 @@ def test_real_kernel_paths_keep_every_invariant(version: str, hierarchy: bool) -
     assert invariants.orphan_swap_cache_pages(k) == []
 
 
-# --- swap invariants (kernel-notes 3.6.1, 3.6.3) ---------------------------------------
+# --- swap invariants (check_swap_slots, check_swap_record_referenced) ---------------------
 
 
 def _as_2630(s: State) -> None:

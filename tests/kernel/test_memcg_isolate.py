@@ -1,4 +1,4 @@
-"""memcontrol.mem_cgroup_isolate_pages() reads its list in chunks (issue 3 speed-up): it
+"""memcontrol.mem_cgroup_isolate_pages() reads its list in chunks (a speed-up of the model): it
 must take the same pages and leave the lists in the same order as the straightforward
 walk over a copy of the whole list, which is kept here as the reference."""
 

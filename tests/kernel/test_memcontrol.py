@@ -1,7 +1,9 @@
-"""mm/memcontrol.c against kernel-notes §1.3, §1.8, §2.13, §2.16, §2.17, §2.21, §2.22 and
-cgroup-v1-semantics §2. Reclaim (vmscan.try_to_free_mem_cgroup_pages) and the memcg OOM
-killer (oom_kill.mem_cgroup_out_of_memory) are replaced by recording stubs where a test is
-about memcontrol's own arithmetic, so these tests do not depend on the other modules."""
+"""mm/memcontrol.c of 2.6.30/2.6.31: charge, uncharge and the swap records, the memcg LRU,
+the limit files, use_hierarchy, swappiness, memory.stat and force_empty (the files as
+Documentation/cgroups/memory.txt of 2.6.31 describes them). Reclaim
+(vmscan.try_to_free_mem_cgroup_pages) and the memcg OOM killer
+(oom_kill.mem_cgroup_out_of_memory) are replaced by recording stubs where a test is about
+memcontrol's own arithmetic, so these tests do not depend on the other modules."""
 
 from __future__ import annotations
 
@@ -195,7 +197,7 @@ def test_put_below_zero_is_a_bug() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# try_charge: failcnt arithmetic (kernel-notes §2.16)
+# try_charge: failcnt arithmetic (__mem_cgroup_try_charge(), kernel/res_counter.c)
 
 
 def test_failed_charge_costs_six_and_one_oom(version: str, stubs: Stubs) -> None:
@@ -489,7 +491,11 @@ def test_swapout_of_shmem_page_still_in_shmem_tree_is_kept() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# swap-in: the four do_swap_page cases (A)-(D) of kernel-notes §2.13, at the memcg level
+# swap-in: mm/memory.c: do_swap_page()'s charge (mem_cgroup_try_charge_swapin(), then
+# mem_cgroup_commit_charge_swapin()) at the memcg level, in four cases: the swap-cache page
+# is (A) not charged yet and still in the swap cache at the commit, (B) not charged and
+# taken out of the swap cache by reuse_swap_page() before the commit, (C) charged already by
+# another mapper's fault, (D) charged already and taken out before the commit
 
 
 def swapped_out(k: Kernel, mem: MemCgroup, t: TaskStruct) -> Page:
@@ -694,7 +700,7 @@ def test_isolate_busy_page_rotates_on_31(version: str, rotated: bool) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# limits (cgroup-v1-semantics §2.2, kernel-notes §2.22)
+# limits (mem_cgroup_resize_limit(), mem_cgroup_resize_memsw_limit())
 
 
 @pytest.mark.parametrize(
@@ -828,7 +834,7 @@ def test_files_per_config() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# use_hierarchy and swappiness (cgroup-v1-semantics §2.7, §2.8)
+# use_hierarchy and swappiness (mem_cgroup_hierarchy_write(), mem_cgroup_swappiness_write())
 
 
 def test_use_hierarchy_rules() -> None:
@@ -871,7 +877,7 @@ def test_swappiness_rules() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# memory.stat (cgroup-v1-semantics §2.6)
+# memory.stat (mem_control_stat_show())
 
 LOCAL_31 = ["cache", "rss", "mapped_file", "pgpgin", "pgpgout", "inactive_anon",
             "active_anon", "inactive_file", "active_file", "unevictable"]
@@ -913,7 +919,7 @@ def test_stat_values_and_totals() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# force_empty (kernel-notes §2.21)
+# force_empty (mem_cgroup_force_empty(), mem_cgroup_pre_destroy())
 
 
 def test_force_empty_ebusy_with_tasks_or_children(stubs: Stubs) -> None:

@@ -172,8 +172,8 @@ def test_munmap_of_the_middle_splits_the_vma() -> None:
 
 
 def test_zap_parks_refs_in_the_mmu_gather_until_the_flush() -> None:
-    """kernel-notes 2.15: after page_remove_rmap the exiting task still holds the page ref
-    in its mmu_gather until tlb_flush_mmu."""
+    """mm/memory.c: zap_pte_range(): after page_remove_rmap the exiting task still holds the
+    page ref in its mmu_gather until tlb_flush_mmu."""
     k = make_kernel()
     task = new_task(k)
     assert task.mm is not None
@@ -245,10 +245,10 @@ def _swap_out_one(k: Kernel, task: TaskStruct, addr: int) -> int:
 
 @pytest.mark.parametrize("write", [False, True])
 def test_swap_fault_on_a_swap_cache_page(version: str, write: bool) -> None:
-    """do_swap_page (kernel-notes 2.13) with the page still in swap cache and still
-    charged (case C): the new charge is cancelled at commit; a write fault reuses the
-    page (reuse_swap_page deletes it from the swap cache), a read fault keeps it cached
-    and maps it read-only."""
+    """mm/memory.c: do_swap_page() with the page still in swap cache and still charged (case
+    C of test_memcontrol.py's swap-in cases): the new charge is cancelled at commit; a write
+    fault reuses the page (reuse_swap_page deletes it from the swap cache), a read fault
+    keeps it cached and maps it read-only."""
     from swaplab.kernel import swapfile
     from swaplab.kernel.mm_types import PageSwapCache
 
@@ -306,7 +306,7 @@ def test_exit_frees_swap_ptes_and_their_cache(version: str) -> None:
 
 
 def test_major_swap_fault_reads_the_page_back_and_charges_it(version: str) -> None:
-    """do_swap_page case (A) of kernel-notes 2.13: the slot's page is gone from memory;
+    """mm/memory.c: do_swap_page(), case (A): the slot's page is gone from memory;
     swapin_readahead reads it (locked until the read completes), try_charge_swapin charges
     the memcg that the swap record names, the commit sets USED and clears the record
     (memsw back to 1 unit), swap_free drops the pte's reference."""

@@ -66,8 +66,9 @@ def finish(k: Kernel, tasks: list[TaskStruct]) -> None:
             run(k, exit.do_exit(k, task), task)
     run(k, swap.lru_add_drain_all(k))
     assert invariants.check_all(k) == []
-    # Type-2 (exit vs swap-out, kernel-notes 3.3) can leave orphan swap-cache pages in
-    # both versions; nothing but global reclaim or swapoff frees them: swapoff does.
+    # Type-2 (exit's page_remove_rmap() uncharges a page that reclaim then swaps out) can
+    # leave orphan swap-cache pages in both versions; nothing but global reclaim or swapoff
+    # frees them: swapoff does.
     leftover = [p for p in k.pages.values() if p not in invariants.orphan_swap_cache_pages(k)]
     assert leftover == []
     for si in list(k.swap_info):

@@ -1,4 +1,5 @@
-"""oom_kill.py against mm/oom_kill.c (identical in 2.6.30 and 2.6.31; kernel-notes 2.20)."""
+"""oom_kill.py against mm/oom_kill.c (identical in 2.6.30 and 2.6.31): badness(),
+select_bad_process(), oom_kill_process() and mem_cgroup_out_of_memory()."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""mm/page_io.c model: writes and reads complete in threads of their own (kernel-notes 1.1,
-2.14 step 6)."""
+"""mm/page_io.c model: writes and reads complete in threads of their own (the bio
+completions end_swap_bio_write() and end_swap_bio_read())."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""rmap.py against mm/rmap.c (2.6.30, 2.6.31): mapcounts, page_referenced, try_to_unmap
-(kernel-notes 2.15, 2.19)."""
+"""rmap.py against mm/rmap.c (2.6.30, 2.6.31): mapcounts, page_referenced, try_to_unmap,
+page_remove_rmap."""
 
 from __future__ import annotations
 

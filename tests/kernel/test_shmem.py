@@ -1,4 +1,4 @@
-"""shmem.py against mm/shmem.c and ipc/shm.c (2.6.30/2.6.31; kernel-notes 2.16, 2.17, 2.19):
+"""shmem.py against mm/shmem.c and ipc/shm.c (2.6.30/2.6.31):
 shmem pages are charged as cache, a destroyed segment's pages are uncharged, shmem_writepage
 redirties without swap or under SHM_LOCK, moves a page to swap otherwise, and shmem_getpage
 reads it back."""

@@ -1,6 +1,6 @@
 """shmem.shmem_unuse() / shmem_unuse_inode() (mm/shmem.c, 2.6.30/2.6.31), swapoff's search
-of shmem_swaplist: added in issue 3 (before it, try_to_unuse() never resolved a shmem
-reference and swapoff looped forever over the slot)."""
+of shmem_swaplist (mm/swapfile.c: try_to_unuse() calls shmem_unuse() for a slot no mm
+maps; without it the model's swapoff looped forever over a slot a shmem inode holds)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""swap.py against mm/swap.c and include/linux/mm_inline.h (identical in 2.6.30/2.6.31;
-kernel-notes 1.8): pagevecs, LRU lists, release_pages."""
+"""swap.py against mm/swap.c and include/linux/mm_inline.h (identical in 2.6.30/2.6.31):
+pagevecs, LRU lists, release_pages."""
 
 from __future__ import annotations
 
@@ -164,8 +164,8 @@ def test_unevictable_list_bypasses_the_pagevec() -> None:
 
 
 def test_memcg_lru_link_only_for_charged_pages() -> None:
-    """kernel-notes 1.8: the drain links a page to its memcg LRU only if PCG_USED; the
-    unlink does not look at USED."""
+    """mm/memcontrol.c: mem_cgroup_add_lru_list() (from the pagevec drain) links a page to
+    its memcg LRU only if PCG_USED; mem_cgroup_del_lru_list() does not look at USED."""
     k = make_kernel()
     task = new_task(k)
     assert task.mm is not None

@@ -1,4 +1,6 @@
-"""mm/swap_state.c model against kernel-notes 1.6, 1.7, 2.9-2.12, 2.15, 2.18, both versions."""
+"""mm/swap_state.c model against the 2.6.30 and 2.6.31 sources: add_to_swap_cache(),
+delete_from_swap_cache(), add_to_swap(), read_swap_cache_async(), swapin_readahead(),
+lookup_swap_cache(), free_pages_and_swap_cache() and show_swap_cache_info()."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""mm/swapfile.c model against kernel-notes 1.5-1.7, 2.1-2.8, 2.19 (swapoff), both versions."""
+"""mm/swapfile.c model against the 2.6.30 and 2.6.31 sources: swapon, scan_swap_map(), the
+swap_map counts (swap_entry_free(), swap_duplicate(), swapcache_prepare()),
+free_swap_and_cache(), reuse_swap_page(), valid_swaphandles() and swapoff (try_to_unuse())."""
 
 from __future__ import annotations
 
