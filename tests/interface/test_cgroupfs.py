@@ -1,5 +1,5 @@
-"""The cgroup v1 memory files (shared/cgroup-v1-semantics.md §2, the rules that need no
-swap) and /proc, through the System API. Values from the semantics notes and from
+"""The cgroup v1 memory files (the rules that need no swap) and /proc, through the System
+API. Semantics from Documentation/cgroups/memory.txt of 2.6.31, values from
 kernel/cgroup.c, kernel/res_counter.c and mm/memcontrol.c of 2.6.30/2.6.31."""
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def anon_task(s: System, group: str, pages: int) -> Task:
     return t
 
 
-# -- §2.1 files and reads ----------------------------------------------------------------
+# -- files and reads (mm/memcontrol.c: mem_cgroup_files, mem_cgroup_read()) ----------------
 
 
 def test_a_group_has_the_2_6_31_files(s: System) -> None:
@@ -156,7 +156,7 @@ def test_a_write_of_64_bytes_is_e2big(s: System) -> None:
     einval(s, "/G/memory.use_hierarchy", "0" * 64, errno.E2BIG)
 
 
-# -- §2.2 limits -----------------------------------------------------------------------
+# -- limits (mm/memcontrol.c: mem_cgroup_write(), mem_cgroup_resize_limit()) ---------------
 
 
 @pytest.mark.parametrize(("text", "value"), [
@@ -290,7 +290,7 @@ def test_failcnt_write_resets_to_zero(s: System) -> None:
     assert u64(s, "/G/memory.failcnt") == 0
 
 
-# -- §2.3 charging -----------------------------------------------------------------------
+# -- charging (mm/memcontrol.c: __mem_cgroup_try_charge()) ---------------------------------
 
 
 def test_first_touch_pays_for_shared_pages(s: System) -> None:
@@ -362,7 +362,7 @@ def test_oom_kills_only_in_the_group(s: System) -> None:
     assert u64(s, "/G/memory.usage_in_bytes") == 0
 
 
-# -- §2.5 force_empty and rmdir ------------------------------------------------------
+# -- force_empty and rmdir (mem_cgroup_force_empty(), cgroup_rmdir()) ----------------------
 
 
 def test_rmdir_moves_charges_to_the_parent(s: System) -> None:
@@ -414,7 +414,7 @@ def test_force_empty_drops_file_cache(s: System) -> None:
     t.exit()
 
 
-# -- §2.6 memory.stat ----------------------------------------------------------------
+# -- memory.stat (mm/memcontrol.c: mem_control_stat_show()) --------------------------------
 
 
 def test_stat_keys_in_order(s: System, kernel: str) -> None:
@@ -456,7 +456,7 @@ def test_stat_without_hierarchy_uses_the_own_limit(s: System) -> None:
     t.exit()
 
 
-# -- §2.7 hierarchy ------------------------------------------------------------------
+# -- hierarchy (mm/memcontrol.c: mem_cgroup_hierarchy_write()) -----------------------------
 
 
 def test_use_hierarchy_values(s: System) -> None:
@@ -488,7 +488,7 @@ def test_hierarchy_limit_of_an_ancestor_applies(s: System) -> None:
     assert u64(s, "/G/memory.usage_in_bytes") == 0
 
 
-# -- §2.8 swappiness -----------------------------------------------------------------
+# -- swappiness (mm/memcontrol.c: mem_cgroup_swappiness_write()) ---------------------------
 
 
 def test_root_swappiness_follows_the_sysctl(s: System) -> None:

@@ -1,5 +1,7 @@
-"""The 2009 LTP memcg functional table (shared/cgroup-v1-semantics.md §1.2), through the
-System API, with exact values: 2.6.30/2.6.31 charge exactly one page per page, no slack.
+"""The 2009 LTP memcg functional tests
+(testcases/kernel/controllers/memcg/functional/memcg_function_test.sh, with its
+memcg_process helper), through the System API, with exact values: 2.6.30/2.6.31 charge
+exactly one page per page, no slack.
 
 Cases 11-13 need swap and live with the swap tests. As in the 2009 harness, each case gets a
 fresh mount with group ``/1``; the memcg_process task starts in the root and is moved into

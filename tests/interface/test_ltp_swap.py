@@ -1,5 +1,8 @@
-"""The swap half of the LTP 2009 memcg table and of memcg_test.txt §9 (shared/
-cgroup-v1-semantics.md §1.2, §2.3-§2.5, §2.9), through the System API, on both kernels.
+"""The swap half of the 2009 LTP memcg functional tests
+(testcases/kernel/controllers/memcg/functional/memcg_function_test.sh) and the typical
+tests of the kernel's Documentation/cgroups/memcg_test.txt (section 9), through the System
+API, on both kernels; the interface as Documentation/cgroups/memory.txt of 2.6.31 describes
+it.
 
 Every case checks the invariants (kernel/invariants.check_all) at its end, and the
 longer ones after every step. Sizes of the memcg_test.txt cases are scaled down (stated
@@ -140,7 +143,8 @@ def test_9_7_swapoff_rmdir_and_kill(s: System, kernel: str) -> None:
     """9.7 scaled by 1/10 (limit 40M -> 4M, malloc 100M -> 10M: 6M on swap).
 
     Swapoff with the task moved to the root fails with ENOMEM: try_to_unuse's swap-ins
-    are charged to the group the swap_cgroup record names (§2.3), still at its limit,
+    are charged to the group the swap_cgroup record names (mm/memcontrol.c:
+    mem_cgroup_try_charge_swapin() looks the record up), still at its limit,
     and with the area off the swap list reclaim cannot swap ([31] scans no anon page at
     all with nr_swap_pages == 0; [30] only at priority 0, and then only the group's
     clean swap-cache pages can go, which is not enough). The kernel's memcg OOM killer
@@ -259,7 +263,7 @@ def test_9_8_b_memsw_limit_equal_to_limit_ooms(s: System, kernel: str) -> None:
     assert swap_used(s) == 0
 
 
-# -- §2.5 force_empty swaps before it moves --------------------------------------------------
+# -- force_empty swaps before it moves (mm/memcontrol.c: mem_cgroup_force_empty()) -----------
 
 
 def test_force_empty_swaps_anon_pages_out_instead_of_moving(s: System) -> None:
@@ -274,7 +278,8 @@ def test_force_empty_swaps_anon_pages_out_instead_of_moving(s: System) -> None:
     assert pages(s, "/1/memory.memsw.usage_in_bytes") == 8
     assert pages(s, "/memory.usage_in_bytes") == 0
     assert (swap_used(s), meminfo(s)["SwapCached"]) == (8, 0)
-    # §2.3: the swap-in charges the recorded group, not the root the task now lives in;
+    # mem_cgroup_try_charge_swapin(): the swap-in charges the recorded group, not the root
+    # the task now lives in;
     # the record's memsw unit is uncharged at commit, so memsw counts each page once.
     t.touch(m, write=False)
     ok(s)
@@ -289,7 +294,7 @@ def test_force_empty_swaps_anon_pages_out_instead_of_moving(s: System) -> None:
     assert swap_used(s) == 0
 
 
-# -- §2.3 swap-in after the recorded group was removed ----------------------------------------
+# -- swap-in after the recorded group was removed (mem_cgroup_try_charge_swapin()) ------------
 
 
 def test_swap_in_after_rmdir_charges_the_faulting_task_group(s: System) -> None:
@@ -323,7 +328,7 @@ def test_swap_in_after_rmdir_charges_the_faulting_task_group(s: System) -> None:
     assert pages(s, "/memory.memsw.usage_in_bytes") == 0
 
 
-# -- §2.2 the memsw files ---------------------------------------------------------------
+# -- the memsw files (mm/memcontrol.c: mem_cgroup_resize_memsw_limit()) --------------------
 
 
 def test_memsw_limit_below_memsw_usage_of_anon_is_ebusy(s: System, kernel: str) -> None:
@@ -381,7 +386,7 @@ def test_memsw_equal_to_limit_reclaims_cache_without_swap(s: System, kernel: str
 
 
 def test_memsw_equals_usage_after_every_task_exits(s: System, kernel: str) -> None:
-    """§2.4 "memsw.usage == usage after all tasks of a group exit": the swap records go
+    """memsw.usage == usage after all tasks of a group exit: the swap records go
     with the last pte references. A run with swap, a fork sharing pages and re-touches;
     sequential runs leave no Type-1 leftovers on either kernel (that needs a race), so
     both counters end at 0, and no orphan swap cache or unreferenced record is left."""
@@ -404,9 +409,9 @@ def test_memsw_equals_usage_after_every_task_exits(s: System, kernel: str) -> No
 def test_9_7_tmpfs_versus_swapoff(s: System) -> None:
     """9.7's "tmpfs v.s. swapoff": a SysV segment swapped out, then detached (it lives on
     with no mapping), and a shared /dev/zero mapping. swapoff finds the segment's pages
-    through shmem_swaplist (shmem_unuse; before issue 3's fix swapoff looped forever on
-    them), puts them back into the segment's page cache charged to the recorded group
-    (a shmem swap-in: the records go, memsw counts each page once) and leaves no swap."""
+    through shmem_swaplist (mm/shmem.c: shmem_unuse(), called by try_to_unuse()), puts them
+    back into the segment's page cache charged to the recorded group (a shmem swap-in: the
+    records go, memsw counts each page once) and leaves no swap."""
     s.write("/1/memory.limit_in_bytes", str(64 * PAGE))
     t = memcg_process(s)
     seg = allocate(t, "shm", 96 * PAGE)

@@ -1,16 +1,15 @@
-"""cgroup.py against kernel/cgroup.c (2.6.30/2.6.31) and cgroup-v1-semantics 2.5/LTP 36-38."""
+"""cgroup.py against kernel/cgroup.c (2.6.30/2.6.31): mkdir, rmdir, attach, fork and exit;
+the LTP memcg functional cases 36-38
+(testcases/kernel/controllers/memcg/functional/memcg_function_test.sh)."""
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
-from typing import Any
-
 import pytest
+from kernel_helpers import make_kernel, mmap_anon, run, touch
 
 from swaplab.explore import Deadlock, run_to_completion
 from swaplab.kernel import cgroup, memcontrol
 from swaplab.kernel.cgroup import Cgroup
-from swaplab.kernel.config import PRESETS
 from swaplab.kernel.errno import EBUSY, EEXIST, EINTR, EINVAL, ENODEV, ENOENT
 from swaplab.kernel.gfp import GFP_KERNEL
 from swaplab.kernel.kernel import Kernel
@@ -19,16 +18,9 @@ from swaplab.kernel.page_cgroup import PageCgroup
 from swaplab.kernel.sync import Current
 
 
-def run(k: Kernel, body: Coroutine[Any, Any, Any], task: TaskStruct | None = None) -> Any:
-    thread = k.execution.spawn("test", body, Current(task, 0))
-    run_to_completion(k.execution)
-    return thread.result
-
-
 def machine(kernel: str = "2.6.31") -> Kernel:
-    k = Kernel(PRESETS[kernel], ram_bytes=1 << 22)
-    cgroup.cgroup_init_root(k)
-    return k
+    """A small machine (4 MiB) with the root memcg."""
+    return make_kernel(kernel, ram_bytes=1 << 22)
 
 
 def mkdir(k: Kernel, parent: Cgroup, name: str) -> Cgroup:
@@ -112,7 +104,8 @@ def test_rmdir_marks_removed_and_drops_the_creation_reference() -> None:
 
 
 def test_rmdir_of_a_memcg_kept_alive_by_a_swap_record() -> None:
-    """2.21: swap records hold mem_cgroup refs; the struct outlives rmdir."""
+    """mm/memcontrol.c: swap records hold mem_cgroup refs (mem_cgroup_get()); the struct
+    outlives rmdir."""
     k = machine()
     g = mkdir(k, k.cgroup_root, "G")
     mem = g.memcg
@@ -242,10 +235,9 @@ def test_fork_and_exit_hooks_keep_the_task_list(kernel: str) -> None:
 
 @pytest.mark.parametrize("kernel", ["2.6.30", "2.6.31"])
 def test_rmdir_after_moving_the_task_out_moves_the_charges_to_the_parent(kernel: str) -> None:
-    """2.21: rmdir's pre_destroy (force_empty, move path) hands the pages' charges to the
-    parent; the task's later exit uncharges them there."""
-    from mm_helpers import make_kernel, mmap_anon, run, touch
-
+    """mm/memcontrol.c: mem_cgroup_pre_destroy(): rmdir's pre_destroy (force_empty, move
+    path) hands the pages' charges to the parent; the task's later exit uncharges them
+    there."""
     from swaplab.kernel import exit, fork, invariants
 
     k = make_kernel(kernel)

@@ -1,10 +1,9 @@
-"""filemap.py against mm/filemap.c and mm/truncate.c (2.6.30/2.6.31; kernel-notes 1.8, 2.17,
-5.#3): charge before insert, uncharge after removal, the clean file cache of read_file_pages."""
+"""filemap.py against mm/filemap.c and mm/truncate.c (2.6.30/2.6.31): charge before insert,
+uncharge after removal, the clean file cache of read_file_pages."""
 
 from __future__ import annotations
 
-import pytest
-from mm_helpers import VERSIONS, make_kernel, run
+from kernel_helpers import make_kernel, run
 
 from swaplab.kernel import cgroup, filemap, fork, invariants, page_alloc, swap
 from swaplab.kernel.cgroup import Cgroup
@@ -26,8 +25,6 @@ from swaplab.kernel.mm_types import (
 from swaplab.kernel.mmzone import NR_FILE_PAGES
 from swaplab.kernel.page_cgroup import PCG_CACHE, PCG_USED
 from swaplab.kernel.sync import __set_page_locked
-
-pytestmark = pytest.mark.parametrize("version", VERSIONS)
 
 
 def group(k: Kernel, name: str = "G") -> tuple[Cgroup, MemCgroup]:
@@ -128,7 +125,7 @@ def test_add_to_page_cache_charge_failure_inserts_nothing(version: str) -> None:
     ret = run(k, filemap.add_to_page_cache_locked(k, page, mapping, 0, GFP_NOWAIT), task)
     assert ret == -ENOMEM
     assert mapping.page_tree == {} and page._count == 1 and page.mapping is None
-    assert mem.res.failcnt == 1  # !__GFP_WAIT: one failed try, no reclaim (2.16)
+    assert mem.res.failcnt == 1  # !__GFP_WAIT: one failed try, no reclaim
 
 
 def test_remove_from_page_cache_uncharges(version: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from mm_helpers import VERSIONS, make_kernel, mmap_anon, new_task, page_at, run, touch
+from kernel_helpers import make_kernel, mmap_anon, new_task, page_at, run, touch
 
 from swaplab.kernel import cgroup, exit, fork, swapfile
 from swaplab.kernel.mm_types import PAGE_SHIFT, PAGE_SIZE, TASK_EXITED, TASK_KILLED, Pte
@@ -20,7 +20,6 @@ def test_create_task_registers_an_empty_mm_owned_by_the_task() -> None:
     assert a.comm == "a" and a.cgroup is k.cgroup_root
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_do_fork_copies_vmas_joining_the_parent_anon_vma(version: str) -> None:
     k = make_kernel(version)
     sub = cgroup.cgroup_mkdir(k, k.cgroup_root, "A")
@@ -47,7 +46,6 @@ def test_do_fork_copies_vmas_joining_the_parent_anon_vma(version: str) -> None:
     assert child.mm.total_vm == 4 and child.mm.anon_rss == 2
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_fork_duplicates_swap_ptes(version: str) -> None:
     k = make_kernel(version)
     swapfile.sys_swapon(k, 16)

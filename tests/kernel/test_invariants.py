@@ -1,5 +1,5 @@
 """invariants.py: every check passes on a hand-built correct state and fails when that state
-is broken in the way the check is about (kernel-notes 3.6)."""
+is broken in the way the check is about."""
 
 from __future__ import annotations
 
@@ -347,12 +347,11 @@ def test_orphan_report_lists_the_unreachable_swap_cache_page() -> None:
     assert invariants.orphan_swap_cache_pages(s.k) == []
 
 
-@pytest.mark.parametrize("version", ["2.6.30", "2.6.31"])
 @pytest.mark.parametrize("hierarchy", [False, True])
 def test_real_kernel_paths_keep_every_invariant(version: str, hierarchy: bool) -> None:
     """mkdir, faults, fork + COW, exit and rmdir through the real modules: every drained
     state passes check_all (no swap)."""
-    from mm_helpers import make_kernel, mmap_anon, run, touch
+    from kernel_helpers import make_kernel, mmap_anon, run, touch
 
     from swaplab.kernel import cgroup, exit, fork
 
@@ -381,7 +380,7 @@ def test_real_kernel_paths_keep_every_invariant(version: str, hierarchy: bool) -
     assert invariants.orphan_swap_cache_pages(k) == []
 
 
-# --- swap invariants (kernel-notes 3.6.1, 3.6.3) ---------------------------------------
+# --- swap invariants (check_swap_slots, check_swap_record_referenced) ---------------------
 
 
 def _as_2630(s: State) -> None:
@@ -475,7 +474,6 @@ def test_swap_cache_private_and_flag() -> None:
     ]
 
 
-@pytest.mark.parametrize("version", ["2.6.30", "2.6.31"])
 def test_unreferenced_record_is_a_violation_only_with_the_refcount_patch(
         version: str) -> None:
     """Type-1: a record on a slot only the swap cache holds. [31] (memcg_swap_refcount)

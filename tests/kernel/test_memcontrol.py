@@ -1,17 +1,18 @@
-"""mm/memcontrol.c against kernel-notes §1.3, §1.8, §2.13, §2.16, §2.17, §2.21, §2.22 and
-cgroup-v1-semantics §2. Reclaim (vmscan.try_to_free_mem_cgroup_pages) and the memcg OOM
-killer (oom_kill.mem_cgroup_out_of_memory) are replaced by recording stubs where a test is
-about memcontrol's own arithmetic, so these tests do not depend on the other modules."""
+"""mm/memcontrol.c of 2.6.30/2.6.31: charge, uncharge and the swap records, the memcg LRU,
+the limit files, use_hierarchy, swappiness, memory.stat and force_empty (the files as
+Documentation/cgroups/memory.txt of 2.6.31 describes them). Reclaim
+(vmscan.try_to_free_mem_cgroup_pages) and the memcg OOM killer
+(oom_kill.mem_cgroup_out_of_memory) are replaced by recording stubs where a test is about
+memcontrol's own arithmetic, so these tests do not depend on the other modules."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
 import pytest
+from kernel_helpers import make_kernel, run
 
-from swaplab.explore.execution import run_to_completion
 from swaplab.kernel import memcontrol as mc
 from swaplab.kernel import oom_kill, swap, vmscan
 from swaplab.kernel.cgroup import Cgroup
@@ -39,18 +40,11 @@ from swaplab.kernel.swapfile import swp_entry
 from swaplab.kernel.sync import Current
 
 P = PAGE_SIZE
-VERSIONS = ("2.6.30", "2.6.31")
 ENT = swp_entry(0, 5)
 
 
 # ---------------------------------------------------------------------------------------------
 # set-up
-
-
-def make_kernel(version: str = "2.6.31", cfg: KernelConfig | None = None) -> Kernel:
-    k = Kernel(cfg if cfg is not None else make_config(version), 64 << 20)
-    mc.mem_cgroup_create(k, k.cgroup_root)
-    return k
 
 
 def root(k: Kernel) -> MemCgroup:
@@ -102,12 +96,6 @@ def new_page(anon: bool = True) -> Page:
     return page
 
 
-def run(k: Kernel, body: Coroutine[Any, Any, Any], task: TaskStruct | None = None) -> Any:
-    thread = k.execution.spawn("test", body, Current(task, 0))
-    run_to_completion(k.execution, max_steps=100_000)
-    return thread.result
-
-
 class Stubs:
     """Recording stand-ins for memcg reclaim and the memcg OOM killer."""
 
@@ -156,7 +144,6 @@ def usage(mem: MemCgroup) -> tuple[int, int]:
 # creation and references
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_create_ids_and_inheritance(version: str) -> None:
     k = make_kernel(version)
     r = root(k)
@@ -210,10 +197,9 @@ def test_put_below_zero_is_a_bug() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# try_charge: failcnt arithmetic (kernel-notes §2.16)
+# try_charge: failcnt arithmetic (__mem_cgroup_try_charge(), kernel/res_counter.c)
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_failed_charge_costs_six_and_one_oom(version: str, stubs: Stubs) -> None:
     k = make_kernel(version)
     a = mkcg(k, k.cgroup_root, "A")
@@ -346,7 +332,6 @@ def test_newpage_charge_skips_mapped_and_cache_pages() -> None:
     assert usage(root(k)) == (0, 0)
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_hierarchy_charge_refused_by_ancestor(version: str, stubs: Stubs) -> None:
     k = make_kernel(version)
     a = mkcg(k, k.cgroup_root, "A")
@@ -452,7 +437,6 @@ def test_cache_charge_nowait_skips_precharged_page() -> None:
     assert page.page_cgroup.flags == PCG_CACHE | PCG_USED
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_uncharge_swapcache_swapout(version: str) -> None:
     k = make_kernel(version)
     a = mkcg(k, k.cgroup_root, "A")
@@ -507,7 +491,11 @@ def test_swapout_of_shmem_page_still_in_shmem_tree_is_kept() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# swap-in: the four do_swap_page cases (A)-(D) of kernel-notes §2.13, at the memcg level
+# swap-in: mm/memory.c: do_swap_page()'s charge (mem_cgroup_try_charge_swapin(), then
+# mem_cgroup_commit_charge_swapin()) at the memcg level, in four cases: the swap-cache page
+# is (A) not charged yet and still in the swap cache at the commit, (B) not charged and
+# taken out of the swap cache by reuse_swap_page() before the commit, (C) charged already by
+# another mapper's fault, (D) charged already and taken out before the commit
 
 
 def swapped_out(k: Kernel, mem: MemCgroup, t: TaskStruct) -> Page:
@@ -536,7 +524,6 @@ def reuse_deletes(k: Kernel, q: Page) -> None:
     mc.mem_cgroup_uncharge_swapcache(k, q, ENT, True)
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("case", ["A", "B", "C", "D"])
 def test_do_swap_page_cases(version: str, case: str) -> None:
     k = make_kernel(version)
@@ -678,7 +665,6 @@ def test_double_link_is_a_bug() -> None:
         mc.mem_cgroup_add_lru_list(k, page, LRU_ACTIVE_ANON)
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_isolate_pages_walks_memcg_list(version: str) -> None:
     k = make_kernel(version)
     a = mkcg(k, k.cgroup_root, "A")
@@ -714,7 +700,7 @@ def test_isolate_busy_page_rotates_on_31(version: str, rotated: bool) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# limits (cgroup-v1-semantics §2.2, kernel-notes §2.22)
+# limits (mem_cgroup_resize_limit(), mem_cgroup_resize_memsw_limit())
 
 
 @pytest.mark.parametrize(
@@ -727,7 +713,6 @@ def test_limit_rounding(text: str, value: int) -> None:
     assert mc.mem_cgroup_read(k, a, "memory.limit_in_bytes") == value
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("text", ["1.0", "1xx", "xx", "-2", "1 2"])
 def test_limit_junk_is_einval(version: str, text: str) -> None:
     k = make_kernel(version)
@@ -748,7 +733,6 @@ def test_minus_one_per_version(version: str, ok: bool) -> None:
         assert a.memsw_is_minimum
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_limit_memsw_einval_matrix(version: str) -> None:
     k = make_kernel(version)
     a = mkcg(k, k.cgroup_root, "A")
@@ -771,7 +755,6 @@ def test_limit_memsw_einval_matrix(version: str) -> None:
     assert set_limit(k, a, "9223372036854775807") == -EINVAL
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_limit_below_usage_ebusy_after_retries(version: str, stubs: Stubs) -> None:
     k = make_kernel(version)
     a = mkcg(k, k.cgroup_root, "A")
@@ -851,7 +834,7 @@ def test_files_per_config() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# use_hierarchy and swappiness (cgroup-v1-semantics §2.7, §2.8)
+# use_hierarchy and swappiness (mem_cgroup_hierarchy_write(), mem_cgroup_swappiness_write())
 
 
 def test_use_hierarchy_rules() -> None:
@@ -894,7 +877,7 @@ def test_swappiness_rules() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# memory.stat (cgroup-v1-semantics §2.6)
+# memory.stat (mem_control_stat_show())
 
 LOCAL_31 = ["cache", "rss", "mapped_file", "pgpgin", "pgpgout", "inactive_anon",
             "active_anon", "inactive_file", "active_file", "unevictable"]
@@ -936,7 +919,7 @@ def test_stat_values_and_totals() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# force_empty (kernel-notes §2.21)
+# force_empty (mem_cgroup_force_empty(), mem_cgroup_pre_destroy())
 
 
 def test_force_empty_ebusy_with_tasks_or_children(stubs: Stubs) -> None:
@@ -975,7 +958,6 @@ def test_force_empty_free_path_reclaims(stubs: Stubs) -> None:
     assert a.res.usage == 0 and a.memsw.usage == P and len(stubs.reclaims) == 1
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_move_path_moves_charge_to_parent(version: str) -> None:
     k = make_kernel(version)
     a = mkcg(k, k.cgroup_root, "A")
@@ -1148,7 +1130,6 @@ def _freed_group(version: str) -> tuple[Kernel, MemCgroup]:
     return k, g.memcg
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_a_stale_pointer_to_a_freed_memcg_is_a_use_after_free(version: str) -> None:
     """rmdir of a group nothing else references frees its memcg at once; touching it
     afterwards (a css_get(), a statistic) is a KernelBug naming the object."""
@@ -1163,7 +1144,6 @@ def test_a_stale_pointer_to_a_freed_memcg_is_a_use_after_free(version: str) -> N
         mc.mem_cgroup_charge_statistics(k, mem, PageCgroup(), True)
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_the_explorer_reports_a_stale_access_racing_rmdir(version: str) -> None:
     """A thread that kept a pointer to /G's memcg without a reference (a model of a buggy
     path) races rmdir: the explorer finds the order where rmdir frees the memcg first and

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from mm_helpers import (
-    VERSIONS,
+from kernel_helpers import (
     make_kernel,
     mmap_anon,
     new_task,
@@ -29,7 +28,6 @@ from swaplab.kernel.mmzone import NR_ANON_PAGES
 from swaplab.kernel.page_cgroup import PCG_USED
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_anonymous_fault_maps_a_new_charged_page(version: str) -> None:
     k = make_kernel(version)
     task = new_task(k)
@@ -74,7 +72,6 @@ def test_fault_outside_a_vma_or_against_protection_is_efault() -> None:
     assert task.mm is not None and not task.mm.ptes[addr >> PAGE_SHIFT].write
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_read_only_anon_pte_is_dirty_only_in_30(version: str) -> None:
     """do_anonymous_page: [30] maybe_mkwrite(pte_mkdirty(entry)); [31] dirty and writable
     only in a VM_WRITE vma."""
@@ -88,7 +85,6 @@ def test_read_only_anon_pte_is_dirty_only_in_30(version: str) -> None:
     assert pte.dirty == (version == "2.6.30")
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_fork_shares_pages_copy_on_write_with_one_charge(version: str) -> None:
     k = make_kernel(version)
     parent = new_task(k)
@@ -124,7 +120,6 @@ def test_fork_shares_pages_copy_on_write_with_one_charge(version: str) -> None:
     assert usage_pages(k) == 5
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_cow_after_the_other_side_exited_reuses_the_page(version: str) -> None:
     k = make_kernel(version)
     parent = new_task(k)
@@ -138,7 +133,6 @@ def test_cow_after_the_other_side_exited_reuses_the_page(version: str) -> None:
     assert page_at(parent, addr) is page and usage_pages(k) == 2
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_munmap_and_exit_free_every_page(version: str) -> None:
     k = make_kernel(version)
     start = page_alloc.nr_free_pages(k)
@@ -178,8 +172,8 @@ def test_munmap_of_the_middle_splits_the_vma() -> None:
 
 
 def test_zap_parks_refs_in_the_mmu_gather_until_the_flush() -> None:
-    """kernel-notes 2.15: after page_remove_rmap the exiting task still holds the page ref
-    in its mmu_gather until tlb_flush_mmu."""
+    """mm/memory.c: zap_pte_range(): after page_remove_rmap the exiting task still holds the
+    page ref in its mmu_gather until tlb_flush_mmu."""
     k = make_kernel()
     task = new_task(k)
     assert task.mm is not None
@@ -197,7 +191,6 @@ def test_zap_parks_refs_in_the_mmu_gather_until_the_flush() -> None:
     assert all(p.pfn not in k.pages for p in pages)
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_charge_failure_ends_in_the_memcg_oom_killer(version: str) -> None:
     """do_anonymous_page: a failed charge frees the page and returns VM_FAULT_OOM; the
     memcg OOM killer (called by the charge after its retries) kills the task, and
@@ -250,13 +243,12 @@ def _swap_out_one(k: Kernel, task: TaskStruct, addr: int) -> int:
     return int(run(k, body()))
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("write", [False, True])
 def test_swap_fault_on_a_swap_cache_page(version: str, write: bool) -> None:
-    """do_swap_page (kernel-notes 2.13) with the page still in swap cache and still
-    charged (case C): the new charge is cancelled at commit; a write fault reuses the
-    page (reuse_swap_page deletes it from the swap cache), a read fault keeps it cached
-    and maps it read-only."""
+    """mm/memory.c: do_swap_page() with the page still in swap cache and still charged (case
+    C of test_memcontrol.py's swap-in cases): the new charge is cancelled at commit; a write
+    fault reuses the page (reuse_swap_page deletes it from the swap cache), a read fault
+    keeps it cached and maps it read-only."""
     from swaplab.kernel import swapfile
     from swaplab.kernel.mm_types import PageSwapCache
 
@@ -289,7 +281,6 @@ def test_swap_fault_on_a_swap_cache_page(version: str, write: bool) -> None:
     assert k.pages == {} and si.inuse_pages == 0 and usage_pages(k) == 0
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_exit_frees_swap_ptes_and_their_cache(version: str) -> None:
     """zap_pte_range: a swap pte -> free_swap_and_cache: the last pte reference of a slot
     whose cache page is unlocked frees the cache page too (nothing is mapped)."""
@@ -314,9 +305,8 @@ def test_exit_frees_swap_ptes_and_their_cache(version: str) -> None:
     assert usage_pages(k) == 0
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_major_swap_fault_reads_the_page_back_and_charges_it(version: str) -> None:
-    """do_swap_page case (A) of kernel-notes 2.13: the slot's page is gone from memory;
+    """mm/memory.c: do_swap_page(), case (A): the slot's page is gone from memory;
     swapin_readahead reads it (locked until the read completes), try_charge_swapin charges
     the memcg that the swap record names, the commit sets USED and clears the record
     (memsw back to 1 unit), swap_free drops the pte's reference."""
@@ -363,7 +353,6 @@ def test_major_swap_fault_reads_the_page_back_and_charges_it(version: str) -> No
     assert mem.res.usage == 0 and mem.memsw.usage == 0
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_faults_beyond_ram_go_through_global_reclaim_and_swap(version: str) -> None:
     """alloc_pages below pages_low runs try_to_free_pages, which swaps anon pages out;
     every page stays reachable (a present pte or a swap pte), reads bring them back, and

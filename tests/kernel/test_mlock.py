@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-import pytest
-from mm_helpers import ANON, VERSIONS, make_kernel, mmap_anon, new_task, page_at, run, touch
+from kernel_helpers import ANON, make_kernel, mmap_anon, new_task, page_at, run, touch
 
 from swaplab.kernel import exit, fork, mlock, mmap, page_alloc, swap
 from swaplab.kernel.errno import ENOMEM
@@ -21,7 +20,6 @@ from swaplab.kernel.mm_types import (
 from swaplab.kernel.mmzone import NR_MLOCK
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_map_locked_populates_onto_the_unevictable_list(version: str) -> None:
     k = make_kernel(version)
     task = new_task(k)
@@ -38,7 +36,6 @@ def test_map_locked_populates_onto_the_unevictable_list(version: str) -> None:
     assert k.zone.nr_lru(LRU_ACTIVE_ANON) == 0
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_mlock_then_munlock_moves_pages_back(version: str) -> None:
     k = make_kernel(version)
     task = new_task(k)
@@ -79,7 +76,6 @@ def test_mlock_of_a_hole_is_enomem() -> None:
     assert run(k, mlock.sys_mlock(k, task.mm, addr, 2 * PAGE_SIZE), task) == -ENOMEM
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_munmap_and_exit_of_locked_memory_free_everything(version: str) -> None:
     k = make_kernel(version)
     start = page_alloc.nr_free_pages(k)

@@ -4,8 +4,7 @@ LRUs and charges consistent at every quiescent point, and ends with everything f
 
 from __future__ import annotations
 
-import pytest
-from mm_helpers import ANON, VERSIONS, make_kernel, mmap_anon, new_task, page_at, run, touch
+from kernel_helpers import ANON, make_kernel, mmap_anon, new_task, page_at, run, touch
 
 from swaplab.kernel import (
     exit,
@@ -48,7 +47,6 @@ def swap_out(k: Kernel, task: TaskStruct, addr: int) -> None:
     run(k, body())
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_mixed_sequence_keeps_the_invariants(version: str) -> None:
     k = make_kernel(version)
     start = page_alloc.nr_free_pages(k)

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from mm_helpers import ANON, RW, make_kernel, mmap_anon, new_task, page_at, run, touch, usage_pages
+from kernel_helpers import (
+    ANON,
+    RW,
+    make_kernel,
+    mmap_anon,
+    new_task,
+    page_at,
+    run,
+    touch,
+    usage_pages,
+)
 
 from swaplab.kernel import exit, fork, mmap, page_alloc
 from swaplab.kernel.errno import EINVAL

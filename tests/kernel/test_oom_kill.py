@@ -1,4 +1,5 @@
-"""oom_kill.py against mm/oom_kill.c (identical in 2.6.30 and 2.6.31; kernel-notes 2.20)."""
+"""oom_kill.py against mm/oom_kill.c (identical in 2.6.30 and 2.6.31): badness(),
+select_bad_process(), oom_kill_process() and mem_cgroup_out_of_memory()."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 import pytest
+from kernel_helpers import run
 
 import swaplab.kernel
 from swaplab.explore import run_to_completion
@@ -65,8 +67,7 @@ class Machine:
         return t
 
     def run(self, body: Coroutine[Any, Any, Any], task: TaskStruct | None) -> None:
-        self.k.execution.spawn("caller", body, Current(task, 0))
-        run_to_completion(self.k.execution)
+        run(self.k, body, task)
 
 
 @pytest.fixture

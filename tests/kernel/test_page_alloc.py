@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 
 import pytest
-from mm_helpers import VERSIONS, make_kernel, new_task, run, usage_pages
+from kernel_helpers import make_kernel, new_task, run, usage_pages
 
 from swaplab.kernel import invariants, memcontrol, page_alloc, rmap, swap, sync
 from swaplab.kernel.errno import KernelBug
@@ -30,7 +30,6 @@ from swaplab.kernel.mmzone import NR_FREE_PAGES, NR_MLOCK
 from swaplab.kernel.page_cgroup import PCG_USED
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_alloc_gives_one_ref_and_a_fresh_page_cgroup(version: str) -> None:
     k = make_kernel(version)
     free = page_alloc.nr_free_pages(k)
@@ -109,7 +108,6 @@ def _charged_page(k: Kernel) -> Page:
     return page
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_freeing_a_charged_page_frees_it_and_leaves_the_charge(version: str) -> None:
     """mm/page_alloc.c: free_pages_check() has no page_cgroup test in 2.6.30 or 2.6.31:
     the frame is freed, res and memsw stay charged, used_free_page reports the pc."""
@@ -127,7 +125,6 @@ def test_freeing_a_charged_page_frees_it_and_leaves_the_charge(version: str) -> 
     assert invariants.check(k, "res")  # res.usage counts a page no live page carries
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_the_next_page_of_the_frame_inherits_the_used_page_cgroup(version: str) -> None:
     """The frame's pc outlives the page: its next page gets the USED pc, and
     mm/memcontrol.c: __mem_cgroup_commit_charge() undoes the new charge (already USED),
@@ -189,7 +186,6 @@ def _drain_to(k: Kernel, left: int) -> None:
         assert page_alloc.get_page_from_freelist(k, -1) is not None
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_watermarks_without_wait(version: str) -> None:
     """First pass at pages_low; the slow path at pages_min, minus min/2 for __GFP_HIGH
     (ALLOC_HIGH), then minus a quarter for !__GFP_WAIT (ALLOC_HARDER); without __GFP_WAIT

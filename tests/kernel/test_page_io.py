@@ -1,10 +1,9 @@
-"""mm/page_io.c model: writes and reads complete in threads of their own (kernel-notes 1.1,
-2.14 step 6)."""
+"""mm/page_io.c model: writes and reads complete in threads of their own (the bio
+completions end_swap_bio_write() and end_swap_bio_read())."""
 
 from __future__ import annotations
 
-import pytest
-from swap_helpers import VERSIONS, make_kernel, run, slot, swapped_page
+from kernel_helpers import make_kernel, run, slot, swapped_page
 
 from swaplab.explore.execution import run_to_completion
 from swaplab.kernel import page_io, swapfile
@@ -21,9 +20,8 @@ from swaplab.kernel.mmzone import NR_WRITEBACK
 from swaplab.kernel.sync import Current, __set_page_locked, wait_on_page_writeback
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_swap_writepage_completes_in_its_own_thread(version: str) -> None:
-    k = make_kernel(version)
+    k = make_kernel(version, memcg=False)
     swapfile.sys_swapon(k, 10)
     page = swapped_page(k)
     run(k, swapfile.swap_duplicate(k, page.private))  # a pte references the slot
@@ -46,9 +44,8 @@ def test_swap_writepage_completes_in_its_own_thread(version: str) -> None:
     assert PageSwapCache(page)
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_swap_writepage_frees_a_stale_swap_cache_page_without_io(version: str) -> None:
-    k = make_kernel(version)
+    k = make_kernel(version, memcg=False)
     swapfile.sys_swapon(k, 10)
     page = swapped_page(k)
     e = page.private
@@ -64,7 +61,7 @@ def test_swap_writepage_frees_a_stale_swap_cache_page_without_io(version: str) -
 
 
 def test_writeback_waiter_wakes_after_the_completion() -> None:
-    k = make_kernel("2.6.31")
+    k = make_kernel("2.6.31", memcg=False)
     swapfile.sys_swapon(k, 10)
     page = swapped_page(k)
     run(k, swapfile.swap_duplicate(k, page.private))
@@ -81,7 +78,7 @@ def test_writeback_waiter_wakes_after_the_completion() -> None:
 
 
 def test_swap_readpage_unlocks_when_the_read_completes() -> None:
-    k = make_kernel("2.6.31")
+    k = make_kernel("2.6.31", memcg=False)
     swapfile.sys_swapon(k, 10)
     page = swapped_page(k)
     ClearPageFlag(page, PG_uptodate)

@@ -12,8 +12,7 @@ after halving both values of a type whose recent_scanned exceeds a quarter of it
 
 from __future__ import annotations
 
-import pytest
-from mm_helpers import ANON, RW, VERSIONS, make_kernel, run, touch
+from kernel_helpers import ANON, RW, make_kernel, run, touch
 
 from swaplab.kernel import cgroup, fork, mmap, swap, vmscan
 from swaplab.kernel.cgroup import Cgroup
@@ -28,8 +27,6 @@ from swaplab.kernel.mm_types import (
     TaskStruct,
 )
 from swaplab.kernel.page_cgroup import PageCgroup
-
-pytestmark = pytest.mark.parametrize("version", VERSIONS)
 
 PAGE = 4096
 

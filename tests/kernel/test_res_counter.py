@@ -1,5 +1,6 @@
 """kernel/res_counter.c (and lib/cmdline.c memparse, lib/vsprintf.c simple_strtoull) against
-the 2.6.30.4 / 2.6.31.3 sources and kernel-notes §1.3, cgroup-v1-semantics §2.2."""
+the 2.6.30.4 / 2.6.31.3 sources, and the limit files as Documentation/cgroups/memory.txt
+of 2.6.31 describes them."""
 
 from __future__ import annotations
 

@@ -1,10 +1,18 @@
-"""rmap.py against mm/rmap.c (2.6.30, 2.6.31): mapcounts, page_referenced, try_to_unmap
-(kernel-notes 2.15, 2.19)."""
+"""rmap.py against mm/rmap.c (2.6.30, 2.6.31): mapcounts, page_referenced, try_to_unmap,
+page_remove_rmap."""
 
 from __future__ import annotations
 
 import pytest
-from mm_helpers import VERSIONS, make_kernel, mmap_anon, new_task, page_at, run, touch, usage_pages
+from kernel_helpers import (
+    make_kernel,
+    mmap_anon,
+    new_task,
+    page_at,
+    run,
+    touch,
+    usage_pages,
+)
 
 from swaplab.kernel import fork, mlock, rmap, swap, swap_state, swapfile
 from swaplab.kernel.errno import KernelBug
@@ -32,7 +40,6 @@ def setup(version: str, npages: int = 1) -> tuple[Kernel, TaskStruct, int]:
     return k, task, addr
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_remove_rmap_of_the_last_mapping_uncharges_an_anon_page(version: str) -> None:
     k, task, addr = setup(version)
     parent_page = page_at(task, addr)
@@ -55,7 +62,6 @@ def test_remove_rmap_below_minus_one_is_a_bug() -> None:
         run(k, rmap.page_remove_rmap(k, page))
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_page_referenced_tests_and_clears_young_ptes(version: str) -> None:
     k, task, addr = setup(version)
     page = page_at(task, addr)
@@ -102,7 +108,6 @@ async def _unmap(k: Kernel, page: Page) -> int:
     return ret
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_try_to_unmap_young_pte_fails_and_clears_young(version: str) -> None:
     k, task, addr = setup(version)
     page = page_at(task, addr)
@@ -138,7 +143,6 @@ def swap_out_ptes(k: Kernel, page: Page) -> int:
     return int(run(k, body()))
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_try_to_unmap_swap_cache_page_leaves_swap_ptes(version: str) -> None:
     k, task, addr = setup(version)
     swapfile.sys_swapon(k, 64)
@@ -171,7 +175,6 @@ def test_try_to_unmap_anon_page_outside_swap_cache_is_a_bug() -> None:
         run(k, _unmap(k, page))
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_shmem_page_rmap_through_the_mapping(version: str) -> None:
     """A shared anonymous (shmem) page: page_add_file_rmap per mapping (NR_FILE_MAPPED
     once), page_referenced_file and try_to_unmap_file walk the file's vmas."""

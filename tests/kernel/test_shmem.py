@@ -1,12 +1,11 @@
-"""shmem.py against mm/shmem.c and ipc/shm.c (2.6.30/2.6.31; kernel-notes 2.16, 2.17, 2.19):
+"""shmem.py against mm/shmem.c and ipc/shm.c (2.6.30/2.6.31):
 shmem pages are charged as cache, a destroyed segment's pages are uncharged, shmem_writepage
 redirties without swap or under SHM_LOCK, moves a page to swap otherwise, and shmem_getpage
 reads it back."""
 
 from __future__ import annotations
 
-import pytest
-from mm_helpers import RW, VERSIONS, make_kernel, run, touch
+from kernel_helpers import RW, make_kernel, run, touch
 
 from swaplab.kernel import (
     cgroup,
@@ -43,8 +42,6 @@ from swaplab.kernel.mm_types import (
 )
 from swaplab.kernel.page_cgroup import PCG_CACHE, PCG_USED
 from swaplab.kernel.sync import __set_page_locked, unlock_page
-
-pytestmark = pytest.mark.parametrize("version", VERSIONS)
 
 SHARED_ANON = mmap.MAP_SHARED | mmap.MAP_ANONYMOUS
 

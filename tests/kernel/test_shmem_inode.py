@@ -7,7 +7,7 @@ SHMEM_PAGEIN says a page came in."""
 from __future__ import annotations
 
 import pytest
-from mm_helpers import VERSIONS, run
+from kernel_helpers import run
 from test_shmem import attach, locked_segment_page, setup, swap_out_segment_page
 from test_shmem_unuse import locked_swap_page
 
@@ -32,8 +32,6 @@ from swaplab.kernel.mm_types import (
 )
 from swaplab.kernel.page_cgroup import PageCgroupUsed
 from swaplab.kernel.sync import unlock_page
-
-pytestmark = pytest.mark.parametrize("version", VERSIONS)
 
 
 def test_igrab_counts_a_live_inode_and_fails_on_one_being_freed(version: str) -> None:

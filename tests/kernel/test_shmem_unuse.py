@@ -1,11 +1,10 @@
 """shmem.shmem_unuse() / shmem_unuse_inode() (mm/shmem.c, 2.6.30/2.6.31), swapoff's search
-of shmem_swaplist: added in issue 3 (before it, try_to_unuse() never resolved a shmem
-reference and swapoff looped forever over the slot)."""
+of shmem_swaplist (mm/swapfile.c: try_to_unuse() calls shmem_unuse() for a slot no mm
+maps; without it the model's swapoff looped forever over a slot a shmem inode holds)."""
 
 from __future__ import annotations
 
-import pytest
-from mm_helpers import VERSIONS, run
+from kernel_helpers import run
 from test_shmem import setup, swap_out_segment_page
 
 from swaplab.kernel import invariants, shmem, swap_state, swapfile
@@ -13,8 +12,6 @@ from swaplab.kernel.gfp import GFP_HIGHUSER_MOVABLE
 from swaplab.kernel.kernel import Kernel
 from swaplab.kernel.mm_types import PAGE_SIZE, Page, PageDirty, PageLocked, PageSwapCache
 from swaplab.kernel.sync import lock_page
-
-pytestmark = pytest.mark.parametrize("version", VERSIONS)
 
 
 def locked_swap_page(k: Kernel, entry: int) -> Page:

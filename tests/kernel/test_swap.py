@@ -1,10 +1,9 @@
-"""swap.py against mm/swap.c and include/linux/mm_inline.h (identical in 2.6.30/2.6.31;
-kernel-notes 1.8): pagevecs, LRU lists, release_pages."""
+"""swap.py against mm/swap.c and include/linux/mm_inline.h (identical in 2.6.30/2.6.31):
+pagevecs, LRU lists, release_pages."""
 
 from __future__ import annotations
 
-import pytest
-from mm_helpers import VERSIONS, make_kernel, new_task, run
+from kernel_helpers import make_kernel, new_task, run
 
 from swaplab.kernel import page_alloc, swap
 from swaplab.kernel.gfp import GFP_KERNEL
@@ -46,7 +45,6 @@ def test_page_lru_follows_the_flags() -> None:
     assert swap.page_lru(page) == LRU_UNEVICTABLE
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_pagevec_drains_on_the_fourteenth_add(version: str) -> None:
     assert PAGEVEC_SIZE == 14
     k = make_kernel(version)
@@ -166,8 +164,8 @@ def test_unevictable_list_bypasses_the_pagevec() -> None:
 
 
 def test_memcg_lru_link_only_for_charged_pages() -> None:
-    """kernel-notes 1.8: the drain links a page to its memcg LRU only if PCG_USED; the
-    unlink does not look at USED."""
+    """mm/memcontrol.c: mem_cgroup_add_lru_list() (from the pagevec drain) links a page to
+    its memcg LRU only if PCG_USED; mem_cgroup_del_lru_list() does not look at USED."""
     k = make_kernel()
     task = new_task(k)
     assert task.mm is not None

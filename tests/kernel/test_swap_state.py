@@ -1,10 +1,11 @@
-"""mm/swap_state.c model against kernel-notes 1.6, 1.7, 2.9-2.12, 2.15, 2.18, both versions."""
+"""mm/swap_state.c model against the 2.6.30 and 2.6.31 sources: add_to_swap_cache(),
+delete_from_swap_cache(), add_to_swap(), read_swap_cache_async(), swapin_readahead(),
+lookup_swap_cache(), free_pages_and_swap_cache() and show_swap_cache_info()."""
 
 from __future__ import annotations
 
 import pytest
-from swap_helpers import (
-    VERSIONS,
+from kernel_helpers import (
     delete_from_cache,
     make_kernel,
     new_page,
@@ -47,9 +48,8 @@ def swapped_out_slots(k: Kernel, n: int) -> list[int]:
     return entries
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_add_and_delete_keep_the_statistics(version: str) -> None:
-    k = make_kernel(version)
+    k = make_kernel(version, memcg=False)
     swapfile.sys_swapon(k, 10)
     page = swapped_page(k)
     info = k.swap_cache_info
@@ -65,7 +65,7 @@ def test_add_and_delete_keep_the_statistics(version: str) -> None:
 
 
 def test_add_to_swap_cache_eexist_undoes_everything() -> None:
-    k = make_kernel("2.6.31")
+    k = make_kernel("2.6.31", memcg=False)
     swapfile.sys_swapon(k, 10)
     first = swapped_page(k)
     other = new_page(k)
@@ -83,7 +83,7 @@ def test_add_to_swap_cache_eexist_undoes_everything() -> None:
 
 
 def test_lookup_swap_cache_statistics() -> None:
-    k = make_kernel("2.6.31")
+    k = make_kernel("2.6.31", memcg=False)
     swapfile.sys_swapon(k, 10)
     page = swapped_page(k)
     assert run(k, swap_state.lookup_swap_cache(k, page.private)) is page
@@ -110,7 +110,7 @@ def _step_until(k: Kernel, thread: Thread, done: bool = False, kind: OpKind | No
 def _race_add_to_swap_with_readahead(version: str) -> tuple[Kernel, Page, Thread, Thread]:
     """Reclaim's add_to_swap() has its fresh slot (offset 1) and is about to insert the
     page; a readahead of that very slot runs now."""
-    k = make_kernel(version)
+    k = make_kernel(version, memcg=False)
     swapfile.sys_swapon(k, 10)
     page = new_page(k)
     SetPageSwapBacked(page)
@@ -160,7 +160,7 @@ def test_2631_readahead_waits_for_the_has_cache_owner() -> None:
 
 @pytest.mark.parametrize(("version", "after"), [("2.6.30", 2), ("2.6.31", SWAP_HAS_CACHE | 1)])
 def test_read_swap_cache_async_new_page(version: str, after: int) -> None:
-    k = make_kernel(version)
+    k = make_kernel(version, memcg=False)
     swapfile.sys_swapon(k, 10)
     (e,) = swapped_out_slots(k, 1)
     holder: list[Page] = []
@@ -180,9 +180,8 @@ def test_read_swap_cache_async_new_page(version: str, after: int) -> None:
     assert page._count == 3  # the caller's, the cache's, the per-CPU LRU pagevec's
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_read_swap_cache_async_of_a_free_slot(version: str) -> None:
-    k = make_kernel(version)
+    k = make_kernel(version, memcg=False)
     swapfile.sys_swapon(k, 10)
     free_before = k.nr_free_pages
     page = run(k, swap_state.read_swap_cache_async(k, swp_entry(0, 3), GFP_HIGHUSER_MOVABLE,
@@ -192,9 +191,8 @@ def test_read_swap_cache_async_of_a_free_slot(version: str) -> None:
     assert k.swapper_space.nrpages == 0
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_swapin_readahead_reads_the_window(version: str) -> None:
-    k = make_kernel(version)
+    k = make_kernel(version, memcg=False)
     swapfile.sys_swapon(k, 64)
     entries = swapped_out_slots(k, 10)
     k.page_cluster = 3
@@ -208,9 +206,8 @@ def test_swapin_readahead_reads_the_window(version: str) -> None:
     assert k.swap_cache_info.add_total == 7
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_swapin_readahead_without_page_cluster_reads_one(version: str) -> None:
-    k = make_kernel(version)
+    k = make_kernel(version, memcg=False)
     swapfile.sys_swapon(k, 64)
     entries = swapped_out_slots(k, 10)
     k.page_cluster = 0
@@ -218,9 +215,8 @@ def test_swapin_readahead_without_page_cluster_reads_one(version: str) -> None:
     assert list(k.swapper_space.page_tree) == [entries[2]]
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_free_pages_and_swap_cache_drops_stale_cache(version: str) -> None:
-    k = make_kernel(version)
+    k = make_kernel(version, memcg=False)
     swapfile.sys_swapon(k, 64)
     pages = [swapped_page(k) for _ in range(20)]
     entries = [p.private for p in pages]
@@ -233,7 +229,7 @@ def test_free_pages_and_swap_cache_drops_stale_cache(version: str) -> None:
 
 
 def test_show_swap_cache_info() -> None:
-    k = make_kernel("2.6.31")
+    k = make_kernel("2.6.31", memcg=False)
     swapfile.sys_swapon(k, 101)
     swapped_page(k)
     run(k, swap_state.lookup_swap_cache(k, swp_entry(0, 1)))
@@ -246,7 +242,7 @@ def test_show_swap_cache_info() -> None:
 
 
 def test_show_swap_cache_info_rfc_counts_cache_only_swap() -> None:
-    k = make_kernel("rfc-2009-05-26")
+    k = make_kernel("rfc-2009-05-26", memcg=False)
     swapfile.sys_swapon(k, 101)
     swapped_page(k)
     swapped_page(k)

@@ -1,17 +1,22 @@
-"""mm/swapfile.c model against kernel-notes 1.5-1.7, 2.1-2.8, 2.19 (swapoff), both versions."""
+"""mm/swapfile.c model against the 2.6.30 and 2.6.31 sources: swapon, scan_swap_map(), the
+swap_map counts (swap_entry_free(), swap_duplicate(), swapcache_prepare()),
+free_swap_and_cache(), reuse_swap_page(), valid_swaphandles() and swapoff (try_to_unuse())."""
 
 from __future__ import annotations
 
 import pytest
-from swap_helpers import (
-    VERSIONS,
+from kernel_helpers import (
     cache_only_slots,
     delete_from_cache,
     make_kernel,
+    mmap_anon,
     new_page,
+    new_task,
+    page_at,
     run,
     slot,
     swapped_page,
+    touch,
 )
 
 from swaplab.kernel import page_cgroup, swap_state, swapfile
@@ -55,7 +60,7 @@ def test_swp_entry_round_trip() -> None:
     ("version", "bad"), [("2.6.30", SWAP_MAP_BAD_30), ("2.6.31", SWAP_MAP_BAD)]
 )
 def test_swapon_header_slot_is_bad_and_counts_good_pages(version: str, bad: int) -> None:
-    k = make_kernel(version)
+    k = make_kernel(version, memcg=False)
     t = swapfile.sys_swapon(k, 100)
     si = k.swap_info[t]
     assert t == 0
@@ -66,7 +71,7 @@ def test_swapon_header_slot_is_bad_and_counts_good_pages(version: str, bad: int)
 
 
 def test_swapon_priority_list() -> None:
-    k = make_kernel("2.6.31")
+    k = make_kernel("2.6.31", memcg=False)
     a = swapfile.sys_swapon(k, 10)  # prio -1
     b = swapfile.sys_swapon(k, 10)  # prio -2
     c = swapfile.sys_swapon(k, 10, prio=5)
@@ -86,7 +91,7 @@ def test_swapon_priority_list() -> None:
 
 @pytest.mark.parametrize(("version", "fresh"), [("2.6.30", 1), ("2.6.31", SWAP_HAS_CACHE)])
 def test_get_swap_page_takes_slots_in_order(version: str, fresh: int) -> None:
-    k = make_kernel(version)
+    k = make_kernel(version, memcg=False)
     swapfile.sys_swapon(k, 10)
     entries = [get_slot(k) for _ in range(9)]
     si = k.swap_info[0]
@@ -99,7 +104,7 @@ def test_get_swap_page_takes_slots_in_order(version: str, fresh: int) -> None:
 
 
 def test_freed_slot_moves_lowest_and_highest_bit_and_is_found_again() -> None:
-    k = make_kernel("2.6.31")
+    k = make_kernel("2.6.31", memcg=False)
     swapfile.sys_swapon(k, 10)
     entries = [get_slot(k) for _ in range(9)]
     run(k, swapfile.swapcache_free(k, entries[2], None))  # offset 3
@@ -109,7 +114,7 @@ def test_freed_slot_moves_lowest_and_highest_bit_and_is_found_again() -> None:
 
 
 def test_cluster_search_prefers_an_empty_cluster_to_a_lone_free_slot() -> None:
-    k = make_kernel("2.6.31")
+    k = make_kernel("2.6.31", memcg=False)
     swapfile.sys_swapon(k, 1024)
     entries = [get_slot(k) for _ in range(256)]
     si = k.swap_info[0]
@@ -122,7 +127,7 @@ def test_cluster_search_prefers_an_empty_cluster_to_a_lone_free_slot() -> None:
 
 
 def test_without_room_for_a_cluster_the_lone_free_slot_is_used() -> None:
-    k = make_kernel("2.6.31")
+    k = make_kernel("2.6.31", memcg=False)
     swapfile.sys_swapon(k, 300)  # 299 pages: fewer than 256 free after 44 allocations
     entries = [get_slot(k) for _ in range(256)]
     run(k, swapfile.swapcache_free(k, entries[4], None))
@@ -137,7 +142,7 @@ def test_without_room_for_a_cluster_the_lone_free_slot_is_used() -> None:
 def _reuse_setup(version: str) -> tuple[Kernel, list[int]]:
     """7 slots all swap cache (unmapped pages), slots 2 and 5 freed, then slot 2 taken:
     cluster_next points at slot 3, a cache-only slot, and swap is more than half full."""
-    k = make_kernel(version)
+    k = make_kernel(version, memcg=False)
     swapfile.sys_swapon(k, 8)
     pages = [swapped_page(k) for _ in range(7)]
     for i in (1, 4):
@@ -166,7 +171,7 @@ def test_2630_scans_past_used_slots_to_a_free_one() -> None:
 
 
 def test_2631_does_not_reuse_when_swap_is_not_full() -> None:
-    k = make_kernel("2.6.31")
+    k = make_kernel("2.6.31", memcg=False)
     swapfile.sys_swapon(k, 20)
     pages = [swapped_page(k) for _ in range(4)]
     k.swap_info[0].cluster_next = 2  # the allocator stands on a cache-only slot
@@ -185,7 +190,7 @@ def test_2631_reuse_skips_a_locked_cache_page() -> None:
 
 
 def test_vm_swap_full_threshold() -> None:
-    k = make_kernel("2.6.31")
+    k = make_kernel("2.6.31", memcg=False)
     swapfile.sys_swapon(k, 101)  # 100 pages
     for _ in range(50):
         get_slot(k)
@@ -199,7 +204,7 @@ def test_vm_swap_full_threshold() -> None:
 
 
 def test_swap_entry_free_return_values_2630() -> None:
-    k = make_kernel("2.6.30")
+    k = make_kernel("2.6.30", memcg=False)
     swapfile.sys_swapon(k, 10)
     e = get_slot(k)  # 1: the cache's reference
     assert run(k, swapfile.swap_duplicate(k, e)) == 1
@@ -213,7 +218,7 @@ def test_swap_entry_free_return_values_2630() -> None:
 
 
 def test_swap_entry_free_return_values_2631() -> None:
-    k = make_kernel("2.6.31")
+    k = make_kernel("2.6.31", memcg=False)
     swapfile.sys_swapon(k, 10)
     e = get_slot(k)
     assert slot(k, e) == SWAP_HAS_CACHE
@@ -237,7 +242,7 @@ def test_swap_entry_free_return_values_2631() -> None:
 
 
 def test_swap_entry_free_cache_drop_without_cache_bit_is_a_bug() -> None:
-    k = make_kernel("2.6.31")
+    k = make_kernel("2.6.31", memcg=False)
     swapfile.sys_swapon(k, 10)
     e = get_slot(k)
     run(k, swapfile.swap_duplicate(k, e))
@@ -255,7 +260,7 @@ def test_swap_record_is_released_per_version(
 ) -> None:
     """[30] and 2/5 alone: the memsw record goes when the slot's value reaches 0; 4/5: when
     the pte/shmem count reaches 0, although the cache still holds the slot."""
-    k = make_kernel(version, patches)
+    k = make_kernel(version, patches, memcg=False)
     swapfile.sys_swapon(k, 10)
     e = get_slot(k)
     run(k, swapfile.swap_duplicate(k, e))
@@ -267,7 +272,7 @@ def test_swap_record_is_released_per_version(
 
 
 def test_swap_free_of_a_bad_entry_changes_nothing() -> None:
-    k = make_kernel("2.6.31")
+    k = make_kernel("2.6.31", memcg=False)
     swapfile.sys_swapon(k, 10)
     run(k, swapfile.swap_free(k, swp_entry(5, 4)))  # no area 5: "Bad swap file entry"
     assert k.swap_info[0].swap_map[4] == 0
@@ -276,7 +281,7 @@ def test_swap_free_of_a_bad_entry_changes_nothing() -> None:
 
 def _freed_slot(kernel: str) -> tuple[Kernel, int]:
     """A kernel with one swap entry that was taken and freed again."""
-    k = make_kernel(kernel)
+    k = make_kernel(kernel, memcg=False)
     swapfile.sys_swapon(k, 10)
     e = get_slot(k)
     run(k, swapfile.swap_free(k, e) if kernel == "2.6.30"
@@ -300,7 +305,7 @@ def test_a_stale_swap_entry_is_a_use_after_free(kernel: str) -> None:
 
 
 def test_swapcache_prepare_2631() -> None:
-    k = make_kernel("2.6.31")
+    k = make_kernel("2.6.31", memcg=False)
     swapfile.sys_swapon(k, 10)
     assert run(k, swapfile.swapcache_prepare(k, swp_entry(0, 4))) == -ENOENT
     e = get_slot(k)
@@ -315,7 +320,7 @@ def test_swapcache_prepare_2631() -> None:
 
 
 def test_swapcache_prepare_2630_is_swap_duplicate() -> None:
-    k = make_kernel("2.6.30", "1")
+    k = make_kernel("2.6.30", "1", memcg=False)
     swapfile.sys_swapon(k, 10)
     assert run(k, swapfile.swapcache_prepare(k, swp_entry(0, 4))) == -ENOENT
     e = get_slot(k)
@@ -324,7 +329,7 @@ def test_swapcache_prepare_2630_is_swap_duplicate() -> None:
 
 
 def test_swap_duplicate_per_version() -> None:
-    k = make_kernel("2.6.31")
+    k = make_kernel("2.6.31", memcg=False)
     swapfile.sys_swapon(k, 10)
     e = get_slot(k)
     assert run(k, swapfile.swap_duplicate(k, e)) == 0
@@ -333,7 +338,7 @@ def test_swap_duplicate_per_version() -> None:
     k.swap_info[0].swap_map[swp_offset(e)] = SWAP_HAS_CACHE | (SWAP_MAP_MAX - 1)
     run(k, swapfile.swap_duplicate(k, e))
     assert slot(k, e) == SWAP_HAS_CACHE | SWAP_MAP_MAX
-    k30 = make_kernel("2.6.30")
+    k30 = make_kernel("2.6.30", memcg=False)
     swapfile.sys_swapon(k30, 10)
     assert run(k30, swapfile.swap_duplicate(k30, swp_entry(0, 5))) == 0
     assert run(k30, swapfile.swap_duplicate(k30, swp_entry(0, 0))) == 0  # the header: BAD
@@ -342,9 +347,8 @@ def test_swap_duplicate_per_version() -> None:
 # --- page_swapcount, try_to_free_swap, free_swap_and_cache ----------------------------------
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_page_swapcount_counts_pte_references(version: str) -> None:
-    k = make_kernel(version)
+    k = make_kernel(version, memcg=False)
     swapfile.sys_swapon(k, 10)
     page = swapped_page(k)
     assert run(k, swapfile.page_swapcount(k, page)) == 0
@@ -352,9 +356,8 @@ def test_page_swapcount_counts_pte_references(version: str) -> None:
     assert run(k, swapfile.page_swapcount(k, page)) == 1
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_try_to_free_swap(version: str) -> None:
-    k = make_kernel(version)
+    k = make_kernel(version, memcg=False)
     swapfile.sys_swapon(k, 10)
     page = swapped_page(k)
     e = page.private
@@ -375,9 +378,8 @@ def test_try_to_free_swap(version: str) -> None:
     assert k.swapper_space.nrpages == 0
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_free_swap_and_cache_drops_an_unmapped_cache_page(version: str) -> None:
-    k = make_kernel(version)
+    k = make_kernel(version, memcg=False)
     swapfile.sys_swapon(k, 10)
     page = swapped_page(k)
     e = page.private
@@ -390,7 +392,7 @@ def test_free_swap_and_cache_drops_an_unmapped_cache_page(version: str) -> None:
 
 @pytest.mark.parametrize(("version", "left"), [("2.6.30", 1), ("2.6.31", SWAP_HAS_CACHE)])
 def test_free_swap_and_cache_leaves_a_locked_page_behind(version: str, left: int) -> None:
-    k = make_kernel(version)
+    k = make_kernel(version, memcg=False)
     swapfile.sys_swapon(k, 10)
     page = swapped_page(k)
     e = page.private
@@ -401,9 +403,8 @@ def test_free_swap_and_cache_leaves_a_locked_page_behind(version: str, left: int
     assert slot(k, e) == left  # a cache-only slot nobody maps
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_reuse_swap_page(version: str) -> None:
-    k = make_kernel(version)
+    k = make_kernel(version, memcg=False)
     swapfile.sys_swapon(k, 10)
     page = swapped_page(k)
     e = page.private
@@ -432,9 +433,8 @@ def _in_use(k: Kernel, offsets: range, value: int = 1) -> None:
         si.swap_map[off] = value
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_valid_swaphandles_aligned_window(version: str) -> None:
-    k = make_kernel(version)
+    k = make_kernel(version, memcg=False)
     swapfile.sys_swapon(k, 64)
     _in_use(k, range(1, 40))
     k.page_cluster = 3
@@ -446,9 +446,8 @@ def test_valid_swaphandles_aligned_window(version: str) -> None:
     assert run(k, swapfile.valid_swaphandles(k, swp_entry(0, 10))) == (0, 0)
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_valid_swaphandles_stops_at_free_and_bad_slots_and_at_max(version: str) -> None:
-    k = make_kernel(version)
+    k = make_kernel(version, memcg=False)
     swapfile.sys_swapon(k, 12)
     _in_use(k, range(1, 12))
     k.page_cluster = 3
@@ -463,7 +462,7 @@ def test_valid_swaphandles_stops_at_free_and_bad_slots_and_at_max(version: str) 
 
 
 def test_valid_swaphandles_counts_a_cache_only_slot_in_2631() -> None:
-    k = make_kernel("2.6.31")
+    k = make_kernel("2.6.31", memcg=False)
     swapfile.sys_swapon(k, 64)
     _in_use(k, range(8, 16))
     k.swap_info[0].swap_map[12] = SWAP_HAS_CACHE
@@ -475,7 +474,7 @@ def test_valid_swaphandles_counts_a_cache_only_slot_in_2631() -> None:
 
 
 def test_cache_only_counter_follows_the_slots() -> None:
-    k = make_kernel("rfc-2009-05-26")
+    k = make_kernel("rfc-2009-05-26", memcg=False)
     swapfile.sys_swapon(k, 20)
 
     def check(expected: int) -> None:
@@ -508,9 +507,8 @@ def test_cache_only_counter_follows_the_slots() -> None:
 # --- swapoff --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_swapoff_of_swap_cache_only_area(version: str) -> None:
-    k = make_kernel(version)
+    k = make_kernel(version, memcg=False)
     t = swapfile.sys_swapon(k, 10)
     pages = [swapped_page(k) for _ in range(3)]
     assert k.nr_swap_pages == 6
@@ -526,7 +524,7 @@ def test_swapoff_of_swap_cache_only_area(version: str) -> None:
 
 
 def test_swapoff_keeps_other_areas_and_renumbers_priorities() -> None:
-    k = make_kernel("2.6.31")
+    k = make_kernel("2.6.31", memcg=False)
     a = swapfile.sys_swapon(k, 10)
     b = swapfile.sys_swapon(k, 10)
     assert run(k, swapfile.sys_swapoff(k, a)) == 0
@@ -537,20 +535,16 @@ def test_swapoff_keeps_other_areas_and_renumbers_priorities() -> None:
 
 
 def test_new_page_helper_is_unlocked() -> None:
-    k = make_kernel("2.6.31")
+    k = make_kernel("2.6.31", memcg=False)
     assert new_page(k).lock.holder is None
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_swapoff_maps_swapped_out_pages_back_and_charges_them(version: str) -> None:
-    from mm_helpers import make_kernel as mm_kernel
-    from mm_helpers import mmap_anon, new_task, page_at, touch
-
     from swaplab.kernel import page_io, rmap
     from swaplab.kernel.mm_types import PAGE_SHIFT, PAGE_SIZE, page_mapcount
     from swaplab.kernel.sync import lock_page
 
-    k = mm_kernel(version)
+    k = make_kernel(version)
     swapfile.sys_swapon(k, 64)
     task = new_task(k)
     addr = mmap_anon(k, task, 2)
@@ -589,7 +583,7 @@ def test_swapoff_maps_swapped_out_pages_back_and_charges_them(version: str) -> N
 
 
 def test_rfc_cache_only_gc_frees_cache_only_slots_when_swap_is_full() -> None:
-    k = make_kernel("rfc-2009-05-26", cache_only_gc_threshold=2)
+    k = make_kernel("rfc-2009-05-26", cache_only_gc_threshold=2, memcg=False)
     swapfile.sys_swapon(k, 10)  # 9 pages
     pages = [swapped_page(k) for _ in range(4)]  # 5 free: not full, no GC
     assert all(PageSwapCache(p) for p in pages)
@@ -601,7 +595,7 @@ def test_rfc_cache_only_gc_frees_cache_only_slots_when_swap_is_full() -> None:
 
 
 def test_rfc_cache_only_gc_keeps_slots_that_ptes_reference() -> None:
-    k = make_kernel("rfc-2009-05-26", cache_only_gc_threshold=2)
+    k = make_kernel("rfc-2009-05-26", cache_only_gc_threshold=2, memcg=False)
     swapfile.sys_swapon(k, 10)
     pages = [swapped_page(k) for _ in range(4)]
     run(k, swapfile.swap_duplicate(k, pages[0].private))  # mapped by a pte again
@@ -614,16 +608,12 @@ def test_rfc_cache_only_gc_keeps_slots_that_ptes_reference() -> None:
     assert PageSwapCache(pages[5])
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_swapoff_that_cannot_charge_reenables_the_area(version: str) -> None:
-    from mm_helpers import make_kernel as mm_kernel
-    from mm_helpers import mmap_anon, new_task, page_at, touch
-
     from swaplab.kernel import rmap
     from swaplab.kernel.mm_types import PAGE_SHIFT
     from swaplab.kernel.sync import lock_page
 
-    k = mm_kernel(version)
+    k = make_kernel(version)
     swapfile.sys_swapon(k, 64)
     task = new_task(k)
     addr = mmap_anon(k, task, 1)

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import pytest
-from mm_helpers import VERSIONS
-
 from swaplab.explore.execution import Thread
 from swaplab.explore.explorer import explore
 from swaplab.explore.model import Instance, always, at_end, sometimes
@@ -102,7 +99,6 @@ def build(version: str) -> tuple[Instance, Watch]:
     return instance, watch
 
 
-@pytest.mark.parametrize("version", VERSIONS)
 def test_unuse_mm_drops_the_page_lock_while_it_sleeps_on_mmap_sem(version: str) -> None:
     """Every schedule dpor runs keeps the page unlocked while swapoff sleeps in
     down_read() (activate_page() finds it still in the lru_add pagevec, not PageLRU, so it

@@ -1,11 +1,10 @@
-"""vmscan.py against mm/vmscan.c (2.6.30/2.6.31; kernel-notes 1.8, 2.14, 2.16, 2.23):
+"""vmscan.py against mm/vmscan.c (2.6.30/2.6.31):
 isolation and putback, shrink_page_list's outcomes, memcg and global reclaim of clean file
 cache, anon pages without swap ([30] priority-0 exception vs. [31]), mlocked pages culled."""
 
 from __future__ import annotations
 
-import pytest
-from mm_helpers import ANON, RW, VERSIONS, make_kernel, run, touch
+from kernel_helpers import ANON, RW, make_kernel, run, touch
 
 from swaplab.explore.execution import run_to_completion
 from swaplab.kernel import (
@@ -46,8 +45,6 @@ from swaplab.kernel.mm_types import (
 )
 from swaplab.kernel.page_cgroup import PCG_USED
 from swaplab.kernel.sync import Current
-
-pytestmark = pytest.mark.parametrize("version", VERSIONS)
 
 
 def group(k: Kernel, name: str = "G") -> tuple[Cgroup, MemCgroup]:
@@ -204,7 +201,8 @@ def test_shrink_page_list_keeps_a_page_someone_else_holds(version: str) -> None:
 def test_swap_out_of_anon_pages(version: str) -> None:
     """With a swap area, memcg reclaim swaps anon pages out: the first pass puts them in
     the swap cache (ptes -> swap entries) and starts the writes; the second frees them:
-    res drops, memsw stays with the slots (kernel-notes 2.14, 2.17)."""
+    res drops, memsw stays with the slots (shrink_page_list(): add_to_swap(), try_to_unmap(),
+    pageout(); __remove_mapping() -> mem_cgroup_uncharge_swapcache())."""
     k = make_kernel(version)
     swapfile.sys_swapon(k, 256)
     cg, mem = group(k)
@@ -226,7 +224,8 @@ def test_swap_out_of_anon_pages(version: str) -> None:
 def test_referenced_page_of_a_vm_locked_vma(version: str) -> None:
     """[30] activates a referenced mapped page even when its vma is VM_LOCKED; [31] reads
     VM_LOCKED from page_referenced()'s vm_flags and lets try_to_unmap() cull it to the
-    unevictable list (SWAP_MLOCK) (kernel-notes 2.14 step 3, 2.23)."""
+    unevictable list (SWAP_MLOCK) (shrink_page_list()'s page_referenced() and try_to_unmap()
+    steps)."""
     k = make_kernel(version)
     cg, _ = group(k)
     task = fork.create_task(k, cg, "locked")

@@ -1,5 +1,6 @@
-"""Issue 5's patch switches: presets, dependencies, and `swaplab check --patches` taking
-any valid subset on top of 2.6.30 and refusing the others with exit 2 and one line."""
+"""The patch switches of "memcg: fix swap account" (kernel/config.py): presets,
+dependencies, and `swaplab check --patches` taking any valid subset on top of 2.6.30 and
+refusing the others with exit 2 and one line."""
 
 from __future__ import annotations
 

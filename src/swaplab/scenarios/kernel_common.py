@@ -1,5 +1,5 @@
 """Shared pieces of the kernel scenarios: a small machine prepared sequentially, the
-property families of issue 5, and the end-of-run drain.
+property families the kernel scenarios check, and the end-of-run drain.
 
 Setup (run to completion, before the explored threads exist): a :class:`Kernel` with the
 root memcg, one swap area of a few slots, a memcg ``/A`` and tasks whose pages are swapped
@@ -11,7 +11,7 @@ Property families (each a separate property, so a finding names its family):
 
 * ``memcg-accounting``: res/memsw equal the charged pages plus the swap records
   (``invariants.check_res``/``check_memsw``) **and** no swap record lacks a pte/shmem
-  reference (kernel-notes 3.6.3) - checked on every kernel.
+  reference (``invariants.unreferenced_swap_records``) - checked on every kernel.
 * ``memcg-lru-visibility``: no orphan swap-cache page (in the cache, unmapped, no pte or
   shmem reference, not charged: memcg reclaim cannot see it).
 * ``swap-slot-leak``: after the kernel's own cache-only reclaim mechanisms have run on the

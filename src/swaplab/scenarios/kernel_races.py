@@ -6,13 +6,18 @@ racing kernel paths as threads; I/O completions are threads the kernel model sta
 itself (page_io). Nothing orders the racing steps: the explorer does (dpor by default).
 
 - ``swap-entry``: A's exit (free_swap_and_cache of E) against its forked child B's
-  swap-in fault on the same, shared E (issue 4's first kernel scenario).
+  swap-in fault on the same, shared E (mm/swapfile.c: free_swap_and_cache() against
+  mm/memory.c: do_swap_page()).
 - ``type1``: A's exit (zap_pte_range -> free_swap_and_cache(E)) against B's swap-in
-  fault on its own entry F, whose swapin_readahead window covers E (kernel-notes 3.1).
+  fault on its own entry F, whose swapin_readahead window covers E (the cover letter's
+  Type-1: E's readahead page stays in the swap cache, uncharged, with no pte).
 - ``type2``: A's exit (page_remove_rmap -> uncharge, mmu_gather still holding the page)
-  against shrink_page_list -> add_to_swap -> pageout of the same page (3.3).
+  against shrink_page_list -> add_to_swap -> pageout of the same page (the cover letter's
+  Type-2: the page enters the swap cache after its uncharge).
 - ``add-to-swap-vs-readahead``: shrink_page_list's add_to_swap on a fresh slot against
-  C's swap-in readahead covering that slot ([30] -EEXIST orphan, 3.5).
+  C's swap-in readahead covering that slot ([30]: readahead's page may enter the swap
+  cache first; add_to_swap() then gets -EEXIST from add_to_swap_cache() and retries on
+  another slot, leaving that page an orphan).
 - ``fsc-vs-writeback``: A's exit frees E while reclaim writes E's swap-cache page: the page
   may stay in the swap cache (cache-only slot), charged and reclaimable; nothing leaks.
 - ``swapin-vs-zap``: B's swap-in fault against madvise(MADV_DONTNEED) of the same page by
@@ -21,7 +26,8 @@ itself (page_io). Nothing orders the racing steps: the explorer does (dpor by de
 - ``swapin-vs-munmap``: the same fault against munmap(): sys_munmap() holds mmap_sem for
   write, so the two never overlap (the model shows no window).
 - ``swapin-reuse``: A and its child B write-fault the shared entry at once
-  (reuse_swap_page between try_charge and commit, 5.#2).
+  (mm/swapfile.c: reuse_swap_page() between mem_cgroup_try_charge_swapin() and
+  mem_cgroup_commit_charge_swapin() in do_swap_page()).
 """
 
 from __future__ import annotations
@@ -174,7 +180,8 @@ async def _drain_all(w: World) -> None:
 
 def build_type2(options: ScenarioOptions) -> Instance:
     """A in /A maps one anon page P (charged, not swap cache); reclaimer R has isolated P
-    (kernel-notes 3.3 precondition). A exits while R runs shrink_page_list on P."""
+    (Type-2 needs the page off the LRU in reclaim's hands, as isolate_lru_pages() leaves it).
+    A exits while R runs shrink_page_list on P."""
     w = swap_world(options, page_cluster=0)
     k = w.k
     a = new_task(k, w.memcg, "A")
@@ -345,7 +352,9 @@ def _charged(w: World) -> int:
 def build_swapin_reuse(options: ScenarioOptions) -> Instance:
     """A's page is swapped out to E; A forks B (E shared). Both write-fault E at once:
     one maps the swap-cache page, the other's reuse_swap_page may delete it from the swap
-    cache between the first one's try_charge and commit (kernel-notes 2.13 case D)."""
+    cache between the first one's try_charge and commit (mm/memory.c: do_swap_page() with
+    a page already charged by the other mapper that reuse_swap_page() takes out of the swap
+    cache before the commit)."""
     w = swap_world(options, page_cluster=0)
     a, b, addr = forked_swapped_page(w)
     extra = [sometimes("both-mapped", lambda w: len(w.results) == 2)]

@@ -1,6 +1,6 @@
 """The cover letter's claims about growth over time, decided by the simulator.
 
-For ``swaplab claims`` (issue 5): each function runs the needed simulations (a few seconds
+For ``swaplab claims``: each function runs the needed simulations (a few seconds
 of wall time each) and returns a :class:`GrowthVerdict` with the command that reproduces
 it and the numbers. Verdicts are "holds", "does not hold" or "partly".
 """

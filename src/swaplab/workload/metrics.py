@@ -1,14 +1,15 @@
 """What the simulator measures at each sample point, read from the kernel model's state.
 
-Global metrics (issue 6's names): ``memsw_minus_usage_empty_groups`` (bytes: memsw.usage
-minus usage, summed over the live non-root groups that have no task), ``cache_only_slots``
-(swap slots whose only reference is the swap cache: [31] swap_map == SWAP_HAS_CACHE; [30]
-swap_map == 1 with the page in swapper_space), ``orphan_swapcache_pages`` (swap-cache pages
-nobody maps or references and no memcg is charged for: invariants.orphan_swap_cache_pages),
-``swap_used_slots``, ``swap_cached_pages`` (SwapCached), ``free_swap_slots``,
-``unfreed_memcgs`` (removed mem_cgroups whose struct is still referenced), ``oom_kills``
-(global and memcg OOM kills so far), ``reclaim_scans`` (pages taken off the inactive lists
-by global and memcg reclaim so far). Per group: ``usage`` and ``memsw_usage`` (bytes).
+Global metrics (the names ``swaplab simulate`` reports): ``memsw_minus_usage_empty_groups``
+(bytes: memsw.usage minus usage, summed over the live non-root groups that have no task),
+``cache_only_slots`` (swap slots whose only reference is the swap cache: [31] swap_map ==
+SWAP_HAS_CACHE; [30] swap_map == 1 with the page in swapper_space),
+``orphan_swapcache_pages`` (swap-cache pages nobody maps or references and no memcg is
+charged for: invariants.orphan_swap_cache_pages), ``swap_used_slots``, ``swap_cached_pages``
+(SwapCached), ``free_swap_slots``, ``unfreed_memcgs`` (removed mem_cgroups whose struct is
+still referenced), ``oom_kills`` (global and memcg OOM kills so far), ``reclaim_scans``
+(pages taken off the inactive lists by global and memcg reclaim so far). Per group:
+``usage`` and ``memsw_usage`` (bytes).
 """
 
 from __future__ import annotations

@@ -416,7 +416,8 @@ def load_workload(name: str) -> Workload:
 
 
 # ---------------------------------------------------------------------------------------
-# Built-in workloads (cgroup-v1-semantics.md §3; issue 6)
+# Built-in workloads: the reproducers of the 2009 "memcg: fix swap account" discussion
+# (Kamezawa's kill loop, Nishimura's move-and-rmdir loop) and their variants
 
 _S = NS["s"]
 _MS = NS["ms"]
