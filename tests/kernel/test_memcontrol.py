@@ -878,18 +878,6 @@ def test_read_and_reset_files(stubs: Stubs) -> None:
     assert read_u64(k, a, "memsw.max_usage_in_bytes") == 8192
 
 
-def test_files_per_config() -> None:
-    base = ["memory.usage_in_bytes", "memory.max_usage_in_bytes", "memory.limit_in_bytes",
-            "memory.failcnt", "memory.stat", "memory.force_empty", "memory.use_hierarchy",
-            "memory.swappiness"]
-    memsw = ["memory.memsw.usage_in_bytes", "memory.memsw.max_usage_in_bytes",
-             "memory.memsw.limit_in_bytes", "memory.memsw.failcnt"]
-    for k, files in ((make_kernel(), base + memsw),
-                     (make_kernel(cfg=KernelConfig(do_swap_account=False)), base)):
-        populated = mc.mem_cgroup_populate(k, k.cgroup_root)
-        assert [f"memory.{file.name}" for file in populated] == files
-
-
 # ---------------------------------------------------------------------------------------------
 # use_hierarchy and swappiness (cgroup-v1-semantics §2.7, §2.8)
 
