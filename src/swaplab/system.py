@@ -26,9 +26,11 @@ so a script's result does not depend on how it is cut into calls. E.g. the memcg
 window: right after a memcg OOM kill ``mem_cgroup_oom_called()`` holds for the group's
 tasks; ``s.sleep(0.1)`` (HZ/10 jiffies) ends it.
 
-The cgroupfs part models kernel/cgroup.c's file layer (cgroup_file_read/cgroup_file_write
-and the cftype arrays of kernel/cgroup.c and mm/memcontrol.c); the handlers themselves are
-memcontrol's. The user is root: a file's mode (cgroup_file_mode(): 0444 for read-only
+The cgroupfs part is the path walk: a path names a group and one of the files
+kernel/cgroup.py's cgroup_populate_dir() gives its directory (the cftype tables: files[]
+there, mem_cgroup_files[] and memsw_cgroup_files[] in memcontrol); reading and writing are
+kernel/cgroup.c's cgroup_file_read()/cgroup_file_write() with the files' methods. The user
+is root: a file's mode (cgroup_file_mode(): 0444 for read-only
 files, 0200 for force_empty) does not stop root's open (CAP_DAC_OVERRIDE), so writing a
 read-only file or reading a write-only one reaches cgroup_file_write()/cgroup_file_read(),
 which answer EINVAL. Left out: ``notify_on_release``, ``release_agent`` (not modelled, so ENOENT),
@@ -62,7 +64,7 @@ from swaplab.kernel import (
     swapfile,
 )
 from swaplab.kernel import mmap as kmmap
-from swaplab.kernel.cgroup import Cgroup
+from swaplab.kernel.cgroup import Cftype, Cgroup
 from swaplab.kernel.config import make_config
 from swaplab.kernel.errno import KernelBug
 from swaplab.kernel.kernel import HZ, Kernel
@@ -75,11 +77,6 @@ __all__ = ["Mapping", "System", "Task", "parse_size"]
 
 _SIZE = re.compile(r"\s*(\d+)\s*([kKmMgG]?)[bB]?\s*")
 _SHIFT = {"": 0, "k": 10, "m": 20, "g": 30}
-
-#: A cgroup file write of this many bytes or more is refused with E2BIG
-#: (kernel/cgroup.c: CGROUP_LOCAL_BUFFER_SIZE).
-CGROUP_LOCAL_BUFFER_SIZE = 64
-
 
 def parse_size(size: int | str) -> int:
     """Bytes from an int or a string such as ``"4096"``, ``"100M"``, ``"4k"``, ``"1G"``."""
@@ -117,42 +114,6 @@ def _proc_dointvec(text: str) -> int | None:
         value -= 1 << 32
     return -value if neg else value
 
-
-# ---------------------------------------------------------------------------------------
-# cftypes: which files a memory cgroup directory has and how each is read and written
-
-
-@dataclass(frozen=True, slots=True)
-class CfType:
-    """struct cftype, reduced to the name and which of its methods are set.
-
-    ``read`` is "u64" (read_u64), "map" (read_map) or None; ``write`` is "string"
-    (write_string), "u64" (write_u64), "trigger" or None.
-    """
-
-    name: str
-    read: str | None
-    write: str | None
-    memsw: bool = False
-
-
-#: kernel/cgroup.c: files[] (tasks) and mm/memcontrol.c: mem_cgroup_files[] and
-#: memsw_cgroup_files[] (present only with swap accounting), with the "memory." prefix.
-CFTYPES: tuple[CfType, ...] = (
-    CfType("tasks", "tasks", "tasks"),
-    CfType("memory.usage_in_bytes", "u64", None),
-    CfType("memory.max_usage_in_bytes", "u64", "trigger"),
-    CfType("memory.limit_in_bytes", "u64", "string"),
-    CfType("memory.failcnt", "u64", "trigger"),
-    CfType("memory.stat", "map", None),
-    CfType("memory.force_empty", None, "trigger"),
-    CfType("memory.use_hierarchy", "u64", "u64"),
-    CfType("memory.swappiness", "u64", "u64"),
-    CfType("memory.memsw.usage_in_bytes", "u64", None, memsw=True),
-    CfType("memory.memsw.max_usage_in_bytes", "u64", "trigger", memsw=True),
-    CfType("memory.memsw.limit_in_bytes", "u64", "string", memsw=True),
-    CfType("memory.memsw.failcnt", "u64", "trigger", memsw=True),
-)
 
 #: The procfs files the model has: name -> (readable, writable).
 PROC_FILES: dict[str, tuple[bool, bool]] = {
@@ -475,7 +436,8 @@ class System:
     def listdir(self, path: str = "/") -> list[str]:
         """The names in a cgroup directory: its files, then its child groups."""
         cgrp = self._cgroup(path)
-        return [cft.name for cft in self._cftypes()] + list(cgrp.children)
+        files = kcgroup.cgroup_populate_dir(self.k, cgrp)
+        return [name for name, _ in files] + list(cgrp.children)
 
     def groups(self) -> list[str]:
         """Every cgroup path, parents before children."""
@@ -491,21 +453,17 @@ class System:
         """The pids in a group's ``tasks`` file."""
         return sorted(t.pid for t in self._cgroup(path).tasks)
 
-    def _cftypes(self) -> list[CfType]:
-        """The files of a group: kernel/cgroup.c's ``tasks``, then memcontrol's files."""
-        names = ["tasks", *memcontrol.mem_cgroup_files(self.k)]
-        by_name = {c.name: c for c in CFTYPES}
-        return [by_name[name] for name in names if name in by_name]
-
-    def _file(self, path: str) -> tuple[Cgroup, CfType]:
+    def _file(self, path: str) -> tuple[Cgroup, Cftype]:
+        """The group and the control file ``path`` names (the VFS lookup): EISDIR for a
+        directory, ENOENT for a name the directory does not have."""
         if self._lookup(path) is not None:
             raise _oserror(_errno.EISDIR, path)
         directory, _, name = path.rpartition("/")
         cgrp = self._lookup(directory or "/")
         if cgrp is None:
             raise _oserror(_errno.ENOENT, path)
-        for cft in self._cftypes():
-            if cft.name == name:
+        for file_name, cft in kcgroup.cgroup_populate_dir(self.k, cgrp):
+            if file_name == name:
                 return cgrp, cft
         raise _oserror(_errno.ENOENT, path)
 
@@ -516,25 +474,11 @@ class System:
         if path.startswith("/proc/"):
             return self._read_proc(path)
         cgrp, cft = self._file(path)
-        mem = _memcg(cgrp)
-        k = self.k
-        if cft.read == "tasks":
-            return "".join(f"{pid}\n" for pid in self.tasks(cgrp.path))
-        if cft.read == "map":
-            stat = memcontrol.mem_control_stat_show(k, mem)
-            return "".join(f"{key} {val}\n" for key, val in stat)
-        if cft.read == "u64":
-            return f"{self._read_u64(mem, cft.name) & ((1 << 64) - 1)}\n"
-        raise _oserror(_errno.EINVAL, path)
-
-    def _read_u64(self, mem: MemCgroup, name: str) -> int:
-        short = name.removeprefix("memory.")
-        k = self.k
-        if short == "use_hierarchy":
-            return int(memcontrol.mem_cgroup_hierarchy_read(k, mem))
-        if short == "swappiness":
-            return int(memcontrol.mem_cgroup_swappiness_read(k, mem))
-        return int(memcontrol.mem_cgroup_read(k, mem, short))
+        _memcg(cgrp)
+        ret = kcgroup.cgroup_file_read(self.k, cgrp, cft)
+        if isinstance(ret, int):
+            raise _oserror(ret, path)
+        return ret
 
     def write(self, path: str, text: str | int) -> None:
         """write(2) of ``text`` to ``path`` (a trailing newline is stripped, as by cgroupfs);
@@ -544,55 +488,10 @@ class System:
             self._write_proc(path, buf)
             return
         cgrp, cft = self._file(path)
-        if cgrp.removed:
-            raise _oserror(_errno.ENODEV, path)
-        ret = self._cgroup_file_write(cgrp, cft, buf)
+        ret = int(self._call(f"write {path.rpartition('/')[2]}", kcgroup.cgroup_file_write,
+                             self.k, cgrp, cft, buf))
         if ret:
             raise _oserror(ret, path)
-
-    def _cgroup_file_write(self, cgrp: Cgroup, cft: CfType, buf: str) -> int:
-        """kernel/cgroup.c: cgroup_file_write() with cgroup_write_X64/cgroup_write_string."""
-        nbytes = len(buf.encode())
-        if cft.write in ("u64", "tasks"):
-            if not nbytes:
-                return -_errno.EINVAL
-            if nbytes >= CGROUP_LOCAL_BUFFER_SIZE:
-                return -_errno.E2BIG
-            val, rest = simple_strtoull(buf.strip(), 0)
-            if rest:
-                return -_errno.EINVAL
-            if cft.write == "tasks":
-                return self._attach_task_by_pid(cgrp, val)
-            return self._write_u64(_memcg(cgrp), cft.name, val)
-        if cft.write == "string":
-            if nbytes >= CGROUP_LOCAL_BUFFER_SIZE - 1:
-                return -_errno.E2BIG
-            name = cft.name.removeprefix("memory.")
-            return int(self._call(f"write {cft.name}", memcontrol.mem_cgroup_write,
-                                  self.k, _memcg(cgrp), name, buf.strip()))
-        if cft.write == "trigger":
-            return self._trigger(_memcg(cgrp), cft.name)
-        return -_errno.EINVAL
-
-    def _write_u64(self, mem: MemCgroup, name: str, val: int) -> int:
-        k = self.k
-        if name == "memory.use_hierarchy":
-            return int(self._call(name, memcontrol.mem_cgroup_hierarchy_write, k, mem, val))
-        return int(self._call(name, memcontrol.mem_cgroup_swappiness_write, k, mem, val))
-
-    def _trigger(self, mem: MemCgroup, name: str) -> int:
-        k = self.k
-        if name == "memory.force_empty":
-            return int(self._call(name, memcontrol.mem_cgroup_force_empty_write, k, mem))
-        return int(self._call(name, memcontrol.mem_cgroup_reset, k, mem,
-                              name.removeprefix("memory.")))
-
-    def _attach_task_by_pid(self, cgrp: Cgroup, pid: int) -> int:
-        """kernel/cgroup.c: attach_task_by_pid(): ESRCH for an unknown or exiting pid."""
-        ts = self.k.tasks.get(pid)
-        if ts is None or ts.state != TASK_RUNNING or ts.exiting:
-            return -_errno.ESRCH
-        return int(self._call(f"attach {pid}", kcgroup.cgroup_attach_task, self.k, cgrp, ts))
 
     # -- /proc ----------------------------------------------------------------------------
 
@@ -714,7 +613,10 @@ def _memcg(cgrp: Cgroup) -> MemCgroup:
 
 
 def _is_file(name: str) -> bool:
-    return any(cft.name == name for cft in CFTYPES)
+    """A name some group's control file has (kernel/cgroup.c: files[], and every
+    "memory." file, swap accounting or not)."""
+    subsys = (*memcontrol.mem_cgroup_files, *memcontrol.memsw_cgroup_files)
+    return name in {cft.name for cft in kcgroup.files} | {f"memory.{c.name}" for c in subsys}
 
 
 def _swap_area_active(si: swapfile.SwapInfoStruct) -> bool:

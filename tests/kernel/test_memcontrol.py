@@ -15,7 +15,7 @@ from kernel_helpers import make_kernel, run
 
 from swaplab.kernel import memcontrol as mc
 from swaplab.kernel import oom_kill, swap, vmscan
-from swaplab.kernel.cgroup import Cgroup
+from swaplab.kernel.cgroup import Cftype, Cgroup, cgroup_file_write
 from swaplab.kernel.config import KernelConfig, make_config
 from swaplab.kernel.errno import EBUSY, EINVAL, ENOMEM, KernelBug
 from swaplab.kernel.gfp import GFP_HIGHUSER_MOVABLE, GFP_KERNEL, GFP_NOWAIT
@@ -131,9 +131,47 @@ def charge_anon(k: Kernel, task: TaskStruct, page: Page | None = None,
     return int(ret), page
 
 
+#: mem_cgroup_files[] and memsw_cgroup_files[] by name.
+FILES: dict[str, Cftype] = {cft.name: cft
+                            for cft in (*mc.mem_cgroup_files, *mc.memsw_cgroup_files)}
+
+
+def cft(name: str) -> Cftype:
+    return FILES[name.removeprefix("memory.")]
+
+
+def file_write(k: Kernel, mem: MemCgroup, name: str, buf: str) -> int:
+    """cgroup_file_write() of the group's file ``name``, run to the end."""
+    ret = cgroup_file_write(k, mem.cgroup, cft(name), buf)
+    return ret if isinstance(ret, int) else int(run(k, ret))
+
+
+def read_u64(k: Kernel, mem: MemCgroup, name: str) -> int:
+    """The read_u64 method of the group's file ``name`` (mem_cgroup_read() for the
+    res_counter files)."""
+    file = cft(name)
+    assert file.read_u64 is not None
+    return file.read_u64(k, mem.cgroup, file)
+
+
 def set_limit(k: Kernel, mem: MemCgroup, value: str, memsw: bool = False) -> int:
-    name = "memsw.limit_in_bytes" if memsw else "limit_in_bytes"
-    return int(run(k, mc.mem_cgroup_write(k, mem, name, value)))
+    return file_write(k, mem, "memsw.limit_in_bytes" if memsw else "limit_in_bytes", value)
+
+
+def stat_show(k: Kernel, mem: MemCgroup) -> list[tuple[str, int]]:
+    return mc.mem_control_stat_show(k, mem.cgroup, cft("stat"))
+
+
+def hierarchy_write(k: Kernel, mem: MemCgroup, val: int | str) -> int:
+    """memory.use_hierarchy: an int to mem_cgroup_hierarchy_write(), a text through
+    cgroup_write_X64()."""
+    if isinstance(val, str):
+        return file_write(k, mem, "use_hierarchy", val)
+    return mc.mem_cgroup_hierarchy_write(k, mem.cgroup, cft("use_hierarchy"), val)
+
+
+def swappiness_write(k: Kernel, mem: MemCgroup, val: int) -> int:
+    return mc.mem_cgroup_swappiness_write(k, mem.cgroup, cft("swappiness"), val)
 
 
 def usage(mem: MemCgroup) -> tuple[int, int]:
@@ -152,8 +190,8 @@ def test_create_ids_and_inheritance(version: str) -> None:
     a = mkcg(k, k.cgroup_root, "A")
     assert a.css_id == 2 and k.css_ids[2] is a
     assert a.swappiness == 35  # get_swappiness(root) = vm_swappiness
-    assert mc.mem_cgroup_swappiness_write(k, a, 70) == 0
-    assert mc.mem_cgroup_hierarchy_write(k, a, 1) == 0
+    assert swappiness_write(k, a, 70) == 0
+    assert hierarchy_write(k, a, 1) == 0
     b = mkcg(k, a.cgroup, "B")
     assert (b.swappiness, b.use_hierarchy) == (70, True)
     assert b.res.parent is a.res and b.memsw.parent is a.memsw
@@ -165,7 +203,7 @@ def test_create_ids_and_inheritance(version: str) -> None:
 def test_swap_record_keeps_rmdired_memcg_alive() -> None:
     k = make_kernel("2.6.31")
     a = mkcg(k, k.cgroup_root, "A")
-    assert mc.mem_cgroup_hierarchy_write(k, a, 1) == 0
+    assert hierarchy_write(k, a, 1) == 0
     b = mkcg(k, a.cgroup, "B")
     t = task_in(k, b)
     # swap-out of a charged, unmapped anon page: record + mem_cgroup_get
@@ -335,7 +373,7 @@ def test_newpage_charge_skips_mapped_and_cache_pages() -> None:
 def test_hierarchy_charge_refused_by_ancestor(version: str, stubs: Stubs) -> None:
     k = make_kernel(version)
     a = mkcg(k, k.cgroup_root, "A")
-    assert mc.mem_cgroup_hierarchy_write(k, a, 1) == 0
+    assert hierarchy_write(k, a, 1) == 0
     assert set_limit(k, a, "4096") == 0
     b = mkcg(k, a.cgroup, "B")
     t = task_in(k, b)
@@ -710,7 +748,7 @@ def test_limit_rounding(text: str, value: int) -> None:
     k = make_kernel()
     a = mkcg(k, k.cgroup_root, "A")
     assert set_limit(k, a, text + "\n") == 0
-    assert mc.mem_cgroup_read(k, a, "memory.limit_in_bytes") == value
+    assert read_u64(k, a, "memory.limit_in_bytes") == value
 
 
 @pytest.mark.parametrize("text", ["1.0", "1xx", "xx", "-2", "1 2"])
@@ -778,7 +816,7 @@ def test_limit_below_usage_ebusy_after_retries(version: str, stubs: Stubs) -> No
 def test_limit_retries_scale_with_subtree_and_reset_on_progress(stubs: Stubs) -> None:
     k = make_kernel()
     a = mkcg(k, k.cgroup_root, "A")
-    mc.mem_cgroup_hierarchy_write(k, a, 1)
+    hierarchy_write(k, a, 1)
     mkcg(k, a.cgroup, "B")
     t = task_in(k, a)
     for _ in range(3):
@@ -800,7 +838,7 @@ def test_memsw_limit_einval_without_swap_account_on_30() -> None:
     k = make_kernel(cfg=replace(make_config("2.6.30"), do_swap_account=False))
     a = mkcg(k, k.cgroup_root, "A")
     assert set_limit(k, a, "8M", memsw=True) == -EINVAL
-    assert mc.mem_cgroup_read(k, a, "memsw.limit_in_bytes") == 0
+    assert read_u64(k, a, "memsw.limit_in_bytes") == 0
 
 
 def test_read_and_reset_files(stubs: Stubs) -> None:
@@ -812,25 +850,15 @@ def test_read_and_reset_files(stubs: Stubs) -> None:
     charge_anon(k, t)
     charge_anon(k, t)
     mc.mem_cgroup_uncharge_page(k, p1)
-    assert mc.mem_cgroup_read(k, a, "usage_in_bytes") == 4096
-    assert mc.mem_cgroup_read(k, a, "max_usage_in_bytes") == 8192
-    assert mc.mem_cgroup_read(k, a, "failcnt") == 6
-    assert mc.mem_cgroup_read(k, a, "memsw.max_usage_in_bytes") == 8192
-    assert mc.mem_cgroup_reset(k, a, "max_usage_in_bytes") == 0
-    assert mc.mem_cgroup_reset(k, a, "memory.failcnt") == 0
-    assert mc.mem_cgroup_read(k, a, "max_usage_in_bytes") == 4096
-    assert mc.mem_cgroup_read(k, a, "failcnt") == 0
-    assert mc.mem_cgroup_read(k, a, "memsw.max_usage_in_bytes") == 8192
-
-
-def test_files_per_config() -> None:
-    base = ["memory.usage_in_bytes", "memory.max_usage_in_bytes", "memory.limit_in_bytes",
-            "memory.failcnt", "memory.stat", "memory.force_empty", "memory.use_hierarchy",
-            "memory.swappiness"]
-    memsw = ["memory.memsw.usage_in_bytes", "memory.memsw.max_usage_in_bytes",
-             "memory.memsw.limit_in_bytes", "memory.memsw.failcnt"]
-    assert mc.mem_cgroup_files(make_kernel()) == base + memsw
-    assert mc.mem_cgroup_files(make_kernel(cfg=KernelConfig(do_swap_account=False))) == base
+    assert read_u64(k, a, "usage_in_bytes") == 4096
+    assert read_u64(k, a, "max_usage_in_bytes") == 8192
+    assert read_u64(k, a, "failcnt") == 6
+    assert read_u64(k, a, "memsw.max_usage_in_bytes") == 8192
+    assert mc.mem_cgroup_reset(k, a.cgroup, cft("max_usage_in_bytes").private) == 0
+    assert mc.mem_cgroup_reset(k, a.cgroup, cft("memory.failcnt").private) == 0
+    assert read_u64(k, a, "max_usage_in_bytes") == 4096
+    assert read_u64(k, a, "failcnt") == 0
+    assert read_u64(k, a, "memsw.max_usage_in_bytes") == 8192
 
 
 # ---------------------------------------------------------------------------------------------
@@ -840,40 +868,40 @@ def test_files_per_config() -> None:
 def test_use_hierarchy_rules() -> None:
     k = make_kernel()
     r = root(k)
-    assert mc.mem_cgroup_hierarchy_write(k, r, 1) == 0  # root without children
-    assert mc.mem_cgroup_hierarchy_write(k, r, "0\n") == 0
-    assert mc.mem_cgroup_hierarchy_write(k, r, 2) == -EINVAL
-    assert mc.mem_cgroup_hierarchy_write(k, r, "abc") == -EINVAL
-    assert mc.mem_cgroup_hierarchy_write(k, r, "") == -EINVAL  # cgroup_write_X64: !nbytes
-    assert mc.mem_cgroup_hierarchy_write(k, r, 1) == 0
-    assert mc.mem_cgroup_hierarchy_write(k, r, " \n") == 0  # blanks: strstrip -> "" -> 0
+    assert hierarchy_write(k, r, 1) == 0  # root without children
+    assert hierarchy_write(k, r, "0\n") == 0
+    assert hierarchy_write(k, r, 2) == -EINVAL
+    assert hierarchy_write(k, r, "abc") == -EINVAL
+    assert hierarchy_write(k, r, "") == -EINVAL  # cgroup_write_X64: !nbytes
+    assert hierarchy_write(k, r, 1) == 0
+    assert hierarchy_write(k, r, " \n") == 0  # blanks: strstrip -> "" -> 0
     assert not r.use_hierarchy
     a = mkcg(k, k.cgroup_root, "A")
-    assert mc.mem_cgroup_hierarchy_write(k, r, 1) == -EBUSY  # has children
-    assert mc.mem_cgroup_hierarchy_write(k, r, 2) == -EINVAL  # value first
-    assert mc.mem_cgroup_hierarchy_write(k, a, "0x1") == 0
+    assert hierarchy_write(k, r, 1) == -EBUSY  # has children
+    assert hierarchy_write(k, r, 2) == -EINVAL  # value first
+    assert hierarchy_write(k, a, "0x1") == 0
     b = mkcg(k, a.cgroup, "B")
-    assert mc.mem_cgroup_hierarchy_read(k, b) == 1
-    assert mc.mem_cgroup_hierarchy_write(k, b, 0) == -EINVAL  # parent has hierarchy
-    assert mc.mem_cgroup_hierarchy_write(k, a, 0) == -EBUSY
+    assert read_u64(k, b, "use_hierarchy") == 1
+    assert hierarchy_write(k, b, 0) == -EINVAL  # parent has hierarchy
+    assert hierarchy_write(k, a, 0) == -EBUSY
 
 
 def test_swappiness_rules() -> None:
     k = make_kernel()
     r = root(k)
     k.vm_swappiness = 42
-    assert mc.mem_cgroup_swappiness_read(k, r) == 42
-    assert mc.mem_cgroup_swappiness_write(k, r, 10) == -EINVAL
+    assert read_u64(k, r, "swappiness") == 42
+    assert swappiness_write(k, r, 10) == -EINVAL
     a = mkcg(k, k.cgroup_root, "A")
-    assert mc.mem_cgroup_swappiness_write(k, a, 101) == -EINVAL
-    assert mc.mem_cgroup_swappiness_write(k, a, 100) == 0
-    assert mc.mem_cgroup_swappiness_read(k, a) == 100
-    mc.mem_cgroup_hierarchy_write(k, a, 1)
-    assert mc.mem_cgroup_swappiness_write(k, a, 0) == 0  # hierarchy, no children
+    assert swappiness_write(k, a, 101) == -EINVAL
+    assert swappiness_write(k, a, 100) == 0
+    assert read_u64(k, a, "swappiness") == 100
+    hierarchy_write(k, a, 1)
+    assert swappiness_write(k, a, 0) == 0  # hierarchy, no children
     b = mkcg(k, a.cgroup, "B")
     assert b.swappiness == 0
-    assert mc.mem_cgroup_swappiness_write(k, a, 5) == -EINVAL  # hierarchy + children
-    assert mc.mem_cgroup_swappiness_write(k, b, 5) == -EINVAL  # parent hierarchy
+    assert swappiness_write(k, a, 5) == -EINVAL  # hierarchy + children
+    assert swappiness_write(k, b, 5) == -EINVAL  # parent hierarchy
 
 
 # ---------------------------------------------------------------------------------------------
@@ -889,14 +917,14 @@ def test_stat_key_order(version: str, swap_account: bool) -> None:
     k = make_kernel(cfg=replace(make_config(version), do_swap_account=swap_account))
     local = [n for n in LOCAL_31 if version == "2.6.31" or n != "mapped_file"]
     hier = ["hierarchical_memory_limit"] + (["hierarchical_memsw_limit"] if swap_account else [])
-    keys = [key for key, _ in mc.mem_control_stat_show(k, root(k))]
+    keys = [key for key, _ in stat_show(k, root(k))]
     assert keys == local + hier + [f"total_{n}" for n in local]
 
 
 def test_stat_values_and_totals() -> None:
     k = make_kernel()
     a = mkcg(k, k.cgroup_root, "A")
-    mc.mem_cgroup_hierarchy_write(k, a, 1)
+    hierarchy_write(k, a, 1)
     set_limit(k, a, "1M")
     b = mkcg(k, a.cgroup, "B")
     set_limit(k, b, "2M")
@@ -906,15 +934,15 @@ def test_stat_values_and_totals() -> None:
     charge_anon(k, tb)
     cache = new_page(anon=False)
     run(k, mc.mem_cgroup_cache_charge(k, cache, tb.mm, GFP_KERNEL), tb)
-    stat = dict(mc.mem_control_stat_show(k, b))
+    stat = dict(stat_show(k, b))
     assert stat["rss"] == 4096 and stat["cache"] == 4096 and stat["pgpgin"] == 2
     assert stat["hierarchical_memory_limit"] == 1 << 20
     assert stat["hierarchical_memsw_limit"] == RESOURCE_MAX
-    astat = dict(mc.mem_control_stat_show(k, a))
+    astat = dict(stat_show(k, a))
     assert astat["rss"] == 4096 and astat["active_anon"] == 4096
     assert astat["total_rss"] == 8192 and astat["total_cache"] == 4096
     assert astat["total_pgpgin"] == 3 and astat["total_active_anon"] == 4096
-    rstat = dict(mc.mem_control_stat_show(k, root(k)))
+    rstat = dict(stat_show(k, root(k)))
     assert rstat["total_rss"] == 0  # root without use_hierarchy: itself only
 
 
@@ -927,18 +955,18 @@ def test_force_empty_ebusy_with_tasks_or_children(stubs: Stubs) -> None:
     a = mkcg(k, k.cgroup_root, "A")
     t = task_in(k, a)
     charge_anon(k, t)
-    assert run(k, mc.mem_cgroup_force_empty_write(k, a)) == -EBUSY
+    assert run(k, mc.mem_cgroup_force_empty_write(k, a.cgroup, None)) == -EBUSY
     assert run(k, mc.mem_cgroup_force_empty(k, a, False)) == -EBUSY
     a.cgroup.tasks.clear()
     mkcg(k, a.cgroup, "B")
-    assert run(k, mc.mem_cgroup_force_empty_write(k, a)) == -EBUSY
+    assert run(k, mc.mem_cgroup_force_empty_write(k, a.cgroup, None)) == -EBUSY
     assert a.css_refcnt == 2  # its own reference was dropped again
 
 
 def test_force_empty_of_empty_group_succeeds() -> None:
     k = make_kernel()
     a = mkcg(k, k.cgroup_root, "A")
-    assert run(k, mc.mem_cgroup_force_empty_write(k, a)) == 0
+    assert run(k, mc.mem_cgroup_force_empty_write(k, a.cgroup, None)) == 0
     assert run(k, mc.mem_cgroup_pre_destroy(k, a)) == 0
 
 
@@ -954,7 +982,7 @@ def test_force_empty_free_path_reclaims(stubs: Stubs) -> None:
         return 1
 
     stubs.on_reclaim = swap_it_out
-    assert run(k, mc.mem_cgroup_force_empty_write(k, a)) == 0
+    assert run(k, mc.mem_cgroup_force_empty_write(k, a.cgroup, None)) == 0
     assert a.res.usage == 0 and a.memsw.usage == P and len(stubs.reclaims) == 1
 
 
@@ -1002,7 +1030,7 @@ def test_move_path_busy_page_in_pagevec_then_drained() -> None:
 def test_record_last_oom_subtree_and_oom_called() -> None:
     k = make_kernel()
     a = mkcg(k, k.cgroup_root, "A")
-    mc.mem_cgroup_hierarchy_write(k, a, 1)
+    hierarchy_write(k, a, 1)
     b = mkcg(k, a.cgroup, "B")
     c = mkcg(k, k.cgroup_root, "C")
     tb, tc = task_in(k, b), task_in(k, c)
@@ -1037,7 +1065,7 @@ def test_task_in_mem_cgroup_and_mm_match() -> None:
 def test_hierarchical_reclaim_round_robin(stubs: Stubs) -> None:
     k = make_kernel()
     a = mkcg(k, k.cgroup_root, "A")
-    mc.mem_cgroup_hierarchy_write(k, a, 1)
+    hierarchy_write(k, a, 1)
     b, c = mkcg(k, a.cgroup, "B"), mkcg(k, a.cgroup, "C")
     charge_anon(k, task_in(k, b))
     charge_anon(k, task_in(k, c))
@@ -1086,22 +1114,22 @@ def test_mapped_file_stat_31_only_for_file_pages() -> None:
         run(k, mc.mem_cgroup_cache_charge(k, shm, t.mm, GFP_KERNEL), t)
         mc.mem_cgroup_update_mapped_file_stat(k, shm, 1)
         assert root(k).stat["mapped_file"] == expect
-        stat = dict(mc.mem_control_stat_show(k, root(k)))
+        stat = dict(stat_show(k, root(k)))
         assert stat.get("mapped_file", 0) == expect * P
 
 
 def test_file_write_dispatch() -> None:
     k = make_kernel()
     a = mkcg(k, k.cgroup_root, "A")
-    assert run(k, mc.mem_cgroup_file_write(k, a, "memory.limit_in_bytes", "4097\n")) == 0
+    assert file_write(k, a, "memory.limit_in_bytes", "4097\n") == 0
     assert a.res.limit == 8192
-    assert run(k, mc.mem_cgroup_file_write(k, a, "memory.swappiness", " 7\n")) == 0
+    assert file_write(k, a, "memory.swappiness", " 7\n") == 0
     assert a.swappiness == 7
-    assert run(k, mc.mem_cgroup_file_write(k, a, "memory.use_hierarchy", "1x")) == -EINVAL
-    assert run(k, mc.mem_cgroup_file_write(k, a, "memory.failcnt", "whatever")) == 0
-    assert run(k, mc.mem_cgroup_file_write(k, a, "memory.force_empty", "xx")) == 0
-    assert run(k, mc.mem_cgroup_file_write(k, a, "memory.usage_in_bytes", "0")) == -EINVAL
-    assert run(k, mc.mem_cgroup_file_write(k, a, "memory.stat", "0")) == -EINVAL
+    assert file_write(k, a, "memory.use_hierarchy", "1x") == -EINVAL
+    assert file_write(k, a, "memory.failcnt", "whatever") == 0
+    assert file_write(k, a, "memory.force_empty", "xx") == 0
+    assert file_write(k, a, "memory.usage_in_bytes", "0") == -EINVAL
+    assert file_write(k, a, "memory.stat", "0") == -EINVAL
 
 
 def test_llong_max_rounds_up_to_2_63_a_u64_limit() -> None:
@@ -1111,9 +1139,9 @@ def test_llong_max_rounds_up_to_2_63_a_u64_limit() -> None:
     a = mkcg(k, k.cgroup_root, "A")
     assert set_limit(k, a, "9223372036854775807") == -EINVAL
     assert set_limit(k, a, "9223372036854775807", memsw=True) == 0
-    assert mc.mem_cgroup_read(k, a, "memsw.limit_in_bytes") == 1 << 63
+    assert read_u64(k, a, "memsw.limit_in_bytes") == 1 << 63
     assert set_limit(k, a, "9223372036854775807") == 0
-    assert mc.mem_cgroup_read(k, a, "limit_in_bytes") == 1 << 63
+    assert read_u64(k, a, "limit_in_bytes") == 1 << 63
     assert a.memsw_is_minimum
 
 

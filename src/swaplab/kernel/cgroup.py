@@ -18,10 +18,23 @@ kernel does, and returns -EBUSY).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from swaplab.kernel.errno import EBUSY, EEXIST, EINTR, EINVAL, ENODEV, ENOENT, ESRCH, KernelBug
+from swaplab.kernel.errno import (
+    E2BIG,
+    EBUSY,
+    EEXIST,
+    EINTR,
+    EINVAL,
+    ENODEV,
+    ENOENT,
+    ESRCH,
+    KernelBug,
+)
 from swaplab.kernel.mm_types import TASK_RUNNING
+from swaplab.kernel.res_counter import simple_strtoull
 from swaplab.kernel.sync import (
     WaitQueue,
     finish_wait,
@@ -39,6 +52,7 @@ if TYPE_CHECKING:
     from swaplab.kernel.kernel import Kernel
     from swaplab.kernel.memcontrol import MemCgroup
     from swaplab.kernel.mm_types import TaskStruct
+
 
 class Cgroup:
     """struct cgroup: a directory of the mount, its tasks and its memory css.
@@ -343,3 +357,148 @@ def cgroup_release_and_wakeup_rmdir(k: Kernel, mem: MemCgroup) -> None:
 
     cgroup_wakeup_rmdir_waiter(k, mem.cgroup)
     css_put(k, mem)
+
+
+# ---------------------------------------------------------------------------------------
+# Control files: struct cftype and the file layer (cgroup_file_read/cgroup_file_write)
+
+#: kernel/cgroup.c: CGROUP_LOCAL_BUFFER_SIZE, the on-stack buffer of cgroup_write_X64() and
+#: cgroup_write_string(): a write of this many bytes or more is refused with -E2BIG.
+CGROUP_LOCAL_BUFFER_SIZE = 64
+
+_U64_MASK = (1 << 64) - 1
+
+#: What a write method returns: 0 or -errno, or (an ``async`` method that may reclaim and
+#: sleep) a coroutine of it.
+CftRet = int | Coroutine[Any, Any, int]
+
+#: cft->private (include/linux/cgroup.h: an int): the subsystem's cookie; memcontrol's is
+#: MEMFILE_PRIVATE(type, attr), a (counter type, res_counter member) pair in the model.
+CftPrivate = tuple[int, str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Cftype:
+    """include/linux/cgroup.h: struct cftype (2.6.30, 2.6.31): a control file, its
+    ``private`` word and the methods it sets (None = unset).
+
+    Methods take the cgroup, as in C (memcontrol's find their memcg with
+    mem_cgroup_from_cont()); ``trigger`` takes cft->private as its ``event``. ``open``
+    stands for a file with its own file operations (kernel/cgroup.c: the tasks file's
+    cgroup_tasks_open()); here it returns the text a read of the file gives. Not modelled:
+    read/write (raw), read_s64/write_s64, read_seq_string, max_write_len (every modelled file
+    has the default), release.
+    """
+
+    name: str
+    private: CftPrivate = None
+    open: Callable[[Kernel, Cgroup, Cftype], str] | None = None
+    read_u64: Callable[[Kernel, Cgroup, Cftype], int] | None = None
+    read_map: Callable[[Kernel, Cgroup, Cftype], list[tuple[str, int]]] | None = None
+    write_u64: Callable[[Kernel, Cgroup, Cftype, int], CftRet] | None = None
+    write_string: Callable[[Kernel, Cgroup, Cftype, str], CftRet] | None = None
+    trigger: Callable[[Kernel, Cgroup, CftPrivate], CftRet] | None = None
+
+
+def strstrip(buf: str) -> str:
+    """lib/string.c: strstrip(): without leading and trailing isspace() characters."""
+    return buf.strip(" \t\n\v\f\r")
+
+
+def cgroup_tasks_open(k: Kernel, cgrp: Cgroup, cft: Cftype) -> str:
+    """kernel/cgroup.c: cgroup_tasks_open() and its seq_file: the pids of the group's tasks,
+    sorted, one a line."""
+    return "".join(f"{pid}\n" for pid in sorted(t.pid for t in cgrp.tasks))
+
+
+def attach_task_by_pid(k: Kernel, cgrp: Cgroup, pid: int) -> int:
+    """kernel/cgroup.c: attach_task_by_pid() (the writer is root: no permission test):
+    -ESRCH for a pid without a live task (pid 0 would be the writer, which is not a modelled
+    task), else cgroup_attach_task()."""
+    ts = k.tasks.get(pid)
+    if ts is None or ts.state != TASK_RUNNING or ts.exiting:
+        return -ESRCH
+    return cgroup_attach_task(k, cgrp, ts)
+
+
+def cgroup_tasks_write(k: Kernel, cgrp: Cgroup, cft: Cftype, pid: int) -> int:
+    """kernel/cgroup.c: cgroup_tasks_write(): attach_task_by_pid() (its test for a removed
+    group, cgroup_lock_live_group(), is cgroup_file_write()'s here)."""
+    return attach_task_by_pid(k, cgrp, pid)
+
+
+#: kernel/cgroup.c: files[] (2.6.30, 2.6.31), the cgroup core's files of every directory.
+#: Not modelled: notify_on_release and the root's release_agent (cft_release_agent), so
+#: both are absent (cgroup.procs only came after 2.6.31).
+files: tuple[Cftype, ...] = (
+    Cftype("tasks", open=cgroup_tasks_open, write_u64=cgroup_tasks_write),
+)
+
+
+def cgroup_populate_dir(k: Kernel, cgrp: Cgroup) -> list[tuple[str, Cftype]]:
+    """kernel/cgroup.c: cgroup_populate_dir(): the files of a directory in creation order,
+    with their names: files[], then the memory subsystem's (mem_cgroup_populate()), named
+    "memory." + cft->name as cgroup_add_file() names a subsystem's files."""
+    from swaplab.kernel import memcontrol
+
+    out = [(cft.name, cft) for cft in files]
+    out += [(f"memory.{cft.name}", cft) for cft in memcontrol.mem_cgroup_populate(k, cgrp)]
+    return out
+
+
+def cgroup_file_read(k: Kernel, cgrp: Cgroup, cft: Cftype) -> str | int:
+    """The text a read of an open control file returns, or -errno.
+
+    kernel/cgroup.c: cgroup_file_open() gives a file with its own ``open`` (tasks) its own
+    file operations and a read_map file a seq_file (cgroup_seqfile_show(): "key value" a
+    line); any other file is read by cgroup_file_read(): cgroup_read_u64() ("%llu" and a
+    newline) or -EINVAL (a write-only file such as force_empty, which root may open).
+    """
+    if cft.open is not None:
+        return cft.open(k, cgrp, cft)
+    if cft.read_map is not None:
+        return "".join(f"{key} {val}\n" for key, val in cft.read_map(k, cgrp, cft))
+    if cft.read_u64 is not None:
+        return f"{cft.read_u64(k, cgrp, cft) & _U64_MASK}\n"
+    return -EINVAL
+
+
+def cgroup_write_X64(k: Kernel, cgrp: Cgroup, cft: Cftype, buf: str) -> CftRet:
+    """kernel/cgroup.c: cgroup_write_X64() for a write_u64 method: -EINVAL for an empty
+    write, -E2BIG from CGROUP_LOCAL_BUFFER_SIZE bytes on, then strstrip() and
+    simple_strtoull(base 0); text after the number is -EINVAL (blanks only read as 0)."""
+    nbytes = len(buf.encode())
+    if not nbytes:
+        return -EINVAL
+    if nbytes >= CGROUP_LOCAL_BUFFER_SIZE:
+        return -E2BIG
+    val, rest = simple_strtoull(strstrip(buf), 0)
+    if rest:
+        return -EINVAL
+    assert cft.write_u64 is not None
+    return cft.write_u64(k, cgrp, cft, val)
+
+
+def cgroup_write_string(k: Kernel, cgrp: Cgroup, cft: Cftype, buf: str) -> CftRet:
+    """kernel/cgroup.c: cgroup_write_string(): -E2BIG from CGROUP_LOCAL_BUFFER_SIZE - 1
+    bytes on (no file sets max_write_len), then the method gets the strstrip()ped text."""
+    if len(buf.encode()) >= CGROUP_LOCAL_BUFFER_SIZE - 1:
+        return -E2BIG
+    assert cft.write_string is not None
+    return cft.write_string(k, cgrp, cft, strstrip(buf))
+
+
+def cgroup_file_write(k: Kernel, cgrp: Cgroup, cft: Cftype, buf: str) -> CftRet:
+    """kernel/cgroup.c: cgroup_file_write(): -ENODEV for a removed group; else the file's
+    write_u64 (cgroup_write_X64()), write_string (cgroup_write_string()) or trigger (with
+    cft->private; the text is ignored); -EINVAL for a file without a write method (root
+    may open a read-only one). 0 or -errno, or a coroutine of it (an ``async`` method)."""
+    if cgrp.removed:
+        return -ENODEV
+    if cft.write_u64 is not None:
+        return cgroup_write_X64(k, cgrp, cft, buf)
+    if cft.write_string is not None:
+        return cgroup_write_string(k, cgrp, cft, buf)
+    if cft.trigger is not None:
+        return cft.trigger(k, cgrp, cft.private)
+    return -EINVAL

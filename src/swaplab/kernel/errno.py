@@ -15,6 +15,7 @@ ESRCH = errno.ESRCH
 EIO = errno.EIO
 EAGAIN = errno.EAGAIN
 EFAULT = errno.EFAULT
+E2BIG = errno.E2BIG
 #: include/linux/errno.h: ERESTARTSYS (kernel-internal, not in user space's errno)
 ERESTARTSYS = 512
 

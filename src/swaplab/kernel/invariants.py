@@ -40,10 +40,10 @@ from swaplab.kernel.mm_types import (
 )
 from swaplab.kernel.page_cgroup import PageCgroup, PageCgroupUsed
 from swaplab.kernel.swapfile import (
-    SWAP_HAS_CACHE,
     SWP_USED,
     SWP_WRITEOK,
     swap_count,
+    swap_has_cache,
     swap_map_bad,
     swap_map_max,
     swp_entry,
@@ -396,7 +396,7 @@ def check_swap_slots(k: Kernel) -> list[str]:
             entry = swp_entry(si.type, offset)
             refs, in_cache = users.get(entry, 0), entry in cached
             if k.cfg.swap_has_cache:
-                count, flag = swap_count(v), bool(v & SWAP_HAS_CACHE)
+                count, flag = swap_count(v), swap_has_cache(v)
                 if flag != in_cache:
                     out.append(f"slot {entry:#x}: swap_map {v:#x} HAS_CACHE {flag} but "
                                f"in swap cache {in_cache}")

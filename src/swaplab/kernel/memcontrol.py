@@ -33,6 +33,8 @@ from math import isqrt
 from typing import TYPE_CHECKING
 
 from swaplab.kernel.cgroup import (
+    CftPrivate,
+    Cftype,
     cgroup_exclude_rmdir,
     cgroup_release_and_wakeup_rmdir,
     cgroup_wakeup_rmdir_waiter,
@@ -86,7 +88,6 @@ from swaplab.kernel.res_counter import (
     res_counter_reset_max,
     res_counter_set_limit,
     res_counter_uncharge,
-    simple_strtoull,
 )
 from swaplab.kernel.sync import (
     busy_retry,
@@ -131,32 +132,29 @@ pcg_default_flags: dict[int, int] = {
     MEM_CGROUP_CHARGE_TYPE_FORCE: 0,
 }
 
-# cft->private: which counter a file reads (_MEM, _MEMSWAP) and which member.
+# cft->private of the res_counter files: MEMFILE_PRIVATE(type, attr), the counter
+# (_MEM: res, _MEMSWAP: memsw) and the res_counter member (RES_USAGE, ...).
 _MEM = 0
 _MEMSWAP = 1
 
-#: mem_cgroup_files[] and memsw_cgroup_files[]: name -> (counter, member) for the
-#: res_counter files; the others are handled by name.
-MEMFILES: dict[str, tuple[int, str]] = {
-    "usage_in_bytes": (_MEM, RES_USAGE),
-    "max_usage_in_bytes": (_MEM, RES_MAX_USAGE),
-    "limit_in_bytes": (_MEM, RES_LIMIT),
-    "failcnt": (_MEM, RES_FAILCNT),
-    "memsw.usage_in_bytes": (_MEMSWAP, RES_USAGE),
-    "memsw.max_usage_in_bytes": (_MEMSWAP, RES_MAX_USAGE),
-    "memsw.limit_in_bytes": (_MEMSWAP, RES_LIMIT),
-    "memsw.failcnt": (_MEMSWAP, RES_FAILCNT),
-}
 
-_MEM_CGROUP_FILES = (
-    "usage_in_bytes", "max_usage_in_bytes", "limit_in_bytes", "failcnt", "stat",
-    "force_empty", "use_hierarchy", "swappiness",
-)
-_MEMSW_CGROUP_FILES = (
-    "memsw.usage_in_bytes", "memsw.max_usage_in_bytes", "memsw.limit_in_bytes",
-    "memsw.failcnt",
-)
+def MEMFILE_PRIVATE(x: int, val: str) -> tuple[int, str]:
+    """mm/memcontrol.c: MEMFILE_PRIVATE() (C packs the two into an int)."""
+    return (x, val)
 
+
+def MEMFILE_TYPE(val: CftPrivate) -> int:
+    """mm/memcontrol.c: MEMFILE_TYPE(): _MEM or _MEMSWAP."""
+    BUG_ON(val is None, "MEMFILE_TYPE() of a file without private")
+    assert val is not None
+    return val[0]
+
+
+def MEMFILE_ATTR(val: CftPrivate) -> str:
+    """mm/memcontrol.c: MEMFILE_ATTR(): the res_counter member."""
+    BUG_ON(val is None, "MEMFILE_ATTR() of a file without private")
+    assert val is not None
+    return val[1]
 
 
 class MemCgroup:
@@ -1362,12 +1360,6 @@ async def mem_cgroup_force_empty(k: Kernel, mem: MemCgroup, free_all: bool) -> i
     return ret
 
 
-async def mem_cgroup_force_empty_write(k: Kernel, mem: MemCgroup) -> int:
-    """mm/memcontrol.c: mem_cgroup_force_empty_write() (memory.force_empty, a trigger: the
-    written text is ignored)."""
-    return await mem_cgroup_force_empty(k, mem, True)
-
-
 # ---------------------------------------------------------------------------------------------
 # Limits
 
@@ -1441,129 +1433,106 @@ async def mem_cgroup_resize_memsw_limit(k: Kernel, memcg: MemCgroup, val: int) -
 
 
 # ---------------------------------------------------------------------------------------------
-# The cgroup files (cftype handlers). Names may carry the "memory." prefix.
+# The cgroup files: cftype methods and mem_cgroup_files[]/memsw_cgroup_files[]
 
 
-def mem_cgroup_files(k: Kernel) -> list[str]:
-    """mm/memcontrol.c: mem_cgroup_populate(): the memory.* files of a group, in
-    registration order; the memsw files only with swap accounting."""
-    names = list(_MEM_CGROUP_FILES)
-    if k.cfg.do_swap_account:
-        names += _MEMSW_CGROUP_FILES
-    return [f"memory.{name}" for name in names]
+def mem_cgroup_from_cont(cont: Cgroup) -> MemCgroup:
+    """mm/memcontrol.c: mem_cgroup_from_cont(): the memcg of a cgroup."""
+    mem = cont.memcg
+    BUG_ON(mem is None, f"mem_cgroup_from_cont({cont!r}): no memory css")
+    assert mem is not None
+    return mem
 
 
-def _memfile(name: str) -> tuple[int, str] | None:
-    return MEMFILES.get(name.removeprefix("memory."))
-
-
-def mem_cgroup_read(k: Kernel, mem: MemCgroup, name: str) -> int:
-    """mm/memcontrol.c: mem_cgroup_read(): usage/max_usage/limit/failcnt of res or memsw
-    (bytes; failcnt a count). [30] a memsw file reads 0 without swap accounting (the files
-    do not exist then). -EINVAL for a name that is not a res_counter file."""
-    spec = _memfile(name)
-    if spec is None:
-        return -EINVAL
-    counter_type, member = spec
-    if counter_type == _MEM:
-        return res_counter_read_u64(mem.res, member)
+def mem_cgroup_read(k: Kernel, cont: Cgroup, cft: Cftype) -> int:
+    """mm/memcontrol.c: mem_cgroup_read(): the res_counter member MEMFILE_ATTR() of res or
+    memsw (MEMFILE_TYPE()): bytes, failcnt a count. [30] a memsw file reads 0 without swap
+    accounting (the files do not exist then)."""
+    mem = mem_cgroup_from_cont(cont)
+    name = MEMFILE_ATTR(cft.private)
+    if MEMFILE_TYPE(cft.private) == _MEM:
+        return res_counter_read_u64(mem.res, name)
     if not k.cfg.v31 and not k.cfg.do_swap_account:
         return 0
-    return res_counter_read_u64(mem.memsw, member)
+    return res_counter_read_u64(mem.memsw, name)
 
 
-def _strstrip(buf: str) -> str:
-    """lib/string.c: strstrip(): leading and trailing isspace() characters."""
-    return buf.strip(" \t\n\v\f\r")
-
-
-async def mem_cgroup_write(k: Kernel, mem: MemCgroup, name: str, buf: str) -> int:
-    """mm/memcontrol.c: mem_cgroup_write() (write_string: limit_in_bytes and
-    memsw.limit_in_bytes; the buffer is strstrip()ped as cgroup_write_string() does).
-    res_counter_memparse_write_strategy() ("-1" only on [31]), then resize_limit or
-    resize_memsw_limit. 0 or -errno."""
-    spec = _memfile(name)
-    if spec is None or spec[1] != RES_LIMIT:
+async def mem_cgroup_write(k: Kernel, cont: Cgroup, cft: Cftype, buffer: str) -> int:
+    """mm/memcontrol.c: mem_cgroup_write() (write_string of limit_in_bytes and
+    memsw.limit_in_bytes; cgroup_write_string() has stripped the text):
+    res_counter_memparse_write_strategy() ("-1" only on [31]), then resize_limit (_MEM) or
+    resize_memsw_limit (_MEMSWAP). -EINVAL for another member. 0 or -errno."""
+    mem = mem_cgroup_from_cont(cont)
+    if MEMFILE_ATTR(cft.private) != RES_LIMIT:
         return -EINVAL
-    val = res_counter_memparse_write_strategy(_strstrip(buf), k.cfg.v31)
+    val = res_counter_memparse_write_strategy(buffer, k.cfg.v31)
     if val < 0:
         return val
-    if spec[0] == _MEM:
+    if MEMFILE_TYPE(cft.private) == _MEM:
         ret = await mem_cgroup_resize_limit(k, mem, val)
     else:
         ret = await mem_cgroup_resize_memsw_limit(k, mem, val)
-    trace(k, "mem_cgroup_write()", f"{mem!r} {name} = {val} == {ret}")
+    trace(k, "mem_cgroup_write()", f"{mem!r} {cft.name} = {val} == {ret}")
     return ret
 
 
-def mem_cgroup_reset(k: Kernel, mem: MemCgroup, name: str) -> int:
-    """mm/memcontrol.c: mem_cgroup_reset() (trigger of max_usage_in_bytes and failcnt, of
-    res or memsw: any write): max_usage -> current usage, failcnt -> 0. Always 0."""
-    spec = _memfile(name)
-    if spec is None:
-        return 0
-    counter = mem.res if spec[0] == _MEM else mem.memsw
-    if spec[1] == RES_MAX_USAGE:
+def mem_cgroup_reset(k: Kernel, cont: Cgroup, event: CftPrivate) -> int:
+    """mm/memcontrol.c: mem_cgroup_reset() (the trigger of max_usage_in_bytes and failcnt,
+    of res or memsw; the written text is ignored): max_usage -> current usage, failcnt -> 0.
+    Always 0."""
+    mem = mem_cgroup_from_cont(cont)
+    counter = mem.res if MEMFILE_TYPE(event) == _MEM else mem.memsw
+    name = MEMFILE_ATTR(event)
+    if name == RES_MAX_USAGE:
         res_counter_reset_max(counter)
-    elif spec[1] == RES_FAILCNT:
+    elif name == RES_FAILCNT:
         res_counter_reset_failcnt(counter)
     return 0
 
 
-def _parse_u64(val: int | str) -> int:
-    """kernel/cgroup.c: cgroup_write_X64() for write_u64 files: an empty write -> -EINVAL;
-    strstrip, simple_strtoull (base 0), trailing text -> -EINVAL (so a write of blanks
-    only is 0, as in C). An int is taken as already parsed."""
-    if isinstance(val, int):
-        return val
-    if not val:
-        return -EINVAL
-    value, rest = simple_strtoull(_strstrip(val), 0)
-    return -EINVAL if rest else value
+async def mem_cgroup_force_empty_write(k: Kernel, cont: Cgroup, event: CftPrivate) -> int:
+    """mm/memcontrol.c: mem_cgroup_force_empty_write() (memory.force_empty, a trigger: the
+    written text is ignored): mem_cgroup_force_empty(free_all)."""
+    return await mem_cgroup_force_empty(k, mem_cgroup_from_cont(cont), True)
 
 
-def mem_cgroup_hierarchy_read(k: Kernel, mem: MemCgroup) -> int:
+def mem_cgroup_hierarchy_read(k: Kernel, cont: Cgroup, cft: Cftype) -> int:
     """mm/memcontrol.c: mem_cgroup_hierarchy_read()."""
-    return int(mem.use_hierarchy)
+    return int(mem_cgroup_from_cont(cont).use_hierarchy)
 
 
-def mem_cgroup_hierarchy_write(k: Kernel, mem: MemCgroup, val: int | str) -> int:
+def mem_cgroup_hierarchy_write(k: Kernel, cont: Cgroup, cft: Cftype, val: int) -> int:
     """mm/memcontrol.c: mem_cgroup_hierarchy_write(): 0 or 1 may be written only if the
     parent does not have use_hierarchy (the root has no parent) -- else, or for any other
     value, -EINVAL -- and only while the group has no children (-EBUSY)."""
-    value = _parse_u64(val)
-    if value < 0:
-        return value
-    parent = mem.cgroup.parent.memcg if mem.cgroup.parent is not None else None
-    if (parent is None or not parent.use_hierarchy) and value in (0, 1):
-        if _has_children(mem.cgroup):
+    mem = mem_cgroup_from_cont(cont)
+    parent = cont.parent.memcg if cont.parent is not None else None
+    if (parent is None or not parent.use_hierarchy) and val in (0, 1):
+        if _has_children(cont):
             return -EBUSY
-        mem.use_hierarchy = bool(value)
+        mem.use_hierarchy = bool(val)
         return 0
     return -EINVAL
 
 
-def mem_cgroup_swappiness_read(k: Kernel, mem: MemCgroup) -> int:
+def mem_cgroup_swappiness_read(k: Kernel, cont: Cgroup, cft: Cftype) -> int:
     """mm/memcontrol.c: mem_cgroup_swappiness_read(): get_swappiness() (the root reads
     vm_swappiness)."""
-    return get_swappiness(k, mem)
+    return get_swappiness(k, mem_cgroup_from_cont(cont))
 
 
-def mem_cgroup_swappiness_write(k: Kernel, mem: MemCgroup, val: int | str) -> int:
+def mem_cgroup_swappiness_write(k: Kernel, cont: Cgroup, cft: Cftype, val: int) -> int:
     """mm/memcontrol.c: mem_cgroup_swappiness_write(): -EINVAL above 100, for the root, if
     the parent has use_hierarchy, or if the group has use_hierarchy and children."""
-    value = _parse_u64(val)
-    if value < 0:
-        return value
-    if value > 100:
+    mem = mem_cgroup_from_cont(cont)
+    if val > 100:
         return -EINVAL
-    cgrp = mem.cgroup
-    if cgrp.parent is None or cgrp.parent.memcg is None:
+    if cont.parent is None or cont.parent.memcg is None:
         return -EINVAL
-    parent = cgrp.parent.memcg
-    if parent.use_hierarchy or (mem.use_hierarchy and _has_children(cgrp)):
+    parent = cont.parent.memcg
+    if parent.use_hierarchy or (mem.use_hierarchy and _has_children(cont)):
         return -EINVAL
-    mem.swappiness = value
+    mem.swappiness = val
     return 0
 
 
@@ -1610,12 +1579,13 @@ def memcg_get_hierarchical_limit(k: Kernel, mem: MemCgroup) -> tuple[int, int]:
     return min_limit, min_memsw_limit
 
 
-def mem_control_stat_show(k: Kernel, mem: MemCgroup) -> list[tuple[str, int]]:
+def mem_control_stat_show(k: Kernel, cont: Cgroup, cft: Cftype) -> list[tuple[str, int]]:
     """mm/memcontrol.c: mem_control_stat_show(): memory.stat as (key, value) pairs in the
     kernel's order: the local values ([30] 9 keys; [31] 10, with mapped_file),
     hierarchical_memory_limit, hierarchical_memsw_limit (swap accounting only), then the
     total_ values summed over mem_cgroup_walk_tree() (the subtree under use_hierarchy,
     else the group alone). No CONFIG_DEBUG_VM keys."""
+    mem = mem_cgroup_from_cont(cont)
     names = _stat_names(k)
     local = dict.fromkeys(names, 0)
     mem_cgroup_get_local_stat(k, mem, local)
@@ -1631,22 +1601,43 @@ def mem_control_stat_show(k: Kernel, mem: MemCgroup) -> list[tuple[str, int]]:
     return out
 
 
-async def mem_cgroup_file_write(k: Kernel, mem: MemCgroup, name: str, buf: str) -> int:
-    """kernel/cgroup.c: cgroup_file_write() dispatch for the memory.* files (no byte-length
-    checks, E2BIG, or ENODEV: the cgroupfs layer's): write_string (limits), write_u64
-    (use_hierarchy, swappiness), triggers (max_usage, failcnt, force_empty; the text is
-    ignored); anything else -EINVAL."""
-    short = name.removeprefix("memory.")
-    if short in ("limit_in_bytes", "memsw.limit_in_bytes"):
-        return await mem_cgroup_write(k, mem, short, buf)
-    if short == "use_hierarchy":
-        return mem_cgroup_hierarchy_write(k, mem, buf)
-    if short == "swappiness":
-        return mem_cgroup_swappiness_write(k, mem, buf)
-    if short == "force_empty":
-        return await mem_cgroup_force_empty_write(k, mem)
-    if short in ("max_usage_in_bytes", "failcnt", "memsw.max_usage_in_bytes",
-                 "memsw.failcnt"):
-        return mem_cgroup_reset(k, mem, short)
-    return -EINVAL
+#: mm/memcontrol.c: mem_cgroup_files[] (2.6.30, 2.6.31), in registration order (the cgroup
+#: core names them "memory." + name). The later soft_limit_in_bytes,
+#: move_charge_at_immigrate and oom_control are not in these versions.
+mem_cgroup_files: tuple[Cftype, ...] = (
+    Cftype("usage_in_bytes", MEMFILE_PRIVATE(_MEM, RES_USAGE), read_u64=mem_cgroup_read),
+    Cftype("max_usage_in_bytes", MEMFILE_PRIVATE(_MEM, RES_MAX_USAGE),
+           trigger=mem_cgroup_reset, read_u64=mem_cgroup_read),
+    Cftype("limit_in_bytes", MEMFILE_PRIVATE(_MEM, RES_LIMIT),
+           write_string=mem_cgroup_write, read_u64=mem_cgroup_read),
+    Cftype("failcnt", MEMFILE_PRIVATE(_MEM, RES_FAILCNT),
+           trigger=mem_cgroup_reset, read_u64=mem_cgroup_read),
+    Cftype("stat", read_map=mem_control_stat_show),
+    Cftype("force_empty", trigger=mem_cgroup_force_empty_write),
+    Cftype("use_hierarchy", write_u64=mem_cgroup_hierarchy_write,
+           read_u64=mem_cgroup_hierarchy_read),
+    Cftype("swappiness", read_u64=mem_cgroup_swappiness_read,
+           write_u64=mem_cgroup_swappiness_write),
+)
 
+#: mm/memcontrol.c: memsw_cgroup_files[] (CONFIG_CGROUP_MEM_RES_CTLR_SWAP), registered by
+#: register_memsw_files() only with do_swap_account.
+memsw_cgroup_files: tuple[Cftype, ...] = (
+    Cftype("memsw.usage_in_bytes", MEMFILE_PRIVATE(_MEMSWAP, RES_USAGE),
+           read_u64=mem_cgroup_read),
+    Cftype("memsw.max_usage_in_bytes", MEMFILE_PRIVATE(_MEMSWAP, RES_MAX_USAGE),
+           trigger=mem_cgroup_reset, read_u64=mem_cgroup_read),
+    Cftype("memsw.limit_in_bytes", MEMFILE_PRIVATE(_MEMSWAP, RES_LIMIT),
+           write_string=mem_cgroup_write, read_u64=mem_cgroup_read),
+    Cftype("memsw.failcnt", MEMFILE_PRIVATE(_MEMSWAP, RES_FAILCNT),
+           trigger=mem_cgroup_reset, read_u64=mem_cgroup_read),
+)
+
+
+def mem_cgroup_populate(k: Kernel, cont: Cgroup) -> tuple[Cftype, ...]:
+    """mm/memcontrol.c: mem_cgroup_populate(): the files cgroup_add_files() gives a memory
+    cgroup: mem_cgroup_files[], then (register_memsw_files()) memsw_cgroup_files[] only with
+    swap accounting."""
+    if k.cfg.do_swap_account:
+        return mem_cgroup_files + memsw_cgroup_files
+    return mem_cgroup_files

@@ -121,6 +121,13 @@ def encode_swapmap(count: int, has_cache: bool) -> int:
     return (value | SWAP_HAS_CACHE) if has_cache else value
 
 
+def swap_map_count(k: Kernel, v: int) -> int:
+    """A swap_map value's count as the running version compares it with SWAP_MAP_MAX and
+    SWAP_MAP_BAD: [31] swap_count() (mm/swapfile.c 2.6.31: valid_swaphandles(),
+    find_next_to_unuse(), try_to_unuse()), [30] the whole unsigned short."""
+    return swap_count(v) if k.cfg.swap_has_cache else v & 0xFFFF
+
+
 def swap_map_max(k: Kernel) -> int:
     """SWAP_MAP_MAX of the running version."""
     return SWAP_MAP_MAX if k.cfg.swap_has_cache else SWAP_MAP_MAX_30
@@ -523,7 +530,7 @@ def swap_entry_free(k: Kernel, p: SwapInfoStruct, ent: int, cache: int = SWAP_MA
         _slot_freed(k, p, offset)
     if (swap_count(ret) == 0) if k.cfg.memcg_swap_refcount else (ret == 0):
         memcontrol.mem_cgroup_uncharge_swap(k, ent)
-    trace(k, "swap_entry_free()", f"== {ret:#x}" if ret & SWAP_HAS_CACHE else f"== {ret}")
+    trace(k, "swap_entry_free()", f"== {ret:#x}" if swap_has_cache(ret) else f"== {ret}")
     return ret
 
 
@@ -737,19 +744,18 @@ async def valid_swaphandles(k: Kernel, entry: int) -> tuple[int, int]:
     await spin_lock(k, k.swap_lock, "valid_swaphandles")
     end = min(end, si.max)
     bad = swap_map_bad(k)
-    mask = SWAP_COUNT_MASK if k.cfg.swap_has_cache else 0xFFFF
     nr_pages = 0
     toff = target + 1
     while toff < end:
         v = si.swap_map[toff]
-        if not v or v & mask == bad:
+        if not v or swap_map_count(k, v) == bad:
             break
         toff += 1
         nr_pages += 1
     toff = target - 1
     while toff >= base:
         v = si.swap_map[toff]
-        if not v or v & mask == bad:
+        if not v or swap_map_count(k, v) == bad:
             break
         toff -= 1
         nr_pages += 1
@@ -863,7 +869,6 @@ def find_next_to_unuse(k: Kernel, si: SwapInfoStruct, prev: int) -> int:
     maxi = si.max
     i = prev
     bad = swap_map_bad(k)
-    mask = SWAP_COUNT_MASK if k.cfg.swap_has_cache else 0xFFFF
     while True:
         i += 1
         if i >= maxi:
@@ -873,7 +878,7 @@ def find_next_to_unuse(k: Kernel, si: SwapInfoStruct, prev: int) -> int:
             prev = 0
             i = 1
         v = si.swap_map[i]
-        if v and v & mask != bad:
+        if v and swap_map_count(k, v) != bad:
             return i
 
 
@@ -955,8 +960,7 @@ async def _drop_unused(k: Kernel, si: SwapInfoStruct, i: int, entry: int, page: 
     remain, and delete it from the swap cache."""
     stale = not PageSwapCache(page) or page.private != entry
     if not (k.cfg.swap_has_cache and stale):
-        if si.swap_map[i] & (SWAP_COUNT_MASK if k.cfg.swap_has_cache else 0xFFFF) == \
-                swap_map_max(k):
+        if swap_map_count(k, si.swap_map[i]) == swap_map_max(k):
             await spin_lock(k, k.swap_lock, "try_to_unuse")
             if k.cfg.swap_has_cache:
                 si.swap_map[i] = encode_swapmap(0, True)

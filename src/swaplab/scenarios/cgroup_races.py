@@ -50,7 +50,7 @@ async def _rmdir(w: World) -> None:
 
 
 async def _force_empty(w: World) -> None:
-    w.results["remover"] = await memcontrol.mem_cgroup_force_empty_write(w.k, w.memcg)
+    w.results["remover"] = await memcontrol.mem_cgroup_force_empty_write(w.k, w.memcg.cgroup, None)
 
 
 async def _fault(w: World, task: TaskStruct, addr: int) -> None:

@@ -171,9 +171,11 @@ async def _mkdir_like(sim: Simulation, spec: MoverSpec, old: Cgroup, serial: int
         sim.errors.append(f"mover: mkdir failed ({new})")
         return None
     limits = sim.limits.get(spec.group, (None, None))
+    files = {cft.name: cft for cft in (*memcontrol.mem_cgroup_files,
+                                        *memcontrol.memsw_cgroup_files)}
     for name, value in zip(("limit_in_bytes", "memsw.limit_in_bytes"), limits, strict=True):
         if value is not None:
-            await memcontrol.mem_cgroup_write(sim.k, new.memcg, name, str(value))
+            await memcontrol.mem_cgroup_write(sim.k, new, files[name], str(value))
     return new
 
 
