@@ -60,6 +60,8 @@ def _main(argv: list[str] | None) -> int:
 
 
 def _add_explore_commands(sub: Any) -> None:
+    from swaplab.explore.strategies import STRATEGIES
+
     sub.add_parser("scenarios", help="list the scenarios `check` can explore")
 
     check = sub.add_parser("check", help="explore a scenario's interleavings and check it")
@@ -67,7 +69,7 @@ def _add_explore_commands(sub: Any) -> None:
     check.add_argument("--kernel", help="2.6.30, 2.6.31 or rfc-2009-05-26")
     check.add_argument("--patches", help="comma-separated patch switches ('none' for none)")
     check.add_argument("--page-cluster", type=_natural, help="/proc/sys/vm/page-cluster")
-    check.add_argument("--strategy", choices=["dpor", "dfs", "random", "pct"],
+    check.add_argument("--strategy", choices=list(STRATEGIES),
                        help="search strategy (default: the scenario's, usually dpor)")
     check.add_argument("--preemption-bound", type=_natural, metavar="K",
                        help="bound preemptions iteratively 0..K (dfs, dpor)")
@@ -128,16 +130,8 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
 def _cmd_check(args: argparse.Namespace) -> int:
     import json
 
-    from swaplab.explore.explorer import explore
-    from swaplab.explore.parallel import (
-        default_jobs,
-        explore_parallel,
-        local_backend,
-        ray_backend,
-    )
     from swaplab.explore.search import Options
     from swaplab.report import check_json, render_check
-    from swaplab.report.progress import ExploreProgress
     from swaplab.scenarios import ScenarioOptions, UnknownScenario, format_spec, get_scenario
 
     try:
@@ -169,16 +163,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
                         else scenario.max_executions),
         seed=args.seed, depth=args.depth, max_steps=args.max_steps or scenario.max_steps,
         shrink=not args.no_shrink, policy=args.policy, strict=args.strict)
-    jobs = args.jobs if args.jobs is not None else default_jobs()
-    with ExploreProgress(f"check {scenario.name}", options.max_executions,
-                         enabled=None if not args.json else False) as progress:
-        if args.backend == "ray":
-            result = explore_parallel(model, options, ray_backend(args.address, args.jobs),
-                                      jobs, progress)
-        elif jobs > 1:
-            result = explore_parallel(model, options, local_backend(jobs), jobs, progress)
-        else:
-            result = explore(model, options, progress)
+    result = _explore(args, scenario.name, model, options)
 
     def spec(decisions: list[tuple[int, int]]) -> str:
         return format_spec(scenario.name, sopts, decisions)
@@ -211,6 +196,22 @@ def _print_kernel_tables(scenario: Any, sopts: Any, result: Any) -> None:
         broken = broken_families(scenario.model(sopts), list(finding.schedule),
                                  scenario.max_steps, sopts.schedules)
         print(render_broken(broken), end="")
+
+
+def _explore(args: argparse.Namespace, name: str, model: Any, options: Any) -> Any:
+    """Explore in this process, or over ``--jobs`` local processes or Ray."""
+    from swaplab.explore.backend import default_jobs, get_backend
+    from swaplab.explore.explorer import explore
+    from swaplab.explore.parallel import explore_parallel
+    from swaplab.report.progress import ExploreProgress
+
+    jobs = args.jobs if args.jobs is not None else default_jobs()
+    with ExploreProgress(f"check {name}", options.max_executions,
+                         enabled=None if not args.json else False) as progress:
+        if args.backend == "ray" or jobs > 1:
+            backend = get_backend(args.backend, args.jobs, args.address)
+            return explore_parallel(model, options, backend, jobs, progress)
+        return explore(model, options, progress)
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
