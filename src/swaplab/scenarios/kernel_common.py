@@ -107,7 +107,7 @@ def run(k: Kernel, body: Coroutine[Any, Any, Any], task: TaskStruct | None = Non
         thread = k.execution.spawn("setup", body, Current(task, 0))
         run_to_completion(k.execution, max_steps=1_000_000)
     finally:
-        k.execution.threads[:] = saved
+        k.execution.reset(saved)
         k.execution.trace = trace
     return thread.result
 
