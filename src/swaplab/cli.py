@@ -62,7 +62,9 @@ def _main(argv: list[str] | None) -> int:
 def _add_explore_commands(sub: Any) -> None:
     from swaplab.explore.strategies import STRATEGIES
 
-    sub.add_parser("scenarios", help="list the scenarios `check` can explore")
+    scenarios = sub.add_parser("scenarios", help="list the scenarios `check` can explore")
+    scenarios.add_argument("--all", action="store_true",
+                           help="also the explorer's own engine models (tiny-*)")
 
     check = sub.add_parser("check", help="explore a scenario's interleavings and check it")
     check.add_argument("scenario", help="a scenario name (see `swaplab scenarios`)")
@@ -118,9 +120,9 @@ def _usage(message: str) -> int:
 
 
 def _cmd_scenarios(args: argparse.Namespace) -> int:
-    from swaplab.scenarios import all_scenarios
+    from swaplab.scenarios import listed_scenarios
 
-    scenarios = all_scenarios()
+    scenarios = listed_scenarios(args.all)
     width = max((len(name) for name in scenarios), default=0)
     for name, scenario in scenarios.items():
         print(f"{name:<{width}}  {scenario.description}")
