@@ -130,11 +130,14 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    import functools
     import json
 
     from swaplab.explore.search import Options
     from swaplab.report import check_json, render_check
+    from swaplab.report.table import render_tables
     from swaplab.scenarios import ScenarioOptions, UnknownScenario, format_spec, get_scenario
+    from swaplab.scenarios.kernel_common import broken_families
 
     try:
         scenario = get_scenario(args.scenario)
@@ -177,27 +180,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
     else:
         print(render_check(result, scenario=scenario.name, spec=spec), end="")
         if "kernel" in scenario.tags:
-            _print_kernel_tables(scenario, sopts, result)
+            broken = functools.partial(broken_families, scenario.model(sopts),
+                                       max_steps=scenario.max_steps, policy=sopts.schedules)
+            print(render_tables(result, scenario.name, broken), end="")
     return 1 if result.status == "found" else 0
-
-
-def _print_kernel_tables(scenario: Any, sopts: Any, result: Any) -> None:
-    """Each finding and note of a kernel scenario as the cover letter's two-column table."""
-    from swaplab.report.table import render_broken, render_table
-    from swaplab.scenarios.kernel_common import broken_families
-
-    shown: dict[str, tuple[list[str], Any]] = {}  # one table per distinct schedule
-    for label, found in (("finding", result.findings), ("note", result.notes)):
-        for number, finding in enumerate(found, 1):
-            if finding.schedule is not None and finding.trace:
-                names, _ = shown.setdefault(str(finding.schedule), ([], finding))
-                names.append(f"{label} {number}")
-    for names, finding in shown.values():
-        print(f"\n{', '.join(names)} as a table ({scenario.name}):")
-        print(render_table(finding.trace), end="")
-        broken = broken_families(scenario.model(sopts), list(finding.schedule),
-                                 scenario.max_steps, sopts.schedules)
-        print(render_broken(broken), end="")
 
 
 def _explore(args: argparse.Namespace, name: str, model: Any, options: Any) -> Any:
