@@ -4,7 +4,8 @@ Each run gives the threads random distinct priorities (all above ``d``) and pick
 change points among the ``k`` steps a run takes; the highest-priority enabled thread always
 runs, and at the ``j``-th change point the running thread drops to priority ``j``. A bug of
 depth ``d`` (``d`` ordering constraints) is found by one run with probability at least
-``1 / (n * k^(d-1))`` for ``n`` threads. ``k`` is measured by one run-to-completion probe.
+``1 / (n * k^(d-1))`` for ``n`` threads. ``k`` is measured by one non-preemptive run (replay of
+the empty schedule, run on: :func:`~swaplab.explore.runner.run_on`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from random import Random
 from swaplab.explore.execution import Thread
 from swaplab.explore.model import Model
 from swaplab.explore.random_walk import DEFAULT_RUNS, run_seed, runs
-from swaplab.explore.runner import Driver, Run, decisions_of, execute, ordered
+from swaplab.explore.replay import replay
+from swaplab.explore.runner import Driver, Run, decisions_of
 from swaplab.explore.schedule import Decision
 from swaplab.explore.search import Search
 from swaplab.explore.strategy import WHOLE, Share, split_runs
@@ -42,16 +44,10 @@ class PctDriver(Driver):
         return options[rng.randrange(len(options))]
 
 
-class _FirstDriver(Driver):
-    """Run to completion: the last thread while it can, else the lowest id; choice 0."""
-
-    def choose(self, run: Run, enabled: list[Thread]) -> Decision | None:
-        return decisions_of(ordered(run, enabled)[0])[0]
-
-
 def estimate_steps(model: Model, max_steps: int | None = None) -> int:
     """``k``: the steps of one non-preemptive run."""
-    return max(1, len(execute(model, (), _FirstDriver(), max_steps=max_steps).decisions))
+    return max(1, len(replay(model, (), trace=False, max_steps=max_steps,
+                             finish=True).decisions))
 
 
 def pct(search: Search, seed: int, depth: int, steps: int, start: int = 0,

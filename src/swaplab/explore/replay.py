@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from swaplab.explore.execution import Thread
 from swaplab.explore.model import Model
 from swaplab.explore.ops import OpKind
-from swaplab.explore.runner import Driver, Run, RunResult, decisions_of, execute, ordered
+from swaplab.explore.runner import Driver, Run, RunResult, execute, run_on
 from swaplab.explore.schedule import NO_CHOICE, Decision
 
 
@@ -35,7 +35,7 @@ class GuidedDriver(Driver):
     def choose(self, run: Run, enabled: list[Thread]) -> Decision | None:
         decision = self._wish(run, enabled)
         if decision is None:
-            decision = decisions_of(ordered(run, enabled)[0])[0]
+            decision = run_on(run, enabled)
         if run.is_preemption(run.threads[decision[0]]):
             self.preemption_points.append(len(run.decisions))
         return decision

@@ -189,6 +189,14 @@ def ordered(run: Run, enabled: list[Thread]) -> list[Thread]:
     return enabled
 
 
+def run_on(run: Run, enabled: list[Thread]) -> Decision:
+    """The explorer's non-preemptive step: the thread that ran last while the scheduling
+    policy lets it run, else the lowest id; a CHOICE's first alternative. (Unlike
+    :func:`~swaplab.explore.execution.run_to_completion`, a YIELD does not switch: the
+    schedules a strategy branches over already place every switch.)"""
+    return decisions_of(ordered(run, enabled)[0])[0]
+
+
 def _known(run: Run, lock: Lock) -> None:
     if not any(known is lock for known in run.locks):
         run.locks.append(lock)
