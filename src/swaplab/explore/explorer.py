@@ -78,6 +78,8 @@ def explore(model: Model, options: Options | None = None,
         strategy.run(search, bound, WHOLE)
         if search.bugs() or not search.budget_left() or search.stats.complete:
             break  # found, out of budget, or nothing was cut by this bound
+    if not strategy.exhaustive:
+        search.stats.complete = False  # samples: no verdict of "clean"
     return conclude(search, reached)
 
 

@@ -63,5 +63,5 @@ def explore_parallel(model: Model, options: Options, backend: Backend, jobs: int
         if search.bugs() or not search.budget_left() or search.stats.complete:
             break
     if not strategy.exhaustive:
-        search.stats.complete = False
+        search.stats.complete = False  # samples: no verdict of "clean"
     return conclude(search, reached)
