@@ -3,8 +3,8 @@
 This is the explorer's inner loop, shared by every strategy; it is kept lean because every
 strategy is replay-based (moving to a sibling branch re-runs the prefix). A :class:`Driver`
 chooses the steps after the prefix and observes every step; without one the run stops at the
-end of the prefix (plain replay). The helpers every driver shares (:func:`decisions_of`,
-:func:`ordered`) live here too.
+end of the prefix (plain replay). The helpers drivers share (:func:`decisions_of`,
+:func:`ordered`, :func:`run_on`) live here too.
 """
 
 from __future__ import annotations
