@@ -21,9 +21,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "explore"))
 
+from swaplab.explore.backend import LocalPool
 from swaplab.explore.explorer import explore
 from swaplab.explore.model import Model
-from swaplab.explore.parallel import explore_parallel, local_backend
+from swaplab.explore.parallel import explore_parallel
 from swaplab.explore.replay import replay
 from swaplab.explore.runner import RunResult
 from swaplab.explore.schedule import Decision
@@ -88,7 +89,7 @@ def speedup(name: str, options: Options) -> dict[str, Any]:
     started = time.perf_counter()
     one = explore(model, options)
     t1 = time.perf_counter() - started
-    backend = local_backend(2)
+    backend = LocalPool(2)
     started = time.perf_counter()
     two = explore_parallel(model, options, backend, 2)
     t2 = time.perf_counter() - started

@@ -15,11 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from swaplab.explore.explorer import explore
-from swaplab.explore.model import Instance, Property, always, at_end
 from swaplab.explore.search import Options
-from swaplab.kernel import swapfile
 from swaplab.scenarios.api import ScenarioOptions
-from swaplab.scenarios.kernel_common import World, only
+from swaplab.scenarios.kernel_common import checking
 from swaplab.scenarios.registry import get_scenario
 
 
@@ -33,7 +31,7 @@ class Check:
     kernel: str | None = None
     patches: tuple[str, ...] | None = None
     page_cluster: int | None = None
-    extra: str = ""  # "" or the name of an extra property (see _EXTRA)
+    extra: str = ""  # "" or a claim property (kernel_common.CLAIM_PROPERTIES)
 
     def options(self) -> ScenarioOptions:
         return ScenarioOptions(self.kernel, self.patches, self.page_cluster)
@@ -72,87 +70,12 @@ class Claim:
     note: str = ""
 
 
-# -- extra properties the families do not cover --------------------------------------
-
-
-def _has_cache_mismatches(w: World) -> list[str]:
-    """2/5's promise: swap_map == SWAP_HAS_CACHE exactly when only the swap cache holds
-    the slot (a page for it in swapper_space, no pte/shmem reference)."""
-    from swaplab.kernel import invariants
-
-    k = w.k
-    users = invariants._swap_users(k)
-    out = []
-    for si in k.swap_info:
-        for off in range(1, len(si.swap_map)):
-            entry = swapfile.swp_entry(si.type, off)
-            v = si.swap_map[off]
-            cache_only = v == swapfile.SWAP_HAS_CACHE
-            in_tree = entry in k.swapper_space.page_tree
-            truth = in_tree and not users.get(entry, 0)
-            if cache_only != truth:
-                out.append(f"slot {entry:#x}: swap_map {v:#x} but page in swap cache "
-                           f"{in_tree}, {users.get(entry, 0)} pte/shmem references")
-    return out
-
-
-def _has_cache_exact(w: World) -> bool:
-    return not _has_cache_mismatches(w)
-
-
-def _has_cache_without_page(w: World) -> list[str]:
-    """The slots whose swap_map says "only the swap cache" (SWAP_HAS_CACHE, count 0) while
-    no page of theirs is in the swap cache: what free_swap_and_cache() and readahead see in
-    the owner's add and delete windows."""
-    k = w.k
-    return [f"slot {swapfile.swp_entry(si.type, off):#x}: swap_map {v:#x} but no page in "
-            "the swap cache" for si in k.swap_info for off, v in enumerate(si.swap_map)
-            if off and v == swapfile.SWAP_HAS_CACHE
-            and swapfile.swp_entry(si.type, off) not in k.swapper_space.page_tree]
-
-
-def _counter_exact(w: World) -> bool:
-    k = w.k
-    n = sum(1 for si in k.swap_info for v in si.swap_map if v == swapfile.SWAP_HAS_CACHE)
-    return k.nr_cache_only_swaps == n
-
-
-_EXTRA: dict[str, Property] = {
-    "has-cache-has-page": always("has-cache-has-page", lambda w: not _has_cache_without_page(w),
-                                 lambda w: "; ".join(_has_cache_without_page(w)),
-                                 quiescent=True),
-    "has-cache-exact-at-end": at_end("has-cache-exact-at-end", _has_cache_exact,
-                                     lambda w: "; ".join(_has_cache_mismatches(w))),
-    "cache-only-counter": always("cache-only-counter", _counter_exact),
-}
-
-
-def _swap_state_settled(w: World) -> bool:
-    """Neither swap_lock nor the swap cache's tree_lock is held: swap_map and the swap
-    cache are each consistent. Page locks may be held: the HAS_CACHE owner's window
-    (between swapcache_prepare() and add_to_swap_cache(), or __delete_from_swap_cache()
-    and swapcache_free()) holds the page's."""
-    k = w.k
-    return k.swap_lock.holder is None and k.swapper_space.tree_lock.holder is None
-
-
-def _with_extra(model: Callable[[], Instance], name: str) -> Instance:
-    instance = model()
-    instance.properties = [_EXTRA[name]]
-    instance.quiescent = _swap_state_settled
-    return instance
-
-
 def run_check(check: Check) -> Outcome:
-    import functools
-
     scenario = get_scenario(check.scenario)
-    base = scenario.model(check.options())
-    model = (functools.partial(_with_extra, base, check.extra) if check.extra
-             else only(base, check.family))
+    name = check.extra or check.family
+    model = checking(scenario.model(check.options()), name)
     result = explore(model, Options(strategy="dpor", max_steps=scenario.max_steps,
                                    shrink=False))
-    name = check.extra or check.family
     hits = [f for f in [*result.findings, *result.notes] if f.property == name]
     out = Outcome(check, bool(hits), result.stats.complete, result.stats.executions)
     if hits:

@@ -60,14 +60,18 @@ def _main(argv: list[str] | None) -> int:
 
 
 def _add_explore_commands(sub: Any) -> None:
-    sub.add_parser("scenarios", help="list the scenarios `check` can explore")
+    from swaplab.explore.strategies import STRATEGIES
+
+    scenarios = sub.add_parser("scenarios", help="list the scenarios `check` can explore")
+    scenarios.add_argument("--all", action="store_true",
+                           help="also the explorer's own engine models (tiny-*)")
 
     check = sub.add_parser("check", help="explore a scenario's interleavings and check it")
     check.add_argument("scenario", help="a scenario name (see `swaplab scenarios`)")
     check.add_argument("--kernel", help="2.6.30, 2.6.31 or rfc-2009-05-26")
     check.add_argument("--patches", help="comma-separated patch switches ('none' for none)")
     check.add_argument("--page-cluster", type=_natural, help="/proc/sys/vm/page-cluster")
-    check.add_argument("--strategy", choices=["dpor", "dfs", "random", "pct"],
+    check.add_argument("--strategy", choices=list(STRATEGIES),
                        help="search strategy (default: the scenario's, usually dpor)")
     check.add_argument("--preemption-bound", type=_natural, metavar="K",
                        help="bound preemptions iteratively 0..K (dfs, dpor)")
@@ -116,9 +120,9 @@ def _usage(message: str) -> int:
 
 
 def _cmd_scenarios(args: argparse.Namespace) -> int:
-    from swaplab.scenarios import all_scenarios
+    from swaplab.scenarios import listed_scenarios
 
-    scenarios = all_scenarios()
+    scenarios = listed_scenarios(args.all)
     width = max((len(name) for name in scenarios), default=0)
     for name, scenario in scenarios.items():
         print(f"{name:<{width}}  {scenario.description}")
@@ -126,19 +130,14 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    import functools
     import json
 
-    from swaplab.explore.explorer import explore
-    from swaplab.explore.parallel import (
-        default_jobs,
-        explore_parallel,
-        local_backend,
-        ray_backend,
-    )
     from swaplab.explore.search import Options
     from swaplab.report import check_json, render_check
-    from swaplab.report.progress import ExploreProgress
+    from swaplab.report.table import render_tables
     from swaplab.scenarios import ScenarioOptions, UnknownScenario, format_spec, get_scenario
+    from swaplab.scenarios.kernel_common import broken_families
 
     try:
         scenario = get_scenario(args.scenario)
@@ -169,16 +168,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
                         else scenario.max_executions),
         seed=args.seed, depth=args.depth, max_steps=args.max_steps or scenario.max_steps,
         shrink=not args.no_shrink, policy=args.policy, strict=args.strict)
-    jobs = args.jobs if args.jobs is not None else default_jobs()
-    with ExploreProgress(f"check {scenario.name}", options.max_executions,
-                         enabled=None if not args.json else False) as progress:
-        if args.backend == "ray":
-            result = explore_parallel(model, options, ray_backend(args.address, args.jobs),
-                                      jobs, progress)
-        elif jobs > 1:
-            result = explore_parallel(model, options, local_backend(jobs), jobs, progress)
-        else:
-            result = explore(model, options, progress)
+    result = _explore(args, scenario.name, model, options)
 
     def spec(decisions: list[tuple[int, int]]) -> str:
         return format_spec(scenario.name, sopts, decisions)
@@ -190,27 +180,26 @@ def _cmd_check(args: argparse.Namespace) -> int:
     else:
         print(render_check(result, scenario=scenario.name, spec=spec), end="")
         if "kernel" in scenario.tags:
-            _print_kernel_tables(scenario, sopts, result)
+            broken = functools.partial(broken_families, scenario.model(sopts),
+                                       max_steps=scenario.max_steps, policy=sopts.schedules)
+            print(render_tables(result, scenario.name, broken), end="")
     return 1 if result.status == "found" else 0
 
 
-def _print_kernel_tables(scenario: Any, sopts: Any, result: Any) -> None:
-    """Each finding and note of a kernel scenario as the cover letter's two-column table."""
-    from swaplab.report.table import render_broken, render_table
-    from swaplab.scenarios.kernel_common import broken_families
+def _explore(args: argparse.Namespace, name: str, model: Any, options: Any) -> Any:
+    """Explore in this process, or over ``--jobs`` local processes or Ray."""
+    from swaplab.explore.backend import default_jobs, get_backend
+    from swaplab.explore.explorer import explore
+    from swaplab.explore.parallel import explore_parallel
+    from swaplab.report.progress import ExploreProgress
 
-    shown: dict[str, tuple[list[str], Any]] = {}  # one table per distinct schedule
-    for label, found in (("finding", result.findings), ("note", result.notes)):
-        for number, finding in enumerate(found, 1):
-            if finding.schedule is not None and finding.trace:
-                names, _ = shown.setdefault(str(finding.schedule), ([], finding))
-                names.append(f"{label} {number}")
-    for names, finding in shown.values():
-        print(f"\n{', '.join(names)} as a table ({scenario.name}):")
-        print(render_table(finding.trace), end="")
-        broken = broken_families(scenario.model(sopts), list(finding.schedule),
-                                 scenario.max_steps, sopts.schedules)
-        print(render_broken(broken), end="")
+    jobs = args.jobs if args.jobs is not None else default_jobs()
+    with ExploreProgress(f"check {name}", options.max_executions,
+                         enabled=None if not args.json else False) as progress:
+        if args.backend == "ray" or jobs > 1:
+            backend = get_backend(args.backend, args.jobs, args.address)
+            return explore_parallel(model, options, backend, jobs, progress)
+        return explore(model, options, progress)
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:

@@ -142,7 +142,7 @@ class Shell:
         for path in paths:
             todo = _prefixes(path) if parents else [path]
             for p in todo:
-                if parents and self.system._lookup(p) is not None:
+                if parents and self.system.is_cgroup(p):
                     continue
                 try:
                     self.system.mkdir(p)

@@ -406,6 +406,10 @@ class System:
             raise _oserror(_errno.ENOENT, path)
         return cgrp
 
+    def is_cgroup(self, path: str) -> bool:
+        """Whether the absolute ``path`` is a memory cgroup directory."""
+        return self._lookup(path) is not None
+
     def _lookup(self, path: str) -> Cgroup | None:
         """The cgroup at the absolute ``path`` ("." parts ignored), or None."""
         if not path.startswith("/"):

@@ -5,13 +5,13 @@ from __future__ import annotations
 from swaplab.explore.execution import Thread
 from swaplab.explore.model import Model
 from swaplab.explore.ops import Lock, Op, OpKind
-from swaplab.explore.runner import Run, execute
+from swaplab.explore.runner import Driver, Run, execute
 from swaplab.explore.schedule import Decision
 
 ThreadName = tuple[int, ...]
 
 
-class Recorder:
+class Recorder(Driver):
     """Observes a replay: per step, the thread, its per-thread index and what it touched.
 
     Threads are named by where they come from, not by their id: a thread of the model is

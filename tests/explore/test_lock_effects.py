@@ -16,7 +16,7 @@ import pytest
 from swaplab.explore.execution import Execution, Thread
 from swaplab.explore.model import Instance, Model
 from swaplab.explore.ops import Lock, Op, OpKind, trap
-from swaplab.explore.runner import Run, execute
+from swaplab.explore.runner import Driver, Run, execute
 from swaplab.explore.schedule import Decision
 from swaplab.scenarios import ScenarioOptions, get_scenario
 
@@ -38,7 +38,7 @@ def registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Lock]]:
     CREATED.clear()
 
 
-class Checker:
+class Checker(Driver):
     """Runs one schedule (the running thread first, or with ``switch`` the other threads
     first, as often as possible) and checks every step's record."""
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from swaplab.explore.backend import InProcess, LocalPool, RayCluster
 from swaplab.explore.explorer import Result, explore
-from swaplab.explore.parallel import explore_parallel, local_backend, ray_backend, run_task
+from swaplab.explore.parallel import explore_parallel
 from swaplab.explore.search import Options
 from swaplab.scenarios import get_scenario
 
@@ -34,7 +35,7 @@ def found(result: Result) -> list[tuple[str, str, str | int]]:
 
 
 def test_local_pool_finds_the_same_findings_as_one_process() -> None:
-    backend = local_backend(2)
+    backend = LocalPool(2)
     for name, strategy in CASES:
         model = get_scenario(name).model()
         one = explore(model, options(strategy))
@@ -45,8 +46,7 @@ def test_local_pool_finds_the_same_findings_as_one_process() -> None:
 
 def test_dfs_split_runs_exactly_the_same_executions() -> None:
     model = get_scenario("tiny-independent-4").model()
-    two = explore_parallel(model, Options(strategy="dfs"), lambda ts: [run_task(t) for t in ts],
-                           2)
+    two = explore_parallel(model, Options(strategy="dfs"), InProcess(), 2)
     assert two.stats.executions == 70 and two.status == "clean"
 
 
@@ -55,7 +55,7 @@ def test_random_split_runs_exactly_the_runs_of_one_process() -> None:
     one = explore(model, Options(strategy="random", seed=5, max_executions=120, shrink=False))
     two = explore_parallel(model, Options(strategy="random", seed=5, max_executions=120,
                                           shrink=False),
-                           lambda ts: [run_task(t) for t in ts], 3)
+                           InProcess(), 3)
     assert two.stats.executions == one.stats.executions == 120
     assert two.stats.steps == one.stats.steps
     assert found(two) == found(one)
@@ -65,7 +65,7 @@ def test_ray_backend_finds_the_same_findings_as_one_process() -> None:
     ray = pytest.importorskip("ray")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        backend = ray_backend()
+        backend = RayCluster()
         for name, strategy in [CASES[0], CASES[5]]:
             model = get_scenario(name).model()
             one = explore(model, options(strategy))

@@ -19,9 +19,21 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 def test_scenarios_lists_names_and_descriptions(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "scenarios")
+    code, out, _ = run(capsys, "scenarios", "--all")
     assert code == 0
     assert any(line.startswith("tiny-abba ") and "deadlock" in line for line in out.splitlines())
+
+
+def test_the_engine_models_are_listed_only_with_all(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "scenarios")
+    names = [line.split()[0] for line in out.splitlines()]
+    assert code == 0 and "type1" in names and "type2" in names
+    assert not [name for name in names if name.startswith("tiny-")]
+    code, out, _ = run(capsys, "scenarios", "--all")
+    every = [line.split()[0] for line in out.splitlines()]
+    assert code == 0 and "tiny-abba" in every and set(names) < set(every)
+    code, out, _ = run(capsys, "check", "tiny-abba", "--jobs", "1")  # still runnable by name
+    assert code == 1 and out.startswith("tiny-abba: found (dpor, fair schedules)")
 
 
 def test_check_clean_exits_0(capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,26 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from swaplab.explore.execution import Thread
-from swaplab.explore.ops import Op, OpKind
-from swaplab.explore.runner import Run
-from swaplab.explore.schedule import NO_CHOICE, Decision
+from swaplab.explore.runner import Driver, Run, decisions_of, ordered
+from swaplab.explore.schedule import Decision
 from swaplab.explore.search import Search
-
-
-def decisions_of(thread: Thread) -> list[Decision]:
-    """The decisions that run ``thread`` now: one per alternative of a CHOICE."""
-    pending = thread.pending
-    if pending is not None and pending.kind is OpKind.CHOICE:
-        return [(thread.tid, value) for value in range(pending.n)]
-    return [(thread.tid, NO_CHOICE)]
-
-
-def ordered(run: Run, enabled: list[Thread]) -> list[Thread]:
-    """The enabled threads, the one that ran last first (no preemption), then by id."""
-    last = run.last
-    if last is not None and last in enabled:
-        return [last, *(t for t in enabled if t is not last)]
-    return enabled
+from swaplab.explore.strategy import WHOLE, Share, split_tree
 
 
 class _Node:
@@ -43,10 +27,8 @@ class _Node:
         self.taken = 0
 
 
-class DfsDriver:
+class DfsDriver(Driver):
     """Builds the nodes of new steps; the search loop backtracks."""
-
-    track_locks = False
 
     def __init__(self, search: Search, bound: int | None, depth_limit: int | None = None) -> None:
         self.search = search
@@ -57,6 +39,7 @@ class DfsDriver:
 
     def choose(self, run: Run, enabled: list[Thread]) -> Decision | None:
         if self.depth_limit is not None and len(self.stack) >= self.depth_limit:
+            run.split = True
             return None
         options: list[Decision] = []
         preempts: list[bool] = []
@@ -73,9 +56,6 @@ class DfsDriver:
         node = _Node(options, preempts)
         self.stack.append(node)
         return options[0]
-
-    def stepped(self, run: Run, index: int, thread: Thread, op: Op, spawned: int) -> None:
-        pass
 
     def backtrack(self) -> bool:
         """Move to the next sibling; False when the tree is exhausted."""
@@ -104,9 +84,7 @@ def dfs(search: Search, bound: int | None = None, base: Sequence[Decision] = (),
     prefix = list(base)
     while search.budget_left():
         result = search.run(prefix, driver)
-        if depth_limit is not None and result.abandoned:
-            search.stats.executions -= 1
-            search.stats.pruned -= 1
+        if result.split:
             leaves.append(list(result.decisions))
         if not driver.backtrack():
             break
@@ -114,3 +92,19 @@ def dfs(search: Search, bound: int | None = None, base: Sequence[Decision] = (),
     if driver.bounded:
         search.stats.complete = False
     return leaves
+
+
+class Dfs:
+    """The strategy: every schedule, split into the subtrees of the tree's top."""
+
+    name = "dfs"
+    exhaustive = True
+
+    def run(self, search: Search, bound: int | None, share: Share = WHOLE) -> None:
+        dfs(search, bound, share.prefix)
+
+    def split(self, search: Search, bound: int | None, parts: int) -> list[Share]:
+        def leaves(top: Search, depth: int) -> list[Share]:
+            return [Share(tuple(leaf)) for leaf in dfs(top, bound, (), depth_limit=depth)]
+
+        return split_tree(search, parts, leaves)

@@ -29,13 +29,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from swaplab.explore.dfs import decisions_of, ordered
 from swaplab.explore.execution import Thread
 from swaplab.explore.ops import Lock, Op, OpKind, stable_name
 from swaplab.explore.policy import spinning_only
-from swaplab.explore.runner import Run
+from swaplab.explore.runner import Driver, Run, decisions_of, ordered
 from swaplab.explore.schedule import Decision
 from swaplab.explore.search import Search
+from swaplab.explore.strategy import WHOLE, Share, split_tree
 
 
 class _Event:
@@ -164,7 +164,7 @@ class _Node:
                 self.backtrack.append(decision)
 
 
-class DporDriver:
+class DporDriver(Driver):
     """Keeps the node stack and the events of the current run."""
 
     track_locks = True
@@ -198,6 +198,7 @@ class DporDriver:
         sleep = self.child_sleep if index > self.base else self.root_sleep
         if self.split is not None and index - self.base >= self.split:
             self.leaves.append((list(run.decisions), list(sleep)))
+            run.split = True
             return None
         last = run.last
         from_tid = last.tid if last is not None and run.is_preemption_source() else -1
@@ -498,14 +499,29 @@ def dpor(search: Search, bound: int | None = None, base: Sequence[Decision] = ()
     prefix = list(base)
     while search.budget_left():
         driver.reset()
-        count = len(driver.leaves)
         search.run(prefix, driver)
-        if len(driver.leaves) > count:  # not a run of its own: a subtree for later
-            search.stats.executions -= 1
-            search.stats.pruned -= 1
         if not driver.backtrack():
             break
         prefix = driver.prefix(base)
     if driver.bounded:
         search.stats.complete = False
     return driver.leaves
+
+
+class Dpor:
+    """The strategy: one run per trace, split into the subtrees (with their sleep sets) of
+    the tree's top. A split may run more executions than one process; it finds the same
+    properties broken."""
+
+    name = "dpor"
+    exhaustive = True
+
+    def run(self, search: Search, bound: int | None, share: Share = WHOLE) -> None:
+        dpor(search, bound, share.prefix, share.sleep)
+
+    def split(self, search: Search, bound: int | None, parts: int) -> list[Share]:
+        def leaves(top: Search, depth: int) -> list[Share]:
+            return [Share(tuple(leaf), tuple(sleep))
+                    for leaf, sleep in dpor(top, bound, (), split=depth)]
+
+        return split_tree(search, parts, leaves)

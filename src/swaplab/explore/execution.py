@@ -8,13 +8,14 @@ the new thread is created and the spawner goes on.
 
 Every driver (run-to-completion here; the explorer's strategies; the workload simulator)
 calls only :meth:`~Execution.step` and reads ``pending``, so the same kernel code runs under
-all of them.
+all of them. Drivers never change ``threads`` themselves: finished threads are forgotten with
+:meth:`~Execution.retire` (one) or :meth:`~Execution.reset` (all).
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +65,23 @@ class Thread:
     def __repr__(self) -> str:
         state = "done" if self.done else repr(self.pending)
         return f"Thread({self.tid}, {self.name!r}, {state})"
+
+
+async def _nothing() -> None:
+    return None
+
+
+def _retired() -> Thread:
+    body = _nothing()
+    body.close()
+    thread = Thread(-1, "(finished)", body, None)
+    thread.done = True
+    thread.pending = None
+    return thread
+
+
+#: What a retired thread's slot holds: a finished thread of no id.
+RETIRED = _retired()
 
 
 @dataclass(slots=True)
@@ -124,6 +142,20 @@ class Execution:
             self.current = None
             StepRecord.current = outer
 
+    def retire(self, thread: Thread) -> None:
+        """Forget the finished ``thread``: its slot keeps :data:`RETIRED`, so later threads
+        still get fresh ids (a long simulation starts millions of I/O completions)."""
+        assert thread.done, thread
+        threads = self.threads
+        if thread.tid < len(threads) and threads[thread.tid] is thread:
+            threads[thread.tid] = RETIRED
+
+    def reset(self, threads: Sequence[Thread] = ()) -> None:
+        """Forget every thread (each done or closed) and have ``threads`` instead: the
+        next spawned gets the next id after them. The list object stays the same (a driver
+        may hold it)."""
+        self.threads[:] = threads
+
     def log(self, function: str, detail: str = "") -> None:
         """Record a trace event for the running thread, when tracing is on."""
         if self.trace is not None:
@@ -172,7 +204,7 @@ def run_to_completion(
                     raise Deadlock(
                         "no thread can run: " + ", ".join(repr(t) for t in execution.live())
                     )
-                threads.clear()
+                execution.reset()
                 return
             pending = running.pending
             assert pending is not None

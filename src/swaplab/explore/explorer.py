@@ -2,7 +2,7 @@
 
 :func:`explore` runs one strategy in this process (:mod:`swaplab.explore.parallel` splits
 the same work over processes or a Ray cluster and then calls :func:`conclude` the same way).
-With a preemption bound ``K``, dfs and dpor bound iteratively (0, 1, ..., K) and stop at the
+With a preemption bound ``K``, exhaustive strategies bound iteratively (0, 1, ..., K), stop at the
 first bound that finds something, so the first findings have the fewest preemptions (CHESS).
 A finding is shrunk, replayed twice with tracing (the determinism check), and carries its
 schedule and trace.
@@ -16,19 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from swaplab.explore.dfs import dfs
-from swaplab.explore.dpor import dpor
 from swaplab.explore.execution import Event
 from swaplab.explore.model import BUG, Model
-from swaplab.explore.pct import estimate_steps, pct
-from swaplab.explore.random_walk import random_walk
 from swaplab.explore.replay import replay
 from swaplab.explore.runner import Failure, RunResult
 from swaplab.explore.schedule import Schedule
 from swaplab.explore.search import Options, Search, Statistics
 from swaplab.explore.shrink import shrink
-
-STRATEGIES = ("dpor", "dfs", "random", "pct")
+from swaplab.explore.strategies import get_strategy
+from swaplab.explore.strategy import WHOLE, bounds
 
 
 @dataclass(slots=True)
@@ -68,44 +64,22 @@ class Result:
         return {"result": self.status, "statistics": self.stats.as_dict()}
 
 
-def search_strategy(search: Search, bound: int | None) -> None:
-    """Run the search's strategy once (one bound) in this process."""
-    opts = search.options
-    if opts.strategy == "dfs":
-        dfs(search, bound)
-    elif opts.strategy == "dpor":
-        dpor(search, bound)
-    elif opts.strategy == "random":
-        random_walk(search, opts.seed, 0, opts.max_executions)
-    elif opts.strategy == "pct":
-        steps = estimate_steps(search.model, opts.max_steps)
-        pct(search, opts.seed, opts.depth, steps, 0, opts.max_executions)
-    else:
-        raise ValueError(f"unknown strategy {opts.strategy!r} (one of {', '.join(STRATEGIES)})")
-
-
-def bounds(options: Options) -> list[int | None]:
-    """The preemption bounds to try in turn."""
-    if options.strategy in ("dfs", "dpor") and options.preemption_bound is not None:
-        return list(range(options.preemption_bound + 1))
-    return [None]
-
-
 def explore(model: Model, options: Options | None = None,
             progress: Callable[[Search], None] | None = None,
             on_result: Callable[[RunResult], None] | None = None) -> Result:
     """Explore ``model`` with ``options`` in this process."""
     options = options if options is not None else Options()
-    if options.strategy not in STRATEGIES:
-        raise ValueError(f"unknown strategy {options.strategy!r}")
+    strategy = get_strategy(options.strategy)
     search = Search(model, options, progress=progress, on_result=on_result)
     reached: int | None = None
-    for bound in bounds(options):
+    for bound in bounds(strategy, options.preemption_bound):
         reached = bound
         search.stats.complete = True
-        search_strategy(search, bound)
+        strategy.run(search, bound, WHOLE)
         if search.bugs() or not search.budget_left() or search.stats.complete:
             break  # found, out of budget, or nothing was cut by this bound
+    if not strategy.exhaustive:
+        search.stats.complete = False  # samples: no verdict of "clean"
     return conclude(search, reached)
 
 

@@ -4,26 +4,25 @@ Each run gives the threads random distinct priorities (all above ``d``) and pick
 change points among the ``k`` steps a run takes; the highest-priority enabled thread always
 runs, and at the ``j``-th change point the running thread drops to priority ``j``. A bug of
 depth ``d`` (``d`` ordering constraints) is found by one run with probability at least
-``1 / (n * k^(d-1))`` for ``n`` threads. ``k`` is measured by one run-to-completion probe.
+``1 / (n * k^(d-1))`` for ``n`` threads. ``k`` is measured by one non-preemptive run (replay of
+the empty schedule, run on: :func:`~swaplab.explore.runner.run_on`).
 """
 
 from __future__ import annotations
 
 from random import Random
 
-from swaplab.explore.dfs import decisions_of, ordered
 from swaplab.explore.execution import Thread
 from swaplab.explore.model import Model
-from swaplab.explore.ops import Op
-from swaplab.explore.random_walk import DEFAULT_RUNS, run_seed
-from swaplab.explore.runner import Run, execute
+from swaplab.explore.random_walk import DEFAULT_RUNS, run_seed, runs
+from swaplab.explore.replay import replay
+from swaplab.explore.runner import Driver, Run, decisions_of
 from swaplab.explore.schedule import Decision
 from swaplab.explore.search import Search
+from swaplab.explore.strategy import WHOLE, Share, split_runs
 
 
-class PctDriver:
-    track_locks = False
-
+class PctDriver(Driver):
     def __init__(self, rng: Random, depth: int, steps: int) -> None:
         self.rng = rng
         self.depth = depth
@@ -44,25 +43,11 @@ class PctDriver:
         options = decisions_of(best)
         return options[rng.randrange(len(options))]
 
-    def stepped(self, run: Run, index: int, thread: Thread, op: Op, spawned: int) -> None:
-        pass
-
-
-class _FirstDriver:
-    """Run to completion: the last thread while it can, else the lowest id; choice 0."""
-
-    track_locks = False
-
-    def choose(self, run: Run, enabled: list[Thread]) -> Decision | None:
-        return decisions_of(ordered(run, enabled)[0])[0]
-
-    def stepped(self, run: Run, index: int, thread: Thread, op: Op, spawned: int) -> None:
-        pass
-
 
 def estimate_steps(model: Model, max_steps: int | None = None) -> int:
     """``k``: the steps of one non-preemptive run."""
-    return max(1, len(execute(model, (), _FirstDriver(), max_steps=max_steps).decisions))
+    return max(1, len(replay(model, (), trace=False, max_steps=max_steps,
+                             finish=True).decisions))
 
 
 def pct(search: Search, seed: int, depth: int, steps: int, start: int = 0,
@@ -74,3 +59,23 @@ def pct(search: Search, seed: int, depth: int, steps: int, start: int = 0,
             break
         search.run((), PctDriver(Random(run_seed(seed, index)), depth, steps))
     search.stats.complete = False
+
+
+class Pct:
+    """The strategy: seeded PCT runs, split into ranges of run indices (``k`` measured
+    once, before the split)."""
+
+    name = "pct"
+    exhaustive = False
+
+    def run(self, search: Search, bound: int | None, share: Share = WHOLE) -> None:
+        opts = search.options
+        steps = share.steps
+        if steps is None:
+            steps = estimate_steps(search.model, opts.max_steps)
+        stop = share.stop if share.stop is not None else runs(search)
+        pct(search, opts.seed, opts.depth, steps, share.start, stop)
+
+    def split(self, search: Search, bound: int | None, parts: int) -> list[Share]:
+        steps = estimate_steps(search.model, search.options.max_steps)
+        return split_runs(runs(search), parts, steps)

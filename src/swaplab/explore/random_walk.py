@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from random import Random
 
-from swaplab.explore.dfs import decisions_of
 from swaplab.explore.execution import Thread
-from swaplab.explore.ops import Op
-from swaplab.explore.runner import Run
+from swaplab.explore.runner import Driver, Run, decisions_of
 from swaplab.explore.schedule import Decision
 from swaplab.explore.search import Search
+from swaplab.explore.strategy import WHOLE, Share, split_runs
 
 #: Runs of a random or PCT search when the options set no budget.
 DEFAULT_RUNS = 1000
@@ -24,18 +23,13 @@ def run_seed(seed: int, index: int) -> int:
     return seed * 1_000_003 + index
 
 
-class RandomDriver:
-    track_locks = False
-
+class RandomDriver(Driver):
     def __init__(self, rng: Random) -> None:
         self.rng = rng
 
     def choose(self, run: Run, enabled: list[Thread]) -> Decision | None:
         options = decisions_of(enabled[self.rng.randrange(len(enabled))])
         return options[self.rng.randrange(len(options))]
-
-    def stepped(self, run: Run, index: int, thread: Thread, op: Op, spawned: int) -> None:
-        pass
 
 
 def random_walk(search: Search, seed: int, start: int = 0, stop: int | None = None) -> None:
@@ -46,3 +40,23 @@ def random_walk(search: Search, seed: int, start: int = 0, stop: int | None = No
             break
         search.run((), RandomDriver(Random(run_seed(seed, index))))
     search.stats.complete = False
+
+
+def runs(search: Search) -> int:
+    """The runs of a sampling search: its budget, else :data:`DEFAULT_RUNS`."""
+    limit = search.options.max_executions
+    return limit if limit is not None else DEFAULT_RUNS
+
+
+class RandomWalk:
+    """The strategy: seeded random runs, split into ranges of run indices."""
+
+    name = "random"
+    exhaustive = False
+
+    def run(self, search: Search, bound: int | None, share: Share = WHOLE) -> None:
+        stop = share.stop if share.stop is not None else runs(search)
+        random_walk(search, search.options.seed, share.start, stop)
+
+    def split(self, search: Search, bound: int | None, parts: int) -> list[Share]:
+        return split_runs(runs(search), parts)

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from swaplab.explore.dfs import decisions_of, ordered
 from swaplab.explore.execution import Thread
 from swaplab.explore.model import Model
-from swaplab.explore.ops import Op, OpKind
-from swaplab.explore.runner import Run, RunResult, execute
+from swaplab.explore.ops import OpKind
+from swaplab.explore.runner import Driver, Run, RunResult, execute, run_on
 from swaplab.explore.schedule import NO_CHOICE, Decision
 
 
@@ -25,10 +24,8 @@ def replay(model: Model, decisions: Sequence[Decision], *, trace: bool = True,
     return execute(model, decisions, driver, trace=trace, max_steps=max_steps, policy=policy)
 
 
-class GuidedDriver:
+class GuidedDriver(Driver):
     """Follow a list of wished decisions where possible; run to completion after it."""
-
-    track_locks = False
 
     def __init__(self, wishes: Sequence[Decision]) -> None:
         self.wishes = list(wishes)
@@ -38,7 +35,7 @@ class GuidedDriver:
     def choose(self, run: Run, enabled: list[Thread]) -> Decision | None:
         decision = self._wish(run, enabled)
         if decision is None:
-            decision = decisions_of(ordered(run, enabled)[0])[0]
+            decision = run_on(run, enabled)
         if run.is_preemption(run.threads[decision[0]]):
             self.preemption_points.append(len(run.decisions))
         return decision
@@ -56,6 +53,3 @@ class GuidedDriver:
                         return tid, min(max(value, 0), pending.n - 1)
                     return tid, NO_CHOICE
         return None
-
-    def stepped(self, run: Run, index: int, thread: Thread, op: Op, spawned: int) -> None:
-        pass

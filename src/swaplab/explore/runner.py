@@ -3,7 +3,8 @@
 This is the explorer's inner loop, shared by every strategy; it is kept lean because every
 strategy is replay-based (moving to a sibling branch re-runs the prefix). A :class:`Driver`
 chooses the steps after the prefix and observes every step; without one the run stops at the
-end of the prefix (plain replay).
+end of the prefix (plain replay). The helpers drivers share (:func:`decisions_of`,
+:func:`ordered`, :func:`run_on`) live here too.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import builtins
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from hashlib import blake2b
-from typing import Any, Protocol
+from typing import Any
 
 from swaplab.explore.execution import Event, Execution, Thread
 from swaplab.explore.model import BUG, Instance, Model, Property, When
@@ -64,6 +65,7 @@ class RunResult:
     failures: list[Failure] = field(default_factory=list)
     complete: bool = False  # every thread finished
     abandoned: bool = False  # the driver stopped it (end of a replay, a sleep-set block)
+    split: bool = False  # stopped at a split point: the rest is a subtree for a worker
     cut: bool = False
     spinning: bool = False
     preemptions: int = 0
@@ -87,6 +89,8 @@ class Run:
     ``changed`` lists the locks the last step took or released (from its record, in
     first-touch order), ``held_before`` whether each was held before that step,
     ``written`` the objects it wrote in plain code and ``read`` those it only read.
+    ``split``: set by a driver that abandons the run where a parallel search splits the
+    tree (not a run of its own: the search counts it neither as an execution nor pruned).
     """
 
     __slots__ = (
@@ -102,6 +106,7 @@ class Run:
         "policy",
         "preemptions",
         "read",
+        "split",
         "thread_steps",
         "threads",
         "written",
@@ -123,6 +128,7 @@ class Run:
         self.written: list[object] = []
         self.read: list[object] = []
         self.cut = False  # stopped by the step limit
+        self.split = False
 
     def is_preemption(self, thread: Thread) -> bool:
         """Whether running ``thread`` now switches away from a thread that could go on."""
@@ -147,18 +153,48 @@ class Run:
         return self.policy(self.threads)
 
 
-class Driver(Protocol):
-    """What a strategy plugs into the run loop."""
+class Driver:
+    """What a strategy plugs into the run loop. ``track_locks``: keep ``run.changed``,
+    ``written`` and ``read`` for :meth:`stepped` (the default observes nothing)."""
 
-    track_locks: bool
+    track_locks = False
 
     def choose(self, run: Run, enabled: list[Thread]) -> Decision | None:
         """The next decision after the prefix (``enabled``: the threads the scheduling
         policy allows now); None abandons the run."""
+        raise NotImplementedError
 
     def stepped(self, run: Run, index: int, thread: Thread, op: Op, spawned: int) -> None:
         """Called after step ``index`` ran ``op`` of ``thread``; threads from ``spawned`` on
         were created by it; ``run.changed`` lists the locks it took or released."""
+
+    def ended(self, run: Run) -> None:
+        """Called when a run ends without every thread done (abandoned, cut, a deadlock or
+        a failure)."""
+
+
+def decisions_of(thread: Thread) -> list[Decision]:
+    """The decisions that run ``thread`` now: one per alternative of a CHOICE."""
+    pending = thread.pending
+    if pending is not None and pending.kind is OpKind.CHOICE:
+        return [(thread.tid, value) for value in range(pending.n)]
+    return [(thread.tid, NO_CHOICE)]
+
+
+def ordered(run: Run, enabled: list[Thread]) -> list[Thread]:
+    """The enabled threads, the one that ran last first (no preemption), then by id."""
+    last = run.last
+    if last is not None and last in enabled:
+        return [last, *(t for t in enabled if t is not last)]
+    return enabled
+
+
+def run_on(run: Run, enabled: list[Thread]) -> Decision:
+    """The explorer's non-preemptive step: the thread that ran last while the scheduling
+    policy lets it run, else the lowest id; a CHOICE's first alternative. (Unlike
+    :func:`~swaplab.explore.execution.run_to_completion`, a YIELD does not switch: the
+    schedules a strategy branches over already place every switch.)"""
+    return decisions_of(ordered(run, enabled)[0])[0]
 
 
 def _known(run: Run, lock: Lock) -> None:
@@ -294,12 +330,12 @@ def execute(
     try:
         _loop(run, result, prefix, driver, trace, satisfied if satisfied is not None else {},
               fingerprints, max_steps if max_steps is not None else instance.max_steps)
-        ended = getattr(driver, "ended", None)
-        if ended is not None and not result.complete:
-            ended(run)
+        if driver is not None and not result.complete:
+            driver.ended(run)
     finally:
         execution.close()
     result.preemptions = run.preemptions
+    result.split = run.split
     return result
 
 

@@ -2,7 +2,8 @@
 
 A strategy calls :meth:`Search.run` for each execution; the context counts it, keeps the best
 failure per property (fewest preemptions, then fewest steps), records which ``sometimes``
-properties were reached and which states (fingerprints) were seen.
+properties were reached and which states (fingerprints) were seen. A search split over
+workers sends each worker's :class:`Outcome` back and :meth:`Search.merge` joins them.
 """
 
 from __future__ import annotations
@@ -81,6 +82,18 @@ def better(a: Failure, b: Failure) -> bool:
     return (a.preemptions, a.steps, a.decisions) < (b.preemptions, b.steps, b.decisions)
 
 
+@dataclass(slots=True)
+class Outcome:
+    """What a search found, as a worker sends it back: its statistics, failures, reached
+    sometimes-properties, the sometimes-properties there are, and the states it saw."""
+
+    stats: Statistics
+    failures: dict[str, Failure]
+    satisfied: list[str]
+    sometimes: list[str]
+    states: list[bytes]
+
+
 @dataclass
 class Search:
     """One exploration's shared bookkeeping."""
@@ -120,12 +133,13 @@ class Search:
                          on_instance=None if self.learned else self._learn,
                          policy=opts.policy)
         stats = self.stats
-        stats.executions += 1
+        if not result.split:  # a split point is no run of its own
+            stats.executions += 1
+            if result.abandoned:
+                stats.pruned += 1
         depth = len(result.decisions)
         stats.steps += depth
         stats.max_depth = max(stats.max_depth, depth)
-        if result.abandoned:
-            stats.pruned += 1
         if result.cut:
             stats.cut += 1
             stats.spinning += result.spinning
@@ -136,15 +150,38 @@ class Search:
             self.states.update(result.states)
             stats.distinct_states = len(self.states)
         for failure in result.failures:
-            known = self.failures.get(failure.key)
-            if known is None or better(failure, known):
-                self.failures[failure.key] = failure
+            self._keep(failure)
         if self.on_result is not None:
             self.on_result(result)
         if self.progress is not None and stats.executions % 64 == 0:
             stats.elapsed = time.perf_counter() - self.started
             self.progress(self)
         return result
+
+    def _keep(self, failure: Failure) -> None:
+        known = self.failures.get(failure.key)
+        if known is None or better(failure, known):
+            self.failures[failure.key] = failure
+
+    def outcome(self) -> Outcome:
+        return Outcome(self.stats, self.failures, list(self.satisfied), self.sometimes,
+                       sorted(self.states))
+
+    def merge(self, outcome: Outcome) -> None:
+        """Join a worker's outcome into this search (the best failure per property)."""
+        self.stats.merge(outcome.stats)
+        for failure in outcome.failures.values():
+            self._keep(failure)
+        for name in outcome.satisfied:
+            self.satisfied[name] = True
+        if not self.sometimes:
+            self.sometimes = list(outcome.sometimes)
+        self.states.update(outcome.states)
+        if self.states:
+            self.stats.distinct_states = len(self.states)
+        self.stats.elapsed = time.perf_counter() - self.started
+        if self.progress is not None:
+            self.progress(self)
 
     def unreached(self) -> list[str]:
         return [name for name in self.sometimes if name not in self.satisfied]

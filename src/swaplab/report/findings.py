@@ -14,6 +14,7 @@ from swaplab.explore.execution import Event
 from swaplab.explore.explorer import Finding, Result
 from swaplab.explore.schedule import Decision
 from swaplab.explore.search import Statistics
+from swaplab.explore.strategies import get_strategy
 
 SpecText = Callable[[list[Decision]], str]
 
@@ -47,7 +48,7 @@ def check_json(result: Result, *, scenario: str, kernel: str | None,
         "patches": list(patches) if patches is not None else None,
         "strategy": opts.strategy,
         "preemption_bound": result.bound,
-        "seed": opts.seed if opts.strategy in ("random", "pct") else None,
+        "seed": None if get_strategy(opts.strategy).exhaustive else opts.seed,
         "policy": opts.policy,
         "strict": opts.strict,
         "result": result.status,

@@ -9,9 +9,14 @@ Plain text, stable across runs (the golden test compares it byte for byte).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from swaplab.explore.execution import Event
+from swaplab.explore.explorer import Finding, Result
+from swaplab.explore.schedule import Decision
+
+#: What a schedule breaks: (property, message) of each broken property.
+Broken = Callable[[list[Decision]], Sequence[tuple[str, str]]]
 
 IO_COLUMN = "I/O completion"
 _IO_PREFIXES = ("end_swap_bio_read", "end_swap_bio_write")
@@ -67,3 +72,21 @@ def render_broken(broken: Sequence[tuple[str, str]]) -> str:
         out.append(f"broken: {name}")
         out.extend(f"  - {p}" for p in parts)
     return "\n".join(out) + "\n"
+
+
+def render_tables(result: Result, scenario: str, broken: Broken) -> str:
+    """Each finding and note of ``result`` as a table, one per distinct schedule, then
+    what that schedule breaks (``broken``, e.g. the property families it replays)."""
+    shown: dict[str, tuple[list[str], Finding]] = {}
+    for label, found in (("finding", result.findings), ("note", result.notes)):
+        for number, finding in enumerate(found, 1):
+            if finding.schedule is not None and finding.trace:
+                names, _ = shown.setdefault(str(finding.schedule), ([], finding))
+                names.append(f"{label} {number}")
+    out = ""
+    for names, finding in shown.values():
+        assert finding.schedule is not None
+        out += f"\n{', '.join(names)} as a table ({scenario}):\n"
+        out += render_table(finding.trace)
+        out += render_broken(broken(list(finding.schedule)))
+    return out

@@ -36,9 +36,14 @@ class ScenarioOptions:
         return self.policy or "fair"
 
 
+#: The tag of the explorer's own models (no kernel): not in the product's scenario list.
+ENGINE = "engine"
+
+
 @dataclass(frozen=True, slots=True)
 class Scenario:
-    """A named race or model, with the bounds it is usually explored with."""
+    """A named race or model, with the bounds it is usually explored with. ``tags``:
+    "kernel" for the kernel's races, :data:`ENGINE` for the explorer's own models."""
 
     name: str
     description: str

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from swaplab.explore import run_to_completion
-from swaplab.explore.model import BUG, NOTE, Instance, Property, at_end
+from swaplab.explore.model import BUG, NOTE, Instance, Property, always, at_end
 from swaplab.kernel import cgroup, fork, invariants, memory, mmap, swap, swapfile, vmscan
 from swaplab.kernel.config import ConfigError, make_config
 from swaplab.kernel.gfp import GFP_KERNEL
@@ -107,7 +107,7 @@ def run(k: Kernel, body: Coroutine[Any, Any, Any], task: TaskStruct | None = Non
         thread = k.execution.spawn("setup", body, Current(task, 0))
         run_to_completion(k.execution, max_steps=1_000_000)
     finally:
-        k.execution.threads[:] = saved
+        k.execution.reset(saved)
         k.execution.trace = trace
     return thread.result
 
@@ -365,3 +365,82 @@ def broken_families(model: Callable[[], Instance], decisions: list[tuple[int, in
         if broken is not None:
             out.append((name, broken.message))
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# Claim properties: what RFC 2/5 and 3/5 promise, beyond the families (`swaplab claims`)
+
+
+def _has_cache_mismatches(w: World) -> list[str]:
+    """2/5's promise: swap_map == SWAP_HAS_CACHE exactly when only the swap cache holds
+    the slot (a page for it in swapper_space, no pte/shmem reference)."""
+    k = w.k
+    users = _swap_users(k)
+    out = []
+    for si in k.swap_info:
+        for off in range(1, len(si.swap_map)):
+            entry = swapfile.swp_entry(si.type, off)
+            v = si.swap_map[off]
+            cache_only = v == swapfile.SWAP_HAS_CACHE
+            in_tree = entry in k.swapper_space.page_tree
+            truth = in_tree and not users.get(entry, 0)
+            if cache_only != truth:
+                out.append(f"slot {entry:#x}: swap_map {v:#x} but page in swap cache "
+                           f"{in_tree}, {users.get(entry, 0)} pte/shmem references")
+    return out
+
+
+def _has_cache_exact(w: World) -> bool:
+    return not _has_cache_mismatches(w)
+
+
+def _has_cache_without_page(w: World) -> list[str]:
+    """The slots whose swap_map says "only the swap cache" (SWAP_HAS_CACHE, count 0) while
+    no page of theirs is in the swap cache: what free_swap_and_cache() and readahead see in
+    the owner's add and delete windows."""
+    k = w.k
+    return [f"slot {swapfile.swp_entry(si.type, off):#x}: swap_map {v:#x} but no page in "
+            "the swap cache" for si in k.swap_info for off, v in enumerate(si.swap_map)
+            if off and v == swapfile.SWAP_HAS_CACHE
+            and swapfile.swp_entry(si.type, off) not in k.swapper_space.page_tree]
+
+
+def _counter_exact(w: World) -> bool:
+    k = w.k
+    n = sum(1 for si in k.swap_info for v in si.swap_map if v == swapfile.SWAP_HAS_CACHE)
+    return k.nr_cache_only_swaps == n
+
+
+CLAIM_PROPERTIES: dict[str, Property] = {
+    "has-cache-has-page": always("has-cache-has-page", lambda w: not _has_cache_without_page(w),
+                                 lambda w: "; ".join(_has_cache_without_page(w)),
+                                 quiescent=True),
+    "has-cache-exact-at-end": at_end("has-cache-exact-at-end", _has_cache_exact,
+                                     lambda w: "; ".join(_has_cache_mismatches(w))),
+    "cache-only-counter": always("cache-only-counter", _counter_exact),
+}
+
+
+def _swap_state_settled(w: World) -> bool:
+    """Neither swap_lock nor the swap cache's tree_lock is held: swap_map and the swap
+    cache are each consistent. Page locks may be held: the HAS_CACHE owner's window
+    (between swapcache_prepare() and add_to_swap_cache(), or __delete_from_swap_cache()
+    and swapcache_free()) holds the page's."""
+    k = w.k
+    return k.swap_lock.holder is None and k.swapper_space.tree_lock.holder is None
+
+
+def _with_claim(model: Callable[[], Instance], name: str) -> Instance:
+    instance = model()
+    instance.properties = [CLAIM_PROPERTIES[name]]
+    instance.quiescent = _swap_state_settled
+    return instance
+
+
+def checking(model: Callable[[], Instance], name: str) -> Callable[[], Instance]:
+    """``model`` checking only the property ``name``: a family (:data:`FAMILIES`,
+    "invariants") or a claim property (:data:`CLAIM_PROPERTIES`, checked whenever the swap
+    state is settled)."""
+    if name in CLAIM_PROPERTIES:
+        return functools.partial(_with_claim, model, name)
+    return only(model, name)

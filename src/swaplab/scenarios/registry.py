@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-from swaplab.scenarios.api import Scenario
+from swaplab.scenarios.api import ENGINE, Scenario
 
 MODULES: tuple[str, ...] = ("swaplab.scenarios.tiny", "swaplab.scenarios.kernel_races",
                            "swaplab.scenarios.shmem_races", "swaplab.scenarios.cgroup_races")
@@ -29,6 +29,13 @@ def all_scenarios() -> dict[str, Scenario]:
                 raise ValueError(f"scenario {scenario.name!r} registered twice")
             out[scenario.name] = scenario
     return out
+
+
+def listed_scenarios(everything: bool = False) -> dict[str, Scenario]:
+    """The scenarios `swaplab scenarios` lists: the engine models only with
+    ``everything``."""
+    return {name: scenario for name, scenario in all_scenarios().items()
+            if everything or ENGINE not in scenario.tags}
 
 
 def get_scenario(name: str) -> Scenario:

@@ -20,11 +20,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from swaplab.explore.model import Instance, always, at_end, sometimes
 from swaplab.explore.ops import Lock, Op, OpKind, trap
-from swaplab.scenarios.api import Scenario, ScenarioOptions, new_instance
+from swaplab.scenarios.api import ENGINE, Scenario, ScenarioOptions, new_instance
 
 
 @dataclass(slots=True)
@@ -323,4 +323,5 @@ def _scenarios() -> tuple[Scenario, ...]:
     )
 
 
-SCENARIOS: tuple[Scenario, ...] = _scenarios()
+#: engine models: listed by `swaplab scenarios --all` only, runnable by name
+SCENARIOS: tuple[Scenario, ...] = tuple(replace(s, tags=(ENGINE,)) for s in _scenarios())

@@ -75,22 +75,6 @@ class Latencies:
     swap_write_ns: int = 2_000_000
 
 
-async def _nothing() -> None:
-    return None
-
-
-def _dead_thread() -> Thread:
-    body = _nothing()
-    body.close()
-    thread = Thread(-1, "(finished)", body, None)
-    thread.done = True
-    thread.pending = None
-    return thread
-
-
-_DEAD = _dead_thread()
-
-
 def _sleep_of(thread: Thread) -> Sleep | None:
     op = thread.pending
     if op is not None and op.kind is OpKind.YIELD and isinstance(op.payload, Sleep):
@@ -150,14 +134,6 @@ class VirtualDriver:
                 self.ready.append(thread)
         self.known = len(threads)
 
-    def _forget(self, thread: Thread) -> None:
-        """Drop a finished thread from the execution's list (its slot keeps a finished
-        placeholder, so later threads still get fresh ids): long runs start millions of
-        I/O completion threads."""
-        threads = self.execution.threads
-        if thread.tid < len(threads) and threads[thread.tid] is thread:
-            threads[thread.tid] = _DEAD
-
     def _leave(self, thread: Thread) -> None:
         if thread in self.oncpu:
             self.oncpu.remove(thread)
@@ -170,7 +146,7 @@ class VirtualDriver:
             self._adopt_new_threads()
         if thread.done:
             self._leave(thread)
-            self._forget(thread)
+            self.execution.retire(thread)
             return
         slp = _sleep_of(thread)
         if slp is not None:

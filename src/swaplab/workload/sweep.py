@@ -1,21 +1,19 @@
 """Many simulations at once: comparisons and parameter sweeps on a local pool or Ray.
 
-The explorer's backends (explore/parallel.py: ``local_backend``, ``ray_backend``) map
-exploration tasks to ``Outcome`` objects; their signature is fixed to that, so this module
-is the thin adapter the simulator needs: the same two mechanisms (a forkserver process pool
-of ``jobs`` workers; Ray remote calls, a local Ray unless an address is given) mapping
-:class:`RunSpec` to the JSON object of a run. ``jobs == 1`` runs in this process.
+The runs go through the explorer's backends (:mod:`swaplab.explore.backend`: a forkserver
+pool of ``jobs`` processes, or Ray remote calls on a local Ray unless an address is given),
+each mapping a :class:`RunSpec` to the JSON object of a run. ``jobs == 1`` runs in this
+process.
 """
 
 from __future__ import annotations
 
 import itertools
-import multiprocessing
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from swaplab.explore.backend import get_backend
 from swaplab.system import parse_size
 from swaplab.workload.sim import simulate
 from swaplab.workload.spec import Workload, WorkloadError
@@ -96,36 +94,6 @@ def _run(spec: RunSpec) -> dict[str, Any]:
 
 
 def run_many(specs: Sequence[RunSpec], jobs: int = 1, backend: str = "local",
-             address: str | None = None,
-             done: Callable[[int], None] | None = None) -> list[dict[str, Any]]:
+             address: str | None = None) -> list[dict[str, Any]]:
     """Run ``specs`` (in order of the result) on ``backend``: "local" or "ray"."""
-    if backend == "ray":
-        import ray as ray_module
-
-        ray: Any = ray_module
-        if not ray.is_initialized():
-            if address is not None:
-                ray.init(address=address)
-            else:
-                ray.init(num_cpus=jobs, include_dashboard=False)
-        remote: Any = ray.remote(_run)
-        results: list[dict[str, Any]] = ray.get([remote.remote(s) for s in specs])
-        if done is not None:
-            done(len(results))
-        return results
-    if jobs <= 1 or len(specs) <= 1:
-        out = []
-        for spec in specs:
-            out.append(spec.run())
-            if done is not None:
-                done(len(out))
-        return out
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["swaplab.workload.sweep"])
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        out = []
-        for result in pool.map(_run, specs):
-            out.append(result)
-            if done is not None:
-                done(len(out))
-        return out
+    return get_backend(backend, jobs, address).map(_run, specs)
