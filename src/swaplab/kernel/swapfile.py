@@ -175,6 +175,11 @@ class SwapInfoStruct:
         self.gc_cursor = 1
         self.data: dict[int, int] = {}
 
+    @property
+    def stable_key(self) -> int:
+        """The explorer's name of this area in every run (ops.stable_name): its type."""
+        return self.type
+
     def __repr__(self) -> str:
         return f"swap{self.type}(prio={self.prio}, inuse={self.inuse_pages}/{self.pages})"
 
