@@ -62,6 +62,7 @@ from swaplab.kernel import (
     shmem,
     swap_state,
     swapfile,
+    user_access,
 )
 from swaplab.kernel import mmap as kmmap
 from swaplab.kernel.cgroup import Cftype, Cgroup
@@ -246,7 +247,9 @@ class Task:
         self._check(ret, "shmctl")
 
     def touch(self, m: Mapping, write: bool = True) -> int:
-        """Fault in every page of ``m`` (one byte per page), as memcg_process does.
+        """Fault in every page of ``m`` (one byte per page), as memcg_process does, then
+        load the byte (and for a write, store a new value: kernel/user_access.py), so a
+        page that lost its data shows in check_invariants() as data-integrity.
 
         Returns the number of pages touched; stops early when the task gets killed.
         A page with no mapping (or a write to a read-only one) raises EFAULT (where the
@@ -319,6 +322,7 @@ async def _touch_pages(k: Kernel, ts: TaskStruct, m: Mapping, write: bool) -> in
             break
         if await memory.do_page_fault(k, ts, addr, write) == -_errno.EFAULT:
             return -_errno.EFAULT  # SIGSEGV: nothing mapped there, or not writable
+        user_access.user_access(k, ts, addr, write)
         touched += 1
     return touched
 

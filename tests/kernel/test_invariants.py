@@ -204,6 +204,11 @@ def _charged_in_evicted_inode(s: State) -> None:
     inode.mapping.nrpages = 1
 
 
+def _lost_store(s: State) -> None:
+    """The data a load found was not what the task had stored (kernel/user_access.py)."""
+    s.k.data_violations.append("task 1 read at 0x10000 zeroes in page#0, not store #1")
+
+
 BREAKS: dict[str, Callable[[State], None]] = {
     "res": _extra_res,
     "memsw": _lost_swap_charge,
@@ -219,6 +224,7 @@ BREAKS: dict[str, Callable[[State], None]] = {
     "swap_record_referenced": _unreferenced_record,
     "used_free_page": _used_free_page,
     "charged_reachable": _charged_in_evicted_inode,
+    "data_integrity": _lost_store,
 }
 
 

@@ -48,6 +48,7 @@ async def dup_mmap(k: Kernel, mm: MmStruct, oldmm: MmStruct) -> int:
     mm.total_vm = oldmm.total_vm
     mm.locked_vm = 0
     mm.free_area_cache = oldmm.free_area_cache
+    mm.user_data = dict(oldmm.user_data)  # the child reads what its parent stored
     retval = 0
     for mpnt in list(oldmm.mmap):
         tmp = replace(mpnt, vm_mm=mm, vm_flags=mpnt.vm_flags & ~VM_LOCKED)

@@ -551,6 +551,13 @@ def check_charged_reachable(k: Kernel) -> list[str]:
     return out
 
 
+def check_data_integrity(k: Kernel) -> list[str]:
+    """Every load of a private anonymous page by a task found what the program last
+    stored there, or its parent before fork (kernel/user_access.py records each miss as
+    it happens; a later store does not undo it)."""
+    return list(k.data_violations)
+
+
 #: The checks by name, in the order check_all() runs them.
 CHECKS: tuple[tuple[str, Check], ...] = (
     ("res", check_res),
@@ -567,6 +574,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("swap_record_referenced", check_swap_record_referenced),
     ("used_free_page", check_used_free_page),
     ("charged_reachable", check_charged_reachable),
+    ("data_integrity", check_data_integrity),
 )
 
 

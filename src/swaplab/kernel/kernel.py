@@ -161,6 +161,11 @@ class Kernel:
         # mm/page_cgroup.c: swap_cgroup, one css id per (type, offset)
         self.swap_cgroup: dict[tuple[int, int], int] = {}
 
+        # kernel/user_access.py: who made each user store (stamp -> (pid, address); stamp 0
+        # is zeroes) and every data-integrity violation seen, in order
+        self.data_stores: list[tuple[int, int]] = [(0, 0)]
+        self.data_violations: list[str] = []
+
         # ipc/shm.c and mm/shmem.c: SysV segments by key, shared /dev/zero inodes
         self.shm_segments: dict[int, ShmemInode] = {}
         #: mm/shmem.c: shmem_swaplist, the inodes that put pages on swap (swapoff's search)

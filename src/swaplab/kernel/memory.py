@@ -52,6 +52,7 @@ from swaplab.kernel.sync import (
     current,
     down_read,
     lock_page,
+    plain_read,
     plain_write,
     shared_read,
     spin_lock,
@@ -267,6 +268,13 @@ async def do_wp_page(k: Kernel, mm: MmStruct, vma: VmAreaStruct, address: int,
     return await _wp_copy(k, mm, vma, address, orig, old_page)
 
 
+def cow_user_page(dst: Page, src: Page) -> None:
+    """mm/memory.c: cow_user_page() -> copy_user_highpage(): the new page gets the old
+    one's contents (a lock-free read of the old page: its other users may store to it)."""
+    plain_read(src)
+    dst.data = src.data
+
+
 async def _wp_copy(k: Kernel, mm: MmStruct, vma: VmAreaStruct, address: int,
                    orig: PteVal | None, old_page: Page) -> int:
     """The copy half of do_wp_page() (the ``gotten:`` label), pte lock not held."""
@@ -279,6 +287,7 @@ async def _wp_copy(k: Kernel, mm: MmStruct, vma: VmAreaStruct, address: int,
         await lock_page(k, old_page, "do_wp_page")
         await mlock.clear_page_mlock(k, old_page)
         unlock_page(old_page)
+    cow_user_page(new_page, old_page)
     SetPageUptodate(new_page)
     if await memcontrol.mem_cgroup_newpage_charge(k, new_page, mm, GFP_KERNEL):
         page_alloc.put_page(k, new_page)
@@ -497,6 +506,7 @@ async def zap_pte_range(k: Kernel, tlb: MmuGather, vma: VmAreaStruct, start: int
     while addr < end and tlb.zap_work > 0:
         vpn = addr >> PAGE_SHIFT
         pte = mm.ptes.pop(vpn, None)
+        mm.user_data.pop(vpn, None)  # the program's next touch finds zeroes
         addr += PAGE_SIZE
         if pte is None:
             tlb.zap_work -= 1

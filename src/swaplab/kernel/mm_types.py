@@ -105,11 +105,14 @@ class Page:
     :class:`AddressSpace` for page cache (shmem, file), or None. ``private`` holds the swap
     entry value while PG_swapcache is set. ``page_cgroup`` is the page's struct page_cgroup
     (lookup_page_cgroup()). ``lru`` is the LRU index while PG_lru (-1 otherwise).
+    ``data`` is the page's contents as a stamp (kernel/user_access.py): 0 for zeroes, else
+    the number of the user store that wrote them.
     """
 
     __slots__ = (
         "_count",
         "_mapcount",
+        "data",
         "flags",
         "index",
         "lock",
@@ -136,6 +139,7 @@ class Page:
         self.lock = Lock(f"page{pfn}.PG_locked", self)
         self.page_cgroup = page_cgroup
         self.lru = -1
+        self.data = 0
 
     def __repr__(self) -> str:
         return f"page#{self.pfn}"
@@ -384,6 +388,11 @@ class MmStruct:
     mm_users: int = 1
     #: on init_mm's mmlist (try_to_unuse walks it); set once a pte holds a swap entry
     on_mmlist: bool = False
+    #: not a kernel field: what the program last stored in each page (vpn -> stamp) of
+    #: its private anonymous mappings, the data-integrity property's expectation
+    #: (kernel/user_access.py); absent means zeroes. A zapped pte drops its page's entry
+    #: (the next touch faults in zeroes); fork's dup_mmap copies the map.
+    user_data: dict[int, int] = field(default_factory=dict)
     free_area_cache: int = 0x40000000
 
     def __post_init__(self) -> None:

@@ -3,7 +3,9 @@
 There is no disk: a write or read is "submitted" by starting its bio completion as a kernel
 thread of its own (sync.kthread_run), so "the page is still under writeback" and "the page
 is still locked for read" are real windows that other threads can run in. The completions
-do what end_swap_bio_write()/end_swap_bio_read() do on success; I/O never fails.
+do what end_swap_bio_write()/end_swap_bio_read() do on success; I/O never fails. The
+device's contents are the area's ``data`` (a stamp per slot): a write copies the page's stamp
+to its slot when the bio is built, a read's completion copies the slot's stamp into the page.
 
 Left out: bio allocation failure (-ENOMEM), the block layer, PSWPIN/PSWPOUT counters,
 WB_SYNC_ALL, I/O errors, rotate_reclaimable_page (PG_reclaim is not set by the model).
@@ -24,7 +26,15 @@ from swaplab.kernel.mm_types import (
     SetPageWriteback,
 )
 from swaplab.kernel.mmzone import NR_WRITEBACK
-from swaplab.kernel.sync import Current, atomic_rmw, kthread_run, trace, unlock_page
+from swaplab.kernel.sync import (
+    Current,
+    atomic_rmw,
+    kthread_run,
+    plain_read,
+    plain_write,
+    trace,
+    unlock_page,
+)
 
 if TYPE_CHECKING:
     from swaplab.kernel.kernel import Kernel
@@ -43,12 +53,28 @@ async def end_swap_bio_write(k: Kernel, page: Page) -> None:
     trace(k, "end_swap_bio_write()", repr(page))
 
 
-async def end_swap_bio_read(k: Kernel, page: Page) -> None:
-    """mm/page_io.c: end_swap_bio_read(): the read finished: SetPageUptodate, then
-    unlock_page (which is what do_swap_page's lock_page waits for)."""
+async def end_swap_bio_read(k: Kernel, page: Page, entry: int) -> None:
+    """mm/page_io.c: end_swap_bio_read(): the read of ``entry``'s slot finished: the page
+    holds the slot's data, SetPageUptodate, then unlock_page (which is what do_swap_page's
+    lock_page waits for)."""
+    p = k.swap_info[swapfile.swp_type(entry)]
+    plain_read(p)  # the device's contents
+    plain_write(page)
+    page.data = p.data.get(swapfile.swp_offset(entry), 0)
     SetPageUptodate(page)
     unlock_page(page)
     trace(k, "end_swap_bio_read()", repr(page))
+
+
+def _write_slot(k: Kernel, page: Page) -> None:
+    """get_swap_bio() + submit_bio(WRITE): the bio carries the page's contents to its slot
+    (the model copies them when the bio is built; a store after that dirties the page
+    again, so it is written once more before the page can go)."""
+    entry = page.private
+    p = k.swap_info[swapfile.swp_type(entry)]
+    plain_read(page)
+    plain_write(p)
+    p.data[swapfile.swp_offset(entry)] = page.data
 
 
 async def swap_writepage(k: Kernel, page: Page) -> int:
@@ -62,6 +88,7 @@ async def swap_writepage(k: Kernel, page: Page) -> int:
         return 0
     SetPageWriteback(page)
     k.zone.vm_stat[NR_WRITEBACK] += 1
+    _write_slot(k, page)
     unlock_page(page)
     trace(k, "swap_writepage()", f"{page!r} -> {page.private:#x}")
     await kthread_run(k, f"end_swap_bio_write {page!r}", end_swap_bio_write(k, page), _IRQ)
@@ -74,5 +101,6 @@ async def swap_readpage(k: Kernel, page: Page) -> int:
     VM_BUG_ON(not PageLocked(page), "swap_readpage: page not locked")
     VM_BUG_ON(PageUptodate(page), "swap_readpage: page already uptodate")
     trace(k, "swap_readpage()", f"{page!r} <- {page.private:#x}")
-    await kthread_run(k, f"end_swap_bio_read {page!r}", end_swap_bio_read(k, page), _IRQ)
+    await kthread_run(k, f"end_swap_bio_read {page!r}",
+                      end_swap_bio_read(k, page, page.private), _IRQ)
     return 0

@@ -142,13 +142,16 @@ class SwapInfoStruct:
     """struct swap_info_struct, reduced to what the slot allocator reads.
 
     ``cache_only`` is the RFC 3/5 per-area count of slots whose value is exactly
-    SWAP_HAS_CACHE; ``gc_cursor`` the RFC 5/5 per-area scan position.
+    SWAP_HAS_CACHE; ``gc_cursor`` the RFC 5/5 per-area scan position. ``data`` stands for
+    the device's contents: the stamp (Page.data) each slot was last written with by
+    swap_writepage(), read back by swap_readpage(); a slot never written reads as zeroes.
     """
 
     __slots__ = (
         "cache_only",
         "cluster_next",
         "cluster_nr",
+        "data",
         "flags",
         "gc_cursor",
         "highest_bit",
@@ -177,6 +180,12 @@ class SwapInfoStruct:
         self.inuse_pages = 0
         self.cache_only = 0
         self.gc_cursor = 1
+        self.data: dict[int, int] = {}
+
+    @property
+    def stable_key(self) -> int:
+        """The explorer's name of this area in every run (ops.stable_name): its type."""
+        return self.type
 
     def __repr__(self) -> str:
         return f"swap{self.type}(prio={self.prio}, inuse={self.inuse_pages}/{self.pages})"

@@ -319,14 +319,16 @@ def orphan_kind(k: Kernel) -> str:
 
 
 def family_properties(k: Kernel) -> list[Property]:
-    """The four property families plus the remaining structural invariants, each with its
-    kind for kernel ``k``."""
+    """The four property families plus the remaining structural invariants and
+    data-integrity (what a task loads is what it stored), each with its kind for kernel
+    ``k``."""
     return [
         _prop("memcg-accounting", lambda w: accounting_problems(w.k)),
         _prop("memcg-lru-visibility", lambda w: list(w.orphans_at_end), orphan_kind(k)),
         _prop("swap-slot-leak", lambda w: slot_leaks(w.k)),
         _prop("mem_cgroup-refcnt", lambda w: refcnt_problems(w.k)),
         _prop("invariants", lambda w: other_invariants(w.k)),
+        _prop("data-integrity", lambda w: invariants.check_data_integrity(w.k)),
     ]
 
 
