@@ -384,7 +384,7 @@ class System:
             run_to_completion(execution, max_steps=self.max_steps)
         except (KernelBug, Deadlock, StepLimit):
             execution.close()
-            execution.threads.clear()
+            execution.reset()
             raise
         return thread
 
