@@ -6,6 +6,9 @@
     s.mkdir("/G"); s.write("/G/memory.limit_in_bytes", "40M")
     t = s.spawn("/G"); m = t.mmap_anon("100M"); t.touch(m); t.exit()
 
+``patches`` picks the series' patches on 2.6.30 (``"1,2,4"``), ``fixes`` later fixes by
+commit id on top of any kernel (``fixes="4969c1192d15"``, kernel/config.py: FIXES).
+
 Paths name files below the memory controller's mount (``/G/memory.stat``, ``/tasks``) or,
 below ``/proc``, the procfs files the model has (``/proc/meminfo``,
 ``/proc/sys/vm/swappiness``, ``/proc/sys/vm/page-cluster``, ``/proc/sysrq-trigger``).
@@ -342,8 +345,9 @@ class System:
         page_cluster: int = 3,
         patches: str | None = None,
         max_steps: int | None = None,
+        fixes: str | None = None,
     ) -> None:
-        cfg = make_config(kernel, patches)
+        cfg = make_config(kernel, patches, fixes)
         if page_cluster < 0:
             raise ValueError(f"page_cluster must be >= 0, not {page_cluster}")
         ram_bytes = parse_size(ram)

@@ -8,11 +8,16 @@ happens, ...) follow ``base``.
 
 Presets: ``2.6.30`` (no patch), ``rfc-2009-05-26`` (2.6.30 plus the RFC's five patches) and
 ``2.6.31`` (as merged: 1/5, 2/5, 4/5 and "mm: reuse unused swap entry if necessary").
+
+Later fixes (:data:`FIXES`, by their 12-hex commit id) go on top of any preset
+(``make_config(kernel, fixes="4969c1192d15")``); code tests them where the commit changed
+the C (``if k.cfg.has_fix(SWAPIN_RACE):``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 #: Patch switches, in series order, with the short names the CLI accepts.
 PATCHES: dict[str, str] = {
@@ -36,6 +41,19 @@ REQUIRES: dict[str, tuple[str, ...]] = {
 
 BASES = ("2.6.30", "2.6.31")
 
+#: mm: fix swapin race condition (2.6.36-rc4): do_swap_page() gives up, after lock_page(),
+#: on a page that left the swap cache meanwhile.
+SWAPIN_RACE = "4969c1192d15"
+#: mm: further fix swapin race condition (2.6.36-rc5): ... or that is in the swap cache for
+#: another entry (page_private() != entry.val).
+SWAPIN_RACE_FURTHER = "31c4a3d3a0f8"
+
+#: Fixes made after 2.6.31 to the code the model has, by commit id, with their titles.
+FIXES: dict[str, str] = {
+    SWAPIN_RACE: "mm: fix swapin race condition",
+    SWAPIN_RACE_FURTHER: "mm: further fix swapin race condition",
+}
+
 
 class ConfigError(ValueError):
     """An unknown version, an unknown patch, or a patch set that misses a dependency."""
@@ -56,6 +74,12 @@ class KernelConfig:
     cache_only_gc_threshold: int = 4096
     #: CONFIG_CGROUP_MEM_RES_CTLR_SWAP and no "noswapaccount" on the command line.
     do_swap_account: bool = True
+    #: later fixes applied (commit ids of :data:`FIXES`, sorted)
+    fixes: tuple[str, ...] = ()
+
+    def has_fix(self, commit: str) -> bool:
+        """Whether the fix ``commit`` (a key of :data:`FIXES`) is applied."""
+        return commit in self.fixes
 
     @property
     def v31(self) -> bool:
@@ -64,11 +88,14 @@ class KernelConfig:
 
     @property
     def name(self) -> str:
+        """The preset's name (or the base and its patches), then ``+fix:ID`` per fix."""
+        fixes = "".join(f"+fix:{commit}" for commit in self.fixes)
+        plain = replace(self, fixes=())
         for preset, cfg in PRESETS.items():
-            if cfg == self:
-                return preset
+            if cfg == plain:
+                return preset + fixes
         on = [short for short, attr in PATCHES.items() if getattr(self, attr)]
-        return f"{self.base}+{','.join(on)}" if on else self.base
+        return (f"{self.base}+{','.join(on)}" if on else self.base) + fixes
 
     def patches(self) -> list[str]:
         """The short names of the patches that are on, in series order."""
@@ -93,7 +120,7 @@ def _short(attr: str) -> str:
     return attr
 
 
-_NONE = {attr: False for attr in PATCHES.values()}
+_NONE: dict[str, Any] = {attr: False for attr in PATCHES.values()}
 
 PRESETS: dict[str, KernelConfig] = {
     "2.6.30": KernelConfig(base="2.6.30", **_NONE),
@@ -110,8 +137,27 @@ PRESETS: dict[str, KernelConfig] = {
 }
 
 
-def make_config(kernel: str = "2.6.31", patches: str | None = None) -> KernelConfig:
-    """The preset ``kernel``, or 2.6.30 plus ``patches`` (comma-separated: ``1,2,4,reuse``)."""
+def parse_fixes(fixes: str | None) -> tuple[str, ...]:
+    """``ID[,ID]`` (12-hex commit ids of :data:`FIXES`) as a sorted tuple; a
+    :class:`ConfigError` names an unknown one."""
+    out: set[str] = set()
+    for item in (f.strip().lower() for f in (fixes or "").split(",")):
+        if not item:
+            continue
+        if item not in FIXES:
+            raise ConfigError(f"unknown fix {item!r} (choose from {', '.join(FIXES)})")
+        out.add(item)
+    return tuple(sorted(out))
+
+
+def make_config(kernel: str = "2.6.31", patches: str | None = None,
+                fixes: str | None = None) -> KernelConfig:
+    """The preset ``kernel``, or 2.6.30 plus ``patches`` (comma-separated: ``1,2,4,reuse``),
+    with the later ``fixes`` (comma-separated commit ids) on top."""
+    return replace(_patched(kernel, patches), fixes=parse_fixes(fixes))
+
+
+def _patched(kernel: str, patches: str | None) -> KernelConfig:
     if kernel not in PRESETS:
         raise ConfigError(
             f"unknown kernel {kernel!r} (choose {', '.join(PRESETS)})"
@@ -128,6 +174,6 @@ def make_config(kernel: str = "2.6.31", patches: str | None = None) -> KernelCon
                 f"unknown patch {item!r} (choose from {', '.join(PATCHES)})"
             )
         on[PATCHES[short]] = True
-    cfg = replace(PRESETS["2.6.30"], **on)  # type: ignore[arg-type]
+    cfg = replace(PRESETS["2.6.30"], **on)
     cfg.check()
     return cfg

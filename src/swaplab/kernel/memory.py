@@ -26,6 +26,7 @@ from swaplab.kernel import (
     swap_state,
     swapfile,
 )
+from swaplab.kernel.config import SWAPIN_RACE, SWAPIN_RACE_FURTHER
 from swaplab.kernel.errno import EFAULT as EFAULT  # re-exported
 from swaplab.kernel.errno import EINVAL, ENOMEM, ERESTARTSYS, KernelBug
 from swaplab.kernel.gfp import GFP_HIGHUSER_MOVABLE, GFP_KERNEL
@@ -39,6 +40,7 @@ from swaplab.kernel.mm_types import (
     Page,
     PageAnon,
     PageMlocked,
+    PageSwapCache,
     PageUptodate,
     Pte,
     SetPageDirty,
@@ -349,6 +351,16 @@ async def do_linear_fault(k: Kernel, mm: MmStruct, vma: VmAreaStruct, address: i
     return ret & ~VM_FAULT_LOCKED
 
 
+def _swapcache_changed(k: Kernel, page: Page, entry: int) -> bool:
+    """The later fixes' test in do_swap_page() right after lock_page(): with 4969c1192d15
+    a page no longer in the swap cache, with 31c4a3d3a0f8 also one in the swap cache for
+    another entry; 2.6.30/2.6.31 test neither (only pte_same(), which a reused entry
+    passes)."""
+    if k.cfg.has_fix(SWAPIN_RACE_FURTHER):
+        return not PageSwapCache(page) or page.private != entry
+    return k.cfg.has_fix(SWAPIN_RACE) and not PageSwapCache(page)
+
+
 async def do_swap_page(k: Kernel, mm: MmStruct, vma: VmAreaStruct, address: int,
                        orig: PteVal | None, write: bool) -> int:
     """mm/memory.c: do_swap_page() (same behaviour in 2.6.30 and 2.6.31): swap cache
@@ -372,6 +384,10 @@ async def do_swap_page(k: Kernel, mm: MmStruct, vma: VmAreaStruct, address: int,
             return ret
         ret = VM_FAULT_MAJOR
     await lock_page(k, page, "do_swap_page")
+    if _swapcache_changed(k, page, entry):
+        unlock_page(page)  # out_page: the fault is retried
+        page_alloc.put_page(k, page)
+        return ret
     err, ptr = await memcontrol.mem_cgroup_try_charge_swapin(k, mm, page, GFP_KERNEL)
     if err:
         unlock_page(page)
