@@ -33,8 +33,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from swaplab.interrupt import EXIT_INTERRUPTED, Aborted
+
     try:
         return _main(argv)
+    except (Aborted, KeyboardInterrupt) as err:  # a second Ctrl-C: out at once
+        why = f" ({err})" if isinstance(err, Aborted) and str(err) else ""
+        print(f"swaplab: aborted{why}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # the reader went away (`swaplab check ... | head`): stop quietly, as cat does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -88,6 +94,14 @@ def _add_explore_commands(sub: Any) -> None:
     check.add_argument("--strict", action="store_true",
                        help="notes (no defect, reported apart) count as findings")
     check.add_argument("--no-shrink", action="store_true", help="report findings unshrunk")
+    check.add_argument("--budget", type=_duration, metavar="TIME",
+                       help="wall-time budget (30s, 5m, 1h): then stop and report, as at "
+                       "Ctrl-C")
+    check.add_argument("--checkpoint", metavar="FILE",
+                       help="save the search (dfs, dpor) to FILE now and then and at a stop")
+    check.add_argument("--checkpoint-every", type=_duration, default=10.0, metavar="TIME",
+                       help="seconds between checkpoints (default 10s)")
+    check.add_argument("--resume", metavar="FILE", help="go on from a checkpoint FILE")
     check.add_argument("--json", action="store_true", help="print one JSON object")
 
     claims = sub.add_parser("claims", help="decide each claim of the cover letter by exploration")
@@ -114,6 +128,15 @@ def _positive(text: str) -> int:
     return value
 
 
+def _duration(text: str) -> float:
+    from swaplab.interrupt import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _usage(message: str) -> int:
     print(f"swaplab: error: {message}", file=sys.stderr)
     return 2
@@ -134,6 +157,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     import json
 
     from swaplab.explore.search import Options
+    from swaplab.interrupt import EXIT_INTERRUPTED, interruptible
     from swaplab.report import check_json, render_check
     from swaplab.report.table import render_tables
     from swaplab.scenarios import ScenarioOptions, UnknownScenario, format_spec, get_scenario
@@ -168,7 +192,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
                         else scenario.max_executions),
         seed=args.seed, depth=args.depth, max_steps=args.max_steps or scenario.max_steps,
         shrink=not args.no_shrink, policy=args.policy, strict=args.strict)
-    result = _explore(args, scenario.name, model, options)
+    with interruptible(args.budget):
+        result = _explore(args, scenario.name, model, options)
 
     def spec(decisions: list[tuple[int, int]]) -> str:
         return format_spec(scenario.name, sopts, decisions)
@@ -179,10 +204,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
                                     patches=patches, spec=spec), indent=2))
     else:
         print(render_check(result, scenario=scenario.name, spec=spec), end="")
-        if "kernel" in scenario.tags:
+        if "kernel" in scenario.tags and result.stopped is None:
             broken = functools.partial(broken_families, scenario.model(sopts),
                                        max_steps=scenario.max_steps, policy=sopts.schedules)
             print(render_tables(result, scenario.name, broken), end="")
+    if result.stopped == "interrupted":
+        return EXIT_INTERRUPTED
     return 1 if result.status == "found" else 0
 
 

@@ -11,10 +11,12 @@ the CLI turns it into exit status 130 with one line on stderr, never a traceback
 
 from __future__ import annotations
 
+import os
 import re
 import signal
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
@@ -81,6 +83,70 @@ def interruptible(budget: float | None = None) -> Iterator[StopRequest]:
         _current = outer
         for sig, handler in old.items():
             signal.signal(sig, handler)
+
+
+class WorkerStop(StopRequest):
+    """A worker process's stop request: set once ``flag()`` says the parent asked for a
+    stop (reason "interrupted"), or once the parent process ``parent`` is gone."""
+
+    __slots__ = ("flag", "parent")
+
+    def __init__(self, flag: Callable[[], bool], parent: Callable[[], bool]) -> None:
+        super().__init__()
+        self.flag = flag
+        self.parent = parent
+
+    def should_stop(self) -> bool:
+        if self.reason is None and (self.flag() or not self.parent()):
+            self.reason = "interrupted"
+        return self.reason is not None
+
+
+def parent_alive(parent: int) -> Callable[[], bool]:
+    """A test that process ``parent`` (this worker's parent or grandparent: a forkserver
+    sits between) still runs: it exists, and this process was not re-parented (a dead
+    parent may linger as a zombie, but its forkserver then exits)."""
+    ppid = os.getppid()
+
+    def test() -> bool:
+        return os.getppid() == ppid and alive(parent)
+
+    return test
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs: it exists and is no zombie (a killed parent stays one
+    until its own parent reaps it, which may wait for the pipes the workers hold)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            text = stat.read()
+    except OSError:  # no /proc: existing is all we know
+        return True
+    return text[text.rfind(")") + 2:][:1] not in ("Z", "X")
+
+
+def become_worker(flag: Callable[[], bool], parent: int, poll: float = 0.25) -> None:
+    """Set up a worker process of a parallel run: SIGINT ignored (Ctrl-C reaches the whole
+    process group; the parent decides), the explorer's stop request polls ``flag`` and the
+    parent's life, and a daemon thread exits the process at once if the parent dies while
+    the worker waits for work."""
+    global _current
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    living = parent_alive(parent)
+    _current = WorkerStop(flag, living)
+
+    def watch() -> None:
+        while living():
+            time.sleep(poll)
+        os._exit(EXIT_INTERRUPTED)
+
+    threading.Thread(target=watch, name="swaplab-parent-watch", daemon=True).start()
 
 
 def parse_duration(text: str) -> float:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from swaplab import interrupt
 from swaplab.explore.model import BUG, Instance, Model, When
 from swaplab.explore.runner import Driver, Failure, RunResult, execute
 from swaplab.explore.schedule import Decision
@@ -109,6 +110,7 @@ class Search:
     on_result: Callable[[RunResult], None] | None = None
     started: float = field(default_factory=time.perf_counter)
     learned: bool = False
+    stopped: str | None = None  # why the command's stop request ended the search
 
     def bugs(self) -> list[Failure]:
         """The bug failures found so far (notes count too when ``strict``)."""
@@ -116,11 +118,25 @@ class Search:
         return [f for f in self.failures.values() if strict or f.kind == BUG]
 
     def budget_left(self) -> bool:
+        """Whether another execution may run: the execution budget, stop-on-first, and
+        the command's stop request (:mod:`swaplab.interrupt`: a signal or a time budget),
+        polled here at every execution boundary."""
         limit = self.options.max_executions
         if limit is not None and self.stats.executions >= limit:
             self.stats.complete = False
             return False
+        if self.stop_requested():
+            return False
         return not (self.options.stop_on_first and self.bugs())
+
+    def stop_requested(self) -> bool:
+        """Whether the command was asked to stop (then the search is not complete)."""
+        stop = interrupt.current()
+        if self.stopped is None and stop is not None and stop.should_stop():
+            self.stopped = stop.reason
+        if self.stopped is not None:
+            self.stats.complete = False
+        return self.stopped is not None
 
     def _learn(self, instance: Instance) -> None:
         self.sometimes = [p.name for p in instance.properties if p.when is When.SOMETIMES]
