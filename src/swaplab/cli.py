@@ -192,8 +192,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
                         else scenario.max_executions),
         seed=args.seed, depth=args.depth, max_steps=args.max_steps or scenario.max_steps,
         shrink=not args.no_shrink, policy=args.policy, strict=args.strict)
+    try:
+        checkpoint = _checkpointing(args, scenario.name, sopts, options)
+    except ValueError as err:
+        return _usage(str(err))
     with interruptible(args.budget):
-        result = _explore(args, scenario.name, model, options)
+        result = _explore(args, scenario.name, model, options, checkpoint)
 
     def spec(decisions: list[tuple[int, int]]) -> str:
         return format_spec(scenario.name, sopts, decisions)
@@ -213,7 +217,29 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 1 if result.status == "found" else 0
 
 
-def _explore(args: argparse.Namespace, name: str, model: Any, options: Any) -> Any:
+def _checkpointing(args: argparse.Namespace, name: str, sopts: Any, options: Any) -> Any:
+    """The ``--checkpoint``/``--resume`` set-up (None without them); a ValueError (one
+    line) for a checkpoint that does not belong to this run, or options they do not fit."""
+    import dataclasses
+
+    from swaplab.explore.checkpoint import CheckpointError, Checkpointing, identity, load
+
+    if args.checkpoint is None and args.resume is None:
+        return None
+    if options.strategy not in ("dfs", "dpor"):
+        raise ValueError(f"checkpoints are for dfs and dpor, not {options.strategy}")
+    if args.backend != "local" or (args.jobs or 1) > 1:
+        raise ValueError("checkpoints need one process: --jobs 1 (and the local backend)")
+    ident = identity(name, dataclasses.asdict(sopts), options)
+    try:
+        resume = load(args.resume, ident) if args.resume is not None else None
+    except CheckpointError as err:
+        raise ValueError(str(err)) from None
+    return Checkpointing(ident, args.checkpoint, args.checkpoint_every, resume)
+
+
+def _explore(args: argparse.Namespace, name: str, model: Any, options: Any,
+             checkpoint: Any = None) -> Any:
     """Explore in this process, or over ``--jobs`` local processes or Ray."""
     from swaplab.explore.backend import default_jobs, get_backend
     from swaplab.explore.explorer import explore
@@ -221,12 +247,14 @@ def _explore(args: argparse.Namespace, name: str, model: Any, options: Any) -> A
     from swaplab.report.progress import ExploreProgress
 
     jobs = args.jobs if args.jobs is not None else default_jobs()
+    if checkpoint is not None:
+        jobs = 1
     with ExploreProgress(f"check {name}", options.max_executions,
                          enabled=None if not args.json else False) as progress:
         if args.backend == "ray" or jobs > 1:
             backend = get_backend(args.backend, args.jobs, args.address)
             return explore_parallel(model, options, backend, jobs, progress)
-        return explore(model, options, progress)
+        return explore(model, options, progress, checkpoint=checkpoint)
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:

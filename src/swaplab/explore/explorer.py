@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from swaplab import interrupt
+from swaplab.explore.checkpoint import Checkpointing
 from swaplab.explore.execution import Event
 from swaplab.explore.model import BUG, Model
 from swaplab.explore.replay import replay
@@ -69,19 +70,35 @@ class Result:
 
 def explore(model: Model, options: Options | None = None,
             progress: Callable[[Search], None] | None = None,
-            on_result: Callable[[RunResult], None] | None = None) -> Result:
-    """Explore ``model`` with ``options`` in this process."""
+            on_result: Callable[[RunResult], None] | None = None,
+            checkpoint: Checkpointing | None = None) -> Result:
+    """Explore ``model`` with ``options`` in this process; with ``checkpoint``, save the
+    search now and then and when it stops, or resume it (dfs, dpor:
+    :mod:`swaplab.explore.checkpoint`)."""
     options = options if options is not None else Options()
     strategy = get_strategy(options.strategy)
-    search = Search(model, options, progress=progress, on_result=on_result)
+    search = Search(model, options, progress=progress, on_result=on_result,
+                    checkpoint=checkpoint)
+    resume = checkpoint.resume if checkpoint is not None else None
+    if resume is not None:
+        resume.restore(search)
     reached: int | None = None
-    for bound in bounds(strategy, options.preemption_bound):
+    for index, bound in enumerate(bounds(strategy, options.preemption_bound)):
+        if resume is not None and index < resume.index:
+            continue
         reached = bound
         search.stats.complete = True
+        if checkpoint is not None:
+            checkpoint.index, checkpoint.frontier = index, None
+            if resume is not None and index == resume.index:
+                search.stats.complete = resume.complete
+                checkpoint.pending = resume.frontier
         strategy.run(search, bound, WHOLE)
         if (search.bugs() or search.stopped is not None or not search.budget_left()
                 or search.stats.complete):
             break  # found, stopped, out of budget, or nothing was cut by this bound
+    if checkpoint is not None and search.stopped is not None:
+        checkpoint.save(search)
     if not strategy.exhaustive:
         search.stats.complete = False  # samples: no verdict of "clean"
     return conclude(search, reached)
@@ -104,6 +121,8 @@ def conclude(search: Search, bound: int | None) -> Result:
     notes = [finding(search.model, f, opts, deadline) for f in ordered if f.kind != BUG]
     stats = search.stats
     stats.elapsed = time.perf_counter() - search.started
+    if search.stopped is not None:
+        stats.complete = False
     counted = findings + notes if opts.strict else findings
     status = "found" if counted else ("clean" if stats.complete else "incomplete")
     if search.stopped == "interrupted":

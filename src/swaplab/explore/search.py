@@ -11,12 +11,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from swaplab import interrupt
 from swaplab.explore.model import BUG, Instance, Model, When
 from swaplab.explore.runner import Driver, Failure, RunResult, execute
 from swaplab.explore.schedule import Decision
+
+if TYPE_CHECKING:
+    from swaplab.explore.checkpoint import Checkpointing
 
 
 @dataclass(slots=True)
@@ -111,6 +114,7 @@ class Search:
     started: float = field(default_factory=time.perf_counter)
     learned: bool = False
     stopped: str | None = None  # why the command's stop request ended the search
+    checkpoint: Checkpointing | None = None  # saving and resuming (dfs, dpor, one process)
 
     def bugs(self) -> list[Failure]:
         """The bug failures found so far (notes count too when ``strict``)."""
@@ -130,13 +134,17 @@ class Search:
         return not (self.options.stop_on_first and self.bugs())
 
     def stop_requested(self) -> bool:
-        """Whether the command was asked to stop (then the search is not complete)."""
+        """Whether the command was asked to stop (then the search is not complete:
+        :func:`~swaplab.explore.explorer.conclude` says so)."""
         stop = interrupt.current()
         if self.stopped is None and stop is not None and stop.should_stop():
             self.stopped = stop.reason
-        if self.stopped is not None:
-            self.stats.complete = False
         return self.stopped is not None
+
+    def boundary(self) -> None:
+        """An execution boundary of a tree strategy: save a checkpoint when it is time."""
+        if self.checkpoint is not None:
+            self.checkpoint.boundary(self)
 
     def _learn(self, instance: Instance) -> None:
         self.sometimes = [p.name for p in instance.properties if p.when is When.SOMETIMES]
