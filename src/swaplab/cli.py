@@ -303,13 +303,17 @@ def _cmd_claims(args: argparse.Namespace) -> int:
     import json
 
     from swaplab.claims import all_claims, render
+    from swaplab.interrupt import EXIT_INTERRUPTED, interruptible
 
-    rows = all_claims(growth=not args.explore_only, jobs=args.jobs)
+    with interruptible() as stop:
+        rows = all_claims(growth=not args.explore_only, jobs=args.jobs)
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
         print(render(rows), end="")
-    return 0
+        if stop.interrupted:
+            print("interrupted (SIGINT/SIGTERM): the claims not decided are marked so")
+    return EXIT_INTERRUPTED if stop.interrupted else 0
 
 
 _EXPLORE_COMMANDS = {"scenarios": _cmd_scenarios, "check": _cmd_check, "replay": _cmd_replay,

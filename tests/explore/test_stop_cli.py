@@ -96,3 +96,15 @@ def test_a_budget_that_finds_a_bug_exits_1() -> None:
 def test_a_bad_budget_is_a_usage_error(budget: str) -> None:
     done = run("check", "tiny-abba", f"--budget={budget}")
     assert done.returncode == 2 and len(done.stderr.splitlines()) == 1
+
+
+def test_claims_stop_at_a_signal_and_mark_the_rest_undecided() -> None:
+    proc = start("claims", "--json", "--jobs", "2")
+    time.sleep(6.0)
+    children = descendants(proc.pid)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "Traceback" not in err
+    rows = json.loads(out)
+    assert rows and rows[-1]["verdict"] == "not decided: interrupted"
+    assert not wait_gone(children)

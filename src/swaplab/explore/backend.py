@@ -17,7 +17,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -53,20 +54,28 @@ class LocalPool:
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         if self.jobs <= 1 or len(items) <= 1:
             return InProcess().map(fn, items)
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([fn.__module__])
         batches = _batches(fn, items, 2 * self.jobs)
-        flag = context.Event()
-        pool = context.Pool(self.jobs, _worker_init, (flag, os.getpid()))
-        done = threading.Event()
-        watcher = threading.Thread(target=_forward_stop, args=(flag, done), daemon=True)
-        watcher.start()
-        try:
+        with worker_pool(self.jobs, fn.__module__) as pool:
             return _unbatch(pool.map(_apply, batches, chunksize=1), len(items))
-        finally:
-            done.set()
-            pool.terminate()
-            pool.join()
+
+
+@contextmanager
+def worker_pool(jobs: int, preload: str) -> Iterator[Any]:
+    """A ``multiprocessing`` pool of ``jobs`` forkserver processes (``preload``: a module
+    they import first) whose workers follow this command's stop request and die with it
+    (see the module docstring); terminated when the block ends, however it ends."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([preload])
+    flag = context.Event()
+    pool = context.Pool(jobs, _worker_init, (flag, os.getpid()))
+    done = threading.Event()
+    threading.Thread(target=_forward_stop, args=(flag, done), daemon=True).start()
+    try:
+        yield pool
+    finally:
+        done.set()
+        pool.terminate()
+        pool.join()
 
 
 def _worker_init(flag: Any, parent: int) -> None:
