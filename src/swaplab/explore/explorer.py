@@ -83,7 +83,8 @@ def explore(model: Model, options: Options | None = None,
     if resume is not None:
         resume.restore(search)
     reached: int | None = None
-    for index, bound in enumerate(bounds(strategy, options.preemption_bound)):
+    tried = bounds(strategy, options.preemption_bound)
+    for index, bound in enumerate(tried):
         if resume is not None and index < resume.index:
             continue
         reached = bound
@@ -94,9 +95,15 @@ def explore(model: Model, options: Options | None = None,
                 search.stats.complete = resume.complete
                 checkpoint.pending = resume.frontier
         strategy.run(search, bound, WHOLE)
-        if (search.bugs() or search.stopped is not None or not search.budget_left()
-                or search.stats.complete):
-            break  # found, stopped, out of budget, or nothing was cut by this bound
+        if search.stopped is not None:
+            break  # stopped within this bound (a checkpoint saves its frontier)
+        if search.bugs() or search.stats.complete or index == len(tried) - 1:
+            break  # found, nothing was cut by this bound, or the last bound
+        if not search.budget_left():  # out of executions, or stopped between two bounds
+            if checkpoint is not None and search.stopped is not None:
+                checkpoint.index, checkpoint.frontier = index + 1, None  # resume there
+                search.stats.complete = True
+            break
     if checkpoint is not None and search.stopped is not None:
         checkpoint.save(search)
     if not strategy.exhaustive:
