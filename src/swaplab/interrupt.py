@@ -75,7 +75,9 @@ def interruptible(budget: float | None = None) -> Iterator[StopRequest]:
     docstring), the previous handlers restored afterwards."""
     global _current
     stop = StopRequest(budget)
-    old = {sig: signal.signal(sig, stop.signalled) for sig in (signal.SIGINT, signal.SIGTERM)}
+    old = {}
+    if threading.current_thread() is threading.main_thread():  # only there can it catch
+        old = {sig: signal.signal(sig, stop.signalled) for sig in (signal.SIGINT, signal.SIGTERM)}
     outer, _current = _current, stop
     try:
         yield stop
