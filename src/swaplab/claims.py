@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from swaplab import interrupt
 from swaplab.explore.explorer import explore
 from swaplab.explore.search import Options
 from swaplab.scenarios.api import ScenarioOptions
@@ -58,6 +59,7 @@ class Outcome:
     message: str = ""
     schedule: str = ""
     trace: list[Any] = field(default_factory=list)
+    stopped: str | None = None  # the exploration was cut by a stop request
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +79,8 @@ def run_check(check: Check) -> Outcome:
     result = explore(model, Options(strategy="dpor", max_steps=scenario.max_steps,
                                    shrink=False))
     hits = [f for f in [*result.findings, *result.notes] if f.property == name]
-    out = Outcome(check, bool(hits), result.stats.complete, result.stats.executions)
+    out = Outcome(check, bool(hits), result.stats.complete, result.stats.executions,
+                  stopped=result.stopped)
     if hits:
         f = hits[0]
         out.message = f.message
@@ -201,8 +204,16 @@ def decide(claim: Claim) -> dict[str, Any]:
     if not claim.checks:
         return {"claim": claim.claim, "verdict": claim.undecided, "command": "",
                 "evidence": {"executions": 0, "checks": []}}
-    outcomes = [run_check(c) for c in claim.checks]
-    verdict, note = (claim.decide or _default)(outcomes)
+    outcomes = []
+    for check in claim.checks:
+        outcomes.append(run_check(check))
+        if outcomes[-1].stopped is not None:
+            break
+    stopped = next((o.stopped for o in outcomes if o.stopped is not None), None)
+    if stopped is not None:
+        verdict, note = f"not decided: {stopped}", "the checks run so far are listed"
+    else:
+        verdict, note = (claim.decide or _default)(outcomes)
     note = "; ".join(n for n in (note, claim.note) if n)
     checks = []
     for o in outcomes:
@@ -225,6 +236,28 @@ def decide(claim: Claim) -> dict[str, Any]:
                      "note": note, "checks": checks,
                      "seconds": round(time.perf_counter() - start, 2)},
     }
+
+
+def _stopped() -> str | None:
+    """Why the command was asked to stop (None: it was not)."""
+    stop = interrupt.current()
+    return stop.reason if stop is not None and stop.should_stop() else None
+
+
+def _undecided(claim: str, reason: str) -> dict[str, Any]:
+    """The row of a claim not decided because the command was stopped."""
+    return {"claim": claim, "verdict": f"not decided: {reason}", "command": "",
+            "evidence": {"executions": 0, "checks": []}}
+
+
+def _decide_all() -> list[dict[str, Any]]:
+    """The explorer's rows, the claims left when the command is stopped marked so."""
+    rows = []
+    for claim in CLAIMS:
+        if claim.checks:
+            reason = _stopped()
+            rows.append(decide(claim) if reason is None else _undecided(claim.claim, reason))
+    return rows
 
 
 def _growth_row(name: str) -> dict[str, Any]:
@@ -253,18 +286,30 @@ def all_claims(growth: bool = True, jobs: int = 2) -> list[dict[str, Any]]:
     without ``growth`` or without a simulator, one row saying they are not decided."""
     names = _growth_names() if growth else []
     if names and jobs > 1:
-        from concurrent.futures import ProcessPoolExecutor
+        from swaplab.explore.backend import worker_pool
 
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(_growth_row, n) for n in names]
-            rows = [decide(c) for c in CLAIMS if c.checks]
-            grown = [f.result() for f in futures]
+        with worker_pool(jobs, __name__) as pool:
+            pending = [pool.apply_async(_growth_row, (n,)) for n in names]
+            rows = _decide_all()
+            grown = [_awaited(p, n) for p, n in zip(pending, names, strict=True)]
     else:
-        rows = [decide(c) for c in CLAIMS if c.checks]
-        grown = [_growth_row(n) for n in names]
+        rows = _decide_all()
+        grown = [_growth_row(n) if _stopped() is None else _undecided(n, str(_stopped()))
+                 for n in names]
     if grown:
         return rows + grown
     return rows + [decide(c) for c in CLAIMS if not c.checks]
+
+
+def _awaited(pending: Any, name: str) -> dict[str, Any]:
+    """A growth row from the pool, or an undecided one if the command is stopped first."""
+    while not pending.ready():
+        reason = _stopped()
+        if reason is not None:
+            return _undecided(name, reason)
+        pending.wait(0.1)
+    row: dict[str, Any] = pending.get()
+    return row
 
 
 def render(rows: list[dict[str, Any]]) -> str:

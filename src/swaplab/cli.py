@@ -33,8 +33,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from swaplab.interrupt import EXIT_INTERRUPTED, Aborted
+
     try:
         return _main(argv)
+    except (Aborted, KeyboardInterrupt) as err:  # a second Ctrl-C: out at once
+        why = f" ({err})" if isinstance(err, Aborted) and str(err) else ""
+        print(f"swaplab: aborted{why}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # the reader went away (`swaplab check ... | head`): stop quietly, as cat does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -88,6 +94,14 @@ def _add_explore_commands(sub: Any) -> None:
     check.add_argument("--strict", action="store_true",
                        help="notes (no defect, reported apart) count as findings")
     check.add_argument("--no-shrink", action="store_true", help="report findings unshrunk")
+    check.add_argument("--budget", type=_duration, metavar="TIME",
+                       help="wall-time budget (30s, 5m, 1h): then stop and report, as at "
+                       "Ctrl-C")
+    check.add_argument("--checkpoint", metavar="FILE",
+                       help="save the search (dfs, dpor) to FILE now and then and at a stop")
+    check.add_argument("--checkpoint-every", type=_duration, default=10.0, metavar="TIME",
+                       help="seconds between checkpoints (default 10s)")
+    check.add_argument("--resume", metavar="FILE", help="go on from a checkpoint FILE")
     check.add_argument("--json", action="store_true", help="print one JSON object")
 
     claims = sub.add_parser("claims", help="decide each claim of the cover letter by exploration")
@@ -114,6 +128,15 @@ def _positive(text: str) -> int:
     return value
 
 
+def _duration(text: str) -> float:
+    from swaplab.interrupt import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _usage(message: str) -> int:
     print(f"swaplab: error: {message}", file=sys.stderr)
     return 2
@@ -134,6 +157,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     import json
 
     from swaplab.explore.search import Options
+    from swaplab.interrupt import EXIT_INTERRUPTED, interruptible
     from swaplab.report import check_json, render_check
     from swaplab.report.table import render_tables
     from swaplab.scenarios import ScenarioOptions, UnknownScenario, format_spec, get_scenario
@@ -168,7 +192,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
                         else scenario.max_executions),
         seed=args.seed, depth=args.depth, max_steps=args.max_steps or scenario.max_steps,
         shrink=not args.no_shrink, policy=args.policy, strict=args.strict)
-    result = _explore(args, scenario.name, model, options)
+    try:
+        checkpoint = _checkpointing(args, scenario.name, sopts, options)
+    except ValueError as err:
+        return _usage(str(err))
+    with interruptible(args.budget):
+        result = _explore(args, scenario.name, model, options, checkpoint)
 
     def spec(decisions: list[tuple[int, int]]) -> str:
         return format_spec(scenario.name, sopts, decisions)
@@ -179,14 +208,38 @@ def _cmd_check(args: argparse.Namespace) -> int:
                                     patches=patches, spec=spec), indent=2))
     else:
         print(render_check(result, scenario=scenario.name, spec=spec), end="")
-        if "kernel" in scenario.tags:
+        if "kernel" in scenario.tags and result.stopped is None:
             broken = functools.partial(broken_families, scenario.model(sopts),
                                        max_steps=scenario.max_steps, policy=sopts.schedules)
             print(render_tables(result, scenario.name, broken), end="")
+    if result.stopped == "interrupted":
+        return EXIT_INTERRUPTED
     return 1 if result.status == "found" else 0
 
 
-def _explore(args: argparse.Namespace, name: str, model: Any, options: Any) -> Any:
+def _checkpointing(args: argparse.Namespace, name: str, sopts: Any, options: Any) -> Any:
+    """The ``--checkpoint``/``--resume`` set-up (None without them); a ValueError (one
+    line) for a checkpoint that does not belong to this run, or options they do not fit."""
+    import dataclasses
+
+    from swaplab.explore.checkpoint import CheckpointError, Checkpointing, identity, load
+
+    if args.checkpoint is None and args.resume is None:
+        return None
+    if options.strategy not in ("dfs", "dpor"):
+        raise ValueError(f"checkpoints are for dfs and dpor, not {options.strategy}")
+    if args.backend != "local" or (args.jobs or 1) > 1:
+        raise ValueError("checkpoints need one process: --jobs 1 (and the local backend)")
+    ident = identity(name, dataclasses.asdict(sopts), options)
+    try:
+        resume = load(args.resume, ident) if args.resume is not None else None
+    except CheckpointError as err:
+        raise ValueError(str(err)) from None
+    return Checkpointing(ident, args.checkpoint, args.checkpoint_every, resume)
+
+
+def _explore(args: argparse.Namespace, name: str, model: Any, options: Any,
+             checkpoint: Any = None) -> Any:
     """Explore in this process, or over ``--jobs`` local processes or Ray."""
     from swaplab.explore.backend import default_jobs, get_backend
     from swaplab.explore.explorer import explore
@@ -194,12 +247,14 @@ def _explore(args: argparse.Namespace, name: str, model: Any, options: Any) -> A
     from swaplab.report.progress import ExploreProgress
 
     jobs = args.jobs if args.jobs is not None else default_jobs()
+    if checkpoint is not None:
+        jobs = 1
     with ExploreProgress(f"check {name}", options.max_executions,
                          enabled=None if not args.json else False) as progress:
         if args.backend == "ray" or jobs > 1:
             backend = get_backend(args.backend, args.jobs, args.address)
             return explore_parallel(model, options, backend, jobs, progress)
-        return explore(model, options, progress)
+        return explore(model, options, progress, checkpoint=checkpoint)
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
@@ -248,13 +303,17 @@ def _cmd_claims(args: argparse.Namespace) -> int:
     import json
 
     from swaplab.claims import all_claims, render
+    from swaplab.interrupt import EXIT_INTERRUPTED, interruptible
 
-    rows = all_claims(growth=not args.explore_only, jobs=args.jobs)
+    with interruptible() as stop:
+        rows = all_claims(growth=not args.explore_only, jobs=args.jobs)
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
         print(render(rows), end="")
-    return 0
+        if stop.interrupted:
+            print("interrupted (SIGINT/SIGTERM): the claims not decided are marked so")
+    return EXIT_INTERRUPTED if stop.interrupted else 0
 
 
 _EXPLORE_COMMANDS = {"scenarios": _cmd_scenarios, "check": _cmd_check, "replay": _cmd_replay,

@@ -4,16 +4,25 @@ A :class:`Backend` maps a picklable module-level function over picklable items a
 the results in the items' order. The explorer's parallel search and the simulator's sweeps
 both use one. Items are dealt round-robin into at most two batches per worker, one remote
 call each (a parallel search has thousands of small tasks).
+
+Stopping (:mod:`swaplab.interrupt`): a local pool's workers ignore SIGINT and poll a flag
+the parent sets once its stop request fires (a signal or the budget), so their searches end
+at the next execution; they also exit when the parent dies, and the pool is terminated in a
+``finally`` (a second Ctrl-C leaves no process behind). Ray tasks still running at a stop
+are cancelled and their items re-run here, where the stop request ends them at once.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
+
+from swaplab import interrupt
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -45,11 +54,42 @@ class LocalPool:
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         if self.jobs <= 1 or len(items) <= 1:
             return InProcess().map(fn, items)
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([fn.__module__])
         batches = _batches(fn, items, 2 * self.jobs)
-        with ProcessPoolExecutor(max_workers=self.jobs, mp_context=context) as pool:
-            return _unbatch(list(pool.map(_apply, batches)), len(items))
+        with worker_pool(self.jobs, fn.__module__) as pool:
+            return _unbatch(pool.map(_apply, batches, chunksize=1), len(items))
+
+
+@contextmanager
+def worker_pool(jobs: int, preload: str) -> Iterator[Any]:
+    """A ``multiprocessing`` pool of ``jobs`` forkserver processes (``preload``: a module
+    they import first) whose workers follow this command's stop request and die with it
+    (see the module docstring); terminated when the block ends, however it ends."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([preload])
+    flag = context.Event()
+    pool = context.Pool(jobs, _worker_init, (flag, os.getpid()))
+    done = threading.Event()
+    threading.Thread(target=_forward_stop, args=(flag, done), daemon=True).start()
+    try:
+        yield pool
+    finally:
+        done.set()
+        pool.terminate()
+        pool.join()
+
+
+def _worker_init(flag: Any, parent: int) -> None:
+    """A pool worker's set-up: its stop request follows ``flag`` and the parent's life."""
+    interrupt.become_worker(flag.is_set, parent)
+
+
+def _forward_stop(flag: Any, done: threading.Event, poll: float = 0.05) -> None:
+    """In the parent: set the workers' ``flag`` once this command's stop request fires."""
+    stop = interrupt.current()
+    while stop is not None and not done.wait(poll):
+        if stop.should_stop():
+            flag.set()
+            return
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +112,22 @@ class RayCluster:
         remote: Any = ray.remote(_apply)
         workers = self.jobs or int(ray.cluster_resources().get("CPU", 1))
         batches = _batches(fn, items, 2 * workers)
-        return _unbatch(ray.get([remote.remote(batch) for batch in batches]), len(items))
+        refs = [remote.remote(batch) for batch in batches]
+        return _unbatch(_ray_results(ray, refs, batches), len(items))
+
+
+def _ray_results(ray: Any, refs: list[Any], batches: list[Batch]) -> list[list[Any]]:
+    """The batches' results; at a stop the unfinished tasks are cancelled and their
+    batches re-run here (the stop request ends an explorer task at once)."""
+    stop = interrupt.current()
+    pending = list(refs)
+    while pending and not (stop is not None and stop.should_stop()):
+        _, pending = ray.wait(pending, num_returns=len(pending), timeout=0.2)
+    for ref in pending:
+        ray.cancel(ref, force=True)
+    late = {id(ref) for ref in pending}
+    return [_apply(batch) if id(ref) in late else ray.get(ref)
+            for ref, batch in zip(refs, batches, strict=True)]
 
 
 def get_backend(name: str, jobs: int | None = None, address: str | None = None) -> Backend:

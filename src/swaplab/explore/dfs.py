@@ -10,6 +10,7 @@ pruned (and the search is then not complete).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from swaplab.explore.execution import Thread
 from swaplab.explore.runner import Driver, Run, decisions_of, ordered
@@ -71,6 +72,22 @@ class DfsDriver(Driver):
     def prefix(self, base: Sequence[Decision]) -> list[Decision]:
         return [*base, *(node.options[node.taken] for node in self.stack)]
 
+    def frontier(self) -> dict[str, Any]:
+        """The node stack as JSON (a checkpoint's frontier: docs/checkpoints.md)."""
+        return {"strategy": "dfs", "bounded": self.bounded,
+                "nodes": [{"options": [list(d) for d in node.options],
+                           "preempts": node.preempts, "taken": node.taken}
+                          for node in self.stack]}
+
+    def restore(self, frontier: dict[str, Any]) -> None:
+        """Go on from a :meth:`frontier`."""
+        self.bounded = frontier["bounded"]
+        self.stack = []
+        for data in frontier["nodes"]:
+            node = _Node([(d[0], d[1]) for d in data["options"]], list(data["preempts"]))
+            node.taken = data["taken"]
+            self.stack.append(node)
+
 
 def dfs(search: Search, bound: int | None = None, base: Sequence[Decision] = (),
         depth_limit: int | None = None) -> list[list[Decision]]:
@@ -81,8 +98,14 @@ def dfs(search: Search, bound: int | None = None, base: Sequence[Decision] = (),
     """
     driver = DfsDriver(search, bound, depth_limit)
     leaves: list[list[Decision]] = []
-    prefix = list(base)
+    checkpoint = search.checkpoint if not base and depth_limit is None else None
+    if checkpoint is not None:
+        saved = checkpoint.attach("dfs", driver.frontier)
+        if saved is not None:
+            driver.restore(saved)
+    prefix = driver.prefix(base)
     while search.budget_left():
+        search.boundary()
         result = search.run(prefix, driver)
         if result.split:
             leaves.append(list(result.decisions))

@@ -28,7 +28,9 @@ decisions beyond the bound are pruned (the search is then not complete).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+from swaplab.explore.checkpoint import jsonable, tupled
 from swaplab.explore.execution import Thread
 from swaplab.explore.ops import Lock, Op, OpKind, stable_name
 from swaplab.explore.policy import spinning_only
@@ -483,6 +485,46 @@ class DporDriver(Driver):
     def prefix(self, base: Sequence[Decision]) -> list[Decision]:
         return [*base, *(node.taken for node in self.stack)]
 
+    # -- checkpoints ------------------------------------------------------------------------
+    def frontier(self) -> dict[str, Any]:
+        """The node stack as JSON (a checkpoint's frontier: docs/checkpoints.md); a sleeping
+        step's effects are its stable names."""
+        return {"strategy": "dpor", "bounded": self.bounded, "branch": self.branch,
+                "nodes": [_node_json(node) for node in self.stack]}
+
+    def restore(self, frontier: dict[str, Any]) -> None:
+        """Go on from a :meth:`frontier`."""
+        self.bounded = frontier["bounded"]
+        self.branch = frontier["branch"]
+        self.stack = [_node_of(data) for data in frontier["nodes"]]
+
+
+_LISTS = ("enabled", "sleep", "backtrack", "done", "skipped")
+
+
+def _node_json(node: _Node) -> dict[str, Any]:
+    out: dict[str, Any] = {name: jsonable(getattr(node, name)) for name in _LISTS}
+    out["effects"] = [[list(d), jsonable(names)] for d, names in node.effects.items()]
+    out.update(taken=list(node.taken), last=node.last, preemptions=node.preemptions,
+               spinning=node.spinning)
+    return out
+
+
+def _decisions(data: list[list[int]]) -> list[Decision]:
+    return [(d[0], d[1]) for d in data]
+
+
+def _node_of(data: dict[str, Any]) -> _Node:
+    node = _Node(_decisions(data["enabled"]), [], data["last"], data["preemptions"])
+    node.sleep = _decisions(data["sleep"])
+    node.effects = {(d[0], d[1]): tupled(names) for d, names in data["effects"]}
+    node.backtrack = _decisions(data["backtrack"])
+    node.done = _decisions(data["done"])
+    node.skipped = _decisions(data["skipped"])
+    node.taken = (data["taken"][0], data["taken"][1])
+    node.spinning = data["spinning"]
+    return node
+
 
 def dpor(search: Search, bound: int | None = None, base: Sequence[Decision] = (),
          root_sleep: Sequence[Asleep] = (), split: int | None = None
@@ -496,8 +538,14 @@ def dpor(search: Search, bound: int | None = None, base: Sequence[Decision] = ()
     reverse a step above ``base`` are dropped: above it the search is exhaustive.
     """
     driver = DporDriver(search, bound, base, root_sleep, split)
-    prefix = list(base)
+    checkpoint = search.checkpoint if not base and split is None else None
+    if checkpoint is not None:
+        saved = checkpoint.attach("dpor", driver.frontier)
+        if saved is not None:
+            driver.restore(saved)
+    prefix = driver.prefix(base)
     while search.budget_left():
+        search.boundary()
         driver.reset()
         search.run(prefix, driver)
         if not driver.backtrack():

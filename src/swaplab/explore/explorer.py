@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from swaplab import interrupt
+from swaplab.explore.checkpoint import Checkpointing
 from swaplab.explore.execution import Event
 from swaplab.explore.model import BUG, Model
 from swaplab.explore.replay import replay
@@ -38,6 +40,7 @@ class Finding:
     trace: list[Event] = field(default_factory=list)
     deterministic: bool = True
     kind: str = BUG
+    shrunk: bool = False  # whether shrinking ran to its end
 
     @builtins.property
     def steps(self) -> int:
@@ -59,6 +62,7 @@ class Result:
     bound: int | None = None  # the preemption bound reached by iterative bounding
     notes: list[Finding] = field(default_factory=list)
     vacuous: list[str] = field(default_factory=list)
+    stopped: str | None = None  # "interrupted" or "budget" when a stop request cut it
 
     def as_dict(self) -> dict[str, Any]:
         return {"result": self.status, "statistics": self.stats.as_dict()}
@@ -66,40 +70,83 @@ class Result:
 
 def explore(model: Model, options: Options | None = None,
             progress: Callable[[Search], None] | None = None,
-            on_result: Callable[[RunResult], None] | None = None) -> Result:
-    """Explore ``model`` with ``options`` in this process."""
+            on_result: Callable[[RunResult], None] | None = None,
+            checkpoint: Checkpointing | None = None) -> Result:
+    """Explore ``model`` with ``options`` in this process; with ``checkpoint``, save the
+    search now and then and when it stops, or resume it (dfs, dpor:
+    :mod:`swaplab.explore.checkpoint`)."""
     options = options if options is not None else Options()
     strategy = get_strategy(options.strategy)
-    search = Search(model, options, progress=progress, on_result=on_result)
+    search = Search(model, options, progress=progress, on_result=on_result,
+                    checkpoint=checkpoint)
+    resume = checkpoint.resume if checkpoint is not None else None
+    if resume is not None:
+        resume.restore(search)
     reached: int | None = None
-    for bound in bounds(strategy, options.preemption_bound):
+    tried = bounds(strategy, options.preemption_bound)
+    for index, bound in enumerate(tried):
+        if resume is not None and index < resume.index:
+            continue
         reached = bound
         search.stats.complete = True
+        if checkpoint is not None:
+            checkpoint.index, checkpoint.frontier = index, None
+            if resume is not None and index == resume.index:
+                search.stats.complete = resume.complete
+                checkpoint.pending = resume.frontier
         strategy.run(search, bound, WHOLE)
-        if search.bugs() or not search.budget_left() or search.stats.complete:
-            break  # found, out of budget, or nothing was cut by this bound
+        if search.stopped is not None:
+            break  # stopped within this bound (a checkpoint saves its frontier)
+        if search.bugs() or search.stats.complete or index == len(tried) - 1:
+            break  # found, nothing was cut by this bound, or the last bound
+        if not search.budget_left():  # out of executions, or stopped between two bounds
+            if checkpoint is not None and search.stopped is not None:
+                checkpoint.index, checkpoint.frontier = index + 1, None  # resume there
+                search.stats.complete = True
+            break
+    if checkpoint is not None and search.stopped is not None:
+        checkpoint.save(search)
     if not strategy.exhaustive:
         search.stats.complete = False  # samples: no verdict of "clean"
     return conclude(search, reached)
 
 
+#: Seconds a stopped run may spend shrinking its findings (the rest are reported unshrunk).
+SHRINK_GRACE = 1.5
+
+
 def conclude(search: Search, bound: int | None) -> Result:
-    """Shrink, trace and check each failure; list the unreached sometimes-properties."""
+    """Shrink, trace and check each failure; list the unreached sometimes-properties. A
+    stopped search (or one whose command was asked to stop meanwhile) shrinks for at most
+    :data:`SHRINK_GRACE` seconds; an interrupted one is "incomplete" whatever it found."""
     opts = search.options
+    stop = interrupt.current()
+    hurry = search.stopped is not None or (stop is not None and stop.should_stop())
+    deadline = time.monotonic() + SHRINK_GRACE if hurry else None
     ordered = [failure for _, failure in sorted(search.failures.items())]
-    findings = [finding(search.model, f, opts) for f in ordered if f.kind == BUG]
-    notes = [finding(search.model, f, opts) for f in ordered if f.kind != BUG]
+    findings = [finding(search.model, f, opts, deadline) for f in ordered if f.kind == BUG]
+    notes = [finding(search.model, f, opts, deadline) for f in ordered if f.kind != BUG]
     stats = search.stats
     stats.elapsed = time.perf_counter() - search.started
+    if search.stopped is not None:
+        stats.complete = False
     counted = findings + notes if opts.strict else findings
     status = "found" if counted else ("clean" if stats.complete else "incomplete")
-    return Result(status, findings, stats, opts, bound, notes, search.unreached())
+    if search.stopped == "interrupted":
+        status = "incomplete"
+    return Result(status, findings, stats, opts, bound, notes, search.unreached(),
+                  search.stopped)
 
 
-def finding(model: Model, failure: Failure, options: Options) -> Finding:
-    """Shrink ``failure`` (if asked), then replay it twice and compare the traces."""
+def finding(model: Model, failure: Failure, options: Options,
+            deadline: float | None = None) -> Finding:
+    """Shrink ``failure`` (if asked, until ``deadline``), then replay it twice and compare
+    the traces."""
+    shrunk = False
     if options.shrink:
-        failure, _ = shrink(model, failure, options.max_steps, policy=options.policy)
+        failure, runs = shrink(model, failure, options.max_steps, policy=options.policy,
+                               deadline=deadline)
+        shrunk = runs >= 0
     first = replay(model, failure.decisions, max_steps=options.max_steps, policy=options.policy)
     second = replay(model, failure.decisions, max_steps=options.max_steps,
                     policy=options.policy)
@@ -107,4 +154,4 @@ def finding(model: Model, failure: Failure, options: Options) -> Finding:
     same = first.trace == second.trace and seen is not None and again is not None
     message = seen.message if seen is not None else failure.message
     return Finding(failure.property, message, Schedule(failure.decisions), failure.preemptions,
-                   first.trace or [], same, failure.kind)
+                   first.trace or [], same, failure.kind, shrunk)

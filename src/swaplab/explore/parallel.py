@@ -60,7 +60,9 @@ def explore_parallel(model: Model, options: Options, backend: Backend, jobs: int
                  for share in strategy.split(search, bound, jobs)]
         for outcome in backend.map(run_task, tasks):
             search.merge(outcome)
-        if search.bugs() or not search.budget_left() or search.stats.complete:
+        search.stop_requested()  # the workers saw the same stop request
+        if (search.bugs() or search.stopped is not None or not search.budget_left()
+                or search.stats.complete):
             break
     if not strategy.exhaustive:
         search.stats.complete = False  # samples: no verdict of "clean"

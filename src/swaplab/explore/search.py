@@ -11,11 +11,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from swaplab import interrupt
 from swaplab.explore.model import BUG, Instance, Model, When
 from swaplab.explore.runner import Driver, Failure, RunResult, execute
 from swaplab.explore.schedule import Decision
+
+if TYPE_CHECKING:
+    from swaplab.explore.checkpoint import Checkpointing
 
 
 @dataclass(slots=True)
@@ -109,6 +113,8 @@ class Search:
     on_result: Callable[[RunResult], None] | None = None
     started: float = field(default_factory=time.perf_counter)
     learned: bool = False
+    stopped: str | None = None  # why the command's stop request ended the search
+    checkpoint: Checkpointing | None = None  # saving and resuming (dfs, dpor, one process)
 
     def bugs(self) -> list[Failure]:
         """The bug failures found so far (notes count too when ``strict``)."""
@@ -116,11 +122,29 @@ class Search:
         return [f for f in self.failures.values() if strict or f.kind == BUG]
 
     def budget_left(self) -> bool:
+        """Whether another execution may run: the execution budget, stop-on-first, and
+        the command's stop request (:mod:`swaplab.interrupt`: a signal or a time budget),
+        polled here at every execution boundary."""
         limit = self.options.max_executions
         if limit is not None and self.stats.executions >= limit:
             self.stats.complete = False
             return False
+        if self.stop_requested():
+            return False
         return not (self.options.stop_on_first and self.bugs())
+
+    def stop_requested(self) -> bool:
+        """Whether the command was asked to stop (then the search is not complete:
+        :func:`~swaplab.explore.explorer.conclude` says so)."""
+        stop = interrupt.current()
+        if self.stopped is None and stop is not None and stop.should_stop():
+            self.stopped = stop.reason
+        return self.stopped is not None
+
+    def boundary(self) -> None:
+        """An execution boundary of a tree strategy: save a checkpoint when it is time."""
+        if self.checkpoint is not None:
+            self.checkpoint.boundary(self)
 
     def _learn(self, instance: Instance) -> None:
         self.sometimes = [p.name for p in instance.properties if p.when is When.SOMETIMES]

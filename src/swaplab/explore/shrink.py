@@ -12,6 +12,7 @@ key: property name, and exception type) with fewer preemptions, or as many and f
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 from swaplab.explore.model import Model
@@ -46,8 +47,11 @@ def _smaller(a: Failure, b: Failure) -> bool:
 
 
 def shrink(model: Model, failure: Failure, max_steps: int | None = None,
-           budget: int = 2000, policy: str = "fair") -> tuple[Failure, int]:
-    """The smallest failure of the same kind found from ``failure``, and the runs spent."""
+           budget: int = 2000, policy: str = "fair", deadline: float | None = None
+           ) -> tuple[Failure, int]:
+    """The smallest failure of the same kind found from ``failure``, and the runs spent;
+    it stops early (with the best so far) at ``deadline`` (a ``time.monotonic()`` time):
+    then the runs spent are returned negated."""
     best = failure
     key = failure.key
     _, points = _run(model, best.decisions, max_steps, key, policy)
@@ -58,6 +62,8 @@ def shrink(model: Model, failure: Failure, max_steps: int | None = None,
         for candidate in _candidates(best.decisions, points):
             if runs >= budget:
                 break
+            if deadline is not None and time.monotonic() >= deadline:
+                return best, -runs
             found, found_points = _run(model, candidate, max_steps, key, policy)
             runs += 1
             if found is not None and _smaller(found, best):

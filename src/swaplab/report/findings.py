@@ -24,9 +24,10 @@ def trace_json(trace: Sequence[Event]) -> list[dict[str, Any]]:
             for e in trace]
 
 
-def finding_json(finding: Finding, spec: SpecText) -> dict[str, Any]:
+def finding_json(finding: Finding, spec: SpecText, stopped: bool = False) -> dict[str, Any]:
+    """A finding as JSON; a stopped run's say whether shrinking ran to its end."""
     schedule = spec(list(finding.schedule)) if finding.schedule is not None else None
-    return {
+    out = {
         "property": finding.property,
         "kind": finding.kind,
         "message": finding.message,
@@ -36,13 +37,19 @@ def finding_json(finding: Finding, spec: SpecText) -> dict[str, Any]:
         "deterministic": finding.deterministic,
         "trace": trace_json(finding.trace),
     }
+    if stopped:
+        out["shrunk"] = finding.shrunk
+    return out
 
 
 def check_json(result: Result, *, scenario: str, kernel: str | None,
                patches: Sequence[str] | None, spec: SpecText) -> dict[str, Any]:
-    """The one JSON object `swaplab check --json` prints."""
+    """The one JSON object `swaplab check --json` prints; a run a stop request cut
+    (:mod:`swaplab.interrupt`) adds ``interrupted`` (a signal), ``stopped`` (the reason)
+    and each finding's ``shrunk``."""
     opts = result.options
-    return {
+    stopped = result.stopped is not None
+    out: dict[str, Any] = {
         "scenario": scenario,
         "kernel": kernel,
         "patches": list(patches) if patches is not None else None,
@@ -53,10 +60,14 @@ def check_json(result: Result, *, scenario: str, kernel: str | None,
         "strict": opts.strict,
         "result": result.status,
         "statistics": result.stats.as_dict(),
-        "findings": [finding_json(f, spec) for f in result.findings],
-        "notes": [finding_json(f, spec) for f in result.notes],
+        "findings": [finding_json(f, spec, stopped) for f in result.findings],
+        "notes": [finding_json(f, spec, stopped) for f in result.notes],
         "vacuous": [{"property": name, "message": VACUOUS} for name in result.vacuous],
     }
+    if stopped:
+        out["interrupted"] = result.stopped == "interrupted"
+        out["stopped"] = result.stopped
+    return out
 
 
 def _count(n: int, noun: str) -> str:
@@ -105,13 +116,19 @@ def render_cut(stats: Statistics, max_steps: int | None) -> str:
 VACUOUS = "never reached in any explored run: the verdict says nothing about that window"
 
 
-def _render_one(label: str, number: int, finding: Finding, spec: SpecText) -> str:
+STOPPED = {"interrupted": "interrupted (SIGINT/SIGTERM): the statistics and findings so far",
+           "budget": "stopped: the time budget is spent: the statistics and findings so far"}
+
+
+def _render_one(label: str, number: int, finding: Finding, spec: SpecText,
+                stopped: bool = False) -> str:
     out = f"\n{label} {number}: {finding.property}: {finding.message}\n"
     if finding.schedule is None:
         return out
+    unshrunk = ", not shrunk (the run was stopped)" if stopped and not finding.shrunk else ""
     out += (f"  schedule: {spec(list(finding.schedule))}\n"
             f"  {_count(finding.preemptions, 'preemption')}, "
-            f"{_count(finding.steps, 'step')}"
+            f"{_count(finding.steps, 'step')}{unshrunk}"
             f"{'' if finding.deterministic else ', NOT DETERMINISTIC on replay'}\n")
     return out + render_trace(finding.trace)
 
@@ -124,14 +141,17 @@ def render_check(result: Result, *, scenario: str, spec: SpecText) -> str:
     policy = f", {opts.policy} schedules"
     lines = [f"{scenario}: {result.status} ({opts.strategy}{bound}{policy})",
              render_statistics(result.stats)]
+    if result.stopped is not None:
+        lines.append(STOPPED[result.stopped])
+    stopped = result.stopped is not None and opts.shrink
     out = "\n".join(lines) + "\n" + render_cut(result.stats, opts.max_steps)
     for number, finding in enumerate(result.findings, 1):
-        out += _render_one("finding", number, finding, spec)
+        out += _render_one("finding", number, finding, spec, stopped)
     if result.notes:
         counted = "counted: --strict" if opts.strict else "not counted: no defect"
         out += f"\nnotes ({counted}):\n"
         for number, note in enumerate(result.notes, 1):
-            out += _render_one("note", number, note, spec)
+            out += _render_one("note", number, note, spec, stopped)
     if result.vacuous:
         out += "\nvacuity warnings:\n"
         out += "".join(f"  {name}: {VACUOUS}\n" for name in result.vacuous)

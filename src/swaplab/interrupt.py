@@ -1,0 +1,163 @@
+"""Stopping a long run cleanly: SIGINT and SIGTERM, and wall-time budgets.
+
+A command that explores or simulates runs inside :func:`interruptible`. The first SIGINT
+(Ctrl-C) or SIGTERM does not raise: it sets :attr:`StopRequest.reason` to
+``"interrupted"``, and the run ends at its next execution or sample boundary
+(:meth:`StopRequest.should_stop`), reporting what it has. A budget (``--budget 30s``) ends
+it the same way with reason ``"budget"``. A second SIGINT or SIGTERM raises
+:class:`Aborted` at once (the command's ``finally`` blocks still stop worker processes);
+the CLI turns it into exit status 130 with one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+#: The exit status of a run ended by a signal (128 + SIGINT), as shells report Ctrl-C.
+EXIT_INTERRUPTED = 130
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+class Aborted(BaseException):
+    """A second interrupt: stop now. A BaseException, so no ``except Exception`` eats it."""
+
+
+class StopRequest:
+    """Whether the running command should stop, and why (None while it should not)."""
+
+    __slots__ = ("_signals", "deadline", "reason")
+
+    def __init__(self, budget: float | None = None) -> None:
+        self.reason: str | None = None
+        self.deadline = None if budget is None else time.monotonic() + budget
+        self._signals = 0
+
+    def should_stop(self) -> bool:
+        """True once a signal came or the budget is spent (checked at run boundaries)."""
+        if self.reason is None and self.deadline is not None and time.monotonic() >= self.deadline:
+            self.reason = "budget"
+        return self.reason is not None
+
+    @property
+    def interrupted(self) -> bool:
+        """Whether a signal (not the budget) stopped the run."""
+        return self.reason == "interrupted"
+
+    def signalled(self, signum: int, frame: FrameType | None) -> None:
+        """The signal handler: the first signal asks for a stop, the second aborts."""
+        self._signals += 1
+        if self._signals > 1:
+            raise Aborted(signal.Signals(signum).name)
+        self.reason = "interrupted"
+
+
+#: The stop request of the command running in this process (None outside one): the
+#: explorer and the simulator poll it at their boundaries.
+_current: StopRequest | None = None
+
+
+def current() -> StopRequest | None:
+    """The running command's stop request, if it runs inside :func:`interruptible`."""
+    return _current
+
+
+@contextmanager
+def interruptible(budget: float | None = None) -> Iterator[StopRequest]:
+    """Run the body with SIGINT/SIGTERM turned into a stop request (see the module
+    docstring), the previous handlers restored afterwards."""
+    global _current
+    stop = StopRequest(budget)
+    old = {}
+    if threading.current_thread() is threading.main_thread():  # only there can it catch
+        old = {sig: signal.signal(sig, stop.signalled) for sig in (signal.SIGINT, signal.SIGTERM)}
+    outer, _current = _current, stop
+    try:
+        yield stop
+    finally:
+        _current = outer
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
+class WorkerStop(StopRequest):
+    """A worker process's stop request: set once ``flag()`` says the parent asked for a
+    stop (reason "interrupted"), or once the parent process ``parent`` is gone."""
+
+    __slots__ = ("flag", "parent")
+
+    def __init__(self, flag: Callable[[], bool], parent: Callable[[], bool]) -> None:
+        super().__init__()
+        self.flag = flag
+        self.parent = parent
+
+    def should_stop(self) -> bool:
+        if self.reason is None and (self.flag() or not self.parent()):
+            self.reason = "interrupted"
+        return self.reason is not None
+
+
+def parent_alive(parent: int) -> Callable[[], bool]:
+    """A test that process ``parent`` (this worker's parent or grandparent: a forkserver
+    sits between) still runs: it exists, and this process was not re-parented (a dead
+    parent may linger as a zombie, but its forkserver then exits)."""
+    ppid = os.getppid()
+
+    def test() -> bool:
+        return os.getppid() == ppid and alive(parent)
+
+    return test
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs: it exists and is no zombie (a killed parent stays one
+    until its own parent reaps it, which may wait for the pipes the workers hold)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            text = stat.read()
+    except OSError:  # no /proc: existing is all we know
+        return True
+    return text[text.rfind(")") + 2:][:1] not in ("Z", "X")
+
+
+def become_worker(flag: Callable[[], bool], parent: int, poll: float = 0.25) -> None:
+    """Set up a worker process of a parallel run: SIGINT ignored (Ctrl-C reaches the whole
+    process group; the parent decides), the explorer's stop request polls ``flag`` and the
+    parent's life, and a daemon thread exits the process at once if the parent dies while
+    the worker waits for work."""
+    global _current
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    living = parent_alive(parent)
+    _current = WorkerStop(flag, living)
+
+    def watch() -> None:
+        while living():
+            time.sleep(poll)
+        os._exit(EXIT_INTERRUPTED)
+
+    threading.Thread(target=watch, name="swaplab-parent-watch", daemon=True).start()
+
+
+def parse_duration(text: str) -> float:
+    """``30s``, ``5m``, ``1h``, ``250ms`` or a plain number of seconds; > 0. A ValueError
+    with a one-line message otherwise (argparse turns it into exit status 2)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?\s*", text)
+    if match is None:
+        raise ValueError(f"not a duration: {text!r} (e.g. 30s, 5m, 1h)")
+    seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
+    if seconds <= 0:
+        raise ValueError(f"a duration must be positive, not {text!r}")
+    return seconds

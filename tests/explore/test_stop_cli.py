@@ -1,0 +1,110 @@
+"""`swaplab check` stopped by SIGINT/SIGTERM or a time budget: exit status, JSON, no traceback,
+no process left behind (also when the parent is killed)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+
+import pytest
+from stop_helpers import descendants, run, start, wait_gone
+
+#: About 750 executions a second, far more than a test waits for.
+LONG = ("check", "type1", "--kernel", "2.6.31", "--strategy", "dfs", "--json")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_signal_stops_check_with_valid_json(sig: signal.Signals, jobs: str) -> None:
+    proc = start(*LONG, "--jobs", jobs)
+    time.sleep(2.0)
+    children = descendants(proc.pid)
+    assert jobs == "1" or children  # the pool's processes
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    data = json.loads(out)
+    assert data["result"] == "incomplete" and data["interrupted"] is True
+    assert data["stopped"] == "interrupted" and data["statistics"]["executions"] > 0
+    assert not data["statistics"]["complete"]
+    assert not wait_gone(children)
+
+
+def test_the_text_report_says_interrupted() -> None:
+    proc = start(*LONG[:-1], "--jobs", "1")
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "Traceback" not in err
+    assert out.startswith("type1: incomplete (dfs, fair schedules)\n")
+    assert "interrupted (SIGINT/SIGTERM)" in out and " executions, " in out
+
+
+def test_findings_so_far_are_reported_and_say_whether_shrunk() -> None:
+    proc = start("check", "type1", "--kernel", "2.6.30", "--strategy", "dfs", "--json",
+                 "--jobs", "1")
+    time.sleep(2.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "Traceback" not in err
+    data = json.loads(out)
+    assert data["result"] == "incomplete" and data["findings"]
+    assert all(isinstance(f["shrunk"], bool) and f["schedule"] for f in data["findings"])
+
+
+def test_a_second_signal_aborts_at_once_without_traceback() -> None:
+    proc = start(*LONG, "--jobs", "2")
+    time.sleep(2.0)
+    children = descendants(proc.pid)
+    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "Traceback" not in err
+    assert len(err.splitlines()) <= 1
+    assert not wait_gone(children)
+
+
+def test_workers_die_with_a_killed_parent() -> None:
+    proc = start(*LONG, "--jobs", "2")
+    time.sleep(2.0)
+    children = descendants(proc.pid)
+    assert children
+    proc.kill()
+    proc.communicate(timeout=30)
+    assert not wait_gone(children)
+
+
+def test_a_budget_ends_the_run_with_the_normal_status() -> None:
+    done = run(*LONG, "--jobs", "1", "--budget", "1s")
+    assert done.returncode == 0 and "Traceback" not in done.stderr
+    data = json.loads(done.stdout)
+    assert data["result"] == "incomplete" and data["stopped"] == "budget"
+    assert data["interrupted"] is False and data["statistics"]["executions"] > 0
+
+
+def test_a_budget_that_finds_a_bug_exits_1() -> None:
+    done = run("check", "type1", "--kernel", "2.6.30", "--strategy", "dfs", "--json",
+               "--jobs", "2", "--budget", "2s")
+    assert done.returncode == 1, done.stderr
+    data = json.loads(done.stdout)
+    assert data["result"] == "found" and data["stopped"] == "budget" and data["findings"]
+
+
+@pytest.mark.parametrize("budget", ["soon", "0s", "-3"])
+def test_a_bad_budget_is_a_usage_error(budget: str) -> None:
+    done = run("check", "tiny-abba", f"--budget={budget}")
+    assert done.returncode == 2 and len(done.stderr.splitlines()) == 1
+
+
+def test_claims_stop_at_a_signal_and_mark_the_rest_undecided() -> None:
+    proc = start("claims", "--json", "--jobs", "2")
+    time.sleep(6.0)
+    children = descendants(proc.pid)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "Traceback" not in err
+    rows = json.loads(out)
+    assert rows and rows[-1]["verdict"] == "not decided: interrupted"
+    assert not wait_gone(children)

@@ -1,0 +1,42 @@
+"""swaplab.interrupt: the first signal asks for a stop, the second aborts; budgets."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from swaplab.interrupt import Aborted, current, interruptible, parse_duration
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_first_signal_asks_to_stop_second_aborts(sig: signal.Signals) -> None:
+    before = signal.getsignal(sig)
+    with interruptible() as stop:
+        assert current() is stop and not stop.should_stop()
+        os.kill(os.getpid(), sig)
+        assert stop.should_stop() and stop.interrupted and stop.reason == "interrupted"
+        with pytest.raises(Aborted):
+            os.kill(os.getpid(), sig)
+    assert current() is None and signal.getsignal(sig) is before
+
+
+def test_a_budget_stops_the_run_without_a_signal() -> None:
+    with interruptible(budget=0.05) as stop:
+        assert not stop.should_stop()
+        time.sleep(0.06)
+        assert stop.should_stop() and stop.reason == "budget" and not stop.interrupted
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("30s", 30.0), ("5m", 300.0), ("1h", 3600.0),
+                                                ("250ms", 0.25), ("2", 2.0), ("1.5s", 1.5)])
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "0s", "-1s", "5 minutes", "s", "1d"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text)
