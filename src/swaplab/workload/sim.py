@@ -31,9 +31,9 @@ from swaplab.kernel.mm_types import TaskStruct
 from swaplab.kernel.sync import Current
 from swaplab.system import System
 from swaplab.workload import procs
-from swaplab.workload.driver import NS_PER_S, Latencies, VirtualDriver, sleep
+from swaplab.workload.driver import NS_PER_S, Latencies, VirtualDriver
 from swaplab.workload.metrics import GLOBAL_METRICS, GROUP_METRICS, sample_metrics
-from swaplab.workload.spec import TaskSpec, Workload
+from swaplab.workload.spec import Workload
 
 __all__ = ["Result", "Simulation", "simulate"]
 
@@ -155,6 +155,8 @@ class Simulation:
         if wl.io.timed_sleeps:
             self.driver.timed_sleep = self._timer_ns
         self.sample_reasons: list[str] = []
+        #: the workload's processes by thread id (procs.Proc registers itself)
+        self.procs: dict[int, procs.Proc] = {}
         self.wall_s = 0.0
         self.errors: list[str] = []
         self.started = self.exited = self.touches = self.forks = 0
@@ -208,7 +210,8 @@ class Simulation:
             assert cgrp is not None
             for _ in range(spec.count):
                 if spec.start_ns:
-                    execution.spawn("starter", _delayed_start(self, spec), Current(None, 0))
+                    execution.spawn("starter", procs.delayed_start(self, spec),
+                                    Current(None, 0))
                 else:
                     procs.start_task(self, spec, cgrp)
         for killer in self.wl.killers:
@@ -311,11 +314,6 @@ class Simulation:
                         f"t={driver.now / NS_PER_S:.6f}s seed={self.seed}: {violation}")
         finally:
             driver.resume()
-
-
-async def _delayed_start(sim: Simulation, spec: TaskSpec) -> None:
-    await sleep(spec.start_ns, site="start")
-    await procs.spawn_task(sim, spec)
 
 
 def _set_cpus(k: Kernel, cpus: int) -> None:
