@@ -164,3 +164,18 @@ def test_a_budget_stops_a_sweep_in_this_process() -> None:
     runs = json.loads(out)["runs"]
     assert [r["stopped"] for r in runs] == ["budget", "budget"]
     assert all(len(r["series"]["t"]) >= 1 for r in runs)
+
+
+def test_a_signal_stops_a_comparison_on_ray() -> None:
+    pytest.importorskip("ray")
+    proc = start(*LONG, "--compare", "2.6.30,2.6.31", "--jobs", "2", "--backend", "ray",
+                 "--json")
+    kids = wait_for_children(proc, 4, seconds=60)  # Ray's processes
+    time.sleep(15)  # Ray's workers start and the runs get going
+    kids |= descendants(proc.pid)
+    proc.send_signal(signal.SIGINT)
+    obj, _ = interrupted_json(proc)
+    runs = obj["runs"]
+    assert isinstance(runs, list)
+    assert [r["stopped"] for r in runs] == ["interrupted", "interrupted"]
+    assert not wait_gone(kids, 30)

@@ -9,8 +9,9 @@ request (:mod:`swaplab.interrupt`) at its sample boundaries:
   in a terminal reaches the whole process group) and poll a shared event that this
   process sets on the first signal or the budget: the same partial results come back.
   A second signal (:class:`~swaplab.interrupt.Aborted`) terminates the workers;
-- on Ray, the unfinished runs are cancelled (their workers' tasks killed) and report an
-  empty series.
+- on Ray, the unfinished runs are cancelled: Ray interrupts their tasks like a SIGINT,
+  so they stop at their next sample and report; a run that does not (not started yet)
+  is killed and reports an empty series.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ __all__ = ["run_specs"]
 
 #: how often (seconds) this process looks at its stop request while workers run
 POLL_S = 0.1
+#: how long (seconds) a cancelled Ray run may take to stop at a sample and report
+CANCEL_S = 10.0
 
 
 def run_specs(specs: Sequence[RunSpec], stop: StopPoll, jobs: int = 1,
@@ -112,6 +115,15 @@ def _stub(spec: RunSpec, reason: str) -> dict[str, Any]:
                   page_cluster, stopped=reason).to_json()
 
 
+def _run_on_ray(spec: RunSpec) -> dict[str, Any]:
+    """A Ray task: Ray's cancel interrupts the main thread like a SIGINT, which here asks
+    the run to stop at its next sample."""
+    from swaplab.interrupt import interruptible
+
+    with interruptible():
+        return _run(spec, None)
+
+
 def _on_ray(specs: Sequence[RunSpec], stop: StopPoll, jobs: int,
             address: str | None) -> list[dict[str, Any]]:
     import ray as ray_module
@@ -124,17 +136,23 @@ def _on_ray(specs: Sequence[RunSpec], stop: StopPoll, jobs: int,
         else:
             ray.init(num_cpus=jobs, include_dashboard=False)
     try:
-        remote: Any = ray.remote(_run)
-        refs = [remote.remote(spec, None) for spec in specs]
+        remote: Any = ray.remote(_run_on_ray)
+        refs = [remote.remote(spec) for spec in specs]
         done: dict[Any, dict[str, Any]] = {}
         waiting = list(refs)
         while waiting and not stop.should_stop():
             ready, waiting = ray.wait(waiting, num_returns=1, timeout=POLL_S)
             for ref in ready:
                 done[ref] = ray.get(ref)
+        for ref in waiting:  # a KeyboardInterrupt there: the run's stop request
+            ray.cancel(ref)
         for ref in waiting:
-            ray.cancel(ref, force=True)
+            try:
+                done[ref] = ray.get(ref, timeout=CANCEL_S)
+            except Exception:  # cancelled before it started, or too slow to stop
+                ray.cancel(ref, force=True)
         reason = stop.reason or "interrupted"
+        _with_reason(list(done.values()), stop)
         return [done[ref] if ref in done else _stub(spec, reason)
                 for ref, spec in zip(refs, specs, strict=True)]
     finally:
