@@ -16,7 +16,7 @@ from test_interrupt_cli import start
 
 from swaplab.workload import checkpoint
 from swaplab.workload.sim import Simulation
-from swaplab.workload.spec import BUILTINS
+from swaplab.workload.spec import BUILTINS, load_workload
 from swaplab.workload.sweep import RunSpec
 
 RUN = ["swap-cycles", "--seed", "2", "--duration", "15s", "--json"]
@@ -85,11 +85,51 @@ def test_checkpoints_take_one_run(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "take one run" in err
 
 
-@pytest.mark.parametrize("name", ["move-and-rmdir", "stale-swapcache-fast", "swap-full"])
+#: every kind of process: forks, lifetimes, delayed starts, passes, a killer, a mover
+FORKY = """
+name = "forky"
+sample = "100ms"
+[[group]]
+path = "/A"
+limit = "1M"
+[[group]]
+path = "/B"
+limit = "768K"
+[[tasks]]
+group = "/A"
+count = 2
+size = "512K"
+pattern = "hotcold"
+fork_every = "200ms"
+lifetime = "900ms"
+restart_delay = "50ms"
+[[tasks]]
+group = "/B"
+size = "1M"
+pattern = "uniform"
+write = "first"
+passes = 3
+start = "300ms"
+[[killer]]
+group = "/B"
+every = "700ms"
+[[mover]]
+group = "/A"
+every = "1s"
+"""
+
+
+@pytest.mark.parametrize("name", ["move-and-rmdir", "stale-swapcache-fast", "swap-full",
+                                  "forky"])
 def test_resuming_in_this_process_at_several_samples(tmp_path: Path, name: str) -> None:
     """Every checkpointed sample resumes to the same series (killers, rounds of groups,
     restarts and forks of processes in mid-flight)."""
-    spec = RunSpec(BUILTINS[name], "2.6.30", None, 5, 2, 1_500_000_000)
+    if name == "forky":
+        (tmp_path / "forky.toml").write_text(FORKY)
+        workload = load_workload(str(tmp_path / "forky.toml"))
+    else:
+        workload = BUILTINS[name]
+    spec = RunSpec(workload, "2.6.30", None, 5, 2, 1_500_000_000)
     run = checkpoint.identity(spec)
     whole = Simulation(spec.workload, "2.6.30", None, 5, 2, spec.duration_ns).run().to_json()
     saved: list[Path] = []
