@@ -120,8 +120,8 @@ def _run_on_ray(spec: RunSpec) -> dict[str, Any]:
     the run to stop at its next sample."""
     from swaplab.interrupt import interruptible
 
-    with interruptible():
-        return _run(spec, None)
+    with interruptible() as stop:
+        return _run(spec, stop)
 
 
 def _on_ray(specs: Sequence[RunSpec], stop: StopPoll, jobs: int,

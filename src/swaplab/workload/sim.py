@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from swaplab import interrupt
 from swaplab.explore import Deadlock, StepLimit, Thread
 from swaplab.kernel import invariants
 from swaplab.kernel.cgroup import Cgroup, cgroup_lookup
@@ -327,9 +326,10 @@ def simulate(wl: Workload, kernel: str = "2.6.31", patches: str | None = None, s
              cpus: int = 1, duration_ns: int | None = None, page_cluster: int | None = None,
              progress: Callable[[float], None] | None = None,
              max_steps: int | None = None, stop: StopPoll | None = None) -> Result:
-    """Run ``wl`` once; see :class:`Simulation`. Without ``stop``, the run polls the
-    running command's stop request (:func:`swaplab.interrupt.current`), if any."""
+    """Run ``wl`` once; see :class:`Simulation`. With ``stop`` (such as the command's
+    :class:`swaplab.interrupt.StopRequest`), it ends early at the sample where ``stop``
+    asks (``Result.stopped``)."""
     sim = Simulation(wl, kernel, patches, seed, cpus, duration_ns, page_cluster, max_steps)
-    return sim.run(progress, stop if stop is not None else interrupt.current())
+    return sim.run(progress, stop)
 
 
