@@ -1,7 +1,8 @@
 """The workload simulator: the kernel model driven in virtual time by workload processes.
 
 See ``driver.py`` (the virtual-time scheduler), ``spec.py`` (workloads, TOML), ``procs.py``
-(the processes), ``metrics.py``, ``sim.py`` (one run) and ``command.py`` (``swaplab simulate``).
+(the processes), ``metrics.py``, ``sim.py`` (one run), ``parallel.py`` (runs that stop cleanly),
+``checkpoint.py`` (checkpoints and resuming) and ``command.py`` (``swaplab simulate``).
 """
 
 from swaplab.workload.driver import Latencies, Sleep, VirtualDriver, sleep

@@ -4,12 +4,28 @@
                      [--cpus N] [--page-cluster N] [--plot FILE.png|.svg] [--json]
                      [--csv FILE] [--compare 2.6.30,2.6.31] [--sweep KEY=V1,V2]
                      [--jobs N] [--backend local|ray] [--ray-address ADDR]
+                     [--budget 30s] [--checkpoint FILE [--checkpoint-every 10s]]
+                     [--resume FILE]
 
 WORKLOAD is a built-in name (``swaplab simulate --list``) or a TOML file. ``--compare``
 runs each kernel (``2.6.30``, ``rfc-2009-05-26``, ``2.6.31``, or ``2.6.30:1+2+4`` for a
 preset plus patches) on the same seed; ``--sweep`` runs the product of parameter values
-(kernel, page_cluster, limit, seed, cpus). Exit status: 0, 1 when a run broke an invariant
-or hit a kernel bug, 2 for a bad command line or workload.
+(kernel, page_cluster, limit, seed, cpus).
+
+Stopping: the first Ctrl-C (SIGINT) or SIGTERM ends every run at its next sample and
+reports what was sampled so far (the table over the partial series, "interrupted"; with
+--json the series up to the stop and "interrupted": true, "stopped": "interrupted"); a
+second one exits at once. ``--budget 30s`` (wall time) ends the runs the same way
+("stopped": "budget").
+
+Checkpoints (one run: no --compare or --sweep): ``--checkpoint FILE`` saves the whole
+simulated machine at a sample every --checkpoint-every of wall time and when the run is
+stopped; ``--resume FILE`` goes on from it, with the same workload and options, to the
+same series an uninterrupted run gives. A checkpoint of another swaplab version or of
+another run is refused (exit status 2). See docs/checkpoints.md.
+
+Exit status: 0 (also after a --budget stop), 1 when a run broke an invariant or hit a
+kernel bug, 2 for a bad command line or workload, 130 after SIGINT or SIGTERM.
 """
 
 from __future__ import annotations
@@ -20,10 +36,14 @@ import json
 import sys
 from typing import Any
 
+from swaplab import interrupt
+from swaplab.interrupt import EXIT_INTERRUPTED, Aborted, StopRequest, interruptible
 from swaplab.kernel.config import ConfigError, make_config
+from swaplab.workload.checkpoint import CheckpointError
 from swaplab.workload.metrics import GLOBAL_METRICS, GROUP_METRICS
+from swaplab.workload.parallel import run_specs
 from swaplab.workload.spec import BUILTINS, WorkloadError, load_workload, parse_duration
-from swaplab.workload.sweep import RunSpec, parse_sweep, run_many, sweep_specs
+from swaplab.workload.sweep import RunSpec, parse_sweep, sweep_specs
 
 __all__ = ["add_parser", "run"]
 
@@ -40,6 +60,13 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text} is not positive")
     return value
+
+
+def _wall_time(text: str) -> float:
+    try:
+        return interrupt.parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _configure(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -60,6 +87,14 @@ def _configure(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=_positive, default=1, help="parallel runs (comparisons)")
     p.add_argument("--backend", choices=["local", "ray"], default="local")
     p.add_argument("--ray-address", help="a Ray cluster (with --backend ray)")
+    p.add_argument("--budget", type=_wall_time, metavar="TIME",
+                   help="wall time (e.g. 30s, 5m): then stop at the next sample and report "
+                        "the series so far (exit status 0)")
+    p.add_argument("--checkpoint", metavar="FILE",
+                   help="save the run to FILE at samples (see --checkpoint-every) and at a stop")
+    p.add_argument("--checkpoint-every", type=_wall_time, default=10.0, metavar="TIME",
+                   help="wall time between two checkpoints (default 10s)")
+    p.add_argument("--resume", metavar="FILE", help="go on from the checkpoint in FILE")
     return p
 
 
@@ -104,7 +139,24 @@ def run(args: argparse.Namespace) -> int:
     if args.plot and not args.plot.lower().endswith((".png", ".svg")):
         print("swaplab simulate: error: --plot needs a .png or .svg file", file=sys.stderr)
         return 2
-    results = _run_all(args, specs)
+    if (args.checkpoint or args.resume) and len(specs) != 1:
+        print("swaplab simulate: error: --checkpoint and --resume take one run (no --compare "
+              "or --sweep)", file=sys.stderr)
+        return 2
+    try:
+        with interruptible(args.budget) as stop:
+            return _run_and_report(args, specs, stop)
+    except CheckpointError as exc:
+        print(f"swaplab simulate: error: {exc}", file=sys.stderr)
+        return 2
+    except Aborted as exc:
+        print(f"swaplab simulate: aborted by a second {exc}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _run_and_report(args: argparse.Namespace, specs: list[RunSpec], stop: StopRequest) -> int:
+    """Run, write the outputs, and the exit status (see the module docstring)."""
+    results = _run_all(args, specs, stop)
     if args.csv:
         write_csv(args.csv, results)
     if args.plot:
@@ -116,34 +168,42 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(obj))
     else:
         print_summary(results)
+    if any(r.get("stopped") == "interrupted" for r in results):
+        return EXIT_INTERRUPTED
     bad = any(r["error"] or r["invariant_violations"] for r in results)
     return 1 if bad else 0
 
 
-def _run_all(args: argparse.Namespace, specs: list[RunSpec]) -> list[dict[str, Any]]:
-    if len(specs) == 1 and args.backend == "local":
-        return [_run_one_with_progress(specs[0])]
-    return run_many(specs, args.jobs, args.backend, args.ray_address)
+def _run_all(args: argparse.Namespace, specs: list[RunSpec],
+             stop: StopRequest) -> list[dict[str, Any]]:
+    if len(specs) == 1 and (args.backend == "local" or args.checkpoint or args.resume):
+        return [_run_one(args, specs[0], stop)]
+    return run_specs(specs, stop, args.jobs, args.backend, args.ray_address)
 
 
-def _run_one_with_progress(spec: RunSpec) -> dict[str, Any]:
-    from swaplab.workload.sim import simulate
+def _run_one(args: argparse.Namespace, spec: RunSpec, stop: StopRequest) -> dict[str, Any]:
+    """One run in this process (resumed from --resume, checkpointed to --checkpoint), with
+    a progress bar on a terminal."""
+    from swaplab.workload import checkpoint
+    from swaplab.workload.sim import Simulation
 
-    wl = spec.workload
-    total = (spec.duration_ns or wl.duration_ns) / 1e9
+    run = checkpoint.identity(spec)
+    sim = checkpoint.load(args.resume, run) if args.resume else Simulation(
+        spec.workload, spec.kernel, spec.patches, spec.seed, spec.cpus, spec.duration_ns,
+        spec.page_cluster)
+    saver = checkpoint.Checkpointer(args.checkpoint, run, args.checkpoint_every) \
+        if args.checkpoint else None
     if not sys.stderr.isatty():
-        return simulate(wl, spec.kernel, spec.patches, spec.seed, spec.cpus, spec.duration_ns,
-                        spec.page_cluster).to_json()
+        return sim.run(stop=stop, on_sample=saver).to_json()
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(TextColumn("{task.description}"), BarColumn(),
                   TextColumn("{task.completed:.1f}/{task.total:.0f} s virtual"),
                   TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(f"{wl.name} on {spec.kernel}", total=total)
-        result = simulate(wl, spec.kernel, spec.patches, spec.seed, spec.cpus,
-                          spec.duration_ns, spec.page_cluster,
-                          progress=lambda t: bar.update(task, completed=t))
+        task = bar.add_task(f"{spec.workload.name} on {spec.kernel}",
+                            total=sim.duration_ns / 1e9)
+        result = sim.run(lambda t: bar.update(task, completed=t), stop, saver)
     return result.to_json()
 
 
@@ -184,6 +244,19 @@ def print_summary(results: list[dict[str, Any]]) -> None:
         more = len(r["invariant_violations"]) - 5
         if more > 0:
             console.print(f"  ... and {more} more")
+    _print_stopped(console, results)
+
+
+def _print_stopped(console: Any, results: list[dict[str, Any]]) -> None:
+    """One line when the runs were stopped early: why, and how far they got."""
+    stopped = [r for r in results if r.get("stopped")]
+    if not stopped:
+        return
+    why = "interrupted" if stopped[0]["stopped"] == "interrupted" else "stopped by the budget"
+    reached = ", ".join(f"{r['series']['t'][-1]:g} s" if r["series"]["t"] else "not started"
+                        for r in stopped)
+    console.print(f"{why}: sampled up to {reached} of {stopped[0]['duration_s']:g} s "
+                  "virtual (the table covers the samples so far)", highlight=False)
 
 
 def _cell(summary: dict[str, Any] | None) -> str:

@@ -8,6 +8,13 @@ kill that already started the task's exit on another thread just ends it. A fini
 is replaced after ``restart_delay`` when its spec says ``restart``.
 
 The killer, the mover and kswapd are kernel threads (``current`` = none).
+
+Every process is a :class:`Proc`: an object whose fields are all its progress at each of
+its parkable sleeps, and whose coroutine (:meth:`Proc.main`) runs from the phase named by
+``at`` to the next such sleep, again and again. So at a quiescent sample, where every
+thread is parked at one of those sleeps, the processes are data: a checkpoint pickles them
+and a resumed run rebuilds each coroutine with ``main()``, which goes on right after the
+sleep the thread was parked at (:mod:`swaplab.workload.checkpoint`).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING
 
+from swaplab.explore import ThreadBody
 from swaplab.kernel import cgroup as kcgroup
 from swaplab.kernel import exit as kexit
 from swaplab.kernel import fork, memcontrol, memory, page_alloc, vmscan
@@ -30,12 +38,43 @@ if TYPE_CHECKING:
 
     from swaplab.workload.sim import Simulation
 
-__all__ = ["killer_main", "kswapd_main", "mover_main", "start_task", "task_main"]
+__all__ = ["Proc", "delayed_start", "killer_main", "kswapd_main", "mover_main", "start_task",
+           "task_main"]
 
 _PROT = kmmap.PROT_READ | kmmap.PROT_WRITE
 _FLAGS = kmmap.MAP_PRIVATE | kmmap.MAP_ANONYMOUS
 _POLL_NS = 1_000_000
 KSWAPD_INTERVAL_NS = 10_000_000
+
+#: What a phase ends with: the next parkable sleep ``(ns, site, phase after it)``, or None
+#: when the process is over.
+Nap = tuple[int, str, str] | None
+
+
+class Proc:
+    """A workload process: ``at`` names the phase its coroutine starts (or goes on) with;
+    each phase ``at_<name>`` runs up to the next parkable sleep and returns it."""
+
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+        self.at = "start"
+
+    async def main(self) -> None:
+        """The thread's body: phases and their sleeps until the process is over. Built
+        again from the fields, it goes on after the sleep the thread is parked at."""
+        procs = self.sim.procs
+        current = self.sim.k.execution.current
+        assert current is not None
+        procs[current.tid] = self
+        try:
+            while True:
+                nap = await getattr(self, f"at_{self.at}")()
+                if nap is None:
+                    return
+                ns, site, self.at = nap
+                await sleep(ns, site=site)
+        finally:
+            procs.pop(current.tid, None)
 
 
 def alive(ts: TaskStruct) -> bool:
@@ -84,83 +123,178 @@ async def _finish(sim: Simulation, ts: TaskStruct) -> None:
         await kexit.do_exit(sim.k, ts)
 
 
-async def task_main(sim: Simulation, spec: TaskSpec, ts: TaskStruct) -> None:
-    """One user task: mmap, touch in passes, maybe fork, exit, maybe restart."""
-    k = sim.k
-    rng = random.Random(f"{sim.seed}:{ts.pid}")
-    born = sim.driver.now
-    addr = -1
-    if ts.mm is not None and alive(ts):
-        addr = await kmmap.sys_mmap_pgoff(k, ts.mm, 0, spec.size, _PROT, _FLAGS, None)
-    npages = (spec.size + PAGE_SIZE - 1) // PAGE_SIZE
-    passes = 0
-    last_fork = born
-    while addr >= 0 and alive(ts):
-        write = spec.write == "always" or (spec.write == "first" and passes == 0)
-        for index in page_order(rng, spec, npages):
-            await memory.do_page_fault(k, ts, addr + index * PAGE_SIZE, write)
-            sim.touches += 1
-            await sleep(spec.think_ns, site="user")
-            if not alive(ts):
-                break
-        passes += 1
-        if spec.passes and passes >= spec.passes:
-            break
-        if spec.lifetime_ns and sim.driver.now - born >= spec.lifetime_ns:
-            break
-        if spec.fork_every_ns and sim.driver.now - last_fork >= spec.fork_every_ns and alive(ts):
-            last_fork = sim.driver.now
-            await _fork_child(sim, spec, ts, addr, npages)
-    await _finish(sim, ts)
-    sim.exited += 1
-    if spec.restart:
-        await sleep(spec.restart_delay_ns, site="restart")
-        while sim.held.get(spec.group, 0):
-            await sleep(_POLL_NS, site="restart: killer")
-        await spawn_task(sim, spec)
+class UserTask(Proc):
+    """One user task: mmap, touch in passes (``order[i:]`` left of this one), maybe fork,
+    exit, maybe restart."""
+
+    def __init__(self, sim: Simulation, spec: TaskSpec, ts: TaskStruct) -> None:
+        super().__init__(sim)
+        self.spec = spec
+        self.ts = ts
+        self.rng = random.Random(f"{sim.seed}:{ts.pid}")
+        self.born = self.last_fork = 0
+        self.addr = -1
+        self.npages = (spec.size + PAGE_SIZE - 1) // PAGE_SIZE
+        self.passes = 0
+        self.write = False
+        self.order: list[int] = []
+        self.i = 0
+
+    async def at_start(self) -> Nap:
+        ts = self.ts
+        self.born = self.last_fork = self.sim.driver.now
+        if ts.mm is not None and alive(ts):
+            self.addr = await kmmap.sys_mmap_pgoff(self.sim.k, ts.mm, 0, self.spec.size,
+                                                   _PROT, _FLAGS, None)
+        return await self._next_pass()
+
+    async def _next_pass(self) -> Nap:
+        if self.addr < 0 or not alive(self.ts):
+            return await self._end()
+        spec = self.spec
+        self.write = spec.write == "always" or (spec.write == "first" and self.passes == 0)
+        self.order = list(page_order(self.rng, spec, self.npages))
+        self.i = 0
+        return await self._touch()
+
+    async def _touch(self) -> Nap:
+        if self.i >= len(self.order):
+            return await self._pass_done()
+        index = self.order[self.i]
+        self.i += 1
+        await memory.do_page_fault(self.sim.k, self.ts, self.addr + index * PAGE_SIZE,
+                                   self.write)
+        self.sim.touches += 1
+        return self.spec.think_ns, "user", "touched"
+
+    async def at_touched(self) -> Nap:
+        if not alive(self.ts):
+            return await self._pass_done()
+        return await self._touch()
+
+    async def _pass_done(self) -> Nap:
+        sim, spec, ts = self.sim, self.spec, self.ts
+        self.passes += 1
+        if spec.passes and self.passes >= spec.passes:
+            return await self._end()
+        if spec.lifetime_ns and sim.driver.now - self.born >= spec.lifetime_ns:
+            return await self._end()
+        if (spec.fork_every_ns and sim.driver.now - self.last_fork >= spec.fork_every_ns
+                and alive(ts)):
+            self.last_fork = sim.driver.now
+            await _fork_child(sim, spec, ts, self.addr, self.npages)
+        return await self._next_pass()
+
+    async def _end(self) -> Nap:
+        await _finish(self.sim, self.ts)
+        self.sim.exited += 1
+        if self.spec.restart:
+            return self.spec.restart_delay_ns, "restart", "restart"
+        return None
+
+    async def at_restart(self) -> Nap:
+        if self.sim.held.get(self.spec.group, 0):
+            return _POLL_NS, "restart: killer", "restart"
+        await spawn_task(self.sim, self.spec)
+        return None
+
+
+def task_main(sim: Simulation, spec: TaskSpec, ts: TaskStruct) -> ThreadBody:
+    """One user task's thread body (:class:`UserTask`)."""
+    return UserTask(sim, spec, ts).main()
 
 
 async def _fork_child(sim: Simulation, spec: TaskSpec, ts: TaskStruct, addr: int,
                       npages: int) -> None:
     child = await fork.do_fork(sim.k, ts)
     sim.forks += 1
-    await kthread_run(sim.k, f"task {child.pid}", child_main(sim, spec, child, addr, npages),
+    await kthread_run(sim.k, f"task {child.pid}", Child(sim, spec, child, addr, npages).main(),
                       Current(child, sim.cpu_of(child)))
 
 
-async def child_main(sim: Simulation, spec: TaskSpec, ts: TaskStruct, addr: int,
-                     npages: int) -> None:
-    """A forked child: one read pass over the inherited mapping, then exit."""
-    for index in range(npages):
-        if not alive(ts):
-            break
-        await memory.do_page_fault(sim.k, ts, addr + index * PAGE_SIZE, False)
-        sim.touches += 1
-        await sleep(spec.think_ns, site="user")
-    await _finish(sim, ts)
-    sim.exited += 1
+class Child(Proc):
+    """A forked child: one read pass over the inherited mapping (from page ``i``), exit."""
+
+    def __init__(self, sim: Simulation, spec: TaskSpec, ts: TaskStruct, addr: int,
+                 npages: int) -> None:
+        super().__init__(sim)
+        self.spec, self.ts, self.addr, self.npages = spec, ts, addr, npages
+        self.i = 0
+
+    async def at_start(self) -> Nap:
+        sim, ts = self.sim, self.ts
+        if self.i < self.npages and alive(ts):
+            index = self.i
+            self.i += 1
+            await memory.do_page_fault(sim.k, ts, self.addr + index * PAGE_SIZE, False)
+            sim.touches += 1
+            return self.spec.think_ns, "user", "start"
+        await _finish(sim, ts)
+        sim.exited += 1
+        return None
 
 
-async def killer_main(sim: Simulation, spec: KillerSpec) -> None:
+class DelayedStart(Proc):
+    """Start a task of ``spec`` after its ``start`` delay."""
+
+    def __init__(self, sim: Simulation, spec: TaskSpec) -> None:
+        super().__init__(sim)
+        self.spec = spec
+
+    async def at_start(self) -> Nap:
+        return self.spec.start_ns, "start", "due"
+
+    async def at_due(self) -> Nap:
+        await spawn_task(self.sim, self.spec)
+        return None
+
+
+def delayed_start(sim: Simulation, spec: TaskSpec) -> ThreadBody:
+    return DelayedStart(sim, spec).main()
+
+
+class Killer(Proc):
     """Kamezawa's loop: sleep ``every``, SIGKILL every task of the group, wait for them to
     be gone, let the I/O settle, ask for a "kill" sample; again. The tasks restart after
     their own ``restart_delay`` but not before that sample (the group is empty in it)."""
-    while True:
-        await sleep(spec.every_ns, site="killer")
-        cgrp = sim.group(spec.group)
+
+    def __init__(self, sim: Simulation, spec: KillerSpec) -> None:
+        super().__init__(sim)
+        self.spec = spec
+        self.cgrp: Cgroup | None = None
+        self.victims: list[TaskStruct] = []
+
+    async def at_start(self) -> Nap:
+        return self.spec.every_ns, "killer", "due"
+
+    async def at_due(self) -> Nap:
+        sim, spec = self.sim, self.spec
+        cgrp = self.cgrp = sim.group(spec.group)
         if cgrp is None:
-            continue
-        victims = [t for t in cgrp.tasks if alive(t)]
+            return await self.at_start()
+        self.victims = [t for t in cgrp.tasks if alive(t)]
         sim.held[spec.group] = sim.held.get(spec.group, 0) + 1
-        for victim in victims:
+        for victim in self.victims:
             victim.sigkill = True
-        sim.kills += len(victims)
-        while any(v.state == TASK_RUNNING for v in victims):
-            await sleep(_POLL_NS, site="killer: wait")
-        await sleep(spec.settle_ns, site="killer: settle")
+        sim.kills += len(self.victims)
+        return await self.at_wait()
+
+    async def at_wait(self) -> Nap:
+        if any(v.state == TASK_RUNNING for v in self.victims):
+            return _POLL_NS, "killer: wait", "wait"
+        return self.spec.settle_ns, "killer: settle", "settled"
+
+    async def at_settled(self) -> Nap:
+        assert self.cgrp is not None
         # the driver samples right after this step, before any restart can run
-        sim.request_sample(f"kill {cgrp.path}")
-        sim.held[spec.group] -= 1
+        self.sim.request_sample(f"kill {self.cgrp.path}")
+        self.sim.held[self.spec.group] -= 1
+        self.victims = []
+        return await self.at_start()
+
+
+def killer_main(sim: Simulation, spec: KillerSpec) -> ThreadBody:
+    return Killer(sim, spec).main()
 
 
 async def _mkdir_like(sim: Simulation, spec: MoverSpec, old: Cgroup, serial: int) -> Cgroup | None:
@@ -179,22 +313,27 @@ async def _mkdir_like(sim: Simulation, spec: MoverSpec, old: Cgroup, serial: int
     return new
 
 
-async def mover_main(sim: Simulation, spec: MoverSpec) -> None:
+class Mover(Proc):
     """Every ``every``: mkdir a sibling group with the same limits, move the group's tasks
-    there (echo PID > tasks), rmdir the old group. With ``kill``: :func:`rounds_main`."""
-    if spec.kill:
-        await rounds_main(sim, spec)
-        return
-    serial = 0
-    while True:
-        await sleep(spec.every_ns, site="mover")
+    there (echo PID > tasks), rmdir the old group. With ``kill``: :class:`Rounds`."""
+
+    def __init__(self, sim: Simulation, spec: MoverSpec) -> None:
+        super().__init__(sim)
+        self.spec = spec
+        self.serial = 0
+
+    async def at_start(self) -> Nap:
+        return self.spec.every_ns, "mover", "due"
+
+    async def at_due(self) -> Nap:
+        sim, spec = self.sim, self.spec
         old = sim.group(spec.group)
         if old is None or old.parent is None:
-            return
-        serial += 1
-        new = await _mkdir_like(sim, spec, old, serial)
+            return None
+        self.serial += 1
+        new = await _mkdir_like(sim, spec, old, self.serial)
         if new is None:
-            continue
+            return await self.at_start()
         for task in list(old.tasks):
             if alive(task):
                 kcgroup.cgroup_attach_task(sim.k, new, task)
@@ -204,63 +343,97 @@ async def mover_main(sim: Simulation, spec: MoverSpec) -> None:
         if ret:
             sim.rmdir_failures += 1
         sim.request_sample(f"move {old.path} -> {new.path}")
+        return await self.at_start()
 
 
-async def rounds_main(sim: Simulation, spec: MoverSpec) -> None:
+class Rounds(Proc):
     """Nishimura's rmdir loop as rounds: every ``every`` a new sibling group with the same
     limits gets a fresh generation of the group's tasks; while more than ``keep`` groups
     are alive, the oldest one's tasks are killed (SIGKILL while the younger generations go
-    on faulting), and once they have exited its group is removed ("round" sample)."""
-    alive_groups: list[Cgroup] = []
-    first = sim.group(spec.group)
-    if first is None or first.parent is None:
-        return
-    alive_groups.append(first)
-    serial = 0
-    while True:
-        await sleep(spec.every_ns, site="mover")
-        serial += 1
-        new = await _mkdir_like(sim, spec, alive_groups[-1], serial)
+    on faulting), and once they have exited its group is removed (rmdir retried while
+    busy; a "round" sample)."""
+
+    def __init__(self, sim: Simulation, spec: MoverSpec) -> None:
+        super().__init__(sim)
+        self.spec = spec
+        self.serial = self.tries = self.ret = 0
+        self.alive_groups: list[Cgroup] = []
+        self.old: Cgroup | None = None
+        self.victims: list[TaskStruct] = []
+
+    async def at_start(self) -> Nap:
+        first = self.sim.group(self.spec.group)
+        if first is None or first.parent is None:
+            return None
+        self.alive_groups.append(first)
+        return self._again()
+
+    def _again(self) -> Nap:
+        return self.spec.every_ns, "mover", "due"
+
+    async def at_due(self) -> Nap:
+        sim, spec = self.sim, self.spec
+        self.serial += 1
+        new = await _mkdir_like(sim, spec, self.alive_groups[-1], self.serial)
         if new is None:
-            continue
-        alive_groups.append(new)
+            return self._again()
+        self.alive_groups.append(new)
         sim.aliases[spec.group] = new.path
         for task_spec in sim.wl.tasks:
             if task_spec.group == spec.group:
                 for _ in range(task_spec.count):
                     await spawn_task(sim, task_spec)
-        while len(alive_groups) > spec.keep:
-            old = alive_groups.pop(0)
-            await _kill_and_rmdir(sim, old)
+        return await self._reap()
+
+    async def _reap(self) -> Nap:
+        if len(self.alive_groups) <= self.spec.keep:
+            return self._again()
+        self.old = self.alive_groups.pop(0)
+        self.victims = [t for t in self.old.tasks if alive(t)]
+        for victim in self.victims:
+            victim.sigkill = True
+        self.sim.kills += len(self.victims)
+        return await self.at_wait()
+
+    async def at_wait(self) -> Nap:
+        if any(v.state == TASK_RUNNING for v in self.victims):
+            return _POLL_NS, "mover: wait", "wait"
+        self.tries = 0
+        return await self.at_busy()
+
+    async def at_busy(self) -> Nap:
+        assert self.old is not None
+        self.ret = await kcgroup.cgroup_rmdir(self.sim.k, self.old)
+        if self.ret and self.tries < 100:
+            self.tries += 1
+            return _POLL_NS, "mover: rmdir busy", "busy"
+        sim = self.sim
+        sim.moves += 1
+        if self.ret:
+            sim.rmdir_failures += 1
+        sim.request_sample(f"round: rmdir {self.old.path} == {self.ret}")
+        self.victims = []
+        return await self._reap()
 
 
-async def _kill_and_rmdir(sim: Simulation, old: Cgroup) -> None:
-    """SIGKILL every task of ``old``, wait until they have exited, rmdir it (retried while
-    busy), and ask for a "round" sample."""
-    victims = [t for t in old.tasks if alive(t)]
-    for victim in victims:
-        victim.sigkill = True
-    sim.kills += len(victims)
-    while any(v.state == TASK_RUNNING for v in victims):
-        await sleep(_POLL_NS, site="mover: wait")
-    ret = await kcgroup.cgroup_rmdir(sim.k, old)
-    tries = 0
-    while ret and tries < 100:
-        tries += 1
-        await sleep(_POLL_NS, site="mover: rmdir busy")
-        ret = await kcgroup.cgroup_rmdir(sim.k, old)
-    sim.moves += 1
-    if ret:
-        sim.rmdir_failures += 1
-    sim.request_sample(f"round: rmdir {old.path} == {ret}")
+def mover_main(sim: Simulation, spec: MoverSpec) -> ThreadBody:
+    return (Rounds(sim, spec) if spec.kill else Mover(sim, spec)).main()
 
 
-async def kswapd_main(sim: Simulation) -> None:
+class Kswapd(Proc):
     """kswapd's loop: the allocator does not wake it in the model, so it looks every
     10 ms and balances the zone when free pages are below pages_low."""
-    k = sim.k
-    while True:
-        await sleep(KSWAPD_INTERVAL_NS, site="kswapd: sleep")
+
+    async def at_start(self) -> Nap:
+        return KSWAPD_INTERVAL_NS, "kswapd: sleep", "awake"
+
+    async def at_awake(self) -> Nap:
+        k = self.sim.k
         if page_alloc.nr_free_pages(k) < k.zone.pages_low:
-            sim.kswapd_runs += 1
+            self.sim.kswapd_runs += 1
             await vmscan.kswapd(k)
+        return await self.at_start()
+
+
+def kswapd_main(sim: Simulation) -> ThreadBody:
+    return Kswapd(sim).main()

@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from swaplab.explore import Deadlock, StepLimit, Thread
 from swaplab.kernel import invariants
@@ -30,11 +30,19 @@ from swaplab.kernel.mm_types import TaskStruct
 from swaplab.kernel.sync import Current
 from swaplab.system import System
 from swaplab.workload import procs
-from swaplab.workload.driver import NS_PER_S, Latencies, VirtualDriver, sleep
+from swaplab.workload.driver import NS_PER_S, Latencies, VirtualDriver
 from swaplab.workload.metrics import GLOBAL_METRICS, GROUP_METRICS, sample_metrics
-from swaplab.workload.spec import TaskSpec, Workload
+from swaplab.workload.spec import Workload
 
 __all__ = ["Result", "Simulation", "simulate"]
+
+class StopPoll(Protocol):
+    """What a run polls at its sample boundaries (:class:`swaplab.interrupt.StopRequest`)."""
+
+    reason: str | None
+
+    def should_stop(self) -> bool: ...
+
 
 #: virtual nanoseconds per jiffy
 NS_PER_JIFFY = NS_PER_S // HZ
@@ -60,6 +68,8 @@ class Result:
     counters: dict[str, int] = field(default_factory=dict)
     steps: int = 0
     wall_s: float = 0.0
+    #: why the run ended before its duration: "interrupted" (a signal) or "budget"
+    stopped: str | None = None
 
     def values_at(self, metric: str, event_prefix: str) -> list[int]:
         """The metric at the samples taken for events starting with ``event_prefix``."""
@@ -99,6 +109,8 @@ class Result:
             "counters": self.counters,
             "invariant_violations": self.invariant_violations,
             "error": self.error,
+            **({"interrupted": self.stopped == "interrupted", "stopped": self.stopped}
+               if self.stopped else {}),
         }
 
 
@@ -142,10 +154,17 @@ class Simulation:
         if wl.io.timed_sleeps:
             self.driver.timed_sleep = self._timer_ns
         self.sample_reasons: list[str] = []
+        #: the workload's processes by thread id (procs.Proc registers itself)
+        self.procs: dict[int, procs.Proc] = {}
+        self.wall_s = 0.0
         self.errors: list[str] = []
         self.started = self.exited = self.touches = self.forks = 0
         self.kills = self.moves = self.rmdir_failures = self.kswapd_runs = 0
         self.unquiet_samples = 0
+        #: the virtual time of the next periodic sample (0: the run has not started)
+        self.next_sample = 0
+        #: whether the last sample found the machine quiescent (its state is then data)
+        self.quiet = False
         self.result = Result(wl.name, self.kernel_name, self.patches, seed,
                              self.duration_ns / NS_PER_S, cpus, self.page_cluster)
         self._start()
@@ -190,7 +209,8 @@ class Simulation:
             assert cgrp is not None
             for _ in range(spec.count):
                 if spec.start_ns:
-                    execution.spawn("starter", _delayed_start(self, spec), Current(None, 0))
+                    execution.spawn("starter", procs.delayed_start(self, spec),
+                                    Current(None, 0))
                 else:
                     procs.start_task(self, spec, cgrp)
         for killer in self.wl.killers:
@@ -203,35 +223,59 @@ class Simulation:
             execution.spawn("kswapd", procs.kswapd_main(self), Current(None, 0))
         self.driver._adopt_new_threads()
 
-    def run(self, progress: Callable[[float], None] | None = None) -> Result:
-        """Run to the end of the duration (or the first kernel bug); the result."""
+    def run(self, progress: Callable[[float], None] | None = None,
+            stop: StopPoll | None = None,
+            on_sample: Callable[[Simulation, bool], None] | None = None) -> Result:
+        """Run to the end of the duration (or the first kernel bug, or until ``stop`` asks
+        at a sample boundary); the result. ``on_sample(sim, stopping)`` is called after
+        every sample that found the machine quiescent (checkpoints). A resumed simulation
+        (:mod:`swaplab.workload.checkpoint`) goes on from its last sample."""
         wall = time.perf_counter()
         driver = self.driver
-        end = self.duration_ns
-        next_sample = 0
         try:
-            self._sample("start")
-            next_sample = self.wl.sample_ns
-            while driver.now < end:
-                driver.run_until(min(next_sample, end))
-                if self.sample_reasons:
-                    reasons, self.sample_reasons = self.sample_reasons, []
-                    self._sample("; ".join(reasons))
-                elif driver.now >= next_sample or driver.now >= end:
-                    self._sample(None)
-                    next_sample += self.wl.sample_ns
+            if self.next_sample == 0:
+                self._sample("start")
+                self.next_sample = self.wl.sample_ns
+            while driver.now < self.duration_ns:
+                self._advance()
                 if progress is not None:
                     progress(driver.now / NS_PER_S)
                 if driver.live() == 0:
+                    break
+                stopping = stop is not None and stop.should_stop()
+                if on_sample is not None and self.quiet:
+                    on_sample(self, stopping)
+                if stopping:
+                    assert stop is not None
+                    self.result.stopped = stop.reason or "interrupted"
                     break
         except (KernelBug, Deadlock, StepLimit) as exc:
             self.result.error = f"{type(exc).__name__}: {exc} (seed {self.seed}, " \
                                 f"t={driver.now / NS_PER_S:.6f}s)"
         finally:
             self.k.execution.close()
+        self.wall_s += time.perf_counter() - wall
+        return self._finish()
+
+    def _advance(self) -> None:
+        """Run to the next sample point and take that sample."""
+        driver = self.driver
+        end = self.duration_ns
+        driver.run_until(min(self.next_sample, end))
+        if self.sample_reasons:
+            reasons, self.sample_reasons = self.sample_reasons, []
+            self._sample("; ".join(reasons))
+        elif driver.now >= self.next_sample or driver.now >= end:
+            self._sample(None)
+            self.next_sample += self.wl.sample_ns
+        else:
+            self.quiet = False
+
+    def _finish(self) -> Result:
+        driver = self.driver
         r = self.result
         r.steps = driver.steps
-        r.wall_s = time.perf_counter() - wall
+        r.wall_s = self.wall_s
         r.counters = {"tasks_started": self.started, "tasks_exited": self.exited,
                       "touches": self.touches, "forks": self.forks, "kills": self.kills,
                       "moves": self.moves, "rmdir_failures": self.rmdir_failures,
@@ -260,6 +304,7 @@ class Simulation:
                 for gname in GROUP_METRICS:
                     if len(per[gname]) < n:
                         per[gname].append(None)
+            self.quiet = quiet
             if not quiet:
                 self.unquiet_samples += 1
             else:
@@ -268,11 +313,6 @@ class Simulation:
                         f"t={driver.now / NS_PER_S:.6f}s seed={self.seed}: {violation}")
         finally:
             driver.resume()
-
-
-async def _delayed_start(sim: Simulation, spec: TaskSpec) -> None:
-    await sleep(spec.start_ns, site="start")
-    await procs.spawn_task(sim, spec)
 
 
 def _set_cpus(k: Kernel, cpus: int) -> None:
@@ -285,9 +325,11 @@ def _set_cpus(k: Kernel, cpus: int) -> None:
 def simulate(wl: Workload, kernel: str = "2.6.31", patches: str | None = None, seed: int = 0,
              cpus: int = 1, duration_ns: int | None = None, page_cluster: int | None = None,
              progress: Callable[[float], None] | None = None,
-             max_steps: int | None = None) -> Result:
-    """Run ``wl`` once; see :class:`Simulation`."""
+             max_steps: int | None = None, stop: StopPoll | None = None) -> Result:
+    """Run ``wl`` once; see :class:`Simulation`. With ``stop`` (such as the command's
+    :class:`swaplab.interrupt.StopRequest`), it ends early at the sample where ``stop``
+    asks (``Result.stopped``)."""
     sim = Simulation(wl, kernel, patches, seed, cpus, duration_ns, page_cluster, max_steps)
-    return sim.run(progress)
+    return sim.run(progress, stop)
 
 
