@@ -480,10 +480,9 @@ async def swap_info_get(k: Kernel, entry: int) -> SwapInfoStruct | None:
     elif not k.swap_info[type].swap_map[offset]:
         why = "Unused swap offset entry"
     if why.startswith("Unused"):
-        raise KernelBug(f"use-after-free: swap entry {entry:08x} ({why}): its slot was "
-                        "freed by swap_entry_free()" if "offset" in why else
-                        f"use-after-free: swap entry {entry:08x} ({why}): its area was "
-                        "swapped off")
+        freed_by = ("its slot was freed by swap_entry_free()" if "offset" in why
+                    else "its area was swapped off")
+        raise KernelBug(f"use-after-free: swap entry {entry:08x} ({why}): {freed_by}")
     if why:
         trace(k, "swap_free:", f"{why} {entry:08x}")
         return None
