@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-#: one worker runs every test here, so the module fixture runs README's commands once
+#: one worker runs every test here, so the session fixture runs README's commands once
 pytestmark = pytest.mark.xdist_group("readme")
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,7 +146,7 @@ def _run(command: str, cwd: Path) -> Ran:
     return Ran(done.returncode, done.stdout, done.stderr, cwd)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per run: xdist interleaves modules
 def results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Ran]]:
     """Every README command run once, two at a time (the slow ones first)."""
     base = tmp_path_factory.mktemp("readme")

@@ -108,3 +108,25 @@ def test_claims_stop_at_a_signal_and_mark_the_rest_undecided() -> None:
     rows = json.loads(out)
     assert rows and rows[-1]["verdict"] == "not decided: interrupted"
     assert not wait_gone(children)
+
+
+def test_a_signal_stops_check_on_ray_and_leaves_no_process() -> None:
+    """With ``--backend ray`` (a local Ray the run starts): the first SIGINT cancels the
+    tasks still running, the JSON is the partial result, and Ray's processes go with the
+    run."""
+    pytest.importorskip("ray")
+    proc = start(*LONG, "--backend", "ray", "--jobs", "2")
+    deadline = time.monotonic() + 60
+    children: set[int] = set()
+    while len(children) < 4 and time.monotonic() < deadline:  # raylet, workers, ...
+        time.sleep(0.5)
+        children = descendants(proc.pid)
+    time.sleep(10)  # the shares get going on Ray's workers
+    children |= descendants(proc.pid)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    data = json.loads(out)
+    assert data["result"] == "incomplete" and data["interrupted"] is True
+    assert not wait_gone(children, 30)
