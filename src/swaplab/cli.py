@@ -67,6 +67,7 @@ def _main(argv: list[str] | None) -> int:
 
 def _add_explore_commands(sub: Any) -> None:
     from swaplab.explore.strategies import STRATEGIES
+    from swaplab.interrupt import duration_arg
 
     scenarios = sub.add_parser("scenarios", help="list the scenarios `check` can explore")
     scenarios.add_argument("--all", action="store_true",
@@ -94,12 +95,12 @@ def _add_explore_commands(sub: Any) -> None:
     check.add_argument("--strict", action="store_true",
                        help="notes (no defect, reported apart) count as findings")
     check.add_argument("--no-shrink", action="store_true", help="report findings unshrunk")
-    check.add_argument("--budget", type=_duration, metavar="TIME",
+    check.add_argument("--budget", type=duration_arg, metavar="TIME",
                        help="wall-time budget (30s, 5m, 1h): then stop and report, as at "
                        "Ctrl-C")
     check.add_argument("--checkpoint", metavar="FILE",
                        help="save the search (dfs, dpor) to FILE now and then and at a stop")
-    check.add_argument("--checkpoint-every", type=_duration, default=10.0, metavar="TIME",
+    check.add_argument("--checkpoint-every", type=duration_arg, default=10.0, metavar="TIME",
                        help="seconds between checkpoints (default 10s)")
     check.add_argument("--resume", metavar="FILE", help="go on from a checkpoint FILE")
     check.add_argument("--json", action="store_true", help="print one JSON object")
@@ -126,15 +127,6 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"not a number >= 1: {text!r}")
     return value
-
-
-def _duration(text: str) -> float:
-    from swaplab.interrupt import parse_duration
-
-    try:
-        return parse_duration(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _usage(message: str) -> int:

@@ -11,6 +11,7 @@ the CLI turns it into exit status 130 with one line on stderr, never a traceback
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import signal
@@ -161,3 +162,11 @@ def parse_duration(text: str) -> float:
     if seconds <= 0:
         raise ValueError(f"a duration must be positive, not {text!r}")
     return seconds
+
+
+def duration_arg(text: str) -> float:
+    """:func:`parse_duration` as an argparse ``type`` (a bad value: one line, exit 2)."""
+    try:
+        return parse_duration(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None

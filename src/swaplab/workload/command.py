@@ -62,13 +62,6 @@ def _positive(text: str) -> int:
     return value
 
 
-def _wall_time(text: str) -> float:
-    try:
-        return interrupt.parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def _configure(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("workload", nargs="?", help="a built-in workload or a TOML file")
     p.add_argument("--list", action="store_true", help="list the built-in workloads")
@@ -87,12 +80,13 @@ def _configure(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=_positive, default=1, help="parallel runs (comparisons)")
     p.add_argument("--backend", choices=["local", "ray"], default="local")
     p.add_argument("--ray-address", help="a Ray cluster (with --backend ray)")
-    p.add_argument("--budget", type=_wall_time, metavar="TIME",
+    p.add_argument("--budget", type=interrupt.duration_arg, metavar="TIME",
                    help="wall time (e.g. 30s, 5m): then stop at the next sample and report "
                         "the series so far (exit status 0)")
     p.add_argument("--checkpoint", metavar="FILE",
                    help="save the run to FILE at samples (see --checkpoint-every) and at a stop")
-    p.add_argument("--checkpoint-every", type=_wall_time, default=10.0, metavar="TIME",
+    p.add_argument("--checkpoint-every", type=interrupt.duration_arg, default=10.0,
+                   metavar="TIME",
                    help="wall time between two checkpoints (default 10s)")
     p.add_argument("--resume", metavar="FILE", help="go on from the checkpoint in FILE")
     return p
