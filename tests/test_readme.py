@@ -20,9 +20,6 @@ from pathlib import Path
 
 import pytest
 
-#: one worker runs every test here, so the session fixture runs README's commands once
-pytestmark = pytest.mark.xdist_group("readme")
-
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 SETUP = "python3 -m venv .venv && . .venv/bin/activate && pip install -q -e '.[dev]' && "
@@ -146,7 +143,7 @@ def _run(command: str, cwd: Path) -> Ran:
     return Ran(done.returncode, done.stdout, done.stderr, cwd)
 
 
-@pytest.fixture(scope="session")  # once per run: xdist interleaves modules
+@pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Ran]]:
     """Every README command run once, two at a time (the slow ones first)."""
     base = tmp_path_factory.mktemp("readme")

@@ -14,9 +14,6 @@ import pytest
 
 from swaplab.workload import BUILTINS, Result, simulate
 
-#: one worker runs every test here, so each session fixture is computed once
-pytestmark = pytest.mark.xdist_group("leaks")
-
 SEED = 1
 PAGE = 4096
 
@@ -35,7 +32,7 @@ def _increases(values: list[int]) -> int:
     return sum(1 for a, b in itertools.pairwise(values) if b > a)
 
 
-@pytest.fixture(scope="session")  # once per run: xdist interleaves modules
+@pytest.fixture(scope="module")
 def kill_loop_30_pc3() -> Result:
     return _kill_loop("2.6.30", 3)
 
@@ -73,7 +70,7 @@ def _swap_full(kernel: str, patches: str | None = None) -> list[int]:
     return r.series["orphan_swapcache_pages"]
 
 
-@pytest.fixture(scope="session")  # once per run: xdist interleaves modules
+@pytest.fixture(scope="module")
 def orphans_2630() -> list[int]:
     return _swap_full("2.6.30")
 

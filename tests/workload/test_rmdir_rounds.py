@@ -27,14 +27,11 @@ from swaplab.workload.claims import GrowthVerdict, type1_memcg_unfreeable
 from swaplab.workload.sim import Result, Simulation
 from swaplab.workload.spec import load_workload
 
-#: one worker runs every test here, so each session fixture is computed once
-pytestmark = pytest.mark.xdist_group("rmdir-rounds")
-
 SEED = 1
 SECONDS = 4.0
 
 
-@pytest.fixture(scope="session")  # once per run: xdist interleaves modules
+@pytest.fixture(scope="module")
 def verdict() -> GrowthVerdict:
     return type1_memcg_unfreeable(seed=SEED, seconds=SECONDS)
 
