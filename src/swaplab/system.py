@@ -73,7 +73,14 @@ from swaplab.kernel.config import make_config
 from swaplab.kernel.errno import KernelBug
 from swaplab.kernel.kernel import HZ, Kernel
 from swaplab.kernel.memcontrol import MemCgroup
-from swaplab.kernel.mm_types import PAGE_SIZE, TASK_RUNNING, MmStruct, TaskStruct
+from swaplab.kernel.mm_types import (
+    PAGE_SIZE,
+    TASK_EXITED,
+    TASK_KILLED,
+    TASK_RUNNING,
+    MmStruct,
+    TaskStruct,
+)
 from swaplab.kernel.res_counter import simple_strtoull
 from swaplab.kernel.sync import Current
 
@@ -126,6 +133,10 @@ PROC_FILES: dict[str, tuple[bool, bool]] = {
     "/proc/sys/vm/page-cluster": (True, True),
     "/proc/sysrq-trigger": (False, True),
 }
+
+
+#: How a task that no longer runs is named in an error: ``task 2 was killed``.
+_GONE = {TASK_EXITED: "has exited", TASK_KILLED: "was killed"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +194,7 @@ class Task:
         ts = self.task
         if ts.state != TASK_RUNNING:
             raise ProcessLookupError(
-                _errno.ESRCH, f"{what}: task {ts.pid} has {ts.state}"
+                _errno.ESRCH, f"{what}: task {ts.pid} {_GONE[ts.state]}"
             )
         return ts
 
