@@ -9,6 +9,7 @@ simulator and are marked so.
 
 from __future__ import annotations
 
+import textwrap
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -329,7 +330,8 @@ def render(rows: list[dict[str, Any]]) -> str:
                     f"(expected {c['expected']}; {c['executions']} executions)")
             out.append(line)
             if c["message"]:
-                out.append(f"          {c['message'][:150]}")
+                out.append(textwrap.fill(c["message"], 100, initial_indent=" " * 10,
+                                         subsequent_indent=" " * 10))
             if c["schedule"]:
                 out.append(f"          schedule {c['schedule']}")
         if ev.get("note"):

@@ -7,6 +7,16 @@ import os
 import sys
 from typing import Any, NoReturn
 
+#: What ``swaplab --help`` says the tool is.
+DESCRIPTION = """\
+An executable model of the Linux 2.6.30 and 2.6.31 swap subsystem and memory controller
+(cgroup v1, memsw), for the 2009 series "memcg: fix swap account": run its cgroup files and
+tasks (sh), explore the interleavings of its kernel paths for races (scenarios, check,
+replay), decide the cover letter's claims (claims), and run workloads in virtual time
+(simulate)."""
+
+EPILOG = "Start with `swaplab claims`, or `swaplab check type1 --kernel 2.6.30`."
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr and exit status 2."""
@@ -16,7 +26,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="swaplab", description=__doc__)
+    parser = _Parser(prog="swaplab", description=DESCRIPTION, epilog=EPILOG,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     sh = sub.add_parser("sh", help="run cgroup-v1 shell lines against a modelled machine")
@@ -67,7 +78,7 @@ def _main(argv: list[str] | None) -> int:
 
 def _add_explore_commands(sub: Any) -> None:
     from swaplab.explore.strategies import STRATEGIES
-    from swaplab.interrupt import duration_arg
+    from swaplab.interrupt import add_stop_arguments
 
     scenarios = sub.add_parser("scenarios", help="list the scenarios `check` can explore")
     scenarios.add_argument("--all", action="store_true",
@@ -95,14 +106,7 @@ def _add_explore_commands(sub: Any) -> None:
     check.add_argument("--strict", action="store_true",
                        help="notes (no defect, reported apart) count as findings")
     check.add_argument("--no-shrink", action="store_true", help="report findings unshrunk")
-    check.add_argument("--budget", type=duration_arg, metavar="TIME",
-                       help="wall-time budget (30s, 5m, 1h): then stop and report, as at "
-                       "Ctrl-C")
-    check.add_argument("--checkpoint", metavar="FILE",
-                       help="save the search (dfs, dpor) to FILE now and then and at a stop")
-    check.add_argument("--checkpoint-every", type=duration_arg, default=10.0, metavar="TIME",
-                       help="seconds between checkpoints (default 10s)")
-    check.add_argument("--resume", metavar="FILE", help="go on from a checkpoint FILE")
+    add_stop_arguments(check, "the search (dfs, dpor)")
     check.add_argument("--json", action="store_true", help="print one JSON object")
 
     claims = sub.add_parser("claims", help="decide each claim of the cover letter by exploration")
@@ -110,6 +114,7 @@ def _add_explore_commands(sub: Any) -> None:
     claims.add_argument("--jobs", type=_positive, default=2, help="processes (default 2)")
     claims.add_argument("--explore-only", action="store_true",
                         help="skip the growth claims (workload simulator)")
+    add_stop_arguments(claims)
 
     replay = sub.add_parser("replay", help="re-run a finding's schedule and print its trace")
     replay.add_argument("schedule", help="a schedule text as `check` prints it")
@@ -297,7 +302,7 @@ def _cmd_claims(args: argparse.Namespace) -> int:
     from swaplab.claims import all_claims, render
     from swaplab.interrupt import EXIT_INTERRUPTED, interruptible
 
-    with interruptible() as stop:
+    with interruptible(args.budget) as stop:
         rows = all_claims(growth=not args.explore_only, jobs=args.jobs)
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -305,6 +310,8 @@ def _cmd_claims(args: argparse.Namespace) -> int:
         print(render(rows), end="")
         if stop.interrupted:
             print("interrupted (SIGINT/SIGTERM): the claims not decided are marked so")
+        elif stop.reason is not None:
+            print(f"stopped ({stop.reason}): the claims not decided are marked so")
     return EXIT_INTERRUPTED if stop.interrupted else 0
 
 

@@ -170,3 +170,19 @@ def duration_arg(text: str) -> float:
         return parse_duration(text)
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def add_stop_arguments(parser: argparse.ArgumentParser, saved: str | None = None) -> None:
+    """The stop options a long command takes: ``--budget``, and, when ``saved`` says what a
+    checkpoint holds ("the search", "the run"), ``--checkpoint``, ``--checkpoint-every`` and
+    ``--resume``."""
+    parser.add_argument("--budget", type=duration_arg, metavar="TIME",
+                        help="wall time (30s, 5m, 1h): then stop and report what was found "
+                             "so far, as after Ctrl-C")
+    if saved is None:
+        return
+    parser.add_argument("--checkpoint", metavar="FILE",
+                        help=f"save {saved} to FILE now and then and at a stop")
+    parser.add_argument("--checkpoint-every", type=duration_arg, default=10.0, metavar="TIME",
+                        help="wall time between two checkpoints (default 10s)")
+    parser.add_argument("--resume", metavar="FILE", help="go on from the checkpoint in FILE")

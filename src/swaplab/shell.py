@@ -518,6 +518,16 @@ def _readline() -> ModuleType | None:
     return readline
 
 
+def _script(name: str) -> Path:
+    """The script file ``name``; when there is none, a script shipped with swaplab by that
+    name (``examples/ltp-basic.sh`` works in any directory)."""
+    path = Path(name)
+    if path.exists():
+        return path
+    shipped = Path(__file__).parent / "examples" / path.name
+    return shipped if path.parent in (Path("."), Path("examples")) and shipped.is_file() else path
+
+
 def run_shell(args: argparse.Namespace) -> int:
     """``swaplab sh [FILE]``: run a script, or a prompt when there is no file."""
     try:
@@ -532,7 +542,7 @@ def run_shell(args: argparse.Namespace) -> int:
             return interactive(shell)
         return run_lines(shell, sys.stdin, "<stdin>")
     try:
-        text = Path(args.script).read_text()
+        text = _script(args.script).read_text()
     except OSError as e:
         sys.stderr.write(f"swaplab: {args.script}: {_strerror(e)}\n")
         return 2

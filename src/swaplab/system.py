@@ -49,9 +49,9 @@ import os
 import re
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from swaplab.explore import Deadlock, StepLimit, Thread, run_to_completion
+from swaplab.explore import Deadlock, StepLimit, run_to_completion
 from swaplab.kernel import cgroup as kcgroup
 from swaplab.kernel import exit as kexit
 from swaplab.kernel import (
@@ -73,11 +73,22 @@ from swaplab.kernel.config import make_config
 from swaplab.kernel.errno import KernelBug
 from swaplab.kernel.kernel import HZ, Kernel
 from swaplab.kernel.memcontrol import MemCgroup
-from swaplab.kernel.mm_types import PAGE_SIZE, TASK_RUNNING, MmStruct, TaskStruct
+from swaplab.kernel.mm_types import (
+    PAGE_SIZE,
+    TASK_EXITED,
+    TASK_KILLED,
+    TASK_RUNNING,
+    MmStruct,
+    TaskStruct,
+)
 from swaplab.kernel.res_counter import simple_strtoull
 from swaplab.kernel.sync import Current
+from swaplab.race.call import racing
 
 __all__ = ["Mapping", "System", "Task", "parse_size"]
+
+if TYPE_CHECKING:
+    from swaplab.race import RaceResult
 
 _SIZE = re.compile(r"\s*(\d+)\s*([kKmMgG]?)[bB]?\s*")
 _SHIFT = {"": 0, "k": 10, "m": 20, "g": 30}
@@ -126,6 +137,10 @@ PROC_FILES: dict[str, tuple[bool, bool]] = {
     "/proc/sys/vm/page-cluster": (True, True),
     "/proc/sysrq-trigger": (False, True),
 }
+
+
+#: How a task that no longer runs is named in an error: ``task 2 was killed``.
+_GONE = {TASK_EXITED: "has exited", TASK_KILLED: "was killed"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +198,7 @@ class Task:
         ts = self.task
         if ts.state != TASK_RUNNING:
             raise ProcessLookupError(
-                _errno.ESRCH, f"{what}: task {ts.pid} has {ts.state}"
+                _errno.ESRCH, f"{what}: task {ts.pid} {_GONE[ts.state]}"
             )
         return ts
 
@@ -371,17 +386,22 @@ class System:
         """Run ``body`` as a thread with ``current = task`` until every thread is done,
         then let every task with a pending SIGKILL act on it on its return to user space
         (do_notify_resume), as the task itself."""
-        thread = self._spawn_and_run(name, body, task)
+        result = self._spawn_and_run(name, body, task)
         while True:
             doomed = [t for t in self.k.tasks.values()
                       if t.sigkill and t.state == TASK_RUNNING and not t.exiting]
             if not doomed:
-                return thread.result
+                return result
             for ts in doomed:
                 self._spawn_and_run(f"exit {ts.pid}", kexit.do_notify_resume(self.k, ts), ts)
 
     def _spawn_and_run(self, name: str, body: Coroutine[Any, Any, Any],
-                       task: TaskStruct | None) -> Thread:
+                       task: TaskStruct | None) -> Any:
+        """``body``'s result, run to completion; inside :meth:`race`, the kernel path is
+        handed to the explorer thread of the racing operation instead."""
+        call = racing()
+        if call is not None:
+            return call.enter(body, task)
         execution = self.k.execution
         thread = execution.spawn(name, body, ctx=Current(task, 0))
         try:
@@ -390,7 +410,7 @@ class System:
             execution.close()
             execution.reset()
             raise
-        return thread
+        return thread.result
 
     def _call(self, name: str, fn: Callable[..., Any], *args: Any) -> Any:
         """Call a kernel function that may be plain or ``async``."""
@@ -611,6 +631,16 @@ class System:
         self.k.jiffies += math.ceil(round(seconds * HZ, 9))
 
     # -- checks ---------------------------------------------------------------------------
+
+    def race(self, ops: dict[str, Callable[[], object]], strategy: str = "dpor",
+             **options: Any) -> RaceResult:
+        """Explore ``ops`` (label -> a callable using this System, e.g. ``task.exit`` or
+        ``lambda: t.touch(m)``) run concurrently from the current state, which every
+        execution starts from and which is restored afterwards (:mod:`swaplab.race`);
+        ``options``: max_executions, preemption_bound, strict."""
+        from swaplab.race import race
+
+        return race(self, ops, strategy, **options)
 
     def check_invariants(self) -> list[str]:
         """kernel/invariants.check_all(): the broken invariants (empty = all hold)."""

@@ -110,6 +110,15 @@ def test_claims_stop_at_a_signal_and_mark_the_rest_undecided() -> None:
     assert not wait_gone(children)
 
 
+def test_claims_stop_at_their_budget_with_the_rows_decided_so_far() -> None:
+    done = run("claims", "--json", "--explore-only", "--budget", "2s")
+    assert done.returncode == 0 and "Traceback" not in done.stderr
+    rows = json.loads(done.stdout)
+    verdicts = [row["verdict"] for row in rows]
+    assert "not decided: budget" in verdicts
+    assert not any("interrupted" in v for v in verdicts)
+
+
 def test_a_signal_stops_check_on_ray_and_leaves_no_process() -> None:
     """With ``--backend ray`` (a local Ray the run starts): the first SIGINT cancels the
     tasks still running, the JSON is the partial result, and Ray's processes go with the

@@ -68,6 +68,21 @@ def test_locked_pages_are_not_swapped_so_case_14_is_killed_with_swap_on(kernel: 
     assert s.check_invariants() == []
 
 
+def test_a_task_that_is_gone_is_named_so() -> None:
+    s = System(ram="64M", swap="512M")
+    s.mkdir("/1")
+    s.write("/1/memory.limit_in_bytes", "4096")
+    killed, exited = s.spawn("/1"), s.spawn("/")
+    m = exited.mmap_anon(PAGE)
+    killed.mmap_anon(2 * PAGE, locked=True)
+    exited.exit()
+    with pytest.raises(ProcessLookupError, match=f"task {killed.pid} was killed$") as e:
+        killed.mmap_anon(PAGE)
+    assert e.value.errno == errno.ESRCH
+    with pytest.raises(ProcessLookupError, match=f"touch: task {exited.pid} has exited$"):
+        exited.touch(m)
+
+
 @pytest.mark.parametrize(("path", "text", "err"), [
     ("/G/memory.limit_in_bytes", "1xx", errno.EINVAL),
     ("/G/memory.memsw.limit_in_bytes", "4K", errno.EINVAL),

@@ -41,6 +41,7 @@ from swaplab.kernel.sync import (
     mutex_lock,
     mutex_lock_uncontended,
     mutex_unlock,
+    plain_read,
     plain_write,
     prepare_to_wait,
     schedule,
@@ -198,6 +199,7 @@ async def cgroup_rmdir(k: Kernel, cgrp: Cgroup) -> int:
     q = k.cgroup_rmdir_waitq
     while True:
         await mutex_lock(k, k.cgroup_mutex, "cgroup_rmdir: mutex_lock(&cgroup_mutex)")
+        plain_read(cgrp)  # atomic_read(&cgrp->count): cgroup_exit() changes it without the mutex
         busy = bool(cgrp.tasks or cgrp.children)
         mutex_unlock(k.cgroup_mutex)
         if busy:
@@ -210,6 +212,7 @@ async def cgroup_rmdir(k: Kernel, cgrp: Cgroup) -> int:
             trace(k, "cgroup_rmdir()", f"{cgrp.path} pre_destroy == {ret}")
             return ret
         await mutex_lock(k, k.cgroup_mutex, "cgroup_rmdir: mutex_lock(&cgroup_mutex)")
+        plain_read(cgrp)
         if cgrp.tasks or cgrp.children:
             set_wait_on_rmdir(cgrp, False)
             mutex_unlock(k.cgroup_mutex)

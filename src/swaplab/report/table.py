@@ -9,6 +9,7 @@ Plain text, stable across runs (the golden test compares it byte for byte).
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Sequence
 
 from swaplab.explore.execution import Event
@@ -50,8 +51,14 @@ def render_table(trace: Sequence[Event], width: int = 64) -> str:
               for c in columns]
 
     def line(cells: list[str]) -> str:
-        pairs = zip(cells, widths, strict=True)
-        return " | ".join(f"{cell[:w]:<{w}}" for cell, w in pairs).rstrip()
+        """One row: a cell too long for its column goes on in the lines below it, broken
+        between words (inside a word only when the word alone is wider)."""
+        wrapped = [textwrap.wrap(cell, w) or [""] for cell, w in zip(cells, widths, strict=True)]
+        height = max(len(lines) for lines in wrapped)
+        return "\n".join(
+            " | ".join(f"{(lines[i] if i < len(lines) else ''):<{w}}"
+                       for lines, w in zip(wrapped, widths, strict=True)).rstrip()
+            for i in range(height))
 
     rule = "-+-".join("-" * w for w in widths)
     rows = [line(columns), rule]

@@ -30,7 +30,7 @@ half-done zap breaks them transiently). ``finish`` drains the pagevecs first.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -207,6 +207,11 @@ def forked_swapped_page(w: World) -> tuple[TaskStruct, TaskStruct, int]:
 def drain(w: World) -> None:
     """``Instance.finish``: drain the pagevecs, note the orphans, then run the cache-only
     reclaim mechanisms the kernel under test has on every cache-only slot."""
+    drain_groups(w, [w.memcg])
+
+
+def drain_groups(w: World, memcgs: Sequence[MemCgroup]) -> None:
+    """:func:`drain`, with memcg reclaim run on each of ``memcgs``."""
     k = w.k
     run(k, swap.lru_add_drain_all(k))
     w.orphans_at_end = invariants.orphan_report(k)
@@ -216,7 +221,8 @@ def drain(w: World) -> None:
     # memcg reclaim (every kernel has it) frees unreferenced swap-cache pages that are
     # still charged: two passes (write, then free)
     for _ in range(2):
-        run(k, vmscan.try_to_free_mem_cgroup_pages(k, w.memcg, GFP_KERNEL, False, 60))
+        for mem in memcgs:
+            run(k, vmscan.try_to_free_mem_cgroup_pages(k, mem, GFP_KERNEL, False, 60))
     if k.cfg.reuse_cache_only:
         for si in list(k.swap_info):
             for offset in range(1, len(si.swap_map)):

@@ -80,15 +80,7 @@ def _configure(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=_positive, default=1, help="parallel runs (comparisons)")
     p.add_argument("--backend", choices=["local", "ray"], default="local")
     p.add_argument("--ray-address", help="a Ray cluster (with --backend ray)")
-    p.add_argument("--budget", type=interrupt.duration_arg, metavar="TIME",
-                   help="wall time (e.g. 30s, 5m): then stop at the next sample and report "
-                        "the series so far (exit status 0)")
-    p.add_argument("--checkpoint", metavar="FILE",
-                   help="save the run to FILE at samples (see --checkpoint-every) and at a stop")
-    p.add_argument("--checkpoint-every", type=interrupt.duration_arg, default=10.0,
-                   metavar="TIME",
-                   help="wall time between two checkpoints (default 10s)")
-    p.add_argument("--resume", metavar="FILE", help="go on from the checkpoint in FILE")
+    interrupt.add_stop_arguments(p, "the run")
     return p
 
 
