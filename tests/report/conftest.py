@@ -5,22 +5,13 @@ errors and every request the page makes."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_helpers import Loaded
 
 CHROMIUM = Path("/usr/bin/chromium")
-
-
-@dataclass
-class Loaded:
-    """A page opened in the browser, with what went wrong while it ran."""
-
-    page: Any
-    errors: list[str] = field(default_factory=list)
-    requests: list[str] = field(default_factory=list)
 
 
 @pytest.fixture(scope="session")

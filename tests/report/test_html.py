@@ -10,10 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Loaded
+from browser_helpers import Loaded
 
 from swaplab.claims import CLAIMS, Check, Claim, decide
 from swaplab.report.html import claims_page, replay_page, schedule_trace
+
+#: one worker runs the browser tests: one browser for the whole session
+pytestmark = pytest.mark.xdist_group("browser")
 
 #: cover letter Type-2 on 2.6.30 (README's replay): an orphan and a leaked slot
 TYPE2 = "type2,kernel=2.6.30:0*5.1*10.0"

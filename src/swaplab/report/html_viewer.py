@@ -80,8 +80,8 @@ SCRIPT = r"""
     var info = add(sec, el("p"));
     add(info, el("span", null, "schedule "));
     add(info, el("code", null, trace.schedule));
-    add(info, el("span", null, " \u2014 " + trace.outcome + ", " +
-                 (trace.steps.length - 1) + " rows"));
+    var count = trace.steps.filter(function (s) { return s.column >= 0; }).length;
+    add(info, el("span", null, " \u2014 " + count + " steps, " + trace.outcome));
     this.decides = {};
     if (!trace.failures.length) {
       add(sec, el("p", "empty", "no property broken by this schedule"));
