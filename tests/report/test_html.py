@@ -109,24 +109,28 @@ def test_broken_property_at_its_step(open_page: Any, type2_page: Path,
     loaded = open_page(type2_page)
     page = loaded.page
     failure = next(f for f in type2_trace["failures"] if f["property"] == "swap-slot-leak")
-    step = failure["state"]
+    step, decided = failure["state"], failure["decided"]
     box = page.locator(".broken[data-property='swap-slot-leak']")
     assert f"became true at step {step}" in box.inner_text()
+    assert f"decided at step {decided}" in box.inner_text()
     assert "used but no task references it" in box.inner_text()
-    box.locator("button").click()
+    box.locator("button").first.click()
     assert step_of(loaded) == step
     row = page.locator(f".steps tr[data-step='{step}']")
     assert "decides" in (row.get_attribute("class") or "")
-    assert "swap-slot-leak" in row.inner_text()
+    assert "swap-slot-leak true from here" in row.inner_text()
     prop = page.locator(".panel li[data-property='swap-slot-leak']")
     assert prop.get_attribute("class") == "bad"
-    assert f"broken at the end, decided at step {step}" in prop.inner_text()
-    page.keyboard.press("ArrowLeft")
-    assert "not decided yet" in prop.inner_text() and prop.get_attribute("class") != "bad"
-    page.keyboard.press("End")  # the drained end state: the orphan's slot, still in use
-    assert re.search(r"0x1\s+0x1\s+count 1\s+0\s+page#", panel(loaded))
+    assert f"broken at the end, true from step {step}, decided at step {decided}" in \
+        prop.inner_text()
+    page.keyboard.press("ArrowLeft")  # the state before: the slot still referenced
+    assert prop.get_attribute("class") == "ok"
+    box.locator("button").nth(1).click()
+    assert step_of(loaded) == decided
+    assert "swap-slot-leak decided" in page.locator(f".steps tr[data-step='{decided}']"
+                                                    ).inner_text()
     shot = tmp_path / "type2-step.png"
-    box.locator("button").click()
+    box.locator("button").first.click()
     page.screenshot(path=str(shot))
     assert shot.read_bytes().startswith(b"\x89PNG")
     assert loaded.errors == []

@@ -27,19 +27,24 @@ def test_a_state_and_a_row_per_step() -> None:
                for refs in trace["states"])
 
 
-def test_at_end_property_decided_where_the_race_is_run() -> None:
-    """An at_end property became true at the first step from which the run breaks it
-    even when every thread then runs on without preemption."""
+def test_at_end_property_true_from_a_step_and_decided_at_one() -> None:
+    """A broken at_end property became true at the first state from which it reads
+    violated through the end; it was decided at the first step from which the run breaks
+    it even when every thread then runs on without preemption."""
     name, sopts, decisions = parse_spec(TYPE1)
     model = get_scenario(name).model(sopts)
     trace = schedule_trace(TYPE1, "t")
     whole = replay(model, decisions)
     assert [f["property"] for f in trace["failures"]] == [f.property for f in whole.failures]
     for failure in trace["failures"]:
-        step, prop = failure["state"], failure["property"]
-        assert 0 < step < len(decisions)
-        assert replay(model, decisions[:step], finish=True).violation(prop) is not None
-        assert replay(model, decisions[:step - 1], finish=True).violation(prop) is None
+        prop = next(p for p in trace["properties"] if p["name"] == failure["property"])
+        first, holds = failure["state"], prop["holds"]
+        assert first == prop["first"] and first > 0
+        assert holds[first - 1] is not False and not any(holds[first:])
+        step = failure["decided"]
+        assert step == prop["decided"] and 0 < step < len(decisions)
+        assert replay(model, decisions[:step], finish=True).violation(prop["name"])
+        assert replay(model, decisions[:step - 1], finish=True).violation(prop["name"]) is None
 
 
 def test_invariant_first_violated_at_its_step() -> None:
@@ -51,7 +56,7 @@ def test_invariant_first_violated_at_its_step() -> None:
     result = replay(checking(get_scenario(name).model(sopts), "has-cache-has-page"),
                     decisions)
     stopped = len(result.decisions)  # an invariant stops the run where it breaks
-    assert failure["state"] == prop["first"] == stopped
+    assert failure["state"] == prop["first"] == stopped and failure["decided"] is None
     # checked where the swap state is settled only (None elsewhere): held until then
     checked = [h for h in prop["holds"][:stopped] if h is not None]
     assert prop["holds"][stopped] is False and checked and all(checked)

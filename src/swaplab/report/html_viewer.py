@@ -22,7 +22,7 @@ th { background: #f0f0f0; }
 .controls input[type=range] { width: 40em; max-width: 60vw; vertical-align: middle; }
 .where { margin-left: 1em; font-weight: 600; }
 .layout { display: flex; gap: 1.5em; align-items: flex-start; }
-.steps { flex: 1 1 55%; max-height: 80vh; overflow: auto; }
+.steps { flex: 1 1 55%; max-height: 80vh; overflow: auto; position: relative; }
 .panel { flex: 1 1 45%; position: sticky; top: 3em; max-height: 85vh; overflow: auto; }
 .steps tr { cursor: pointer; }
 .steps thead th { position: sticky; top: 0; z-index: 1; }
@@ -83,6 +83,7 @@ SCRIPT = r"""
     var count = trace.steps.filter(function (s) { return s.column >= 0; }).length;
     add(info, el("span", null, " \u2014 " + count + " steps, " + trace.outcome));
     this.decides = {};
+    function mark(step, text) { (self.decides[step] = self.decides[step] || []).push(text); }
     if (!trace.failures.length) {
       add(sec, el("p", "empty", "no property broken by this schedule"));
     }
@@ -95,10 +96,17 @@ SCRIPT = r"""
       add(head, el("span", null, " \u2014 became true at step " + f.state));
       var go = add(head, el("button", null, "go to step " + f.state));
       go.addEventListener("click", function () { activate(self); self.go(f.state); });
+      mark(f.state, f.property + " true from here");
+      if (f.decided !== null && f.decided !== f.state) {
+        add(head, el("span", null, "; decided at step " + f.decided +
+                     " (from there, the run breaks it even without a preemption)"));
+        var to = add(head, el("button", null, "go to step " + f.decided));
+        to.addEventListener("click", function () { activate(self); self.go(f.decided); });
+        mark(f.decided, f.property + " decided");
+      }
       f.message.split(";").forEach(function (part) {
         if (part.trim()) { add(box, el("div", "mono", "\u2022 " + part.trim())); }
       });
-      (self.decides[f.state] = self.decides[f.state] || []).push(f.property);
     });
     var controls = add(sec, el("div", "controls"));
     var prev = add(controls, el("button", null, "\u25c0 prev"));
@@ -116,7 +124,8 @@ SCRIPT = r"""
       activate(self); self.go(Number(self.slider.value));
     });
     var layout = add(sec, el("div", "layout"));
-    this.rows = this.stepTable(add(layout, el("div", "steps")));
+    this.box = add(layout, el("div", "steps"));
+    this.rows = this.stepTable(this.box);
     this.panel = add(layout, el("div", "panel"));
     sec.addEventListener("mousedown", function () { activate(self); });
     sec.addEventListener("focusin", function () { activate(self); });
@@ -129,7 +138,7 @@ SCRIPT = r"""
     var head = add(add(table, el("thead")), el("tr"));
     add(head, el("th", null, "step"));
     cols.forEach(function (c) { add(head, el("th", null, c)); });
-    add(head, el("th", null, "broken from here"));
+    add(head, el("th", null, "broken"));
     var body = add(table, el("tbody"));
     return trace.steps.map(function (step, i) {
       var tr = add(body, el("tr"));
@@ -146,10 +155,10 @@ SCRIPT = r"""
           step.events.forEach(function (e) { add(td, el("div", "ev", e)); });
         });
       }
-      var mark = add(tr, el("td", "badge"));
+      var badge = add(tr, el("td", "badge"));
       if (self.decides[i]) {
         tr.classList.add("decides");
-        mark.textContent = "\u2691 " + self.decides[i].join(", ");
+        badge.textContent = "\u2691 " + self.decides[i].join(", ");
       }
       tr.addEventListener("click", function () { activate(self); self.go(i); });
       return tr;
@@ -168,8 +177,18 @@ SCRIPT = r"""
     var what = step.column < 0 ? step.label : step.label + ": " +
         (step.events.length ? step.events.join("; ") : step.op);
     this.where.textContent = "step " + pos + " / " + this.last + " \u2014 " + what;
-    if (row.scrollIntoView) { row.scrollIntoView({block: "nearest"}); }
+    this.reveal(row);
     this.drawPanel();
+  };
+
+  Viewer.prototype.reveal = function (row) {
+    // scroll the steps' box only (never the page) so that the current row shows
+    var box = this.box, head = box.querySelector("thead").offsetHeight;
+    var top = row.offsetTop, bottom = top + row.offsetHeight;
+    if (top - head < box.scrollTop) { box.scrollTop = top - head; }
+    else if (bottom > box.scrollTop + box.clientHeight) {
+      box.scrollTop = bottom - box.clientHeight;
+    }
   };
 
   Viewer.prototype.drawPanel = function () {
@@ -177,25 +196,18 @@ SCRIPT = r"""
     panel.textContent = "";
     var props = add(panel, el("ul", "props"));
     trace.properties.forEach(function (p) {
-      var li = add(props, el("li"));
+      var h = p.holds[pos];
+      var li = add(props, el("li", h === true ? "ok" : h === false ? "bad" : "unknown"));
       li.dataset.property = p.name;
-      var h = p.holds[pos], read = h === true ? "holds" : h === false ? "violated" :
-          "cannot be read";
-      if (p.when !== "at_end") {
-        li.className = h === true ? "ok" : h === false ? "bad" : "unknown";
-        li.textContent = (h === true ? "\u2713 " : h === false ? "\u2717 " : "? ") +
-          p.name + ": " + read + " here" +
-          (p.broken ? " (broken; from step " + p.first + " on)" : "");
-        return;
+      li.textContent = (h === true ? "\u2713 " : h === false ? "\u2717 " : "? ") + p.name +
+        ": " + (h === true ? "holds" : h === false ? "violated" : "not checked") + " here";
+      if (p.broken) {
+        add(li, el("span", null, " \u2014 broken at the end, true from step " + p.first +
+                   (p.decided !== null ? ", decided at step " + p.decided : "")));
       }
-      var decided = p.broken && p.first !== null && pos >= p.first;
-      li.className = decided ? "bad" : p.broken ? "unknown" : "ok";
-      li.textContent = (decided ? "\u2717 " : p.broken ? "\u2026 " : "\u2713 ") + p.name +
-        (decided ? ": broken at the end, decided at step " + p.first :
-         p.broken ? ": not decided yet (broken at the end from step " + p.first + ")" :
-         ": holds at the end");
-      add(li, el("span", "unknown", "  (at_end; on this state it " +
-                 (h === null ? "cannot be read" : h ? "holds" : "is violated") + ")"));
+      if (p.when === "at_end") {
+        add(li, el("span", "unknown", " (at_end: meant for a drained state)"));
+      }
     });
     var refs = trace.states[pos], before = pos > 0 ? trace.states[pos - 1] : null;
     if (!refs.length) { add(panel, el("p", "empty", "no kernel state: this model has none")); }

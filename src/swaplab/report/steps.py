@@ -7,9 +7,11 @@ snapshot after every step; the initial state and, when the run completes, the st
 the model's ``finish`` (the drain before the at_end checks) are snapshots too. Every
 property that is not a ``sometimes`` one is evaluated on each snapshot (a quiescent one
 where the run checks it). A broken invariant became true where the run found it; a
-broken at_end property, which reads a drained state, became true at the step that decided
-it (:func:`_decided`). The result is plain JSON data; equal tables are stored once and
-referred to by number (a step changes little).
+broken at_end property from the first state it reads violated through the end, and the
+page also names the step that decided it (:func:`_decided`): an at_end property reads a
+drained state, so mid-path it may read violated long before the race is run. The result
+is plain JSON data; equal tables are stored once and referred to by number (a step
+changes little).
 """
 
 from __future__ import annotations
@@ -166,13 +168,16 @@ def _decided(model: Model, decisions: Sequence[Decision], names: list[str],
     return first
 
 
-def _first(prop: Property, failure: Failure, decided: dict[str, int]) -> int | None:
-    """The state where a broken property became true: an at_end one's deciding step, an
-    invariant's state where the run found it broken (after as many steps as the
-    failure's decisions)."""
-    if prop.when is When.AT_END:
-        return decided.get(prop.name)
-    return len(failure.decisions)
+def _first(prop: Property, failure: Failure, holds: list[bool | None]) -> int:
+    """The state where a broken property became true: an invariant's where the run found
+    it broken (after as many steps as the failure's decisions); an at_end property's
+    first state from which it reads violated through the end."""
+    if prop.when is not When.AT_END:
+        return len(failure.decisions)
+    first = len(holds) - 1
+    while first > 0 and holds[first - 1] is False:
+        first -= 1
+    return first
 
 
 def _properties(recorder: _Recorder, result: RunResult, decided: dict[str, int]
@@ -184,20 +189,22 @@ def _properties(recorder: _Recorder, result: RunResult, decided: dict[str, int]
         out.append({"name": prop.name, "kind": prop.kind, "when": prop.when.value,
                     "holds": holds, "broken": failure is not None,
                     "message": failure.message if failure is not None else "",
-                    "first": _first(prop, failure, decided) if failure is not None else None})
+                    "first": _first(prop, failure, holds) if failure is not None else None,
+                    "decided": decided.get(prop.name)})
     return out
 
 
 def _failure(failure: Failure, recorder: _Recorder, decided: dict[str, int], last: int
              ) -> dict[str, Any]:
-    """A violation and the state where it became true (:func:`_first`); anything but a
-    property (a deadlock, an exception, a livelock) at the run's last state."""
-    step: int | None = None
-    for prop in recorder.properties:
+    """A violation, the state where it became true (:func:`_first`) and, for an at_end
+    property, the step that decided it (:func:`_decided`); anything but a property (a
+    deadlock, an exception, a livelock) at the run's last state."""
+    step = last
+    for i, prop in enumerate(recorder.properties):
         if prop.name == failure.property:
-            step = _first(prop, failure, decided)
+            step = _first(prop, failure, [row[i] for row in recorder.holds])
     return {"property": failure.property, "kind": failure.kind, "message": failure.message,
-            "state": step if step is not None else last}
+            "state": step, "decided": decided.get(failure.property)}
 
 
 def _outcome(result: RunResult) -> str:
