@@ -188,3 +188,15 @@ def test_bad_path_is_one_line_and_exit_2(tmp_path: Path,
     assert main(["replay", TYPE2, "--html", str(tmp_path)]) == 2
     assert "is a directory" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_finding_that_does_not_replay_is_said_so() -> None:
+    from swaplab.explore.explorer import explore
+    from swaplab.explore.search import Options
+    from swaplab.report.html import check_page
+    from swaplab.scenarios import get_scenario
+
+    result = explore(get_scenario("tiny-lost-update").model(), Options(strategy="dpor"))
+    assert result.findings
+    page = check_page(result, "tiny-lost-update", lambda decisions: "tiny-lost-update:7")
+    assert "finding 1: tiny-lost-update:7: no trace, the schedule does not replay" in page

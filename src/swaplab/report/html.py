@@ -18,6 +18,7 @@ from string import Template
 from typing import Any
 
 from swaplab.explore.explorer import Result
+from swaplab.explore.runner import ReplayError
 from swaplab.report.findings import SpecText, render_check
 from swaplab.report.html_viewer import SCRIPT, STYLE
 from swaplab.report.steps import TraceView, record
@@ -87,10 +88,15 @@ def check_page(result: Result, scenario: str, spec: SpecText,
         for number, finding in enumerate(found, 1):
             if finding.schedule is not None:
                 shown.setdefault(spec(list(finding.schedule)), []).append(f"{label} {number}")
-    traces = [schedule_trace(text, f"{', '.join(labels)}: {text}", max_steps=max_steps)
-              for text, labels in shown.items()]
+    traces: list[TraceView] = []
     lines = render_check(result, scenario=scenario, spec=spec).splitlines()[:2]
-    if not traces:
+    for text, labels in shown.items():
+        title = f"{', '.join(labels)}: {text}"
+        try:
+            traces.append(schedule_trace(text, title, max_steps=max_steps))
+        except ReplayError as err:  # a finding that does not replay (not deterministic)
+            lines.append(f"{title}: no trace, the schedule does not replay ({err})")
+    if not shown:
         lines.append("no finding: no trace to show")
     return render_page("check", f"swaplab check {scenario}", lines, traces)
 
@@ -111,11 +117,14 @@ def claims_page(rows: list[dict[str, Any]]) -> str:
             spec, prop = check.get("schedule", ""), check.get("property", "")
             if spec:
                 key = (spec, prop if prop in CLAIM_PROPERTIES else "")
-                if key not in index:
-                    index[key] = len(traces)
-                    title = f"claim {number}: {spec}" + (f" ({prop})" if key[1] else "")
-                    traces.append(schedule_trace(spec, title, key[1] or None))
-                check["trace"] = index[key]
+                title = f"claim {number}: {spec}" + (f" ({prop})" if key[1] else "")
+                try:
+                    if key not in index:
+                        traces.append(schedule_trace(spec, title, key[1] or None))
+                        index[key] = len(traces) - 1
+                    check["trace"] = index[key]
+                except ReplayError as err:  # not deterministic: the check says so
+                    check["trace_error"] = f"the schedule does not replay ({err})"
             checks.append(check)
         out.append({**row, "evidence": {**row.get("evidence", {}), "checks": checks}})
     return render_page("claims", "swaplab claims", [], traces, out)

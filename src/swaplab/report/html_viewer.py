@@ -282,6 +282,7 @@ SCRIPT = r"""
           var a = add(li, el("a", null, "trace \u2193"));
           a.href = "#trace-" + c.trace;
         }
+        if (c.trace_error) { add(li, el("span", "empty", c.trace_error)); }
       });
     });
   }
