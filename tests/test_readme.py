@@ -91,6 +91,13 @@ def _replay(r: Ran) -> None:
     assert "A: exit" in r.out and "R: reclaim" in r.out
 
 
+def _replay_html(r: Ran) -> None:
+    _replay(r)
+    page = (r.cwd / "type2.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and 'id="swaplab-data"' in page
+    assert "http://" not in page and "https://" not in page  # self-contained
+
+
 def _ltp(r: Ran) -> None:
     assert r.code == 0 and r.out.rstrip().endswith("invariants: ok")
 
@@ -117,6 +124,7 @@ CHECKS: dict[str, Callable[[Ran], None]] = {
     "swaplab check type1 --kernel 2.6.31 --page-cluster 0": _type1_31_pc0,
     "swaplab check type2 --patches 1,2,4": _type2_124,
     "swaplab replay 'type2,kernel=2.6.30:0*5.1*10.0'": _replay,
+    "swaplab replay 'type2,kernel=2.6.30:0*5.1*10.0' --html type2.html": _replay_html,
     "swaplab sh examples/ltp-basic.sh": _ltp,
     "swaplab simulate stale-swapcache --compare 2.6.30,2.6.31 --seed 1 --plot stale.png":
         _stale,

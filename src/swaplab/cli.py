@@ -108,6 +108,7 @@ def _add_explore_commands(sub: Any) -> None:
     check.add_argument("--no-shrink", action="store_true", help="report findings unshrunk")
     add_stop_arguments(check, "the search (dfs, dpor)")
     check.add_argument("--json", action="store_true", help="print one JSON object")
+    check.add_argument("--html", metavar="FILE", help=_HTML_HELP.format("each finding"))
 
     claims = sub.add_parser("claims", help="decide each claim of the cover letter by exploration")
     claims.add_argument("--json", action="store_true", help="print one JSON array")
@@ -115,10 +116,18 @@ def _add_explore_commands(sub: Any) -> None:
     claims.add_argument("--explore-only", action="store_true",
                         help="skip the growth claims (workload simulator)")
     add_stop_arguments(claims)
+    claims.add_argument("--html", metavar="FILE",
+                        help="also write FILE: the verdict table, each evidence linked to "
+                        "its trace (stepped as in check --html)")
 
     replay = sub.add_parser("replay", help="re-run a finding's schedule and print its trace")
     replay.add_argument("schedule", help="a schedule text as `check` prints it")
     replay.add_argument("--json", action="store_true", help="print one JSON object")
+    replay.add_argument("--html", metavar="FILE", help=_HTML_HELP.format("the trace"))
+
+
+_HTML_HELP = ("also write FILE: a page to step through {} (threads as columns, a step "
+              "slider, arrow keys) with the state after each step and the broken properties")
 
 
 def _natural(text: str) -> int:
@@ -139,6 +148,24 @@ def _usage(message: str) -> int:
     return 2
 
 
+def _html_path_error(args: argparse.Namespace) -> str | None:
+    """Why ``--html FILE`` cannot be written (before any work); None when it can."""
+    from swaplab.report.html import path_error
+
+    return path_error(args.html) if args.html is not None else None
+
+
+def _write_html(path: str, page: Any) -> int:
+    """Write ``page()`` to ``path``: 0, or 2 with one line when it cannot be written."""
+    from swaplab.report.html import write_page
+
+    try:
+        write_page(path, page())
+    except OSError as err:
+        return _usage(f"--html: cannot write {path}: {err.strerror}")
+    return 0
+
+
 def _cmd_scenarios(args: argparse.Namespace) -> int:
     from swaplab.scenarios import listed_scenarios
 
@@ -156,6 +183,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from swaplab.explore.search import Options
     from swaplab.interrupt import EXIT_INTERRUPTED, interruptible
     from swaplab.report import check_json, render_check
+    from swaplab.report.html import check_page
     from swaplab.report.table import render_tables
     from swaplab.scenarios import ScenarioOptions, UnknownScenario, format_spec, get_scenario
     from swaplab.scenarios.kernel_common import broken_families
@@ -164,6 +192,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
         scenario = get_scenario(args.scenario)
     except UnknownScenario as err:
         return _usage(str(err))
+    html_error = _html_path_error(args)
+    if html_error is not None:
+        return _usage(html_error)
     patches = None
     if args.patches is not None:
         patches = tuple(p for p in args.patches.split(",") if p and p != "none")
@@ -209,6 +240,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
             broken = functools.partial(broken_families, scenario.model(sopts),
                                        max_steps=scenario.max_steps, policy=sopts.schedules)
             print(render_tables(result, scenario.name, broken), end="")
+    if args.html is not None and _write_html(args.html, functools.partial(
+            check_page, result, scenario.name, spec, options.max_steps)):
+        return 2
     if result.stopped == "interrupted":
         return EXIT_INTERRUPTED
     return 1 if result.status == "found" else 0
@@ -261,8 +295,12 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     from swaplab.explore.runner import ReplayError
     from swaplab.explore.schedule import ScheduleError
     from swaplab.report import render_trace, trace_json
+    from swaplab.report.html import replay_page
     from swaplab.scenarios import UnknownScenario, get_scenario, parse_spec
 
+    html_error = _html_path_error(args)
+    if html_error is not None:
+        return _usage(html_error)
     try:
         name, sopts, decisions = parse_spec(args.schedule)
         scenario = get_scenario(name)
@@ -293,6 +331,8 @@ def _cmd_replay(args: argparse.Namespace) -> int:
             ended = " (cut by the step limit)" if result.cut else (
                 "" if result.complete else " (schedule ended)")
             print("no bug property broken" + ended)
+    if args.html is not None and _write_html(args.html, lambda: replay_page(args.schedule)):
+        return 2
     return 1 if failure is not None else 0
 
 
@@ -301,7 +341,11 @@ def _cmd_claims(args: argparse.Namespace) -> int:
 
     from swaplab.claims import all_claims, render
     from swaplab.interrupt import EXIT_INTERRUPTED, interruptible
+    from swaplab.report.html import claims_page
 
+    html_error = _html_path_error(args)
+    if html_error is not None:
+        return _usage(html_error)
     with interruptible(args.budget) as stop:
         rows = all_claims(growth=not args.explore_only, jobs=args.jobs)
     if args.json:
@@ -312,6 +356,8 @@ def _cmd_claims(args: argparse.Namespace) -> int:
             print("interrupted (SIGINT/SIGTERM): the claims not decided are marked so")
         elif stop.reason is not None:
             print(f"stopped ({stop.reason}): the claims not decided are marked so")
+    if args.html is not None and _write_html(args.html, lambda: claims_page(rows)):
+        return 2
     return EXIT_INTERRUPTED if stop.interrupted else 0
 
 

@@ -23,7 +23,8 @@ IO_COLUMN = "I/O completion"
 _IO_PREFIXES = ("end_swap_bio_read", "end_swap_bio_write")
 
 
-def _column(thread: str) -> str:
+def column_of(thread: str) -> str:
+    """The table column of ``thread``: its name, or the one column of I/O completions."""
     return IO_COLUMN if thread.startswith(_IO_PREFIXES) else thread
 
 
@@ -34,7 +35,7 @@ def kernel_steps(trace: Sequence[Event]) -> list[tuple[str, str]]:
         if not e.function.endswith("()"):
             continue
         text = f"{e.function} {e.detail}".strip()
-        out.append((_column(e.thread), text))
+        out.append((column_of(e.thread), text))
     return out
 
 
