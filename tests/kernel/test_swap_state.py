@@ -17,6 +17,7 @@ from kernel_helpers import (
 from swaplab.explore.execution import Thread, run_to_completion
 from swaplab.explore.ops import OpKind
 from swaplab.kernel import swap_state, swapfile
+from swaplab.kernel.config import DISCARD_RACE
 from swaplab.kernel.errno import EEXIST
 from swaplab.kernel.gfp import GFP_HIGHUSER_MOVABLE
 from swaplab.kernel.kernel import Kernel
@@ -107,10 +108,11 @@ def _step_until(k: Kernel, thread: Thread, done: bool = False, kind: OpKind | No
         k.execution.step(thread)
 
 
-def _race_add_to_swap_with_readahead(version: str) -> tuple[Kernel, Page, Thread, Thread]:
+def _race_add_to_swap_with_readahead(version: str, fixes: tuple[str, ...] = ()
+                                     ) -> tuple[Kernel, Page, Thread, Thread]:
     """Reclaim's add_to_swap() has its fresh slot (offset 1) and is about to insert the
     page; a readahead of that very slot runs now."""
-    k = make_kernel(version, memcg=False)
+    k = make_kernel(version, memcg=False, fixes=fixes)
     swapfile.sys_swapon(k, 10)
     page = new_page(k)
     SetPageSwapBacked(page)
@@ -156,6 +158,24 @@ def test_2631_readahead_waits_for_the_has_cache_owner() -> None:
     assert b.result is page  # readahead found the owner's page
     assert page._count == 3  # ours, the cache's, readahead's
     assert k.swap_info[0].inuse_pages == 1
+
+
+@pytest.mark.parametrize("fixes", [(), (DISCARD_RACE,)])
+def test_eexist_retry_reschedules_only_with_cbab0e4eec29(fixes: tuple[str, ...]) -> None:
+    """mm/swap_state.c: read_swap_cache_async(): 2.6.31 goes straight round the loop after
+    -EEXIST; cbab0e4eec29 calls cond_resched() first, in that branch."""
+    k, page, _, b = _race_add_to_swap_with_readahead("2.6.31", fixes)
+    eexist = "read_swap_cache_async: -EEXIST"
+    seen: list[OpKind] = []
+    while not (seen and seen[-1] is OpKind.SPIN):
+        op = b.pending
+        assert op is not None
+        if op.site == eexist:
+            seen.append(op.kind)
+        k.execution.step(b)
+    assert seen == ([OpKind.YIELD, OpKind.SPIN] if fixes else [OpKind.SPIN])
+    run_to_completion(k.execution)
+    assert b.result is page  # either way the readahead finds the owner's page
 
 
 @pytest.mark.parametrize(("version", "after"), [("2.6.30", 2), ("2.6.31", SWAP_HAS_CACHE | 1)])

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from swaplab.kernel import memcontrol, page_alloc, page_io, swap, swapfile
+from swaplab.kernel.config import DISCARD_RACE
 from swaplab.kernel.errno import EEXIST, ENOMEM, VM_BUG_ON
 from swaplab.kernel.gfp import __GFP_HIGH, __GFP_NOMEMALLOC, __GFP_NOWARN, GFP_KERNEL
 from swaplab.kernel.kernel import PAGEVEC_SIZE
@@ -42,6 +43,7 @@ from swaplab.kernel.sync import (
     atomic_read,
     atomic_rmw,
     busy_retry,
+    cond_resched,
     plain_write,
     shared_read,
     spin_lock,
@@ -189,8 +191,8 @@ async def read_swap_cache_async(
     [30] claims a reference with swap_duplicate() (fails only on a free slot); [31]
     with swapcache_prepare(): -EEXIST (someone owns SWAP_HAS_CACHE but its page is not in
     the tree yet, or is leaving it) is retried: the kernel busy-loops there (no
-    cond_resched() in 2.6.31), the model marks the retry as a busy-wait round
-    (sync.busy_retry) so the owner can finish first.
+    cond_resched() in 2.6.31; cbab0e4eec29 adds one in that branch), the model marks the
+    retry as a busy-wait round (sync.busy_retry) so the owner can finish first.
     """
     found: Page | None = None
     new_page: Page | None = None
@@ -205,6 +207,8 @@ async def read_swap_cache_async(
         if k.cfg.swapcache_interface:
             err = await swapfile.swapcache_prepare(k, entry)
             if err == -EEXIST and k.cfg.swap_has_cache:
+                if k.cfg.has_fix(DISCARD_RACE):
+                    await cond_resched(k, "read_swap_cache_async: -EEXIST")
                 await busy_retry(k, "read_swap_cache_async: -EEXIST")
                 continue
             if err:

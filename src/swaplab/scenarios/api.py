@@ -23,12 +23,14 @@ from swaplab.explore.ops import ThreadBody
 @dataclass(frozen=True, slots=True)
 class ScenarioOptions:
     """What a scenario is built for. ``None``: the scenario's default. ``policy`` is the
-    scheduling policy it is explored under (:mod:`swaplab.explore.policy`; None: fair)."""
+    scheduling policy it is explored under (:mod:`swaplab.explore.policy`; None: fair).
+    ``fixes``: later fixes on top of the kernel (commit ids of ``kernel.config.FIXES``)."""
 
     kernel: str | None = None
     patches: tuple[str, ...] | None = None
     page_cluster: int | None = None
     policy: str | None = None
+    fixes: tuple[str, ...] = ()
 
     @property
     def schedules(self) -> str:
@@ -48,7 +50,7 @@ class Scenario:
     name: str
     description: str
     build: Callable[[ScenarioOptions], Instance]
-    kernel_options: bool = False  # whether --kernel/--patches/--page-cluster mean anything
+    kernel_options: bool = False  # whether --kernel/--patches/--fixes/--page-cluster mean anything
     default_kernel: str | None = None
     strategy: str = "dpor"
     preemption_bound: int | None = None

@@ -78,12 +78,13 @@ class World:
 
 def make_kernel(options: ScenarioOptions, default: str = "2.6.30",
                 page_cluster: int = 1) -> Kernel:
-    """A machine for ``options`` (kernel preset or 2.6.30 + patches); unknown names raise
-    ConfigError (a ValueError: `swaplab check` turns it into a usage error)."""
+    """A machine for ``options`` (kernel preset or 2.6.30 + patches, with its later fixes);
+    unknown names raise ConfigError (a ValueError: `swaplab check` turns it into a usage
+    error)."""
     patches = ",".join(options.patches) if options.patches is not None else None
     if patches is not None and options.kernel not in (None, "2.6.30"):
         raise ConfigError(f"--patches applies on top of 2.6.30, not {options.kernel}")
-    cfg = make_config(options.kernel or default, patches)
+    cfg = make_config(options.kernel or default, patches, ",".join(options.fixes))
     k = Kernel(cfg, RAM, ncpus=2)
     cgroup.cgroup_init_root(k)
     k.page_cluster = options.page_cluster if options.page_cluster is not None else page_cluster
