@@ -87,7 +87,8 @@ def _add_explore_commands(sub: Any) -> None:
     check.add_argument("--max-executions", type=_positive, metavar="N")
     check.add_argument("--max-steps", type=_positive, metavar="N", help="steps per run")
     check.add_argument("--seed", type=int, default=0, help="seed of random and pct")
-    check.add_argument("--depth", type=_positive, default=2, help="pct bug depth d")
+    check.add_argument("--depth", type=_positive,
+                       help="pct bug depth d (default: the scenario's, usually 2)")
     check.add_argument("--jobs", type=_positive, help="worker processes (default: all cores)")
     check.add_argument("--backend", choices=["local", "ray"], default="local")
     check.add_argument("--address", help="Ray cluster address (--backend ray)")
@@ -199,7 +200,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
                           else scenario.preemption_bound),
         max_executions=(args.max_executions if args.max_executions is not None
                         else scenario.max_executions),
-        seed=args.seed, depth=args.depth, max_steps=args.max_steps or scenario.max_steps,
+        seed=args.seed, depth=args.depth if args.depth is not None else scenario.depth,
+        max_steps=args.max_steps or scenario.max_steps,
         shrink=not args.no_shrink, policy=args.policy, strict=args.strict)
     try:
         checkpoint = _checkpointing(args, scenario.name, sopts, options)

@@ -57,6 +57,7 @@ class Scenario:
     max_executions: int | None = None
     max_steps: int | None = None
     tags: tuple[str, ...] = field(default=())
+    depth: int = 2  # pct's bug depth d when pct is the strategy
 
     def model(self, options: ScenarioOptions | None = None) -> Model:
         """A picklable zero-argument model building this scenario for ``options``."""
