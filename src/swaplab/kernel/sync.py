@@ -15,7 +15,7 @@ timeout.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -55,6 +55,7 @@ __all__ = [
     "down_read_trylock",
     "down_write",
     "finish_wait",
+    "io_schedule",
     "kthread_run",
     "lock_page",
     "mutex_lock",
@@ -76,9 +77,11 @@ __all__ = [
     "unlock_page",
     "up_read",
     "up_write",
+    "wait_on_bit",
     "wait_on_page_locked",
     "wait_on_page_writeback",
     "wake_up_all",
+    "wake_up_bit",
 ]
 
 
@@ -358,6 +361,27 @@ async def wait_on_page_writeback(
     from swaplab.kernel.mm_types import PageWriteback
 
     await trap(Op(OpKind.WAIT, page, site, cond=lambda: not PageWriteback(page)))
+
+
+async def wait_on_bit(k: Kernel, word: object, test_bit: Callable[[], bool],
+                      site: str = "wait_on_bit") -> None:
+    """include/linux/wait.h: wait_on_bit(word, bit, action, TASK_UNINTERRUPTIBLE): return at
+    once if the bit (``test_bit()``) is clear, else sleep until a wake_up_bit() after it
+    was cleared. ``word`` is the object holding the bit."""
+    await trap(Op(OpKind.WAIT, word, site, cond=lambda: not test_bit()))
+
+
+def wake_up_bit(word: object) -> None:
+    """kernel/wait.c: wake_up_bit() after the caller cleared a bit of ``word``: its
+    wait_on_bit() sleepers run again (a WAIT re-tests its condition; to the explorer the
+    wake-up is a write of ``word``)."""
+    plain_write(word)
+
+
+async def io_schedule(k: Kernel, obj: object, done: Callable[[], bool], site: str) -> None:
+    """kernel/sched.c: io_schedule(): sleep for I/O (a request, a bio) until ``done()``
+    holds; the block layer's side writes ``obj`` when it ends the sleep."""
+    await trap(Op(OpKind.WAIT, obj, site, cond=done))
 
 
 async def shared_read(k: Kernel, obj: object, site: str) -> None:
