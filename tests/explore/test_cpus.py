@@ -255,3 +255,27 @@ def test_no_shared_cpu_means_no_cpu_model() -> None:
         execution.spawn("t", body, cpu=cpu)
     assert Cpus.of(execution.threads) is None
     execution.close()
+
+
+def test_an_owner_whose_sleeping_wait_is_blocked_by_another_cpu_sleeps() -> None:
+    """The owner waits for a free page lock (it keeps its CPU); a thread of another CPU
+    takes the lock: the owner sleeps now, and stays off the CPU when the lock is free
+    again (it competes for the CPU like the others)."""
+    execution = Execution()
+    bodies = [spinner(Flag(), False) for _ in range(3)]
+    t = execution.spawn("t", bodies[0], cpu=0)
+    u = execution.spawn("u", bodies[1], cpu=0)
+    other = execution.spawn("other", bodies[2])
+    cpus = Cpus.of(execution.threads)
+    assert cpus is not None and list(cpus.placed) == [0]
+    lock = Lock("page")
+    t.pending = Op(OpKind.ACQUIRE, lock, "lock_page", sleeps=True)
+    cpus.stepped(t, Op(OpKind.READ))
+    assert cpus.owner[0] is t and not cpus.may_run(u) and cpus.may_run(other)
+    lock.take(other.tid)
+    cpus.stepped(other, Op(OpKind.ACQUIRE, lock))
+    assert cpus.owner[0] is None and cpus.may_run(u) and cpus.may_run(t)
+    lock.release()
+    cpus.stepped(other, Op(OpKind.READ))
+    assert cpus.owner[0] is None and cpus.may_run(u)
+    execution.close()
