@@ -17,9 +17,12 @@ import pytest
 from swaplab.cli import main
 from swaplab.explore.cpus import SOFT_LOCKUP
 from swaplab.explore.explorer import Result, explore
+from swaplab.explore.model import Instance, sometimes
 from swaplab.explore.search import Options
+from swaplab.kernel import swapfile
 from swaplab.kernel.config import PRELOAD_BEFORE_PREPARE
 from swaplab.scenarios import ScenarioOptions, get_scenario
+from swaplab.scenarios.kernel_common import World
 from swaplab.scenarios.lockups import ONE_CPU, build_preload_lockup
 
 SCENARIO = get_scenario("preload-lockup")
@@ -65,10 +68,27 @@ def test_on_two_cpus_there_is_no_soft_lockup(fixes: str | None) -> None:
     assert "E-claimed-not-cached" not in result.vacuous
 
 
+def _both_readers_claim_on_2630() -> Instance:
+    """preload-lockup on 2.6.30, plus: both readers hold a reference to E at once (A's
+    and B's ptes, and each reader's swap_duplicate(): 4), so the second insertion meets
+    the first page (add_to_swap_cache() -> -EEXIST)."""
+    instance = build_preload_lockup(ScenarioOptions("2.6.30"))
+    w: World = instance.state
+    entry = w.results["E"]
+
+    def both(w: World) -> bool:
+        return bool(w.k.swap_info[0].swap_map[swapfile.swp_offset(entry)] == 4)
+
+    instance.properties = [*instance.properties, sometimes("both-readers-claimed", both)]
+    return instance
+
+
 def test_2630_has_no_eexist_loop_and_is_clean() -> None:
-    result = _explore("2.6.30")
+    result = explore(_both_readers_claim_on_2630, Options(strategy=SCENARIO.strategy))
+    print("2.6.30", result.status, result.stats.executions, "executions")
     assert result.status == "clean" and result.stats.complete
     assert "both-mapped" not in result.vacuous
+    assert "both-readers-claimed" not in result.vacuous
 
 
 def test_check_reports_the_lockup_as_a_table(capsys: pytest.CaptureFixture[str]) -> None:
