@@ -39,9 +39,9 @@ async def preload_twice(k: Kernel, gfp: int) -> None:
 
 def test_the_pool_is_empty_at_boot_and_filled_by_a_preload() -> None:
     k = make_kernel("2.6.31", ncpus=2, memcg=False)
-    assert k.radix_tree_preloads == [False, False]
+    assert k.radix_tree_preloads == {}
     assert sites(k, preload_twice(k, GFP_KERNEL), cpu=1) == ["radix_tree_preload"]
-    assert k.radix_tree_preloads == [False, True]  # CPU 1's, not CPU 0's
+    assert k.radix_tree_preloads == {1: True}  # CPU 1's, not CPU 0's
 
 
 def test_an_atomic_preload_fills_the_pool_without_sleeping() -> None:

@@ -31,7 +31,7 @@ async def radix_tree_preload(k: Kernel, gfp: int) -> int:
     """lib/radix-tree.c: radix_tree_preload(): fill this CPU's pool, sleeping if ``gfp``
     allows it and the pool is not full. 0 (never -ENOMEM in the model)."""
     cpu = current(k).cpu
-    if not k.radix_tree_preloads[cpu]:  # rtp->nr < ARRAY_SIZE(rtp->nodes)
+    if not k.radix_tree_preloads.get(cpu, False):  # rtp->nr < ARRAY_SIZE(rtp->nodes)
         if gfp & __GFP_WAIT:
             await may_sleep(k, "radix_tree_preload", f"kmem_cache_alloc() may sleep (CPU {cpu})")
         k.radix_tree_preloads[cpu] = True
