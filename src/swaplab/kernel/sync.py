@@ -1,7 +1,8 @@
 """The kernel's synchronisation primitives, as interleaving points of the engine.
 
 This is the only module of ``kernel/`` that talks to ``explore/``. Every ``async`` function
-here ends in exactly one trap; plain functions never yield. So in the model an ``await`` marks
+here ends in exactly one trap (``may_sleep()``: only for a thread placed on a CPU of the
+explorer's CPU model); plain functions never yield. So in the model an ``await`` marks
 exactly the places where another CPU may run in between, as a lock acquisition, a lock-free
 access of shared data, a sleep or an environment choice does in the kernel. Releases
 (spin_unlock, unlock_page) are not interleaving points: they only enable others.
