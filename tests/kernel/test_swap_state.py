@@ -17,7 +17,7 @@ from kernel_helpers import (
 from swaplab.explore.execution import Thread, run_to_completion
 from swaplab.explore.ops import OpKind
 from swaplab.kernel import swap_state, swapfile
-from swaplab.kernel.config import DISCARD_RACE
+from swaplab.kernel.config import DISCARD_RACE, PRELOAD_BEFORE_PREPARE, make_config
 from swaplab.kernel.errno import EEXIST
 from swaplab.kernel.gfp import GFP_HIGHUSER_MOVABLE
 from swaplab.kernel.kernel import Kernel
@@ -267,3 +267,36 @@ def test_show_swap_cache_info_rfc_counts_cache_only_swap() -> None:
     swapped_page(k)
     swapped_page(k)
     assert swap_state.show_swap_cache_info(k).splitlines()[-1] == "Cache only swap = 8kB"
+
+
+@pytest.mark.parametrize(("fixes", "order"), [
+    ("", ["__swap_duplicate", "radix_tree_preload"]),
+    (PRELOAD_BEFORE_PREPARE, ["radix_tree_preload", "__swap_duplicate"]),
+])
+def test_read_swap_cache_async_may_sleep_after_its_claim_until_31a5639623a4(
+        fixes: str, order: list[str]) -> None:
+    """2.6.31: the reader claims SWAP_HAS_CACHE (swapcache_prepare) and may then sleep in
+    add_to_swap_cache()'s radix_tree_preload(GFP_KERNEL) holding it; with 31a5639623a4 it
+    preloads before the claim and inserts with __add_to_swap_cache(), which never sleeps.
+    (The reader is placed on CPU 0, so the preload's sleep is a point of the CPU model.)"""
+    k = make_kernel(cfg=make_config("2.6.31", fixes=fixes), memcg=False)
+    swapfile.sys_swapon(k, 10)
+    (e,) = swapped_out_slots(k, 1)
+    thread = k.execution.spawn(
+        "reader", swap_state.read_swap_cache_async(k, e, GFP_HIGHUSER_MOVABLE, None, 0),
+        Current(None, 0), cpu=0)
+    seen: list[str] = []
+    claimed_while_asleep: list[bool] = []
+    while not thread.done:
+        k.execution.step(thread)
+        site = thread.pending.site if thread.pending is not None else ""
+        if site in order:
+            seen.append(site)
+        if site == "radix_tree_preload":
+            claimed_while_asleep.append(bool(slot(k, e) & SWAP_HAS_CACHE))
+    assert seen == order
+    assert claimed_while_asleep == [not fixes]
+    run_to_completion(k.execution)  # the read's completion
+    page = thread.result
+    assert page.private == e and PageSwapCache(page) and PageUptodate(page)
+    assert slot(k, e) == SWAP_HAS_CACHE | 1

@@ -1172,7 +1172,7 @@ async def sys_swapoff(k: Kernel, type: int) -> int:
     p.highest_bit = 0
     while p.flags >= SWP_SCANNING:
         spin_unlock(k.swap_lock)
-        await busy_retry(k, "sys_swapoff: wait for scan_swap_map")
+        await busy_retry(k, "sys_swapoff: wait for scan_swap_map", sleeps=True)
         await spin_lock(k, k.swap_lock, "sys_swapoff")
     if k.cfg.count_cache_only:
         k.nr_cache_only_swaps -= p.cache_only

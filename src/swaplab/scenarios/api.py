@@ -75,11 +75,15 @@ def new_instance(
     max_steps: int = 10_000,
     quiescent: Callable[[Any], bool] | None = None,
     name: str = "",
+    cpus: Sequence[int | None] = (),
 ) -> Instance:
     """An instance with ``threads`` (name, coroutine, ctx) spawned into ``execution`` (a new
-    one by default; a kernel scenario passes ``k.execution``)."""
+    one by default; a kernel scenario passes ``k.execution``). ``cpus``: the CPU of each
+    thread, in order, for the explorer's CPU model (``swaplab.explore.cpus``: threads on
+    one number share that CPU, which nobody preempts); a thread past its end, or None, runs
+    on a CPU of its own (the default)."""
     execution = execution if execution is not None else Execution()
-    for thread_name, body, ctx in threads:
-        execution.spawn(thread_name, body, ctx)
+    for i, (thread_name, body, ctx) in enumerate(threads):
+        execution.spawn(thread_name, body, ctx, cpus[i] if i < len(cpus) else None)
     return Instance(execution, state, properties, fingerprint=fingerprint, finish=finish,
                     max_steps=max_steps, quiescent=quiescent, name=name)
