@@ -163,17 +163,11 @@ def test_2631_readahead_waits_for_the_has_cache_owner() -> None:
 @pytest.mark.parametrize("fixes", [(), (DISCARD_RACE,)])
 def test_eexist_retry_reschedules_only_with_cbab0e4eec29(fixes: tuple[str, ...]) -> None:
     """mm/swap_state.c: read_swap_cache_async(): 2.6.31 goes straight round the loop after
-    -EEXIST; cbab0e4eec29 calls cond_resched() first, in that branch."""
+    -EEXIST (a busy loop that keeps its CPU); cbab0e4eec29 calls cond_resched() first, in
+    that branch (a round that offers the CPU: sync.busy_retry(sleeps=True))."""
     k, page, _, b = _race_add_to_swap_with_readahead("2.6.31", fixes)
-    eexist = "read_swap_cache_async: -EEXIST"
-    seen: list[OpKind] = []
-    while not (seen and seen[-1] is OpKind.SPIN):
-        op = b.pending
-        assert op is not None
-        if op.site == eexist:
-            seen.append(op.kind)
-        k.execution.step(b)
-    assert seen == ([OpKind.YIELD, OpKind.SPIN] if fixes else [OpKind.SPIN])
+    _step_until(k, b, kind=OpKind.SPIN, site="read_swap_cache_async: -EEXIST")
+    assert b.pending is not None and b.pending.sleeps is bool(fixes)
     run_to_completion(k.execution)
     assert b.result is page  # either way the readahead finds the owner's page
 

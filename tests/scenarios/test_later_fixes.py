@@ -1,18 +1,34 @@
-"""swapin-aba (scenarios/later_fixes.py), explored with the scenario's own strategy (pct,
-seed 0): the four-actor sequence of 31c4a3d3a0f8's changelog on 2.6.30 and 2.6.31, with
-4969c1192d15 alone (the window it leaves: the page back in the swap cache for another
-entry) and clean with 31c4a3d3a0f8. The execution counts are printed and asserted."""
+"""The races fixed after 2.6.31 (scenarios/later_fixes.py), explored with each scenario's
+own strategy; the execution counts are printed and asserted.
+
+swapin-aba (pct, seed 0): the four-actor sequence of 31c4a3d3a0f8's changelog on 2.6.30 and
+2.6.31, with 4969c1192d15 alone (the window it leaves: the page back in the swap cache for
+another entry) and clean with 31c4a3d3a0f8 (in the scenario's 2,000 runs).
+
+discard-lockup (dpor, complete): on one CPU, 2.6.31 has a soft lockup (the SWAP_HAS_CACHE
+owner asleep in scan_swap_map()'s discard, a readahead looping on -EEXIST), with or without
+31a5639623a4; clean with cbab0e4eec29, and clean on two CPUs."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
+
 import pytest
 
+from swaplab.explore.cpus import SOFT_LOCKUP
 from swaplab.explore.explorer import Result, explore
 from swaplab.explore.replay import GuidedDriver
 from swaplab.explore.runner import execute
 from swaplab.explore.search import Options
-from swaplab.kernel.config import SWAPIN_RACE, SWAPIN_RACE_FURTHER
+from swaplab.kernel.config import (
+    DISCARD_RACE,
+    PRELOAD_BEFORE_PREPARE,
+    SWAPIN_RACE,
+    SWAPIN_RACE_FURTHER,
+)
 from swaplab.scenarios import ScenarioOptions, get_scenario
+from swaplab.scenarios.later_fixes import ONE_CPU, build_discard_lockup
 
 SCENARIO = get_scenario("swapin-aba")
 #: the seed-0 pct run that first breaks data-integrity (the same schedule on every kernel
@@ -79,3 +95,49 @@ def test_the_finding_s_schedule_breaks_nothing_with_31c4a3d3a0f8() -> None:
 def test_clean_with_31c4a3d3a0f8_in_the_scenario_s_budget() -> None:
     result = _explore("2.6.31", (SWAPIN_RACE, SWAPIN_RACE_FURTHER), first=False)
     assert not result.findings and result.stats.executions == SCENARIO.max_executions
+
+
+# -- discard-lockup -------------------------------------------------------------------------
+
+
+def _explore_discard(kernel: str, fixes: tuple[str, ...] = (),
+                     cpus: Sequence[int] = ONE_CPU) -> Result:
+    model = functools.partial(build_discard_lockup, ScenarioOptions(kernel, fixes=fixes), cpus)
+    scenario = get_scenario("discard-lockup")
+    result = explore(model, Options(strategy=scenario.strategy, max_steps=scenario.max_steps))
+    print("discard-lockup", kernel, fixes, cpus, result.status, result.stats.executions,
+          "executions", [f.property for f in result.findings])
+    return result
+
+
+@pytest.mark.parametrize(("fixes", "executions"), [((), 300), ((PRELOAD_BEFORE_PREPARE,), 424)])
+def test_2631_soft_lockup_owner_asleep_in_the_discard_spinner_on_eexist(
+        fixes: tuple[str, ...], executions: int) -> None:
+    """With or without 31a5639623a4 (which moved radix_tree_preload(), not this loop)."""
+    result = _explore_discard("2.6.31", fixes)
+    assert result.status == "found" and result.stats.complete
+    assert result.stats.executions == executions
+    [finding] = result.findings
+    assert finding.property == SOFT_LOCKUP and finding.kind == "bug"
+    assert finding.message == (
+        "CPU 0: C: fault busy-waits at spin @read_swap_cache_async: -EEXIST and never gives "
+        "up the CPU, while R: reclaim can run only on CPU 0")
+    events = [(e.thread, e.function, e.detail) for e in finding.trace]
+    asleep = events.index(("R: reclaim", "discard_swap_cluster()",
+                           "type 0, slots 2-257: blkdev_issue_discard() sleeps"))
+    refused = [i for i, e in enumerate(events)
+               if e == ("C: fault", "swapcache_prepare()", "0x2 -> -17")]
+    assert asleep < refused[0] and len(refused) == 2  # C went round once more
+    assert all(e[0] != "R: reclaim" for e in events[asleep + 1:])
+
+
+def test_2631_with_cbab0e4eec29_is_clean() -> None:
+    result = _explore_discard("2.6.31", (DISCARD_RACE,))
+    assert result.status == "clean" and result.stats.complete
+    assert result.stats.executions == 356
+
+
+def test_2631_on_two_cpus_is_clean() -> None:
+    result = _explore_discard("2.6.31", cpus=(0, 1))
+    assert result.status == "clean" and result.stats.complete
+    assert result.stats.executions == 122

@@ -47,7 +47,6 @@ from swaplab.kernel.sync import (
     atomic_read,
     atomic_rmw,
     busy_retry,
-    cond_resched,
     plain_write,
     shared_read,
     spin_lock,
@@ -234,9 +233,9 @@ async def read_swap_cache_async(
             if err == -EEXIST and k.cfg.swap_has_cache:
                 if preload_first:
                     radix_tree.radix_tree_preload_end(k)
-                if k.cfg.has_fix(DISCARD_RACE):
-                    await cond_resched(k, "read_swap_cache_async: -EEXIST")
-                await busy_retry(k, "read_swap_cache_async: -EEXIST")
+                # cbab0e4eec29: cond_resched() before the next round (a round that sleeps)
+                await busy_retry(k, "read_swap_cache_async: -EEXIST",
+                                 sleeps=k.cfg.has_fix(DISCARD_RACE))
                 continue
         else:
             err = 0 if await swapfile.swap_duplicate(k, entry) else -ENOENT

@@ -469,6 +469,7 @@ async def _discard_after_alloc(k: Kernel, si: SwapInfoStruct, offset: int, found
         wake_up_bit(si)
     elif si.flags & SWP_DISCARDING:
         spin_unlock(k.swap_lock)
+        trace(k, "scan_swap_map()", f"offset {offset}: wait_on_bit(SWP_DISCARDING)")
         await wait_on_bit(k, si, lambda: bool(si.flags & SWP_DISCARDING),
                           "scan_swap_map: wait_on_bit(SWP_DISCARDING)")
         await spin_lock(k, k.swap_lock, "scan_swap_map")
@@ -512,14 +513,14 @@ async def discard_swap_cluster(k: Kernel, si: SwapInfoStruct, start_page: int,
     the request. One extent (the area is contiguous); the device then reads the slots as
     zeroes."""
     req = DiscardRequest(si.type, start_page)
+    trace(k, "discard_swap_cluster()", f"type {si.type}, slots {start_page}-"
+          f"{start_page + nr_pages - 1}: blkdev_issue_discard() sleeps")
     await kthread_run(k, f"blk request for discard {si.type}:{start_page}",
                       _blk_get_request(k, req), Current(None, 0))
     await io_schedule(k, req, lambda: req.done, "discard_swap_cluster: blkdev_issue_discard")
     plain_write(si)
     for off in range(start_page, start_page + nr_pages):
         si.data.pop(off, None)
-    trace(k, "discard_swap_cluster()", f"type {si.type}, slots {start_page}..."
-          f"{start_page + nr_pages - 1}")
 
 
 async def __try_to_reclaim_swap(k: Kernel, si: SwapInfoStruct, offset: int) -> int:
