@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 import pytest
 
+from swaplab.cli import main
 from swaplab.explore.cpus import SOFT_LOCKUP
 from swaplab.explore.explorer import Result, explore
 from swaplab.explore.replay import GuidedDriver
@@ -27,7 +28,7 @@ from swaplab.kernel.config import (
     SWAPIN_RACE,
     SWAPIN_RACE_FURTHER,
 )
-from swaplab.scenarios import ScenarioOptions, get_scenario
+from swaplab.scenarios import ScenarioOptions, format_spec, get_scenario
 from swaplab.scenarios.later_fixes import ONE_CPU, build_discard_lockup
 
 SCENARIO = get_scenario("swapin-aba")
@@ -141,3 +142,16 @@ def test_2631_on_two_cpus_is_clean() -> None:
     result = _explore_discard("2.6.31", cpus=(0, 1))
     assert result.status == "clean" and result.stats.complete
     assert result.stats.executions == 122
+
+
+def test_replay_with_the_fix_follows_the_finding_s_schedule_where_it_can(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    found = _explore("2.6.31").findings[0]
+    assert found.schedule is not None
+    text = format_spec("swapin-aba", ScenarioOptions("2.6.31"), list(found.schedule))
+    assert main(["replay", text]) == 1
+    assert "data-integrity: task 4 read" in capsys.readouterr().out
+    assert main(["replay", text, "--fixes", SWAPIN_RACE_FURTHER]) == 0
+    out = capsys.readouterr().out
+    assert "the schedule was followed where the threads could: swapin-aba,kernel=2.6.31," \
+        f"fixes={SWAPIN_RACE_FURTHER}:" in out and out.endswith("no bug property broken\n")
