@@ -12,7 +12,7 @@ from __future__ import annotations
 import textwrap
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from swaplab import interrupt
@@ -34,9 +34,10 @@ class Check:
     patches: tuple[str, ...] | None = None
     page_cluster: int | None = None
     extra: str = ""  # "" or a claim property (kernel_common.CLAIM_PROPERTIES)
+    fixes: tuple[str, ...] = ()  # later fixes on top of the kernel (config.FIXES ids)
 
     def options(self) -> ScenarioOptions:
-        return ScenarioOptions(self.kernel, self.patches, self.page_cluster)
+        return ScenarioOptions(self.kernel, self.patches, self.page_cluster, fixes=self.fixes)
 
     def command(self) -> str:
         cmd = f"swaplab check {self.scenario}"
@@ -44,6 +45,8 @@ class Check:
             cmd += f" --patches {','.join(self.patches)}"
         else:
             cmd += f" --kernel {self.kernel}"
+        if self.fixes:
+            cmd += f" --fixes {','.join(self.fixes)}"
         if self.page_cluster is not None:
             cmd += f" --page-cluster {self.page_cluster}"
         if self.extra:
@@ -138,6 +141,7 @@ def _has_cache(outcomes: list[Outcome]) -> tuple[str, str]:
 
 
 P124 = ("1", "2", "4")
+NO_GROWTH_WITH_FIXES = "the growth claims compare the presets (run without --fixes)"
 UNDECIDED_TEXT = "not yet decided: needs the workload simulator (growth over time)"
 
 CLAIMS: tuple[Claim, ...] = (
@@ -200,14 +204,20 @@ CLAIMS: tuple[Claim, ...] = (
 )
 
 
-def decide(claim: Claim) -> dict[str, Any]:
+def with_fixes(check: Check, fixes: tuple[str, ...]) -> Check:
+    """``check`` with the later ``fixes`` added to its own."""
+    return replace(check, fixes=tuple(sorted({*check.fixes, *fixes}))) if fixes else check
+
+
+def decide(claim: Claim, fixes: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A claim's row; ``fixes`` go on top of every check's kernel (`claims --fixes`)."""
     start = time.perf_counter()
     if not claim.checks:
         return {"claim": claim.claim, "verdict": claim.undecided, "command": "",
                 "evidence": {"executions": 0, "checks": []}}
     outcomes = []
     for check in claim.checks:
-        outcomes.append(run_check(check))
+        outcomes.append(run_check(with_fixes(check, fixes)))
         if outcomes[-1].stopped is not None:
             break
     stopped = next((o.stopped for o in outcomes if o.stopped is not None), None)
@@ -251,13 +261,14 @@ def _undecided(claim: str, reason: str) -> dict[str, Any]:
             "evidence": {"executions": 0, "checks": []}}
 
 
-def _decide_all() -> list[dict[str, Any]]:
+def _decide_all(fixes: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """The explorer's rows, the claims left when the command is stopped marked so."""
     rows = []
     for claim in CLAIMS:
         if claim.checks:
             reason = _stopped()
-            rows.append(decide(claim) if reason is None else _undecided(claim.claim, reason))
+            rows.append(decide(claim, fixes) if reason is None
+                        else _undecided(claim.claim, reason))
     return rows
 
 
@@ -281,20 +292,25 @@ def _growth_names() -> list[str]:
     return list(GROWTH_CLAIMS)
 
 
-def all_claims(growth: bool = True, jobs: int = 2) -> list[dict[str, Any]]:
+def all_claims(growth: bool = True, jobs: int = 2,
+               fixes: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """Every claim: the explorer's rows, then the growth claims (simulator, ``jobs``
     worker processes, started first so they run while the explorer decides its rows) or,
-    without ``growth`` or without a simulator, one row saying they are not decided."""
+    without ``growth`` or without a simulator, one row saying they are not decided. With
+    later ``fixes`` every exploration runs with them on top of its kernel; the growth
+    claims compare the presets themselves, so they are left undecided then."""
     names = _growth_names() if growth else []
+    if fixes and names:
+        return _decide_all(fixes) + [_undecided(n, NO_GROWTH_WITH_FIXES) for n in names]
     if names and jobs > 1:
         from swaplab.explore.backend import worker_pool
 
         with worker_pool(jobs, __name__) as pool:
             pending = [pool.apply_async(_growth_row, (n,)) for n in names]
-            rows = _decide_all()
+            rows = _decide_all(fixes)
             grown = [_awaited(p, n) for p, n in zip(pending, names, strict=True)]
     else:
-        rows = _decide_all()
+        rows = _decide_all(fixes)
         grown = [_growth_row(n) if _stopped() is None else _undecided(n, str(_stopped()))
                  for n in names]
     if grown:

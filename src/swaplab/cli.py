@@ -88,6 +88,8 @@ def _add_explore_commands(sub: Any) -> None:
     check.add_argument("scenario", help="a scenario name (see `swaplab scenarios`)")
     check.add_argument("--kernel", help="2.6.30, 2.6.31 or rfc-2009-05-26")
     check.add_argument("--patches", help="comma-separated patch switches ('none' for none)")
+    check.add_argument("--fixes", type=fixes_arg, metavar="ID[,ID]",
+                       help="later fixes on top of the kernel, by 12-hex commit id")
     check.add_argument("--page-cluster", type=_natural, help="/proc/sys/vm/page-cluster")
     check.add_argument("--strategy", choices=list(STRATEGIES),
                        help="search strategy (default: the scenario's, usually dpor)")
@@ -96,7 +98,8 @@ def _add_explore_commands(sub: Any) -> None:
     check.add_argument("--max-executions", type=_positive, metavar="N")
     check.add_argument("--max-steps", type=_positive, metavar="N", help="steps per run")
     check.add_argument("--seed", type=int, default=0, help="seed of random and pct")
-    check.add_argument("--depth", type=_positive, default=2, help="pct bug depth d")
+    check.add_argument("--depth", type=_positive,
+                       help="pct bug depth d (default: the scenario's, usually 2)")
     check.add_argument("--jobs", type=_positive, help="worker processes (default: all cores)")
     check.add_argument("--backend", choices=["local", "ray"], default="local")
     check.add_argument("--address", help="Ray cluster address (--backend ray)")
@@ -115,6 +118,8 @@ def _add_explore_commands(sub: Any) -> None:
     claims.add_argument("--jobs", type=_positive, default=2, help="processes (default 2)")
     claims.add_argument("--explore-only", action="store_true",
                         help="skip the growth claims (workload simulator)")
+    claims.add_argument("--fixes", type=fixes_arg, default=(), metavar="ID[,ID]",
+                        help="later fixes on top of every claim's kernel (12-hex commit ids)")
     add_stop_arguments(claims)
     claims.add_argument("--html", metavar="FILE",
                         help="also write FILE: the verdict table, each evidence linked to "
@@ -122,6 +127,8 @@ def _add_explore_commands(sub: Any) -> None:
 
     replay = sub.add_parser("replay", help="re-run a finding's schedule and print its trace")
     replay.add_argument("schedule", help="a schedule text as `check` prints it")
+    replay.add_argument("--fixes", type=fixes_arg, default=(), metavar="ID[,ID]",
+                        help="later fixes added to the schedule's (12-hex commit ids)")
     replay.add_argument("--json", action="store_true", help="print one JSON object")
     replay.add_argument("--html", metavar="FILE", help=_HTML_HELP.format("the trace"))
 
@@ -134,6 +141,16 @@ def _natural(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"not a number >= 0: {text!r}")
     return int(text)
+
+
+def fixes_arg(text: str) -> tuple[str, ...]:
+    """``--fixes ID[,ID]``: the commit ids of kernel.config.FIXES, sorted."""
+    from swaplab.kernel.config import ConfigError, parse_fixes
+
+    try:
+        return parse_fixes(text)
+    except ConfigError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _positive(text: str) -> int:
@@ -200,13 +217,14 @@ def _cmd_check(args: argparse.Namespace) -> int:
         patches = tuple(p for p in args.patches.split(",") if p and p != "none")
     if not scenario.kernel_options:
         given = [flag for flag, value in (("--kernel", args.kernel), ("--patches", args.patches),
+                                          ("--fixes", args.fixes),
                                           ("--page-cluster", args.page_cluster))
                  if value is not None]
         if given:
             return _usage(f"{args.scenario} is an engine model: {', '.join(given)} means "
                           "nothing to it")
     policy = None if args.policy == "fair" else args.policy
-    sopts = ScenarioOptions(args.kernel, patches, args.page_cluster, policy)
+    sopts = ScenarioOptions(args.kernel, patches, args.page_cluster, policy, args.fixes or ())
     model = scenario.model(sopts)
     try:
         model().execution.close()  # a setup that rejects its options is a usage error
@@ -218,7 +236,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
                           else scenario.preemption_bound),
         max_executions=(args.max_executions if args.max_executions is not None
                         else scenario.max_executions),
-        seed=args.seed, depth=args.depth, max_steps=args.max_steps or scenario.max_steps,
+        seed=args.seed, depth=args.depth if args.depth is not None else scenario.depth,
+        max_steps=args.max_steps or scenario.max_steps,
         shrink=not args.no_shrink, policy=args.policy, strict=args.strict)
     try:
         checkpoint = _checkpointing(args, scenario.name, sopts, options)
@@ -233,7 +252,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     kernel = args.kernel or scenario.default_kernel
     if args.json:
         print(json.dumps(check_json(result, scenario=scenario.name, kernel=kernel,
-                                    patches=patches, spec=spec), indent=2))
+                                    patches=patches, spec=spec, fixes=sopts.fixes), indent=2))
     else:
         print(render_check(result, scenario=scenario.name, spec=spec), end="")
         if "kernel" in scenario.tags and result.stopped is None:
@@ -289,30 +308,41 @@ def _explore(args: argparse.Namespace, name: str, model: Any, options: Any,
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
+    import dataclasses
     import json
 
-    from swaplab.explore.replay import replay
-    from swaplab.explore.runner import ReplayError
+    from swaplab.explore.replay import GuidedDriver, replay
+    from swaplab.explore.runner import ReplayError, execute
     from swaplab.explore.schedule import ScheduleError
     from swaplab.report import render_trace, trace_json
     from swaplab.report.html import replay_page
-    from swaplab.scenarios import UnknownScenario, get_scenario, parse_spec
+    from swaplab.scenarios import UnknownScenario, format_spec, get_scenario, parse_spec
 
     html_error = _html_path_error(args)
     if html_error is not None:
         return _usage(html_error)
     try:
         name, sopts, decisions = parse_spec(args.schedule)
+        fixes = tuple(sorted({*sopts.fixes, *args.fixes}))
+        lenient = fixes != sopts.fixes  # fixes change the run: follow the schedule leniently
+        sopts = dataclasses.replace(sopts, fixes=fixes)
         scenario = get_scenario(name)
-        result = replay(scenario.model(sopts), decisions, max_steps=scenario.max_steps,
-                        policy=sopts.schedules)
+        model = scenario.model(sopts)
+        if lenient:
+            result = execute(model, (), GuidedDriver(decisions), trace=True,
+                             max_steps=scenario.max_steps, policy=sopts.schedules)
+        else:
+            result = replay(model, decisions, max_steps=scenario.max_steps,
+                            policy=sopts.schedules)
     except (ScheduleError, UnknownScenario, ReplayError, ValueError) as err:
         return _usage(str(err))
     failure = result.failure
     if args.json:
         print(json.dumps({
             "scenario": name,
-            "schedule": args.schedule,
+            "schedule": (format_spec(name, sopts, result.decisions) if lenient
+                         else args.schedule),
+            "fixes": list(sopts.fixes),
             "property": failure.property if failure is not None else None,
             "kind": failure.kind if failure is not None else None,
             "message": failure.message if failure is not None else None,
@@ -327,6 +357,9 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         for broken in result.failures:
             label = "" if broken.kind == "bug" else f"({broken.kind}) "
             print(f"{label}{broken.property}: {broken.message}")
+        if lenient:
+            print(f"(with {', '.join(args.fixes)} the schedule was followed where the "
+                  f"threads could: {format_spec(name, sopts, result.decisions)})")
         if failure is None:
             ended = " (cut by the step limit)" if result.cut else (
                 "" if result.complete else " (schedule ended)")
@@ -347,7 +380,7 @@ def _cmd_claims(args: argparse.Namespace) -> int:
     if html_error is not None:
         return _usage(html_error)
     with interruptible(args.budget) as stop:
-        rows = all_claims(growth=not args.explore_only, jobs=args.jobs)
+        rows = all_claims(growth=not args.explore_only, jobs=args.jobs, fixes=args.fixes)
     if args.json:
         print(json.dumps(rows, indent=2))
     else:

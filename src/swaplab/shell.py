@@ -5,6 +5,7 @@ File commands act on the memory cgroup mount (paths as in :mod:`swaplab.system`)
     mkdir /G                      rmdir /G                 ls /G
     echo 40M > /G/memory.limit_in_bytes                    cat /G/memory.stat /proc/meminfo
     swapon 512M                   swapoff                  sysrq m          dmesg
+    swapon --discard 512M         (an area on a device that supports discard, as an SSD)
 
 Tasks have names; mappings have names per task (a forked child inherits them)::
 
@@ -195,13 +196,14 @@ class Shell:
                 self.error(f"cat: {path}: {_strerror(e)}")
 
     def do_swapon(self, args: list[str]) -> None:
-        if len(args) != 1:
-            raise Malformed("swapon: expected 'swapon SIZE'")
-        size = _size(args[0])
+        discard = args[:1] == ["--discard"]
+        if len(args) != 1 + discard:
+            raise Malformed("swapon: expected 'swapon [--discard] SIZE'")
+        size = _size(args[-1])
         try:
-            self.system.swapon(size)
+            self.system.swapon(size, discard=discard)
         except OSError as e:
-            self.error(f"swapon: {args[0]}: {_strerror(e)}")
+            self.error(f"swapon: {args[-1]}: {_strerror(e)}")
 
     def do_swapoff(self, args: list[str]) -> None:
         if args not in ([], ["-a"]):

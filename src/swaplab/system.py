@@ -574,12 +574,14 @@ class System:
 
     # -- swap -----------------------------------------------------------------------------
 
-    def swapon(self, size: int | str, prio: int = -1) -> int:
-        """swapon(2) of a swap file of ``size`` bytes; returns its type (index)."""
+    def swapon(self, size: int | str, prio: int = -1, discard: bool = False) -> int:
+        """swapon(2) of a swap area of ``size`` bytes; returns its type (index). ``discard``:
+        on a device that supports discard, as an SSD (SWP_DISCARDABLE: scan_swap_map()
+        discards each new free cluster; see kernel/swapfile.py)."""
         pages = parse_size(size) // PAGE_SIZE
         if pages < 2:
             raise _oserror(_errno.EINVAL, "swapon")
-        ret = int(self._call("swapon", swapfile.sys_swapon, self.k, pages, prio))
+        ret = int(self._call("swapon", swapfile.sys_swapon, self.k, pages, prio, discard))
         if ret < 0:
             raise _oserror(ret, "swapon")
         return ret

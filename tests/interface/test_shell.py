@@ -148,3 +148,11 @@ expect /G/memory.usage_in_bytes 0
     assert r.returncode == 0, r.stdout + r.stderr
     bad = sh(tmp_path, "spawn A /\nA mmap m anon 4K\nA madvise m willneed\n", "--swap", "0")
     assert bad.returncode == 2 and "expected 'A madvise MAP dontneed'" in bad.stderr
+
+
+def test_swapon_discard_and_a_malformed_swapon(tmp_path: Path) -> None:
+    r = sh(tmp_path, "swapon --discard 2M\ncat /proc/meminfo\n", "--swap", "0")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert ["SwapTotal:", "2044", "kB"] in [line.split() for line in r.stdout.splitlines()]
+    r = sh(tmp_path, "swapon --trim 2M\n", "--swap", "0")
+    assert r.returncode == 2 and "expected 'swapon [--discard] SIZE'" in r.stderr

@@ -185,3 +185,13 @@ def test_threads_share_the_mm_and_madvise_drops_pages(kernel: str) -> None:
         a2 = s.spawn("/G")
         a2.madvise(a2.mmap_anon("4K"), "willneed")
     assert err.value.errno == errno.EINVAL
+
+
+def test_swapon_discard_is_an_area_on_a_discarding_device() -> None:
+    from swaplab.kernel.swapfile import SWP_DISCARDABLE
+
+    s = System(ram="64M", swap=0)
+    ssd = s.swapon("2M", discard=True)
+    disk = s.swapon("2M")
+    assert s.k.swap_info[ssd].flags & SWP_DISCARDABLE
+    assert not s.k.swap_info[disk].flags & SWP_DISCARDABLE

@@ -17,6 +17,7 @@ from kernel_helpers import (
 from swaplab.explore.execution import Thread, run_to_completion
 from swaplab.explore.ops import OpKind
 from swaplab.kernel import swap_state, swapfile
+from swaplab.kernel.config import DISCARD_RACE, PRELOAD_BEFORE_PREPARE, make_config
 from swaplab.kernel.errno import EEXIST
 from swaplab.kernel.gfp import GFP_HIGHUSER_MOVABLE
 from swaplab.kernel.kernel import Kernel
@@ -107,10 +108,11 @@ def _step_until(k: Kernel, thread: Thread, done: bool = False, kind: OpKind | No
         k.execution.step(thread)
 
 
-def _race_add_to_swap_with_readahead(version: str) -> tuple[Kernel, Page, Thread, Thread]:
+def _race_add_to_swap_with_readahead(version: str, fixes: tuple[str, ...] = ()
+                                     ) -> tuple[Kernel, Page, Thread, Thread]:
     """Reclaim's add_to_swap() has its fresh slot (offset 1) and is about to insert the
     page; a readahead of that very slot runs now."""
-    k = make_kernel(version, memcg=False)
+    k = make_kernel(version, memcg=False, fixes=fixes)
     swapfile.sys_swapon(k, 10)
     page = new_page(k)
     SetPageSwapBacked(page)
@@ -156,6 +158,18 @@ def test_2631_readahead_waits_for_the_has_cache_owner() -> None:
     assert b.result is page  # readahead found the owner's page
     assert page._count == 3  # ours, the cache's, readahead's
     assert k.swap_info[0].inuse_pages == 1
+
+
+@pytest.mark.parametrize("fixes", [(), (DISCARD_RACE,)])
+def test_eexist_retry_reschedules_only_with_cbab0e4eec29(fixes: tuple[str, ...]) -> None:
+    """mm/swap_state.c: read_swap_cache_async(): 2.6.31 goes straight round the loop after
+    -EEXIST (a busy loop that keeps its CPU); cbab0e4eec29 calls cond_resched() first, in
+    that branch (a round that offers the CPU: sync.busy_retry(sleeps=True))."""
+    k, page, _, b = _race_add_to_swap_with_readahead("2.6.31", fixes)
+    _step_until(k, b, kind=OpKind.SPIN, site="read_swap_cache_async: -EEXIST")
+    assert b.pending is not None and b.pending.sleeps is bool(fixes)
+    run_to_completion(k.execution)
+    assert b.result is page  # either way the readahead finds the owner's page
 
 
 @pytest.mark.parametrize(("version", "after"), [("2.6.30", 2), ("2.6.31", SWAP_HAS_CACHE | 1)])
@@ -247,3 +261,36 @@ def test_show_swap_cache_info_rfc_counts_cache_only_swap() -> None:
     swapped_page(k)
     swapped_page(k)
     assert swap_state.show_swap_cache_info(k).splitlines()[-1] == "Cache only swap = 8kB"
+
+
+@pytest.mark.parametrize(("fixes", "order"), [
+    ("", ["__swap_duplicate", "radix_tree_preload"]),
+    (PRELOAD_BEFORE_PREPARE, ["radix_tree_preload", "__swap_duplicate"]),
+])
+def test_read_swap_cache_async_may_sleep_after_its_claim_until_31a5639623a4(
+        fixes: str, order: list[str]) -> None:
+    """2.6.31: the reader claims SWAP_HAS_CACHE (swapcache_prepare) and may then sleep in
+    add_to_swap_cache()'s radix_tree_preload(GFP_KERNEL) holding it; with 31a5639623a4 it
+    preloads before the claim and inserts with __add_to_swap_cache(), which never sleeps.
+    (The reader is placed on CPU 0, so the preload's sleep is a point of the CPU model.)"""
+    k = make_kernel(cfg=make_config("2.6.31", fixes=fixes), memcg=False)
+    swapfile.sys_swapon(k, 10)
+    (e,) = swapped_out_slots(k, 1)
+    thread = k.execution.spawn(
+        "reader", swap_state.read_swap_cache_async(k, e, GFP_HIGHUSER_MOVABLE, None, 0),
+        Current(None, 0), cpu=0)
+    seen: list[str] = []
+    claimed_while_asleep: list[bool] = []
+    while not thread.done:
+        k.execution.step(thread)
+        site = thread.pending.site if thread.pending is not None else ""
+        if site in order:
+            seen.append(site)
+        if site == "radix_tree_preload":
+            claimed_while_asleep.append(bool(slot(k, e) & SWAP_HAS_CACHE))
+    assert seen == order
+    assert claimed_while_asleep == [not fixes]
+    run_to_completion(k.execution)  # the read's completion
+    page = thread.result
+    assert page.private == e and PageSwapCache(page) and PageUptodate(page)
+    assert slot(k, e) == SWAP_HAS_CACHE | 1

@@ -19,6 +19,7 @@ from kernel_helpers import (
     touch,
 )
 
+from swaplab.explore.execution import Thread, run_to_completion
 from swaplab.kernel import page_cgroup, swap_state, swapfile
 from swaplab.kernel.errno import EEXIST, EINVAL, ENOENT, ENOMEM, KernelBug
 from swaplab.kernel.kernel import Kernel
@@ -31,12 +32,14 @@ from swaplab.kernel.swapfile import (
     SWAP_MAP_BAD_30,
     SWAP_MAP_MAX,
     SWAP_MAP_MAX_30,
+    SWP_DISCARDABLE,
+    SWP_DISCARDING,
     SWP_WRITEOK,
     swp_entry,
     swp_offset,
     swp_type,
 )
-from swaplab.kernel.sync import __set_page_locked, unlock_page
+from swaplab.kernel.sync import Current, __set_page_locked, unlock_page
 
 
 def get_slot(k: Kernel) -> int:
@@ -642,3 +645,76 @@ def test_swapoff_that_cannot_charge_reenables_the_area(version: str) -> None:
     assert task.state == "killed"
     assert k.nr_swap_pages == 63
     assert si.inuse_pages == 0
+
+
+# --- discard (SWP_DISCARDABLE) ---------------------------------------------------------------
+
+DISCARD_SLEEP = "discard_swap_cluster: blkdev_issue_discard"
+BIT_WAIT = "scan_swap_map: wait_on_bit(SWP_DISCARDING)"
+
+
+def _to_op(k: Kernel, thread: Thread, site: str) -> None:
+    """Step ``thread`` until its next operation is at ``site``."""
+    while thread.pending is not None and thread.pending.site != site:
+        assert thread.pending.enabled(), f"{thread!r} asleep at {thread.pending.site}"
+        k.execution.step(thread)
+    assert thread.pending is not None, f"{thread!r} never reached {site}"
+
+
+def _allocator(k: Kernel, name: str) -> Thread:
+    return k.execution.spawn(name, swapfile.get_swap_page(k), Current(None, 0))
+
+
+def test_swapon_discard_makes_the_area_discardable() -> None:
+    k = make_kernel("2.6.31", memcg=False)
+    plain = swapfile.sys_swapon(k, 300)
+    ssd = swapfile.sys_swapon(k, 300, discard=True)
+    assert not k.swap_info[plain].flags & SWP_DISCARDABLE
+    assert k.swap_info[ssd].flags & SWP_DISCARDABLE
+
+
+@pytest.mark.parametrize("version", ["2.6.30", "2.6.31"])
+def test_a_new_cluster_is_discarded_with_the_slot_taken_and_swap_lock_dropped(
+        version: str) -> None:
+    """mm/swapfile.c: scan_swap_map(): the slot is allocated ([31]: SWAP_HAS_CACHE set)
+    before the task sleeps in discard_swap_cluster() with SWP_DISCARDING set and swap_lock
+    free; then it clears the bit. A plain area never sleeps there."""
+    k = make_kernel(version, memcg=False)
+    swapfile.sys_swapon(k, 300, discard=True)
+    si = k.swap_info[0]
+    a = _allocator(k, "A")
+    _to_op(k, a, DISCARD_SLEEP)
+    assert si.flags & SWP_DISCARDING and k.swap_lock.holder is None
+    assert si.swap_map[1] == (SWAP_HAS_CACHE if version == "2.6.31" else 1)
+    assert not a.pending.enabled()  # asleep until the block layer hands over the request
+    run_to_completion(k.execution)
+    assert a.result == swp_entry(0, 1)
+    assert not si.flags & SWP_DISCARDING and si.lowest_alloc == 0
+    k2 = make_kernel(version, memcg=False)
+    swapfile.sys_swapon(k2, 300)
+    b = _allocator(k2, "B")
+    while b.pending is not None:
+        assert b.pending.site != DISCARD_SLEEP
+        k2.execution.step(b)
+    assert b.result == swp_entry(0, 1)
+
+
+def test_a_racing_allocator_waits_on_the_discarding_bit() -> None:
+    """A task that takes a slot while the discard runs sleeps in
+    wait_on_bit(SWP_DISCARDING) until the discarder has cleared it (then wake_up_bit())."""
+    k = make_kernel("2.6.31", memcg=False)
+    swapfile.sys_swapon(k, 300, discard=True)
+    si = k.swap_info[0]
+    a, b = _allocator(k, "A"), _allocator(k, "B")
+    _to_op(k, a, DISCARD_SLEEP)
+    _to_op(k, b, BIT_WAIT)
+    assert si.swap_map[2] == SWAP_HAS_CACHE  # B's slot, taken before it sleeps
+    assert not b.pending.enabled()
+    (blk,) = [t for t in k.execution.threads if t.name.startswith("blk request")]
+    k.execution.step(blk)  # the block layer hands A its request
+    _to_op(k, a, "scan_swap_map")  # A retakes swap_lock to clear the bit
+    assert not b.pending.enabled()
+    k.execution.step(a)
+    assert b.pending.enabled()
+    run_to_completion(k.execution)
+    assert (a.result, b.result) == (swp_entry(0, 1), swp_entry(0, 2))

@@ -37,3 +37,13 @@ def test_claims_json_rows(capsys: pytest.CaptureFixture[str]) -> None:
         assert ev["executions"] > 1 and ev["complete"]
         assert all(c["executions"] > 1 for c in ev["checks"])
     assert "== 1" in rows[10]["evidence"]["note"]
+
+
+def test_claims_fixes_go_on_top_of_every_check() -> None:
+    from swaplab.claims import CLAIMS, with_fixes
+
+    check = CLAIMS[0].checks[0]
+    fixed = with_fixes(check, ("4969c1192d15",))
+    assert fixed.options().fixes == ("4969c1192d15",)
+    assert fixed.command() == f"{check.command()} --fixes 4969c1192d15"
+    assert with_fixes(check, ()) is check

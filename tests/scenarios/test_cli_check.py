@@ -59,9 +59,9 @@ def test_check_json_object(capsys: pytest.CaptureFixture[str]) -> None:
                        "--json")
     assert code == 1
     data = json.loads(out)
-    assert list(data) == ["scenario", "kernel", "patches", "strategy", "preemption_bound",
-                          "seed", "policy", "strict", "result", "statistics", "findings",
-                          "notes", "vacuous"]
+    assert list(data) == ["scenario", "kernel", "patches", "fixes", "strategy",
+                          "preemption_bound", "seed", "policy", "strict", "result",
+                          "statistics", "findings", "notes", "vacuous"]
     assert (data["scenario"], data["strategy"], data["result"]) == ("tiny-abba", "dfs", "found")
     assert data["statistics"]["executions"] == 14
     [finding] = data["findings"]

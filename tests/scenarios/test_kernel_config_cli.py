@@ -5,6 +5,7 @@ refusing the others with exit 2 and one line."""
 from __future__ import annotations
 
 import itertools
+import json
 
 import pytest
 
@@ -59,3 +60,55 @@ def test_check_accepts_a_valid_subset(capsys: pytest.CaptureFixture[str]) -> Non
 def test_patches_apply_on_top_of_2_6_30_only(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "type1", "--kernel", "2.6.31", "--patches", "1,2"]) == 2
     assert "on top of 2.6.30" in capsys.readouterr().err
+
+
+# -- later fixes: --fixes ------------------------------------------------------------------
+
+FIX = "4969c1192d15"
+
+
+@pytest.mark.parametrize("argv", [
+    ["check", "type1", "--fixes", "deadbeef0000"],
+    ["check", "type1", "--fixes", f"{FIX},4969c"],
+    ["replay", "type1:0", "--fixes", "x"],
+    ["claims", "--fixes", "0123456789ab"],
+    ["simulate", "swap-full", "--fixes", "deadbeef0000"],
+])
+def test_an_unknown_fix_exits_2_with_one_line(argv: list[str],
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    try:
+        status = main(argv)
+    except SystemExit as exit_:  # argparse's own usage error
+        status = int(exit_.code or 0)
+    assert status == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown fix" in err
+
+
+def test_fixes_mean_nothing_to_an_engine_model(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "tiny-abba", "--fixes", FIX]) == 2
+    assert "--fixes means nothing" in capsys.readouterr().err
+
+
+def test_fixes_compose_with_patches_and_are_in_the_json_and_the_schedule(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "type1", "--patches", "1,2,4", "--fixes", FIX, "--jobs", "1",
+                 "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["patches"] == ["1", "2", "4"] and out["fixes"] == [FIX]
+    schedule = out["findings"][0]["schedule"]
+    assert schedule.startswith(f"type1,patches=1+2+4,fixes={FIX}:")
+    # the schedule alone replays the run: same kernel, same fix, same violation
+    assert main(["replay", schedule, "--json"]) == 1
+    replayed = json.loads(capsys.readouterr().out)
+    assert replayed["fixes"] == [FIX]
+    assert replayed["property"] == out["findings"][0]["property"]
+
+
+def test_replay_adds_fixes_to_the_schedule_s_own(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "type1", "--kernel", "2.6.30", "--jobs", "1", "--json"]) == 1
+    schedule = json.loads(capsys.readouterr().out)["findings"][0]["schedule"]
+    main(["replay", schedule, "--fixes", FIX, "--json"])
+    replayed = json.loads(capsys.readouterr().out)
+    assert replayed["fixes"] == [FIX]
+    assert replayed["schedule"].startswith(f"type1,kernel=2.6.30,fixes={FIX}")

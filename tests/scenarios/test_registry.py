@@ -55,3 +55,12 @@ def test_spec_without_options_and_with_no_patches() -> None:
 def test_bad_specs(text: str) -> None:
     with pytest.raises(ScheduleError):
         parse_spec(text)
+
+
+def test_spec_records_later_fixes() -> None:
+    options = ScenarioOptions("2.6.31", fixes=("31c4a3d3a0f8", "4969c1192d15"))
+    text = format_spec("swapin-aba", options, [(0, -1), (1, -1)])
+    assert text == "swapin-aba,kernel=2.6.31,fixes=31c4a3d3a0f8+4969c1192d15:0.1"
+    assert parse_spec(text) == ("swapin-aba", options, [(0, -1), (1, -1)])
+    with pytest.raises(ScheduleError, match="unknown fix"):
+        parse_spec("swapin-aba,fixes=4969c1192d1:0")

@@ -182,3 +182,10 @@ def test_reclaim_scans_count_the_pages_reclaim_took_off_the_lists() -> None:
     scans = r.to_json()["series"]["reclaim_scans"]
     assert scans[0] == 0
     assert scans == sorted(scans) and scans[-1] > 0  # a counter: grows under the 1M limit
+
+
+def test_later_fixes_go_on_top_and_name_the_kernel(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["stale-swapcache-fast", "--kernel", "2.6.31", "--fixes", "cbab0e4eec29",
+                 "--duration", "0.2s", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["kernel"] == "2.6.31+fix:cbab0e4eec29" and out["error"] is None

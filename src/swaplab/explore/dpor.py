@@ -198,6 +198,12 @@ class DporDriver(Driver):
     def choose(self, run: Run, enabled: list[Thread]) -> Decision | None:
         index = len(self.events)
         sleep = self.child_sleep if index > self.base else self.root_sleep
+        # Threads sharing a CPU (explore/cpus.py) depend on each other through the CPU's
+        # hand-over, which the race analysis does not see: no reduction then, every
+        # decision at every node (as dfs).
+        exhaustive = self.split is not None or run.cpus is not None
+        if run.cpus is not None:
+            sleep = []
         if self.split is not None and index - self.base >= self.split:
             self.leaves.append((list(run.decisions), list(sleep)))
             run.split = True
@@ -212,7 +218,7 @@ class DporDriver(Driver):
             if decision not in node.sleep and self._allowed(node, decision):
                 node.taken = decision
                 node.backtrack.append(decision)
-                if self.split is not None:  # the top of a split search is exhaustive
+                if exhaustive:  # the top of a split search is exhaustive
                     for other in options:
                         if other not in node.backtrack:
                             node.backtrack.append(other)

@@ -44,15 +44,19 @@ _START = Op(OpKind.YIELD, site="start")
 
 
 class Thread:
-    """A coroutine with its pending operation; ``ctx`` is the caller's payload (task, CPU)."""
+    """A coroutine with its pending operation; ``ctx`` is the caller's payload (task, CPU).
+    ``cpu``: the CPU the thread is placed on for the explorer's CPU model
+    (:mod:`swaplab.explore.cpus`); None, the default, is a CPU of its own."""
 
-    __slots__ = ("body", "ctx", "done", "name", "pending", "result", "started", "tid")
+    __slots__ = ("body", "cpu", "ctx", "done", "name", "pending", "result", "started", "tid")
 
-    def __init__(self, tid: int, name: str, body: ThreadBody, ctx: Any) -> None:
+    def __init__(self, tid: int, name: str, body: ThreadBody, ctx: Any,
+                 cpu: int | None = None) -> None:
         self.tid = tid
         self.name = name
         self.body = body
         self.ctx = ctx
+        self.cpu = cpu
         self.pending: Op | None = _START
         self.done = False
         self.started = False
@@ -98,8 +102,11 @@ class Execution:
     trace: list[Event] | None = None
     record: StepRecord = field(default_factory=StepRecord)
 
-    def spawn(self, name: str, body: ThreadBody, ctx: Any = None) -> Thread:
-        thread = Thread(len(self.threads), name, body, ctx)
+    def spawn(self, name: str, body: ThreadBody, ctx: Any = None,
+              cpu: int | None = None) -> Thread:
+        """A new thread; ``cpu`` places it on a CPU it may share (None: a CPU of its own;
+        threads started while a run goes on, by a SPAWN, always get one of their own)."""
+        thread = Thread(len(self.threads), name, body, ctx, cpu)
         self.threads.append(thread)
         return thread
 

@@ -160,9 +160,14 @@ class Op:
     ``obj`` is the shared object touched (a :class:`Lock` for ACQUIRE/TRYLOCK); ``site`` the
     code that asked; ``n`` the number of alternatives of a CHOICE; ``cond`` the condition a
     WAIT sleeps on; ``payload`` what a SPAWN starts (a ``(name, coroutine, ctx)`` triple).
+    ``sleeps`` matters only to the CPU model
+    (:mod:`swaplab.explore.cpus`): an ACQUIRE of a sleeping lock (a mutex, a page lock) or
+    a SPIN whose rounds sleep or call cond_resched() gives up the thread's CPU while it
+    waits; without it a blocked ACQUIRE spins (a spinlock) and a SPIN keeps the CPU (a
+    busy loop). A WAIT always sleeps, a YIELD always offers the CPU.
     """
 
-    __slots__ = ("cond", "kind", "n", "obj", "payload", "site")
+    __slots__ = ("cond", "kind", "n", "obj", "payload", "site", "sleeps")
 
     def __init__(
         self,
@@ -172,6 +177,7 @@ class Op:
         n: int = 0,
         cond: Callable[[], bool] | None = None,
         payload: object = None,
+        sleeps: bool = False,
     ) -> None:
         self.kind = kind
         self.obj = obj
@@ -179,6 +185,7 @@ class Op:
         self.n = n
         self.cond = cond
         self.payload = payload
+        self.sleeps = sleeps
 
     def enabled(self) -> bool:
         """Whether the driver may run this operation now."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from hashlib import blake2b
 from typing import Any
 
+from swaplab.explore.cpus import SOFT_LOCKUP, Cpus
 from swaplab.explore.execution import Event, Execution, Thread
 from swaplab.explore.model import BUG, Instance, Model, Property, When
 from swaplab.explore.ops import YIELDS, Lock, Op, OpKind, StepRecord
@@ -96,6 +97,7 @@ class Run:
     __slots__ = (
         "base",
         "changed",
+        "cpus",
         "cut",
         "decisions",
         "execution",
@@ -129,6 +131,8 @@ class Run:
         self.read: list[object] = []
         self.cut = False  # stopped by the step limit
         self.split = False
+        #: the shared CPUs (explore/cpus.py); None: every thread on a CPU of its own
+        self.cpus = Cpus.of(self.threads)
 
     def is_preemption(self, thread: Thread) -> bool:
         """Whether running ``thread`` now switches away from a thread that could go on."""
@@ -150,7 +154,8 @@ class Run:
         return any(lock.holder is not None for lock in self.locks)
 
     def schedulable(self) -> list[Thread]:
-        return self.policy(self.threads)
+        cpus = self.cpus
+        return self.policy(self.threads if cpus is None else cpus.available(self.threads))
 
 
 class Driver:
@@ -346,7 +351,8 @@ def _replayed(run: Run, index: int, tid: int) -> Thread:
         thread = threads[tid]
         pending = thread.pending
         if pending is not None and pending.enabled() and (
-                pending.kind is not OpKind.SPIN or thread in run.schedulable()):
+                pending.kind is not OpKind.SPIN or thread in run.schedulable()) and (
+                run.cpus is None or run.cpus.may_run(thread)):
             return thread
     schedulable = run.schedulable()
     if not schedulable:
@@ -364,6 +370,7 @@ def _loop(run: Run, result: RunResult, prefix: Sequence[Decision], driver: Drive
     watch = track or bool(checks.quiescent)
     fingerprint = instance.fingerprint if fingerprints else None
     spins = _Spins(run) if instance.fingerprint is not None else None
+    cpus = run.cpus
     decisions, thread_steps = run.decisions, run.thread_steps
     thread_steps.extend(0 for _ in threads)
     if checks.after_step(run, result):
@@ -372,6 +379,8 @@ def _loop(run: Run, result: RunResult, prefix: Sequence[Decision], driver: Drive
     has_checks = bool(checks.always or checks.quiescent or checks.sometimes)
     index = 0
     while True:
+        if cpus is not None and _soft_lockup(run, cpus, result):
+            return
         if spins is not None and spins.pending and spins.cycle(result):
             return
         if index < n_prefix:  # replaying: only the picked thread must be able to run
@@ -379,7 +388,8 @@ def _loop(run: Run, result: RunResult, prefix: Sequence[Decision], driver: Drive
             tid = decision[0]
             picked = threads[tid] if tid < len(threads) else None
             pending = picked.pending if picked is not None else None
-            if pending is None or pending.kind is OpKind.SPIN or not pending.enabled():
+            if pending is None or pending.kind is OpKind.SPIN or not pending.enabled() or (
+                    cpus is not None and picked is not None and not cpus.may_run(picked)):
                 picked = _replayed(run, index, tid)  # the slow check (raises if it can't)
             assert picked is not None
             thread = picked
@@ -434,6 +444,8 @@ def _loop(run: Run, result: RunResult, prefix: Sequence[Decision], driver: Drive
                                            run.preemptions))
             return
         thread_steps[thread.tid] += 1
+        if cpus is not None:
+            cpus.stepped(thread, op)
         if spins is not None and thread.pending is not None and \
                 thread.pending.kind is OpKind.SPIN:
             spins.pending += 1
@@ -452,6 +464,23 @@ def _loop(run: Run, result: RunResult, prefix: Sequence[Decision], driver: Drive
             result.states.append(digest.digest())
         if stop:
             return
+
+
+def _soft_lockup(run: Run, cpus: Cpus, result: RunResult) -> bool:
+    """Whether a CPU's owner now spins for ever while a thread placed on that CPU could
+    run (explore/cpus.py); then the run records a soft-lockup finding."""
+    found = cpus.lockup(run.schedulable())
+    if found is None:
+        return False
+    cpu, holder, starved = found
+    pending = holder.pending
+    assert pending is not None
+    names = ", ".join(t.name for t in starved)
+    result.failures.append(Failure(
+        SOFT_LOCKUP, f"CPU {cpu}: {holder.name} busy-waits at {pending.describe()} and "
+        f"never gives up the CPU, while {names} can run only on CPU {cpu}", SOFT_LOCKUP,
+        list(run.decisions), run.preemptions))
+    return True
 
 
 def _cut(run: Run, result: RunResult, schedulable: list[Thread]) -> None:

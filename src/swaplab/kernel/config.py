@@ -47,11 +47,21 @@ SWAPIN_RACE = "4969c1192d15"
 #: mm: further fix swapin race condition (2.6.36-rc5): ... or that is in the swap cache for
 #: another entry (page_private() != entry.val).
 SWAPIN_RACE_FURTHER = "31c4a3d3a0f8"
+#: swap: avoid read_swap_cache_async() race to deadlock while waiting on discard I/O
+#: completion (3.10, Cc stable): cond_resched() before retrying swapcache_prepare()'s -EEXIST.
+DISCARD_RACE = "cbab0e4eec29"
+
+#: mm: add_to_swap_cache() must not sleep (2.6.32-rc1): read_swap_cache_async() preloads
+#: the radix tree before swapcache_prepare() and inserts with __add_to_swap_cache().
+PRELOAD_BEFORE_PREPARE = "31a5639623a4"
 
 #: Fixes made after 2.6.31 to the code the model has, by commit id, with their titles.
 FIXES: dict[str, str] = {
+    PRELOAD_BEFORE_PREPARE: "mm: add_to_swap_cache() must not sleep",
     SWAPIN_RACE: "mm: fix swapin race condition",
     SWAPIN_RACE_FURTHER: "mm: further fix swapin race condition",
+    DISCARD_RACE: "swap: avoid read_swap_cache_async() race to deadlock while waiting on "
+                  "discard I/O completion",
 }
 
 

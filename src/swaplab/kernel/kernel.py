@@ -111,6 +111,9 @@ class Kernel:
 
         # mm/swap.c: one pagevec per LRU list per CPU (lru_add_pvecs)
         self.lru_add_pvecs: list[LruAddPvecs] = lru_add_pvecs(ncpus)
+        # lib/radix-tree.c: per CPU, whether its radix_tree_preloads pool is known full
+        # (a CPU not in it: empty, as at boot)
+        self.radix_tree_preloads: dict[int, bool] = {}
 
         # kernel/cgroup.c + mm/memcontrol.c
         self.cgroup_root = Cgroup("", None)

@@ -1269,7 +1269,7 @@ async def mem_cgroup_force_empty_list(k: Kernel, mem: MemCgroup, lru: int) -> in
             # the pc is being uncharged, freed or isolated by another thread: try again
             # after cond_resched(), a busy loop until that thread is done with it
             busy = pc
-            await busy_retry(k, "mem_cgroup_force_empty_list: cond_resched")
+            await busy_retry(k, "mem_cgroup_force_empty_list: cond_resched", sleeps=True)
         else:
             busy = None
     if not ret and lst:
@@ -1300,7 +1300,7 @@ async def _force_empty_move(k: Kernel, mem: MemCgroup) -> int:
             # another pass over lists that did not empty the group: a busy loop until
             # whoever holds the pages (an isolating reclaimer, a charge not yet
             # committed) lets go
-            await busy_retry(k, "mem_cgroup_force_empty: cond_resched")
+            await busy_retry(k, "mem_cgroup_force_empty: cond_resched", sleeps=True)
     return 0
 
 

@@ -30,6 +30,7 @@ from swaplab.kernel.sync import (
     Current,
     atomic_rmw,
     kthread_run,
+    may_sleep,
     plain_read,
     plain_write,
     trace,
@@ -81,11 +82,13 @@ async def swap_writepage(k: Kernel, page: Page) -> int:
     """mm/page_io.c: swap_writepage() (page locked, in the swap cache): a stale swap-cache
     page (no pte/shmem reference left) is dropped from the cache by try_to_free_swap
     instead of written; otherwise set PG_writeback, unlock, and start the write whose
-    completion (a thread of its own) clears PG_writeback. Returns 0."""
+    completion (a thread of its own) clears PG_writeback. Returns 0. get_swap_bio()'s
+    bio_alloc(GFP_NOIO) may sleep (a sleep point of the CPU model)."""
     if await swapfile.try_to_free_swap(k, page):
         unlock_page(page)
         trace(k, "swap_writepage()", f"{page!r}: stale, freed")
         return 0
+    await may_sleep(k, "get_swap_bio", "bio_alloc(GFP_NOIO) may sleep")
     SetPageWriteback(page)
     k.zone.vm_stat[NR_WRITEBACK] += 1
     _write_slot(k, page)
@@ -97,9 +100,11 @@ async def swap_writepage(k: Kernel, page: Page) -> int:
 
 async def swap_readpage(k: Kernel, page: Page) -> int:
     """mm/page_io.c: swap_readpage() (page locked, not uptodate, in the swap cache): start
-    the read; its completion thread sets PG_uptodate and unlocks the page. Returns 0."""
+    the read; its completion thread sets PG_uptodate and unlocks the page. Returns 0.
+    get_swap_bio()'s bio_alloc(GFP_KERNEL) may sleep (a sleep point of the CPU model)."""
     VM_BUG_ON(not PageLocked(page), "swap_readpage: page not locked")
     VM_BUG_ON(PageUptodate(page), "swap_readpage: page already uptodate")
+    await may_sleep(k, "get_swap_bio", "bio_alloc(GFP_KERNEL) may sleep")
     trace(k, "swap_readpage()", f"{page!r} <- {page.private:#x}")
     await kthread_run(k, f"end_swap_bio_read {page!r}",
                       end_swap_bio_read(k, page, page.private), _IRQ)

@@ -534,7 +534,7 @@ async def shmem_unuse_inode(k: Kernel, inode: ShmemInode, entry: int, page: Page
         freeing = bool(inode.flags & SHMEM_TRUNCATE) and entry in inode.i_swap.values()
         spin_unlock(inode.lock)
         if freeing:
-            await busy_retry(k, UNUSE_TRUNCATING)
+            await busy_retry(k, UNUSE_TRUNCATING, sleeps=True)
         return 0
     grabbed = await igrab(k, inode)
     spin_unlock(inode.lock)
@@ -552,7 +552,7 @@ async def shmem_unuse_inode(k: Kernel, inode: ShmemInode, entry: int, page: Page
     trace(k, "shmem_unuse_inode()", f"{inode.mapping.name}[{idx}] {entry:#x} == {error}")
     await iput(k, grabbed)
     if grabbed is None:
-        await busy_retry(k, UNUSE_IGRAB_FAILED)
+        await busy_retry(k, UNUSE_IGRAB_FAILED, sleeps=True)
     return error
 
 

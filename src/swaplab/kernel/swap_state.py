@@ -7,16 +7,21 @@ A page in the swap cache holds one reference for the cache and has PG_swapcache 
 they are charged when mapped (do_swap_page) and uncharged when deleted
 (mem_cgroup_uncharge_swapcache, directly [30] or inside swapcache_free [31]).
 
-Left out: radix_tree_preload (add_to_swap_cache never fails with -ENOMEM and never
-sleeps in the model), the swap token, NUMA policy of readahead allocations.
+radix_tree_preload() may sleep (kernel/radix_tree.py: a sleep point of the explorer's CPU
+model); with 31a5639623a4 read_swap_cache_async() preloads before swapcache_prepare() and
+inserts with the non-sleeping __add_to_swap_cache().
+
+Left out: -ENOMEM from the radix tree (the model's slab never fails), the swap token, NUMA
+policy of readahead allocations.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from swaplab.kernel import memcontrol, page_alloc, page_io, swap, swapfile
-from swaplab.kernel.errno import EEXIST, ENOMEM, VM_BUG_ON
+from swaplab.kernel import memcontrol, page_alloc, page_io, radix_tree, swap, swapfile
+from swaplab.kernel.config import DISCARD_RACE, PRELOAD_BEFORE_PREPARE
+from swaplab.kernel.errno import EEXIST, ENOENT, ENOMEM, VM_BUG_ON
 from swaplab.kernel.gfp import __GFP_HIGH, __GFP_NOMEMALLOC, __GFP_NOWARN, GFP_KERNEL
 from swaplab.kernel.kernel import PAGEVEC_SIZE
 from swaplab.kernel.mm_types import (
@@ -78,11 +83,24 @@ async def find_get_swap_page(k: Kernel, entry: int) -> Page | None:
 
 
 async def add_to_swap_cache(k: Kernel, page: Page, entry: int, gfp: int) -> int:
-    """mm/swap_state.c: add_to_swap_cache(): insert a locked, swap-backed page under
-    ``entry`` (the caller already owns the slot's cache reference). 0 or -EEXIST (another
-    page is there). The cache takes a page ref; PG_swapcache and private are set before
-    tree_lock is taken, as in C. No memcg hook. Deviation: no radix_tree_preload, so no
-    -ENOMEM."""
+    """mm/swap_state.c: add_to_swap_cache(): radix_tree_preload(``gfp``) (it may sleep
+    when ``gfp`` allows), insert the page (:func:`__add_to_swap_cache`), and
+    radix_tree_preload_end(). 0 or -EEXIST (another page is there). In 2.6.30/2.6.31 the
+    insertion is written inline; 31a5639623a4 moved it, unchanged, into
+    __add_to_swap_cache()."""
+    err = await radix_tree.radix_tree_preload(k, gfp)
+    if not err:
+        err = await __add_to_swap_cache(k, page, entry)
+        radix_tree.radix_tree_preload_end(k)
+    return err
+
+
+async def __add_to_swap_cache(k: Kernel, page: Page, entry: int) -> int:
+    """mm/swap_state.c: __add_to_swap_cache() (31a5639623a4; before it the body of
+    add_to_swap_cache()): insert a locked, swap-backed page under ``entry`` (the caller
+    owns the slot's cache reference and has preloaded). 0 or -EEXIST (another page is
+    there). The cache takes a page ref; PG_swapcache and private are set before tree_lock
+    is taken, as in C. No memcg hook. Never sleeps."""
     VM_BUG_ON(not PageLocked(page), "add_to_swap_cache: page not locked")
     VM_BUG_ON(PageSwapCache(page), "add_to_swap_cache: page already swap cache")
     VM_BUG_ON(not PageSwapBacked(page), "add_to_swap_cache: page not swap-backed")
@@ -100,7 +118,8 @@ async def add_to_swap_cache(k: Kernel, page: Page, entry: int, gfp: int) -> int:
         page._count -= 1
         trace(k, "add_to_swap_cache()", f"{page!r} {entry:#x} == -EEXIST")
         return -EEXIST
-    space.page_tree[entry] = page
+    space.page_tree[entry] = page  # radix_tree_insert()
+    radix_tree.radix_tree_node_alloc(k)
     space.nrpages += 1
     k.zone.vm_stat[NR_FILE_PAGES] += 1
     k.swap_cache_info.add_total += 1
@@ -186,14 +205,19 @@ async def read_swap_cache_async(
     taken), or a new page added to the swap cache, locked, on its way to the LRU, not
     charged, with its read started (the read completion unlocks it). None when the slot
     is free or no page can be had.
-    [30] claims a reference with swap_duplicate() (fails only on a free slot); [31]
-    with swapcache_prepare(): -EEXIST (someone owns SWAP_HAS_CACHE but its page is not in
-    the tree yet, or is leaving it) is retried: the kernel busy-loops there (no
-    cond_resched() in 2.6.31), the model marks the retry as a busy-wait round
-    (sync.busy_retry) so the owner can finish first.
+    [30] claims a reference with swap_duplicate() (fails only on a free slot); a racing
+    reader that inserted first makes add_to_swap_cache() return -EEXIST, and the next
+    round finds its page. [31] claims with swapcache_prepare(): -EEXIST (someone owns
+    SWAP_HAS_CACHE but its page is not in the tree yet, or is leaving it) is retried at
+    once, a busy loop with no cond_resched() (sync.busy_retry keeps the CPU): if the owner
+    sleeps in add_to_swap_cache()'s radix_tree_preload() on the same CPU, that is a soft
+    lockup. With 31a5639623a4 the preload comes before swapcache_prepare() and the
+    insertion under it (__add_to_swap_cache()) never sleeps. cbab0e4eec29 adds a
+    cond_resched() in the -EEXIST branch (an owner asleep in scan_swap_map()'s discard).
     """
     found: Page | None = None
     new_page: Page | None = None
+    preload_first = k.cfg.has_fix(PRELOAD_BEFORE_PREPARE)
     while True:
         found = await find_get_swap_page(k, entry)
         if found is not None:
@@ -202,19 +226,31 @@ async def read_swap_cache_async(
             new_page = await page_alloc.alloc_page_vma(k, gfp, vma, addr)
             if new_page is None:
                 break
+        if preload_first and await radix_tree.radix_tree_preload(k, gfp & GFP_KERNEL):
+            break
         if k.cfg.swapcache_interface:
             err = await swapfile.swapcache_prepare(k, entry)
             if err == -EEXIST and k.cfg.swap_has_cache:
-                await busy_retry(k, "read_swap_cache_async: -EEXIST")
+                if preload_first:
+                    radix_tree.radix_tree_preload_end(k)
+                # cbab0e4eec29: cond_resched() before the next round (a round that sleeps)
+                await busy_retry(k, "read_swap_cache_async: -EEXIST",
+                                 sleeps=k.cfg.has_fix(DISCARD_RACE))
                 continue
-            if err:
-                break
-        elif not await swapfile.swap_duplicate(k, entry):
+        else:
+            err = 0 if await swapfile.swap_duplicate(k, entry) else -ENOENT
+        if err:
+            if preload_first:
+                radix_tree.radix_tree_preload_end(k)
             break
         __set_page_locked(k, new_page)
         trace(k, "__set_page_locked()", repr(new_page))
         SetPageSwapBacked(new_page)
-        err = await add_to_swap_cache(k, new_page, entry, gfp & GFP_KERNEL)
+        if preload_first:
+            err = await __add_to_swap_cache(k, new_page, entry)
+            radix_tree.radix_tree_preload_end(k)
+        else:
+            err = await add_to_swap_cache(k, new_page, entry, gfp & GFP_KERNEL)
         if err == 0:
             trace(k, "lru_cache_add_anon()", repr(new_page))
             await swap.lru_cache_add_anon(k, new_page)

@@ -6,7 +6,11 @@ is the header, so no real entry is 0). ``swap_map`` keeps each version's encodin
 plain count in which the swap cache holds one reference; with it (2/5, 2.6.31) a 15-bit
 count of pte/shmem references plus the SWAP_HAS_CACHE bit.
 
-Left out: swap files and block devices (an area is a size), extents, discard, SSD placement,
+Discard: an area whose device supports it (``sys_swapon(..., discard=True)``) is
+SWP_DISCARDABLE, and scan_swap_map() discards each new free cluster before handing out its
+first slot, sleeping in the I/O while racing allocators wait for it (:func:`scan_swap_map`).
+
+Left out: swap files and block devices (an area is a size), extents, SSD placement,
 hibernation (get_swap_page_of_type), migration entries, swapon's header parsing and bad
 blocks (only slot 0 is bad), the swap token, printk (the kernel's error messages become
 trace events) and swapon_mutex. unuse_mm() takes mmap_sem as in C. The RFC 3/5 counter
@@ -41,9 +45,11 @@ from swaplab.kernel.sync import (
     current,
     down_read,
     down_read_trylock,
+    io_schedule,
     kthread_run,
     lock_page,
     plain_read,
+    plain_write,
     shared_read,
     spin_lock,
     spin_lock_held,
@@ -52,8 +58,10 @@ from swaplab.kernel.sync import (
     trylock_page,
     unlock_page,
     up_read,
+    wait_on_bit,
     wait_on_page_locked,
     wait_on_page_writeback,
+    wake_up_bit,
 )
 
 if TYPE_CHECKING:
@@ -67,7 +75,11 @@ SWP_OFFSET_MASK = (1 << SWP_TYPE_SHIFT) - 1
 # si->flags
 SWP_USED = 1
 SWP_WRITEOK = 2
+SWP_DISCARDABLE = 4  # the device supports discard
+SWP_DISCARDING = 8  # scan_swap_map() is discarding a free cluster
 SWP_SCANNING = 256
+#: si->cluster_nr is an unsigned int: decrementing 0 wraps
+CLUSTER_NR_WRAP = 1 << 32
 
 SWAPFILE_CLUSTER = 256
 LATENCY_LIMIT = 256
@@ -145,6 +157,8 @@ class SwapInfoStruct:
     SWAP_HAS_CACHE; ``gc_cursor`` the RFC 5/5 per-area scan position. ``data`` stands for
     the device's contents: the stamp (Page.data) each slot was last written with by
     swap_writepage(), read back by swap_readpage(); a slot never written reads as zeroes.
+    ``lowest_alloc``/``highest_alloc``: the discard bookkeeping of scan_swap_map() (the
+    slots racing tasks took while a free cluster was searched for and discarded).
     """
 
     __slots__ = (
@@ -154,8 +168,10 @@ class SwapInfoStruct:
         "data",
         "flags",
         "gc_cursor",
+        "highest_alloc",
         "highest_bit",
         "inuse_pages",
+        "lowest_alloc",
         "lowest_bit",
         "max",
         "next",
@@ -181,6 +197,8 @@ class SwapInfoStruct:
         self.cache_only = 0
         self.gc_cursor = 1
         self.data: dict[int, int] = {}
+        self.lowest_alloc = 0
+        self.highest_alloc = 0
 
     @property
     def stable_key(self) -> int:
@@ -218,11 +236,17 @@ def _cache_only_inc(k: Kernel, si: SwapInfoStruct, n: int) -> None:
 # --- swapon ------------------------------------------------------------------------------
 
 
-def sys_swapon(k: Kernel, pages: int, prio: int = -1) -> int:
+def sys_swapon(k: Kernel, pages: int, prio: int = -1, discard: bool = False) -> int:
     """mm/swapfile.c: sys_swapon(): add a swap area of ``pages`` pages (header included:
     ``pages - 1`` usable slots) and return its type. ``prio`` >= 0 is SWAP_FLAG_PREFER,
     otherwise the area gets ``--least_priority``. No file, no header parsing, no bad
-    blocks besides the header slot; not an interleaving point (setup)."""
+    blocks besides the header slot; not an interleaving point (setup).
+
+    ``discard``: the device supports discard, as an SSD does. 2.6.30/2.6.31 have no
+    swapon flag for it: sys_swapon() calls discard_swap() on the whole area and sets
+    SWP_DISCARDABLE when that succeeds, i.e. when the device supports discard (the
+    SWAP_FLAG_DISCARD option came in 2.6.36). That whole-area discard is setup here: every
+    slot reads as zeroes afterwards."""
     if pages < 2:
         return -EINVAL
     type = 0
@@ -238,12 +262,15 @@ def sys_swapon(k: Kernel, pages: int, prio: int = -1) -> int:
         k.swap_info.append(si)
     si.flags = SWP_USED
     si.swap_map[0] = swap_map_bad(k)
+    if discard:  # discard_swap(p) == 0
+        si.flags |= SWP_DISCARDABLE
     page_cgroup.swap_cgroup_swapon(k, type, pages)
     si.flags |= SWP_WRITEOK
     k.nr_swap_pages += si.pages
     k.total_swap_pages += si.pages
     _swap_list_insert(k, si)
-    trace(k, "sys_swapon()", f"type {type}, {si.pages} pages, prio {prio}")
+    trace(k, "sys_swapon()", f"type {type}, {si.pages} pages, prio {prio}"
+          + (", discard" if discard else ""))
     return type
 
 
@@ -352,29 +379,25 @@ def _take_slot(k: Kernel, si: SwapInfoStruct, offset: int, cache: int) -> None:
 async def scan_swap_map(k: Kernel, si: SwapInfoStruct, cache: int = SWAP_CACHE) -> int:
     """mm/swapfile.c: scan_swap_map(si) [30] / scan_swap_map(si, cache) [31]: find and take
     a slot; caller holds swap_lock, which is dropped during the free-cluster search, the
-    scan and [31] the reuse of a cache-only slot (__try_to_reclaim_swap()). Returns the
-    offset or 0.
+    scan, [31] the reuse of a cache-only slot (__try_to_reclaim_swap()) and, on a
+    SWP_DISCARDABLE area, the discard of a new free cluster or the wait for it
+    (:func:`_discard_after_alloc`). Returns the offset or 0.
 
-    Deviations: no discard/SSD handling; the lock-free reads of swap_map while searching
-    are one step after the unlock (a READ of swap_lock's data) plus a cond_resched() every
-    LATENCY_LIMIT entries.
+    Deviations: no SSD placement (SWP_SOLIDSTATE); the lock-free reads of swap_map while
+    searching are one step after the unlock (a READ of swap_lock's data) plus a
+    cond_resched() every LATENCY_LIMIT entries.
     """
     lat = _Latency()
     si.flags += SWP_SCANNING
     offset = scan_base = si.cluster_next
+    found = 0
     was = si.cluster_nr
-    si.cluster_nr -= 1
-    if was <= 0:
+    si.cluster_nr = (was - 1) % CLUSTER_NR_WRAP
+    if not was:
         if si.pages - si.inuse_pages < SWAPFILE_CLUSTER:
             si.cluster_nr = SWAPFILE_CLUSTER - 1
-        else:
-            spin_unlock(k.swap_lock)
-            scan_base = offset = si.lowest_bit
-            found = await _find_free_cluster(k, si, scan_base, lat)
-            await spin_lock(k, k.swap_lock, "scan_swap_map")
-            si.cluster_nr = SWAPFILE_CLUSTER - 1
-            if found:
-                offset = si.cluster_next = found
+        elif not (si.flags & SWP_DISCARDABLE and si.lowest_alloc):
+            found, offset, scan_base = await _new_cluster(k, si, lat)
     while True:  # checks:
         if not si.flags & SWP_WRITEOK or not si.highest_bit:
             break
@@ -389,6 +412,8 @@ async def scan_swap_map(k: Kernel, si: SwapInfoStruct, cache: int = SWAP_CACHE) 
         elif not si.swap_map[offset]:
             _take_slot(k, si, offset, cache)
             si.flags -= SWP_SCANNING
+            if si.lowest_alloc:
+                await _discard_after_alloc(k, si, offset, found)
             return offset
         spin_unlock(k.swap_lock)  # scan:
         offset = await _scan_for_slot(k, si, offset, scan_base, lat)
@@ -397,6 +422,105 @@ async def scan_swap_map(k: Kernel, si: SwapInfoStruct, cache: int = SWAP_CACHE) 
             break
     si.flags -= SWP_SCANNING  # no_page:
     return 0
+
+
+async def _new_cluster(k: Kernel, si: SwapInfoStruct, lat: _Latency) -> tuple[int, int, int]:
+    """scan_swap_map() when its cluster ran out and enough slots are free: look for a
+    free cluster without swap_lock. On a SWP_DISCARDABLE area, lowest_alloc/highest_alloc
+    start recording the slots racing tasks take meanwhile (reset if none is found).
+    Returns (the cluster's first offset or 0, offset, scan_base)."""
+    if si.flags & SWP_DISCARDABLE:
+        si.lowest_alloc = si.max
+        si.highest_alloc = 0
+    spin_unlock(k.swap_lock)
+    scan_base = offset = si.lowest_bit
+    found = await _find_free_cluster(k, si, scan_base, lat)
+    await spin_lock(k, k.swap_lock, "scan_swap_map")
+    si.cluster_nr = SWAPFILE_CLUSTER - 1
+    if found:
+        offset = si.cluster_next = found
+    else:
+        si.lowest_alloc = 0
+    return found, offset, scan_base
+
+
+async def _discard_after_alloc(k: Kernel, si: SwapInfoStruct, offset: int, found: int) -> None:
+    """The end of scan_swap_map() on a SWP_DISCARDABLE area while a free-cluster search is
+    in progress or just done (lowest_alloc set; swap_lock held, dropped and retaken):
+
+    * the task that found the cluster (first offset ``found``) marks SWP_DISCARDING, drops
+      swap_lock and discards the cluster from ``offset`` on, short of the slots racing
+      tasks took in it; then, locked again, clears the bit and wakes its waiters;
+    * a task that took a slot while the discard runs sleeps in wait_on_bit() until the
+      discard has been issued;
+    * a task that took a slot during the search records it, so the discard spares it.
+    """
+    if found:
+        last_in_cluster = found + SWAPFILE_CLUSTER - 1
+        if offset < si.highest_alloc and si.lowest_alloc <= last_in_cluster:
+            last_in_cluster = si.lowest_alloc - 1
+        si.flags |= SWP_DISCARDING
+        spin_unlock(k.swap_lock)
+        if offset < last_in_cluster:
+            await discard_swap_cluster(k, si, offset, last_in_cluster - offset + 1)
+        await spin_lock(k, k.swap_lock, "scan_swap_map")
+        si.lowest_alloc = 0
+        si.flags &= ~SWP_DISCARDING
+        wake_up_bit(si)
+    elif si.flags & SWP_DISCARDING:
+        spin_unlock(k.swap_lock)
+        trace(k, "scan_swap_map()", f"offset {offset}: wait_on_bit(SWP_DISCARDING)")
+        await wait_on_bit(k, si, lambda: bool(si.flags & SWP_DISCARDING),
+                          "scan_swap_map: wait_on_bit(SWP_DISCARDING)")
+        await spin_lock(k, k.swap_lock, "scan_swap_map")
+    else:
+        si.lowest_alloc = min(si.lowest_alloc, offset)
+        si.highest_alloc = max(si.highest_alloc, offset)
+
+
+class DiscardRequest:
+    """The block request one blkdev_issue_discard() needs (block/blk-barrier.c): ``done``
+    once the block layer has handed it over."""
+
+    __slots__ = ("done", "start", "type")
+
+    def __init__(self, type: int, start: int) -> None:
+        self.type = type
+        self.start = start
+        self.done = False
+
+    @property
+    def stable_key(self) -> tuple[int, int]:
+        """The explorer's name of this request in every run: its area and first slot."""
+        return (self.type, self.start)
+
+
+async def _blk_get_request(k: Kernel, req: DiscardRequest) -> None:
+    """The block layer freeing a request for the sleeping discard (a thread of its own)."""
+    plain_write(req)
+    req.done = True
+
+
+async def discard_swap_cluster(k: Kernel, si: SwapInfoStruct, start_page: int,
+                               nr_pages: int) -> None:
+    """mm/swapfile.c: discard_swap_cluster() -> blkdev_issue_discard(bdev, ..., GFP_NOIO):
+    tell the device that ``nr_pages`` slots from ``start_page`` hold nothing worth keeping.
+
+    2.6.31's blkdev_issue_discard() does not wait for the discard to complete, but its
+    bio_alloc(GFP_NOIO) and submit_bio()'s request allocation (get_request_wait() on a
+    busy queue) may sleep. The model sleeps there every time (io_schedule()) until the
+    block layer, a thread of its own as the swap I/O completions are (page_io), hands over
+    the request. One extent (the area is contiguous); the device then reads the slots as
+    zeroes."""
+    req = DiscardRequest(si.type, start_page)
+    trace(k, "discard_swap_cluster()", f"type {si.type}, slots {start_page}-"
+          f"{start_page + nr_pages - 1}: blkdev_issue_discard() sleeps")
+    await kthread_run(k, f"blk request for discard {si.type}:{start_page}",
+                      _blk_get_request(k, req), Current(None, 0))
+    await io_schedule(k, req, lambda: req.done, "discard_swap_cluster: blkdev_issue_discard")
+    plain_write(si)
+    for off in range(start_page, start_page + nr_pages):
+        si.data.pop(off, None)
 
 
 async def __try_to_reclaim_swap(k: Kernel, si: SwapInfoStruct, offset: int) -> int:
@@ -1049,7 +1173,7 @@ async def sys_swapoff(k: Kernel, type: int) -> int:
     p.highest_bit = 0
     while p.flags >= SWP_SCANNING:
         spin_unlock(k.swap_lock)
-        await busy_retry(k, "sys_swapoff: wait for scan_swap_map")
+        await busy_retry(k, "sys_swapoff: wait for scan_swap_map", sleeps=True)
         await spin_lock(k, k.swap_lock, "sys_swapoff")
     if k.cfg.count_cache_only:
         k.nr_cache_only_swaps -= p.cache_only

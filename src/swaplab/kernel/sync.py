@@ -1,7 +1,8 @@
 """The kernel's synchronisation primitives, as interleaving points of the engine.
 
 This is the only module of ``kernel/`` that talks to ``explore/``. Every ``async`` function
-here ends in exactly one trap; plain functions never yield. So in the model an ``await`` marks
+here ends in exactly one trap (``may_sleep()``: only for a thread placed on a CPU of the
+explorer's CPU model); plain functions never yield. So in the model an ``await`` marks
 exactly the places where another CPU may run in between, as a lock acquisition, a lock-free
 access of shared data, a sleep or an environment choice does in the kernel. Releases
 (spin_unlock, unlock_page) are not interleaving points: they only enable others.
@@ -11,11 +12,18 @@ Abstractions: spinlocks and bit locks are plain locks; interrupts are threads of
 on a wait queue is a WAIT that only a wake-up ends: nothing polls. A signal that interrupts
 such a sleep is an environment choice the caller asks for (``k.sleep_signals``), never a
 timeout.
+
+For the explorer's CPU model (``explore/cpus.py``: threads a scenario places on one CPU,
+no preemption) every wait says whether the thread sleeps there: ``lock_page()`` and
+``mutex_lock()`` sleep, ``spin_lock()`` spins; a WAIT always sleeps; ``busy_retry()`` keeps
+the CPU unless the kernel sleeps or calls cond_resched() between the rounds
+(``sleeps=True``); ``cond_resched()`` offers the CPU; ``may_sleep()`` marks where the kernel
+may sleep for a reason the model has no object for (an allocation entering reclaim).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -55,8 +63,10 @@ __all__ = [
     "down_read_trylock",
     "down_write",
     "finish_wait",
+    "io_schedule",
     "kthread_run",
     "lock_page",
+    "may_sleep",
     "mutex_lock",
     "mutex_lock_uncontended",
     "mutex_unlock",
@@ -76,9 +86,11 @@ __all__ = [
     "unlock_page",
     "up_read",
     "up_write",
+    "wait_on_bit",
     "wait_on_page_locked",
     "wait_on_page_writeback",
     "wake_up_all",
+    "wake_up_bit",
 ]
 
 
@@ -107,8 +119,15 @@ def trace(k: Kernel, function: str, detail: str = "") -> None:
 
 
 async def spin_lock(k: Kernel, lock: Lock, site: str = "") -> None:
-    """Take ``lock``, waiting while another thread holds it."""
+    """Take ``lock``, spinning while another thread holds it (the thread keeps its CPU)."""
     await trap(Op(OpKind.ACQUIRE, lock, site))
+    lock.take(_tid(k))
+
+
+async def _sleeping_lock(k: Kernel, lock: Lock, site: str) -> None:
+    """Take the sleeping lock ``lock`` (a mutex, a page lock): a thread that must wait
+    sleeps, giving up its CPU."""
+    await trap(Op(OpKind.ACQUIRE, lock, site, sleeps=True))
     lock.take(_tid(k))
 
 
@@ -143,7 +162,7 @@ async def lock_page(k: Kernel, page: Page, site: str = "lock_page") -> None:
     from swaplab.kernel.mm_types import page_check_live  # mm_types imports this module
 
     page_check_live(page, f"{site}()")
-    await spin_lock(k, page.lock, site)
+    await _sleeping_lock(k, page.lock, site)
 
 
 async def trylock_page(k: Kernel, page: Page, site: str = "trylock_page") -> bool:
@@ -172,7 +191,7 @@ def __clear_page_locked(page: Page) -> None:
 async def mutex_lock(k: Kernel, lock: Lock, site: str = "mutex_lock") -> None:
     """kernel/mutex.c: mutex_lock(): sleep until ``lock`` is ours (an interleaving point:
     another CPU runs while this one waits for or takes the mutex)."""
-    await spin_lock(k, lock, site)
+    await _sleeping_lock(k, lock, site)
 
 
 def mutex_lock_uncontended(k: Kernel, lock: Lock) -> None:
@@ -360,6 +379,27 @@ async def wait_on_page_writeback(
     await trap(Op(OpKind.WAIT, page, site, cond=lambda: not PageWriteback(page)))
 
 
+async def wait_on_bit(k: Kernel, word: object, test_bit: Callable[[], bool],
+                      site: str = "wait_on_bit") -> None:
+    """include/linux/wait.h: wait_on_bit(word, bit, action, TASK_UNINTERRUPTIBLE): return at
+    once if the bit (``test_bit()``) is clear, else sleep until a wake_up_bit() after it
+    was cleared. ``word`` is the object holding the bit."""
+    await trap(Op(OpKind.WAIT, word, site, cond=lambda: not test_bit()))
+
+
+def wake_up_bit(word: object) -> None:
+    """kernel/wait.c: wake_up_bit() after the caller cleared a bit of ``word``: its
+    wait_on_bit() sleepers run again (a WAIT re-tests its condition; to the explorer the
+    wake-up is a write of ``word``)."""
+    plain_write(word)
+
+
+async def io_schedule(k: Kernel, obj: object, done: Callable[[], bool], site: str) -> None:
+    """kernel/sched.c: io_schedule(): sleep for I/O (a request, a bio) until ``done()``
+    holds; the block layer's side writes ``obj`` when it ends the sleep."""
+    await trap(Op(OpKind.WAIT, obj, site, cond=done))
+
+
 async def shared_read(k: Kernel, obj: object, site: str) -> None:
     """A lock-free read of ``obj`` (e.g. PageSwapCache() outside the page lock)."""
     await trap(Op(OpKind.READ, obj, site))
@@ -393,13 +433,29 @@ async def cond_resched(k: Kernel, site: str = "cond_resched") -> None:
     await trap(Op(OpKind.YIELD, None, site))
 
 
-async def busy_retry(k: Kernel, site: str) -> None:
+async def busy_retry(k: Kernel, site: str, sleeps: bool = False) -> None:
     """The next round of a loop that waits for another thread's progress: a ``continue``
     after -EEXIST, a poll with congestion_wait() or schedule_timeout(). Not a kernel
     function: the point where the looping thread, on a CPU of its own, has nothing to do
     until someone else moves (under the explorer's fair policy it runs only when no other
-    thread can)."""
-    await trap(Op(OpKind.SPIN, None, site))
+    thread can). ``sleeps``: the kernel sleeps or calls cond_resched() between the rounds,
+    so on a shared CPU the thread gives it up; without it the loop is a busy loop that
+    keeps its CPU (a soft lockup if the thread it waits for can run only there)."""
+    await trap(Op(OpKind.SPIN, None, site, sleeps=sleeps))
+
+
+async def may_sleep(k: Kernel, site: str, why: str = "may sleep") -> None:
+    """A point where the kernel may sleep for a reason the model has no object for (a
+    GFP_KERNEL allocation that may enter reclaim): the thread gives up its CPU and is
+    runnable again at once (the sleep may also not happen). Only a thread placed on a CPU
+    of the explorer's CPU model traps here; on a CPU of its own the sleep changes nothing
+    another thread could see (no shared access, no CPU to hand over), so there is no
+    interleaving point and the schedules of such runs stay what they were. ``why`` goes
+    to the trace."""
+    running = k.execution.current
+    if running is not None and running.cpu is not None:
+        trace(k, f"{site}()", why)
+        await trap(Op(OpKind.YIELD, None, site))
 
 
 async def kthread_run(k: Kernel, name: str, body: ThreadBody, ctx: Any = None) -> Thread:

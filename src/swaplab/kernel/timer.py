@@ -46,7 +46,7 @@ async def schedule_timeout(k: Kernel, timeout: int, site: str, poll: bool = Fals
     k.timers[tid] = expire
     try:
         if poll:
-            await busy_retry(k, site)
+            await busy_retry(k, site, sleeps=True)
         else:
             await cond_resched(k, site)
     finally:

@@ -43,8 +43,10 @@ def finding_json(finding: Finding, spec: SpecText, stopped: bool = False) -> dic
 
 
 def check_json(result: Result, *, scenario: str, kernel: str | None,
-               patches: Sequence[str] | None, spec: SpecText) -> dict[str, Any]:
-    """The one JSON object `swaplab check --json` prints; a run a stop request cut
+               patches: Sequence[str] | None, spec: SpecText,
+               fixes: Sequence[str] = ()) -> dict[str, Any]:
+    """The one JSON object `swaplab check --json` prints (``fixes``: the later fixes on
+    top of the kernel, also in every schedule text); a run a stop request cut
     (:mod:`swaplab.interrupt`) adds ``interrupted`` (a signal), ``stopped`` (the reason)
     and each finding's ``shrunk``."""
     opts = result.options
@@ -53,6 +55,7 @@ def check_json(result: Result, *, scenario: str, kernel: str | None,
         "scenario": scenario,
         "kernel": kernel,
         "patches": list(patches) if patches is not None else None,
+        "fixes": list(fixes),
         "strategy": opts.strategy,
         "preemption_bound": result.bound,
         "seed": None if get_strategy(opts.strategy).exhaustive else opts.seed,

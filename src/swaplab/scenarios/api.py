@@ -23,12 +23,14 @@ from swaplab.explore.ops import ThreadBody
 @dataclass(frozen=True, slots=True)
 class ScenarioOptions:
     """What a scenario is built for. ``None``: the scenario's default. ``policy`` is the
-    scheduling policy it is explored under (:mod:`swaplab.explore.policy`; None: fair)."""
+    scheduling policy it is explored under (:mod:`swaplab.explore.policy`; None: fair).
+    ``fixes``: later fixes on top of the kernel (commit ids of ``kernel.config.FIXES``)."""
 
     kernel: str | None = None
     patches: tuple[str, ...] | None = None
     page_cluster: int | None = None
     policy: str | None = None
+    fixes: tuple[str, ...] = ()
 
     @property
     def schedules(self) -> str:
@@ -48,13 +50,14 @@ class Scenario:
     name: str
     description: str
     build: Callable[[ScenarioOptions], Instance]
-    kernel_options: bool = False  # whether --kernel/--patches/--page-cluster mean anything
+    kernel_options: bool = False  # whether --kernel/--patches/--fixes/--page-cluster mean anything
     default_kernel: str | None = None
     strategy: str = "dpor"
     preemption_bound: int | None = None
     max_executions: int | None = None
     max_steps: int | None = None
     tags: tuple[str, ...] = field(default=())
+    depth: int = 2  # pct's bug depth d when pct is the strategy
 
     def model(self, options: ScenarioOptions | None = None) -> Model:
         """A picklable zero-argument model building this scenario for ``options``."""
@@ -72,11 +75,15 @@ def new_instance(
     max_steps: int = 10_000,
     quiescent: Callable[[Any], bool] | None = None,
     name: str = "",
+    cpus: Sequence[int | None] = (),
 ) -> Instance:
     """An instance with ``threads`` (name, coroutine, ctx) spawned into ``execution`` (a new
-    one by default; a kernel scenario passes ``k.execution``)."""
+    one by default; a kernel scenario passes ``k.execution``). ``cpus``: the CPU of each
+    thread, in order, for the explorer's CPU model (``swaplab.explore.cpus``: threads on
+    one number share that CPU, which nobody preempts); a thread past its end, or None, runs
+    on a CPU of its own (the default)."""
     execution = execution if execution is not None else Execution()
-    for thread_name, body, ctx in threads:
-        execution.spawn(thread_name, body, ctx)
+    for i, (thread_name, body, ctx) in enumerate(threads):
+        execution.spawn(thread_name, body, ctx, cpus[i] if i < len(cpus) else None)
     return Instance(execution, state, properties, fingerprint=fingerprint, finish=finish,
                     max_steps=max_steps, quiescent=quiescent, name=name)

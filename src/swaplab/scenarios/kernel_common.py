@@ -77,23 +77,28 @@ class World:
 
 
 def make_kernel(options: ScenarioOptions, default: str = "2.6.30",
-                page_cluster: int = 1) -> Kernel:
-    """A machine for ``options`` (kernel preset or 2.6.30 + patches); unknown names raise
-    ConfigError (a ValueError: `swaplab check` turns it into a usage error)."""
+                page_cluster: int = 1, fixes: str | None = None) -> Kernel:
+    """A machine for ``options`` (kernel preset or 2.6.30 + patches) with the later fixes
+    of ``options`` and ``fixes`` (comma-separated commit ids, kernel/config.py: FIXES);
+    unknown names raise ConfigError (a ValueError: `swaplab check` turns it into a usage
+    error)."""
     patches = ",".join(options.patches) if options.patches is not None else None
     if patches is not None and options.kernel not in (None, "2.6.30"):
         raise ConfigError(f"--patches applies on top of 2.6.30, not {options.kernel}")
-    cfg = make_config(options.kernel or default, patches)
+    cfg = make_config(options.kernel or default, patches,
+                      ",".join([*options.fixes, *([fixes] if fixes else [])]))
     k = Kernel(cfg, RAM, ncpus=2)
     cgroup.cgroup_init_root(k)
     k.page_cluster = options.page_cluster if options.page_cluster is not None else page_cluster
     return k
 
 
-def swap_world(options: ScenarioOptions, page_cluster: int) -> World:
-    """What every race scenario starts from: a machine with an area of ``SWAP_SLOTS``
-    slots (slot 0 is the header) and the memcg /A."""
-    k = make_kernel(options, page_cluster=page_cluster)
+def swap_world(options: ScenarioOptions, page_cluster: int, default: str = "2.6.30",
+               fixes: str | None = None) -> World:
+    """What every race scenario starts from: a machine (``default``: the kernel when
+    ``options`` names none) with an area of ``SWAP_SLOTS`` slots (slot 0 is the header)
+    and the memcg /A."""
+    k = make_kernel(options, default, page_cluster, fixes)
     swapfile.sys_swapon(k, SWAP_SLOTS)
     return World(k, memcg_a(k))
 

@@ -11,7 +11,8 @@ import importlib
 from swaplab.scenarios.api import ENGINE, Scenario
 
 MODULES: tuple[str, ...] = ("swaplab.scenarios.tiny", "swaplab.scenarios.kernel_races",
-                           "swaplab.scenarios.shmem_races", "swaplab.scenarios.cgroup_races")
+                           "swaplab.scenarios.shmem_races", "swaplab.scenarios.cgroup_races",
+                           "swaplab.scenarios.lockups", "swaplab.scenarios.later_fixes")
 
 
 class UnknownScenario(KeyError):

@@ -64,7 +64,8 @@ def identity(spec: RunSpec) -> dict[str, Any]:
             "workload_hash": hashlib.sha256(repr(wl).encode()).hexdigest()[:16],
             "kernel": spec.kernel, "patches": spec.patches, "seed": spec.seed,
             "cpus": spec.cpus, "duration_ns": spec.duration_ns,
-            "page_cluster": spec.page_cluster}
+            "page_cluster": spec.page_cluster,
+            **({"fixes": spec.fixes} if spec.fixes else {})}
 
 
 async def _idle() -> None:

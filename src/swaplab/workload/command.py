@@ -67,6 +67,8 @@ def _configure(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list the built-in workloads")
     p.add_argument("--kernel", default="2.6.31", help="2.6.30, 2.6.31 or rfc-2009-05-26")
     p.add_argument("--patches", help="patches on top of 2.6.30 (e.g. 1,2,4)")
+    p.add_argument("--fixes", metavar="ID[,ID]",
+                   help="later fixes on top of the kernel, by 12-hex commit id")
     p.add_argument("--duration", help="virtual time to run (e.g. 60s; default: the workload's)")
     p.add_argument("--seed", type=int, default=0, help="the seed that replays the run")
     p.add_argument("--cpus", type=_positive, default=1, help="CPUs running threads at once")
@@ -96,7 +98,7 @@ def _specs(args: argparse.Namespace) -> list[RunSpec]:
     wl = load_workload(args.workload)
     duration = parse_duration(args.duration) if args.duration else None
     base = RunSpec(wl, args.kernel, args.patches, args.seed, args.cpus, duration,
-                   args.page_cluster)
+                   args.page_cluster, args.fixes)
     sweep = parse_sweep(args.sweep)
     if args.compare:
         if "kernel" in sweep:
@@ -104,7 +106,7 @@ def _specs(args: argparse.Namespace) -> list[RunSpec]:
         sweep = {"kernel": [k for k in args.compare.split(",") if k], **sweep}
     specs = sweep_specs(base, sweep)
     for spec in specs:
-        make_config(spec.kernel, spec.patches)  # ConfigError early, before any run
+        make_config(spec.kernel, spec.patches, spec.fixes)  # ConfigError early, before any run
     return specs
 
 
@@ -176,7 +178,7 @@ def _run_one(args: argparse.Namespace, spec: RunSpec, stop: StopRequest) -> dict
     run = checkpoint.identity(spec)
     sim = checkpoint.load(args.resume, run) if args.resume else Simulation(
         spec.workload, spec.kernel, spec.patches, spec.seed, spec.cpus, spec.duration_ns,
-        spec.page_cluster)
+        spec.page_cluster, fixes=spec.fixes)
     saver = checkpoint.Checkpointer(args.checkpoint, run, args.checkpoint_every) \
         if args.checkpoint else None
     if not sys.stderr.isatty():

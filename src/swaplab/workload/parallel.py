@@ -45,7 +45,7 @@ def run_specs(specs: Sequence[RunSpec], stop: StopPoll, jobs: int = 1,
 
 def _run(spec: RunSpec, stop: StopPoll | None) -> dict[str, Any]:
     return simulate(spec.workload, spec.kernel, spec.patches, spec.seed, spec.cpus,
-                    spec.duration_ns, spec.page_cluster, stop=stop).to_json()
+                    spec.duration_ns, spec.page_cluster, stop=stop, fixes=spec.fixes).to_json()
 
 
 class _EventStop:
@@ -107,7 +107,7 @@ def _stub(spec: RunSpec, reason: str) -> dict[str, Any]:
     """A run cancelled before it reported: its identity and an empty series."""
     from swaplab.kernel.config import make_config
 
-    cfg = make_config(spec.kernel, spec.patches)
+    cfg = make_config(spec.kernel, spec.patches, spec.fixes)
     wl = spec.workload
     page_cluster = wl.machine.page_cluster if spec.page_cluster is None else spec.page_cluster
     duration = (spec.duration_ns or wl.duration_ns) / 1e9

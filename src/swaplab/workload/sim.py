@@ -119,18 +119,19 @@ class Simulation:
 
     def __init__(self, wl: Workload, kernel: str = "2.6.31", patches: str | None = None,
                  seed: int = 0, cpus: int = 1, duration_ns: int | None = None,
-                 page_cluster: int | None = None, max_steps: int | None = None) -> None:
+                 page_cluster: int | None = None, max_steps: int | None = None,
+                 fixes: str | None = None) -> None:
         self.wl = wl
         self.seed = seed
         self.cpus = cpus
         self.duration_ns = duration_ns if duration_ns is not None else wl.duration_ns
-        cfg = make_config(kernel, patches)
+        cfg = make_config(kernel, patches, fixes)
         self.kernel_name = cfg.name
         self.patches = cfg.patches()
         m = wl.machine
         self.page_cluster = m.page_cluster if page_cluster is None else page_cluster
         self.system = System(kernel=kernel, ram=m.ram, swap=m.swap,
-                             page_cluster=self.page_cluster, patches=patches)
+                             page_cluster=self.page_cluster, patches=patches, fixes=fixes)
         k = self.k = self.system.k
         if m.gc_threshold is not None:
             k.cfg = replace(k.cfg, cache_only_gc_threshold=m.gc_threshold)
@@ -325,11 +326,13 @@ def _set_cpus(k: Kernel, cpus: int) -> None:
 def simulate(wl: Workload, kernel: str = "2.6.31", patches: str | None = None, seed: int = 0,
              cpus: int = 1, duration_ns: int | None = None, page_cluster: int | None = None,
              progress: Callable[[float], None] | None = None,
-             max_steps: int | None = None, stop: StopPoll | None = None) -> Result:
+             max_steps: int | None = None, stop: StopPoll | None = None,
+             fixes: str | None = None) -> Result:
     """Run ``wl`` once; see :class:`Simulation`. With ``stop`` (such as the command's
     :class:`swaplab.interrupt.StopRequest`), it ends early at the sample where ``stop``
     asks (``Result.stopped``)."""
-    sim = Simulation(wl, kernel, patches, seed, cpus, duration_ns, page_cluster, max_steps)
+    sim = Simulation(wl, kernel, patches, seed, cpus, duration_ns, page_cluster, max_steps,
+                     fixes)
     return sim.run(progress, stop)
 
 

@@ -34,10 +34,11 @@ class RunSpec:
     cpus: int = 1
     duration_ns: int | None = None
     page_cluster: int | None = None
+    fixes: str | None = None  # later fixes, comma-separated commit ids
 
     def run(self) -> dict[str, Any]:
         return simulate(self.workload, self.kernel, self.patches, self.seed, self.cpus,
-                        self.duration_ns, self.page_cluster).to_json()
+                        self.duration_ns, self.page_cluster, fixes=self.fixes).to_json()
 
 
 def kernel_item(item: str) -> tuple[str, str | None]:
