@@ -66,11 +66,13 @@ from swaplab.kernel import (
     swap_state,
     swapfile,
     user_access,
+    vmscan,
 )
 from swaplab.kernel import mmap as kmmap
 from swaplab.kernel.cgroup import Cftype, Cgroup
 from swaplab.kernel.config import make_config
 from swaplab.kernel.errno import KernelBug
+from swaplab.kernel.gfp import GFP_KERNEL
 from swaplab.kernel.kernel import HZ, Kernel
 from swaplab.kernel.memcontrol import MemCgroup
 from swaplab.kernel.mm_types import (
@@ -598,6 +600,40 @@ class System:
                 raise _oserror(ret, "swapoff")
 
     # -- tasks ----------------------------------------------------------------------------
+
+    # -- what the kernel runs on its own (an operation of a race, or a nudge) ---------------
+
+    def reclaim(self, path: str) -> int:
+        """Limit reclaim of group ``path``, as a charge over its limit runs it
+        (mm/vmscan.c: try_to_free_mem_cgroup_pages(), GFP_KERNEL, swap allowed, the group's
+        swappiness): its return value, the pages reclaimed (a page written out to swap is
+        freed later, when its I/O completes, and is not counted)."""
+        mem = _memcg(self._cgroup(path))
+        swappiness = memcontrol.get_swappiness(self.k, mem)
+        freed = self._call(f"reclaim {path}", vmscan.try_to_free_mem_cgroup_pages, self.k, mem,
+                           GFP_KERNEL, False, swappiness)
+        return int(freed)
+
+    def kswapd(self) -> int:
+        """One wake-up of kswapd (mm/vmscan.c: kswapd() -> balance_pgdat() while the zone is
+        below pages_high): the number of pages it freed."""
+        return int(self._call("kswapd", vmscan.kswapd, self.k))
+
+    def reclaim_cache_only(self) -> None:
+        """What the kernel under test does about swap slots only the swap cache holds:
+        2.6.31 frees each one (mm/swapfile.c: __try_to_reclaim_swap(), as scan_swap_map()
+        does once vm_swap_full()); RFC 5/5 runs its GC work; 2.6.30 has nothing (EINVAL)."""
+        k = self.k
+        if k.cfg.cache_only_gc:
+            self._call("cache_only_gc", swapfile.cache_only_gc_work, k)
+            return
+        if not k.cfg.reuse_cache_only:
+            raise _oserror(_errno.EINVAL, "reclaim_cache_only: this kernel has none")
+        for si in list(k.swap_info):
+            for offset in range(1, len(si.swap_map)):
+                if si.swap_map[offset] == swapfile.SWAP_HAS_CACHE:
+                    self._call("__try_to_reclaim_swap", swapfile.__try_to_reclaim_swap, k, si,
+                               offset)
 
     def spawn(self, path: str = "/", comm: str = "task") -> Task:
         """A new task with an empty mm in the group ``path``."""

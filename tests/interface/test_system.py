@@ -195,3 +195,23 @@ def test_swapon_discard_is_an_area_on_a_discarding_device() -> None:
     disk = s.swapon("2M")
     assert s.k.swap_info[ssd].flags & SWP_DISCARDABLE
     assert not s.k.swap_info[disk].flags & SWP_DISCARDABLE
+
+
+def test_the_kernels_own_reclaim_can_be_run_by_hand() -> None:
+    s = System(kernel="2.6.31", ram="2M", swap="256K")
+    s.mkdir("/A")
+    t = s.spawn("/A")
+    t.touch(t.mmap_anon("64K"))
+    assert s.read("/A/memory.usage_in_bytes") == "65536\n"
+    assert s.reclaim("/A") >= 0
+    assert s.read("/A/memory.usage_in_bytes") == "0\n"  # written out, freed at I/O completion
+    assert s.read("/A/memory.memsw.usage_in_bytes") == "65536\n"
+    assert s.kswapd() == 0  # the zone is above pages_high: nothing to do
+    s.reclaim_cache_only()
+    assert s.check_invariants() == []
+    with pytest.raises(OSError, match="has none") as e:
+        System(kernel="2.6.30", ram="2M", swap="256K").reclaim_cache_only()
+    assert e.value.errno == errno.EINVAL
+    with pytest.raises(OSError) as e:
+        s.reclaim("/nope")
+    assert e.value.errno == errno.ENOENT

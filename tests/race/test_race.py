@@ -77,3 +77,18 @@ def test_type1_state_without_readahead_is_clean(kernel: str) -> None:
     r = st.s.race({"A: exit": st.a.exit, "B: fault": lambda: st.b.touch(st.mb)})
     print(r)
     assert_clean(r)
+
+
+def test_type2_against_the_kernels_own_reclaim(capsys: pytest.CaptureFixture[str]) -> None:
+    """The kernel's actors are operations too: A's exit against limit reclaim of /A
+    (System.reclaim) leaves the cover letter's Type-2 on 2.6.30."""
+    s = System(kernel="2.6.30", ram="2M", swap="256K")
+    s.mkdir("/A")
+    a = s.spawn("/A")
+    a.touch(a.mmap_anon("4K"))
+    r = s.race({"A: exit": a.exit, "R: reclaim": lambda: s.reclaim("/A")}, first=True)
+    print(r)
+    assert r.status == "found"
+    assert {f.property for f in r.findings} & {"swap-slot-leak", "memcg-lru-visibility"}
+    functions = {e.function for e in r.findings[0].trace}
+    assert "page_remove_rmap()" in functions and "add_to_swap_cache()" in functions
