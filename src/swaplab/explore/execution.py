@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from swaplab.explore.ops import YIELDS, Op, OpKind, StepRecord, ThreadBody
+from swaplab.explore.ops import YIELDS, Op, OpKind, StepRecord, ThreadBody, running
 
 
 class Deadlock(Exception):
@@ -116,14 +116,14 @@ class Execution:
         self.steps += 1
         thread.started = True
         body = thread.body
-        outer = StepRecord.current
+        outer = running.record
         record = self.record
         # readers copy what they keep: reuse an empty one
         if record.locks or record.writes or record.reads:
             record = self.record = StepRecord()
         record.tid = thread.tid
         record.op = thread.pending
-        StepRecord.current = record
+        running.record = record
         try:
             op: Op = body.send(value)
             while op.kind is OpKind.SPAWN:
@@ -140,7 +140,7 @@ class Execution:
             thread.pending = op
         finally:
             self.current = None
-            StepRecord.current = outer
+            running.record = outer
 
     def retire(self, thread: Thread) -> None:
         """Forget the finished ``thread``: its slot keeps :data:`RETIRED`, so later threads

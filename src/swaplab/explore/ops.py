@@ -49,13 +49,11 @@ class StepRecord:
     objects it wrote in plain code (an atomic counter such as a page's reference count,
     changed without an interleaving point of its own) and those it only read there. The
     explorer's dependency relation takes all of them into account. :meth:`Execution.step
-    <swaplab.explore.execution.Execution.step>` makes a fresh record the current one while
-    the step runs; outside steps (a model's setup) nothing is recorded."""
+    <swaplab.explore.execution.Execution.step>` makes a fresh record the current one
+    (:data:`running`'s ``record``) while the step runs; outside steps (a model's setup)
+    nothing is recorded."""
 
     __slots__ = ("locks", "op", "reads", "tid", "writes")
-
-    #: The record of the running step; None outside steps.
-    current: ClassVar[StepRecord | None] = None
 
     def __init__(self) -> None:
         self.locks: list[Effect] = []
@@ -64,6 +62,21 @@ class StepRecord:
         #: the thread running the step (-1 until a step sets it) and the operation it runs
         self.tid = -1
         self.op: Op | None = None
+
+
+class Running:
+    """Where the record of the running step is kept (None outside steps). An instance
+    attribute, not a class one: rebinding a class attribute at every step would make the
+    interpreter drop what it cached about that class."""
+
+    __slots__ = ("record",)
+
+    def __init__(self) -> None:
+        self.record: StepRecord | None = None
+
+
+#: The running step's record (``running.record``).
+running = Running()
 
 
 def stable_name(obj: object, base: int) -> object:
@@ -85,7 +98,7 @@ def stable_name(obj: object, base: int) -> object:
 
 def plain_write(obj: object) -> None:
     """Record that the running step wrote ``obj`` in plain code (no interleaving point)."""
-    record = StepRecord.current
+    record = running.record
     if record is not None:
         record.writes.append(obj)
 
@@ -94,7 +107,7 @@ def plain_read(obj: object) -> None:
     """Record that the running step read ``obj`` in plain code (a lock-free test of a
     field other threads write): the explorer orders the step against every write of
     ``obj`` (or, for a lock, every step that took or released it)."""
-    record = StepRecord.current
+    record = running.record
     if record is not None:
         record.reads.append(obj)
 
@@ -138,14 +151,14 @@ class Lock:
 
     def take(self, tid: int) -> None:
         """The lock is now held by thread ``tid`` (the caller checked it was free)."""
-        record = StepRecord.current
+        record = running.record
         if record is not None:
             record.locks.append((self, self._holder))
         self._holder = tid
 
     def release(self) -> None:
         """The lock is free (by any thread)."""
-        record = StepRecord.current
+        record = running.record
         if record is not None:
             record.locks.append((self, self._holder))
         self._holder = None

@@ -270,7 +270,7 @@ def css_put(k: Kernel, mem: MemCgroup) -> None:
     memcg_check_live(mem, "css_put()")
     plain_write(mem)
     mem.css_refcnt -= 1
-    BUG_ON(mem.css_refcnt < 0, f"css_put({mem!r}): css refcount below 0")
+    BUG_ON(mem.css_refcnt < 0, "css_put(%r): css refcount below 0", mem)
     if mem.css_refcnt == 1:
         cgroup_wakeup_rmdir_waiter(k, mem.cgroup)
 
@@ -559,7 +559,7 @@ def mem_cgroup_add_lru_list(k: Kernel, page: Page, lru: int) -> None:
     if not PageCgroupUsed(pc) or mem is None:
         trace(k, "mem_cgroup_add_lru_list()", f"{page!r} !PageCgroupUsed: not linked")
         return
-    BUG_ON(pc.lru >= 0, f"mem_cgroup_add_lru_list({page!r}): page_cgroup already linked")
+    BUG_ON(pc.lru >= 0, "mem_cgroup_add_lru_list(%r): page_cgroup already linked", page)
     memcg_check_live(mem, "mem_cgroup_add_lru_list()")
     mem.lists[lru][pc] = None
     pc.lru = lru
@@ -686,7 +686,7 @@ def mem_cgroup_put(k: Kernel, mem: MemCgroup) -> None:
     """mm/memcontrol.c: mem_cgroup_put(): at 0 free the struct, then drop the
     hierarchical parent's reference."""
     memcg_check_live(mem, "mem_cgroup_put()")
-    BUG_ON(mem.refcnt <= 0, f"mem_cgroup_put({mem!r}): refcnt {mem.refcnt}")
+    BUG_ON(mem.refcnt <= 0, "mem_cgroup_put(%r): refcnt %s", mem, mem.refcnt)
     plain_write(mem)  # atomic_dec_and_test(&mem->refcnt)
     mem.refcnt -= 1
     if mem.refcnt == 0:
@@ -858,7 +858,7 @@ async def __mem_cgroup_try_charge(k: Kernel, mm: MmStruct | None, gfp: int,
         css_get(k, mem)
     if mem is None:
         return 0, None
-    VM_BUG_ON(css_is_removed(mem), f"__mem_cgroup_try_charge: {mem!r} is removed")
+    VM_BUG_ON(css_is_removed(mem), "__mem_cgroup_try_charge: %r is removed", mem)
     nr_retries = MEM_CGROUP_RECLAIM_RETRIES
     while True:
         noswap = False
@@ -968,7 +968,7 @@ def try_get_mem_cgroup_from_swapcache(k: Kernel, page: Page) -> MemCgroup | None
     """mm/memcontrol.c: try_get_mem_cgroup_from_swapcache() (page locked): for a swap-cache
     page, its own memcg if USED, else the memcg its slot's swap record names; with a css
     reference, or None (no record, or the memcg is removed)."""
-    VM_BUG_ON(not PageLocked(page), f"try_get_mem_cgroup_from_swapcache({page!r}): unlocked")
+    VM_BUG_ON(not PageLocked(page), "try_get_mem_cgroup_from_swapcache(%r): unlocked", page)
     if not PageSwapCache(page):
         return None
     pc = page.page_cgroup
@@ -1120,9 +1120,9 @@ def mem_cgroup_uncharge_page(k: Kernel, page: Page) -> None:
 def mem_cgroup_uncharge_cache_page(k: Kernel, page: Page) -> None:
     """mm/memcontrol.c: mem_cgroup_uncharge_cache_page() (page left its page cache: not
     mapped, mapping already NULL); common(CACHE), a no-op for a swap-cache page."""
-    VM_BUG_ON(page_mapped(page), f"mem_cgroup_uncharge_cache_page({page!r}): mapped")
+    VM_BUG_ON(page_mapped(page), "mem_cgroup_uncharge_cache_page(%r): mapped", page)
     VM_BUG_ON(page.mapping is not None,
-              f"mem_cgroup_uncharge_cache_page({page!r}): mapping still set")
+              "mem_cgroup_uncharge_cache_page(%r): mapping still set", page)
     __mem_cgroup_uncharge_common(k, page, MEM_CGROUP_CHARGE_TYPE_CACHE)
 
 
@@ -1176,7 +1176,7 @@ def mem_cgroup_move_account(k: Kernel, pc: PageCgroup, mem_from: MemCgroup,
     page = pc.page
     assert page is not None
     VM_BUG_ON(mem_from is mem_to, "mem_cgroup_move_account: from == to")
-    VM_BUG_ON(PageLRU(page), f"mem_cgroup_move_account({page!r}): page on the LRU")
+    VM_BUG_ON(PageLRU(page), "mem_cgroup_move_account(%r): page on the LRU", page)
     if pc.lock.holder is not None:  # trylock_page_cgroup()
         return -EBUSY
     lock_page_cgroup(pc)
@@ -1439,7 +1439,7 @@ async def mem_cgroup_resize_memsw_limit(k: Kernel, memcg: MemCgroup, val: int) -
 def mem_cgroup_from_cont(cont: Cgroup) -> MemCgroup:
     """mm/memcontrol.c: mem_cgroup_from_cont(): the memcg of a cgroup."""
     mem = cont.memcg
-    BUG_ON(mem is None, f"mem_cgroup_from_cont({cont!r}): no memory css")
+    BUG_ON(mem is None, "mem_cgroup_from_cont(%r): no memory css", cont)
     assert mem is not None
     return mem
 

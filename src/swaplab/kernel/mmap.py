@@ -106,7 +106,7 @@ async def split_vma(k: Kernel, mm: MmStruct, vma: VmAreaStruct, addr: int,
     """mm/mmap.c: split_vma(): a new vma takes [vm_start, addr) (``new_below``) or
     [addr, vm_end); ``vma`` keeps the other part. Both share anon_vma and file.
     Returns the new vma."""
-    BUG_ON(not vma.vm_start < addr < vma.vm_end, f"split_vma at {addr:#x} outside the vma")
+    BUG_ON(not vma.vm_start < addr < vma.vm_end, "split_vma at %#x outside the vma", addr)
     new = replace(vma)
     if new_below:
         new.vm_end = addr
@@ -279,5 +279,5 @@ async def exit_mmap(k: Kernel, mm: MmStruct) -> None:
         plain_write(mm)  # nobody else reaches the mm now
         mm.total_vm -= vma_pages(vma)
         await remove_vma(k, mm, vma)
-    BUG_ON(bool(mm.ptes), f"exit_mmap: {len(mm.ptes)} ptes left")
+    BUG_ON(bool(mm.ptes), "exit_mmap: %s ptes left", len(mm.ptes))
     trace(k, "exit_mmap()", "")

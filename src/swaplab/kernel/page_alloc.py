@@ -232,7 +232,7 @@ def __page_cache_release(k: Kernel, page: Page) -> None:
     interleaving point (no model path does); it is a :class:`KernelBug` if someone does.
     """
     if PageLRU(page):
-        with lru_lock_held(k.zone, f"put_page({page!r})"):
+        with lru_lock_held(k.zone, "put_page", page):
             page.flags &= ~PG_lru
             swap.del_page_from_lru(k, page)
     __free_page(k, page)
@@ -242,7 +242,7 @@ def put_page(k: Kernel, page: Page) -> None:
     """mm/swap.c: put_page(): drop a reference; the last one frees the page
     (put_page_testzero -> __page_cache_release)."""
     page_check_live(page, "put_page()")
-    BUG_ON(page._count <= 0, f"put_page({page!r}) with count {page._count}")
+    BUG_ON(page._count <= 0, "put_page(%r) with count %s", page, page._count)
     plain_write(page)  # an atomic decrement others test without a lock
     page._count -= 1
     if page._count == 0:

@@ -158,7 +158,7 @@ class ShmemInode:
 def SHMEM_I(mapping: AddressSpace) -> ShmemInode:
     """include/linux/shmem_fs.h: SHMEM_I(mapping->host)."""
     host = mapping.host
-    BUG_ON(not isinstance(host, ShmemInode), f"{mapping!r} is not a shmem mapping")
+    BUG_ON(not isinstance(host, ShmemInode), "%r is not a shmem mapping", mapping)
     assert isinstance(host, ShmemInode)
     return host
 

@@ -15,13 +15,11 @@ timeout.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from swaplab.explore import Execution, Lock, Op, OpKind, Thread, ThreadBody, trap
-from swaplab.explore.ops import StepRecord, plain_read, plain_write
+from swaplab.explore.ops import plain_read, plain_write, running
 
 if TYPE_CHECKING:
     from swaplab.kernel.kernel import Kernel
@@ -133,7 +131,7 @@ def spin_lock_uncontended(lock: Lock) -> None:
     error, not a kernel bug."""
     if lock.holder is not None:
         raise RuntimeError(f"{lock.name} held across an interleaving point by {lock.holder}")
-    record = StepRecord.current
+    record = running.record
     lock.take(record.tid if record is not None else -1)
 
 
@@ -184,15 +182,21 @@ def mutex_lock_uncontended(k: Kernel, lock: Lock) -> None:
     spin_lock_uncontended(lock)
 
 
-@contextmanager
-def spin_lock_held(lock: Lock) -> Iterator[None]:
+class spin_lock_held:
     """spin_lock() ... spin_unlock() around a section of plain code inside one step (see
-    spin_lock_uncontended())."""
-    spin_lock_uncontended(lock)
-    try:
-        yield
-    finally:
-        spin_unlock(lock)
+    spin_lock_uncontended()): ``with spin_lock_held(lock): ...``. A class rather than a
+    generator-based context manager: it is entered on every page allocation and free."""
+
+    __slots__ = ("lock",)
+
+    def __init__(self, lock: Lock) -> None:
+        self.lock = lock
+
+    def __enter__(self) -> None:
+        spin_lock_uncontended(self.lock)
+
+    def __exit__(self, *exc: object) -> None:
+        spin_unlock(self.lock)
 
 
 def mutex_unlock(lock: Lock) -> None:

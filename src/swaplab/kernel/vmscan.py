@@ -283,7 +283,7 @@ def isolate_lru_page(k: Kernel, page: Page) -> int:
     Plain function: the zone->lru_lock section runs inside the caller's step (nobody holds
     lru_lock across an interleaving point in the model; KernelBug if someone does)."""
     ret = -EBUSY
-    with lru_lock_held(k.zone, f"isolate_lru_page({page!r})"):
+    with lru_lock_held(k.zone, "isolate_lru_page", page):
         if PageLRU(page) and get_page_unless_zero(page):
             lru = swap.page_lru(page)
             ClearPageFlag(page, PG_lru)

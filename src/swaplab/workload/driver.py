@@ -16,8 +16,9 @@ unchanged. What it adds:
   (cond_resched), and a free CPU takes a random runnable thread;
 - CPU time: each step costs ``step_ns`` of its CPU, so the clock advances by
   ``step_ns / (threads on CPUs)`` per step;
-- time for the model: ``clock(now)`` (if set) is called before every step, so the
-  simulated machine's clock (jiffies) follows the virtual one; ``timed_sleep(thread)`` (if
+- time for the model: ``clock(now)`` (if set) is called before a step when the clock
+  reached the time it asked to be called again (it returns that time: the next jiffy), so
+  the simulated machine's clock (jiffies) follows the virtual one; ``timed_sleep(thread)`` (if
   set) says how long a thread that just reached a YIELD or busy-wait round sleeps there
   (a timed sleep of the kernel, such as congestion_wait()), or None: such a thread leaves
   its CPU and becomes runnable again that much later (not parkable: a kernel path);
@@ -106,8 +107,10 @@ class VirtualDriver:
         self.io_started = 0
         #: called after every step; returning True makes run_until() return early
         self.after_step: Callable[[], bool] | None = None
-        #: called with the clock before every step
-        self.clock: Callable[[int], None] | None = None
+        #: called with the clock before a step once it reached ``next_clock``; returns the
+        #: next such time (its clock changes only then)
+        self.clock: Callable[[int], int] | None = None
+        self.next_clock = 0
         #: the nanoseconds a thread pending at a YIELD or SPIN sleeps there, or None
         self.timed_sleep: Callable[[Thread], int | None] | None = None
         for thread in execution.threads:
@@ -233,26 +236,37 @@ class VirtualDriver:
     def step_once(self, thread: Thread) -> None:
         if self.max_steps is not None and self.steps >= self.max_steps:
             raise StepLimit(f"more than {self.max_steps} steps")
-        if self.clock is not None:
-            self.clock(self.now)
+        if self.clock is not None and self.now >= self.next_clock:
+            self.next_clock = self.clock(self.now)
         self.execution.step(thread)
         self.steps += 1
         self.now += self.lat.step_ns // max(1, len(self.oncpu))
         self._after(thread)
 
+    def _keeps_cpu(self, thread: Thread) -> bool:
+        """Whether :meth:`_pick` would pick ``thread`` again without a choice: it is alone
+        on the only CPU and no sleeper is due (nothing to wake, no CPU to fill)."""
+        oncpu = self.oncpu
+        return (self.cpus == 1 and len(oncpu) == 1 and oncpu[0] is thread
+                and not (self.heap and self.heap[0][0] <= self.now))
+
     def run_until(self, until: int) -> None:
         """Run threads until the clock reaches ``until`` (or nothing is left to run, or
-        ``after_step`` asks to stop)."""
+        ``after_step`` asks to stop). While one thread keeps the only CPU, it runs on
+        without a scheduling decision."""
         hook = self.after_step
         while True:
             thread = self._pick(until)
             if thread is None:
                 return
-            self.step_once(thread)
-            if hook is not None and hook():
-                return
-            if self.now >= until:
-                return
+            while True:
+                self.step_once(thread)
+                if hook is not None and hook():
+                    return
+                if self.now >= until:
+                    return
+                if not self._keeps_cpu(thread):
+                    break
 
     def quiesce(self, max_steps: int = 1_000_000) -> bool:
         """Park threads at parkable sleeps and run the others until none is left; True when
