@@ -39,6 +39,10 @@ class OpKind(IntEnum):
 #: Operations after which switching threads is not a preemption: the thread offers the CPU.
 YIELDS = (OpKind.YIELD, OpKind.SPIN)
 
+#: Operations a driver always sees (a thread offering the CPU, a new thread, a choice to
+#: answer): never taken in a fast lane (see :class:`Running`).
+SWITCHES = (OpKind.YIELD, OpKind.SPIN, OpKind.SPAWN, OpKind.CHOICE)
+
 
 #: One lock effect of a step: the lock and who held it just before (None: it was free).
 Effect: TypeAlias = "tuple[Lock, int | None]"
@@ -67,12 +71,19 @@ class StepRecord:
 class Running:
     """Where the record of the running step is kept (None outside steps). An instance
     attribute, not a class one: rebinding a class attribute at every step would make the
-    interpreter drop what it cached about that class."""
+    interpreter drop what it cached about that class.
 
-    __slots__ = ("record",)
+    ``lane`` is the running execution's fast lane, if its driver has one
+    (:meth:`Execution.step <swaplab.explore.execution.Execution.step>`): :func:`trap` asks
+    it first whether the thread goes on through its operation at once, as the driver would
+    have resumed it right away; then the step ends and the next begins without the
+    thread's coroutines being suspended and resumed."""
+
+    __slots__ = ("lane", "record")
 
     def __init__(self) -> None:
         self.record: StepRecord | None = None
+        self.lane: Callable[[Op], bool] | None = None
 
 
 #: The running step's record (``running.record``).
@@ -230,5 +241,10 @@ ThreadBody: TypeAlias = Coroutine[Op, Any, Any]
 
 @types.coroutine
 def trap(op: Op) -> Generator[Op, Any, Any]:
-    """Suspend the running thread with ``op`` pending; return what the driver sends back."""
+    """Suspend the running thread with ``op`` pending; return what the driver sends back
+    (nothing, at once, when the running execution's fast lane takes ``op``: see
+    :class:`Running`)."""
+    lane = running.lane
+    if lane is not None and lane(op):
+        return None
     return (yield op)

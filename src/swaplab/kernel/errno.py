@@ -27,10 +27,10 @@ class KernelBug(Exception):
 
 def BUG_ON(condition: bool, what: str, *args: object) -> None:
     """include/asm-generic/bug.h: BUG_ON(): raise :class:`KernelBug` when ``condition``.
-    The message is ``what``, or ``what % args`` with arguments: built only when it fires
-    (the checks run on every fault)."""
+    The message is ``what``, or ``what.format(*args)`` with arguments: built only when
+    it fires (the checks run on every fault)."""
     if condition:
-        raise KernelBug(what % args if args else what)
+        raise KernelBug(what.format(*args) if args else what)
 
 
 def BUG(what: str) -> NoReturn:

@@ -50,7 +50,7 @@ async def end_swap_bio_write(k: Kernel, page: Page) -> None:
     VM_BUG_ON(not PageWriteback(page), "end_page_writeback: page not under writeback")
     ClearPageWriteback(page)
     k.zone.vm_stat[NR_WRITEBACK] -= 1
-    trace(k, "end_swap_bio_write()", repr(page))
+    trace(k, "end_swap_bio_write()", "{!r}", page)
 
 
 async def end_swap_bio_read(k: Kernel, page: Page, entry: int) -> None:
@@ -63,7 +63,7 @@ async def end_swap_bio_read(k: Kernel, page: Page, entry: int) -> None:
     page.data = p.data.get(swapfile.swp_offset(entry), 0)
     SetPageUptodate(page)
     unlock_page(page)
-    trace(k, "end_swap_bio_read()", repr(page))
+    trace(k, "end_swap_bio_read()", "{!r}", page)
 
 
 def _write_slot(k: Kernel, page: Page) -> None:
@@ -84,13 +84,13 @@ async def swap_writepage(k: Kernel, page: Page) -> int:
     completion (a thread of its own) clears PG_writeback. Returns 0."""
     if await swapfile.try_to_free_swap(k, page):
         unlock_page(page)
-        trace(k, "swap_writepage()", f"{page!r}: stale, freed")
+        trace(k, "swap_writepage()", "{!r}: stale, freed", page)
         return 0
     SetPageWriteback(page)
     k.zone.vm_stat[NR_WRITEBACK] += 1
     _write_slot(k, page)
     unlock_page(page)
-    trace(k, "swap_writepage()", f"{page!r} -> {page.private:#x}")
+    trace(k, "swap_writepage()", "{!r} -> {:#x}", page, page.private)
     await kthread_run(k, f"end_swap_bio_write {page!r}", end_swap_bio_write(k, page), _IRQ)
     return 0
 
@@ -100,7 +100,7 @@ async def swap_readpage(k: Kernel, page: Page) -> int:
     the read; its completion thread sets PG_uptodate and unlocks the page. Returns 0."""
     VM_BUG_ON(not PageLocked(page), "swap_readpage: page not locked")
     VM_BUG_ON(PageUptodate(page), "swap_readpage: page already uptodate")
-    trace(k, "swap_readpage()", f"{page!r} <- {page.private:#x}")
+    trace(k, "swap_readpage()", "{!r} <- {:#x}", page, page.private)
     await kthread_run(k, f"end_swap_bio_read {page!r}",
                       end_swap_bio_read(k, page, page.private), _IRQ)
     return 0

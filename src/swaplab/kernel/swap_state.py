@@ -98,14 +98,14 @@ async def add_to_swap_cache(k: Kernel, page: Page, entry: int, gfp: int) -> int:
         ClearPageSwapCache(page)
         plain_write(page)
         page._count -= 1
-        trace(k, "add_to_swap_cache()", f"{page!r} {entry:#x} == -EEXIST")
+        trace(k, "add_to_swap_cache()", "{!r} {:#x} == -EEXIST", page, entry)
         return -EEXIST
     space.page_tree[entry] = page
     space.nrpages += 1
     k.zone.vm_stat[NR_FILE_PAGES] += 1
     k.swap_cache_info.add_total += 1
     spin_unlock(space.tree_lock)
-    trace(k, "add_to_swap_cache()", f"{page!r} {entry:#x}")
+    trace(k, "add_to_swap_cache()", "{!r} {:#x}", page, entry)
     return 0
 
 
@@ -134,7 +134,7 @@ async def delete_from_swap_cache(k: Kernel, page: Page) -> None:
     await spin_lock(k, space.tree_lock, "delete_from_swap_cache")
     __delete_from_swap_cache(k, page)
     spin_unlock(space.tree_lock)
-    trace(k, "delete_from_swap_cache()", f"{page!r} {entry:#x}")
+    trace(k, "delete_from_swap_cache()", "{!r} {:#x}", page, entry)
     if k.cfg.swapcache_interface:
         await swapfile.swapcache_free(k, entry, page)
     else:
@@ -159,7 +159,7 @@ async def add_to_swap(k: Kernel, page: Page) -> int:
         err = await add_to_swap_cache(k, page, entry, __GFP_HIGH | __GFP_NOMEMALLOC | __GFP_NOWARN)
         if err == 0:
             SetPageDirty(page)
-            trace(k, "add_to_swap()", f"{page!r} -> {entry:#x}")
+            trace(k, "add_to_swap()", "{!r} -> {:#x}", page, entry)
             return 1
         if k.cfg.swapcache_interface:
             await swapfile.swapcache_free(k, entry, None)
@@ -167,7 +167,7 @@ async def add_to_swap(k: Kernel, page: Page) -> int:
             await swapfile.swap_free(k, entry)
         if err != -EEXIST:
             return 0
-        trace(k, "add_to_swap()", f"{entry:#x}: -EEXIST, retry")
+        trace(k, "add_to_swap()", "{:#x}: -EEXIST, retry", entry)
 
 
 async def lookup_swap_cache(k: Kernel, entry: int) -> Page | None:
@@ -212,14 +212,14 @@ async def read_swap_cache_async(
         elif not await swapfile.swap_duplicate(k, entry):
             break
         __set_page_locked(k, new_page)
-        trace(k, "__set_page_locked()", repr(new_page))
+        trace(k, "__set_page_locked()", "{!r}", new_page)
         SetPageSwapBacked(new_page)
         err = await add_to_swap_cache(k, new_page, entry, gfp & GFP_KERNEL)
         if err == 0:
-            trace(k, "lru_cache_add_anon()", repr(new_page))
+            trace(k, "lru_cache_add_anon()", "{!r}", new_page)
             await swap.lru_cache_add_anon(k, new_page)
             await page_io.swap_readpage(k, new_page)
-            trace(k, "read_swap_cache_async()", f"{entry:#x} -> new {new_page!r}")
+            trace(k, "read_swap_cache_async()", "{:#x} -> new {!r}", entry, new_page)
             return new_page
         ClearPageSwapBacked(new_page)
         __clear_page_locked(new_page)
@@ -258,13 +258,13 @@ async def free_swap_cache(k: Kernel, page: Page) -> None:
     PageSwapCache test is unlocked; try_to_free_swap re-checks under the lock)."""
     await atomic_read(k, page, "free_swap_cache: PageSwapCache")  # races add_to_swap
     if not PageSwapCache(page):
-        trace(k, "free_swap_cache()", f"{page!r} !PageSwapCache: nothing to free")
+        trace(k, "free_swap_cache()", "{!r} !PageSwapCache: nothing to free", page)
     elif not page_mapped(page):
         if await trylock_page(k, page, "free_swap_cache"):
             await swapfile.try_to_free_swap(k, page)
             unlock_page(page)
         else:
-            trace(k, "free_swap_cache()", f"trylock_page({page!r}) -> fail")
+            trace(k, "free_swap_cache()", "trylock_page({!r}) -> fail", page)
 
 
 async def free_page_and_swap_cache(k: Kernel, page: Page) -> None:

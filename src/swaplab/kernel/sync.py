@@ -97,11 +97,12 @@ def current(k: Kernel) -> Current:
     return ctx
 
 
-def trace(k: Kernel, function: str, detail: str = "") -> None:
+def trace(k: Kernel, function: str, detail: str = "", *args: object) -> None:
     """Log a trace event (``swap_duplicate()``, ``swap_entry_free() == 1``) for the
-    running thread; free when tracing is off."""
+    running thread; free when tracing is off. With ``args`` the detail is
+    ``detail.format(*args)``, built only when tracing is on."""
     if k.execution.trace is not None:
-        k.execution.log(function, detail)
+        k.execution.log(function, detail.format(*args) if args else detail)
 
 
 async def spin_lock(k: Kernel, lock: Lock, site: str = "") -> None:

@@ -105,6 +105,9 @@ class VirtualDriver:
         self.draining = False
         self.known = len(execution.threads)
         self.io_started = 0
+        #: the ``until`` of the run_until() going on (-1 outside it): the fast lane's end
+        self.fast_until = -1
+        execution.lane = self._go_on
         #: called after every step; returning True makes run_until() return early
         self.after_step: Callable[[], bool] | None = None
         #: called with the clock before a step once it reached ``next_clock``; returns the
@@ -151,21 +154,24 @@ class VirtualDriver:
             self._leave(thread)
             self.execution.retire(thread)
             return
+        pending = thread.pending
+        assert pending is not None
+        if pending.kind not in YIELDS:
+            if not pending.enabled():  # blocked
+                self.oncpu.remove(thread)
+            return
         slp = _sleep_of(thread)
         if slp is not None:
             self._leave(thread)
             self._push(self.now + slp.ns, thread)
             return
-        pending = thread.pending
-        assert pending is not None
-        if pending.kind in YIELDS and self.timed_sleep is not None:
+        if self.timed_sleep is not None:
             ns = self.timed_sleep(thread)
             if ns is not None:
                 self._leave(thread)
                 self._push(self.now + ns, thread)
                 return
-        if pending.kind in YIELDS or not pending.enabled():  # cond_resched, a busy-wait round
-            self.oncpu.remove(thread)
+        self.oncpu.remove(thread)  # cond_resched, a busy-wait round
 
     def _wake(self) -> None:
         heap = self.heap
@@ -243,30 +249,53 @@ class VirtualDriver:
         self.now += self.lat.step_ns // max(1, len(self.oncpu))
         self._after(thread)
 
-    def _keeps_cpu(self, thread: Thread) -> bool:
-        """Whether :meth:`_pick` would pick ``thread`` again without a choice: it is alone
-        on the only CPU and no sleeper is due (nothing to wake, no CPU to fill)."""
+    def _go_on(self, thread: Thread, op: Op) -> bool:
+        """The fast lane (:class:`~swaplab.explore.execution.Execution`'s ``lane``):
+        ``thread`` reached ``op``, enabled and no scheduling point; when run_until() would
+        step it again at once (it keeps the only CPU, nothing to wake or sample, no new
+        thread, the clock neither at ``until`` nor at its next tick, the step limit not
+        reached), count the step that ends here, as step_once() does, and say so."""
+        now = self.now + self.lat.step_ns
+        if (now >= self.fast_until or now >= self.next_clock
+                or self.known != len(self.execution.threads)
+                or not self._keeps_cpu(thread, now)
+                or (self.max_steps is not None and self.steps + 1 >= self.max_steps)):
+            return False
+        if self.after_step is not None and self.after_step():
+            return False
+        self.steps += 1
+        self.now = now
+        return True
+
+    def _keeps_cpu(self, thread: Thread, now: int) -> bool:
+        """Whether :meth:`_pick` at ``now`` would pick ``thread`` again without a choice:
+        it is alone on the only CPU and no sleeper is due (nothing to wake, no CPU to
+        fill)."""
         oncpu = self.oncpu
         return (self.cpus == 1 and len(oncpu) == 1 and oncpu[0] is thread
-                and not (self.heap and self.heap[0][0] <= self.now))
+                and not (self.heap and self.heap[0][0] <= now))
 
     def run_until(self, until: int) -> None:
         """Run threads until the clock reaches ``until`` (or nothing is left to run, or
         ``after_step`` asks to stop). While one thread keeps the only CPU, it runs on
         without a scheduling decision."""
         hook = self.after_step
-        while True:
-            thread = self._pick(until)
-            if thread is None:
-                return
+        self.fast_until = until
+        try:
             while True:
-                self.step_once(thread)
-                if hook is not None and hook():
+                thread = self._pick(until)
+                if thread is None:
                     return
-                if self.now >= until:
-                    return
-                if not self._keeps_cpu(thread):
-                    break
+                while True:
+                    self.step_once(thread)
+                    if hook is not None and hook():
+                        return
+                    if self.now >= until:
+                        return
+                    if not self._keeps_cpu(thread, self.now):
+                        break
+        finally:
+            self.fast_until = -1
 
     def quiesce(self, max_steps: int = 1_000_000) -> bool:
         """Park threads at parkable sleeps and run the others until none is left; True when
