@@ -269,11 +269,12 @@ class VirtualDriver:
 
     def _keeps_cpu(self, thread: Thread, now: int) -> bool:
         """Whether :meth:`_pick` at ``now`` would pick ``thread`` again without a choice:
-        it is alone on the only CPU and no sleeper is due (nothing to wake, no CPU to
-        fill)."""
+        it is alone on the CPUs, no sleeper is due (nothing to wake) and no other ready
+        thread can take a free CPU."""
         oncpu = self.oncpu
-        return (self.cpus == 1 and len(oncpu) == 1 and oncpu[0] is thread
-                and not (self.heap and self.heap[0][0] <= now))
+        if len(oncpu) != 1 or oncpu[0] is not thread or (self.heap and self.heap[0][0] <= now):
+            return False
+        return self.cpus == 1 or not any(t is not thread and t.enabled() for t in self.ready)
 
     def run_until(self, until: int) -> None:
         """Run threads until the clock reaches ``until`` (or nothing is left to run, or
