@@ -100,7 +100,7 @@ async def swap_readpage(k: Kernel, page: Page) -> int:
     the read; its completion thread sets PG_uptodate and unlocks the page. Returns 0."""
     VM_BUG_ON(not PageLocked(page), "swap_readpage: page not locked")
     VM_BUG_ON(PageUptodate(page), "swap_readpage: page already uptodate")
-    trace(k, "swap_readpage()", "{!r} <- {:#x}", page, page.private)
+    trace(k, "swap_readpage()", f"{page!r} <- {page.private:#x}")
     await kthread_run(k, f"end_swap_bio_read {page!r}",
                       end_swap_bio_read(k, page, page.private), _IRQ)
     return 0

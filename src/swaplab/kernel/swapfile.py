@@ -243,7 +243,7 @@ def sys_swapon(k: Kernel, pages: int, prio: int = -1) -> int:
     k.nr_swap_pages += si.pages
     k.total_swap_pages += si.pages
     _swap_list_insert(k, si)
-    trace(k, "sys_swapon()", "type {}, {} pages, prio {}", type, si.pages, prio)
+    trace(k, "sys_swapon()", f"type {type}, {si.pages} pages, prio {prio}")
     return type
 
 
