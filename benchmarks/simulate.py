@@ -82,16 +82,17 @@ def reference(duration_ns: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--duration", default="2s")
+    parser.add_argument("--duration", default=None,
+                        help="virtual time per point (2s), or of the reference run (10s)")
     parser.add_argument("--kernel", default="2.6.31")
     parser.add_argument("--quick", action="store_true", help="fewer points")
     parser.add_argument("--reference", action="store_true",
                         help="stale-swapcache against a bare coroutine loop")
     args = parser.parse_args()
     if args.reference:
-        reference(parse_duration(args.duration if args.duration != "2s" else "10s"))
+        reference(parse_duration(args.duration or "10s"))
         return
-    duration = parse_duration(args.duration)
+    duration = parse_duration(args.duration or "2s")
     task_counts = [1, 2, 4] if args.quick else [1, 2, 4, 8, 16]
     page_counts = [64, 256] if args.quick else [64, 128, 256, 512, 1024]
     header = (f"{'tasks':>5} {'pages':>5} {'steps':>9} {'wall s':>7} {'steps/s':>9} "
