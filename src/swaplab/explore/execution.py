@@ -19,7 +19,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from swaplab.explore.ops import SWITCHES, YIELDS, Op, OpKind, StepRecord, ThreadBody, running
+from swaplab.explore.ops import (
+    CHOICE,
+    SPAWN,
+    SWITCHES,
+    YIELDS,
+    Op,
+    OpKind,
+    StepRecord,
+    ThreadBody,
+    running,
+)
 
 
 class Deadlock(Exception):
@@ -131,7 +141,7 @@ class Execution:
         running.lane = self._go_on if self.lane is not None else None
         try:
             op: Op = body.send(value)
-            while op.kind is OpKind.SPAWN:
+            while op.kind is SPAWN:
                 name: str
                 child: ThreadBody
                 ctx: Any
@@ -256,7 +266,7 @@ def _run_to_completion(execution: Execution, choose: Callable[[Op], int],
         if limit is not None and execution.steps >= limit:
             raise StepLimit(f"more than {max_steps} steps")
         assert running is not None
-        value = choose(pending) if pending.kind is OpKind.CHOICE else None
+        value = choose(pending) if pending.kind is CHOICE else None
         execution.step(running, value)
 
 

@@ -36,6 +36,19 @@ class OpKind(IntEnum):
     SPIN = 9  # the next round of a busy-wait: poll again for another thread's progress
 
 
+# The kinds as module constants, for the code that runs at every step: on CPython 3.11
+# looking up an IntEnum member (``OpKind.ACQUIRE``) costs several times a global's.
+ACQUIRE = OpKind.ACQUIRE
+TRYLOCK = OpKind.TRYLOCK
+READ = OpKind.READ
+WRITE = OpKind.WRITE
+RMW = OpKind.RMW
+WAIT = OpKind.WAIT
+CHOICE = OpKind.CHOICE
+YIELD = OpKind.YIELD
+SPAWN = OpKind.SPAWN
+SPIN = OpKind.SPIN
+
 #: Operations after which switching threads is not a preemption: the thread offers the CPU.
 YIELDS = (OpKind.YIELD, OpKind.SPIN)
 
@@ -207,9 +220,9 @@ class Op:
     def enabled(self) -> bool:
         """Whether the driver may run this operation now."""
         kind = self.kind
-        if kind is OpKind.ACQUIRE:
+        if kind is ACQUIRE:
             return self.obj._holder is None  # type: ignore[attr-defined]
-        if kind is OpKind.WAIT:
+        if kind is WAIT:
             return self.cond() if self.cond is not None else True
         return True
 
@@ -223,7 +236,7 @@ class Op:
         """
         if self.obj is None or self.obj is not other.obj:
             return False
-        return not (self.kind is OpKind.READ and other.kind is OpKind.READ)
+        return not (self.kind is READ and other.kind is READ)
 
     def describe(self) -> str:
         name = getattr(self.obj, "name", None)

@@ -38,7 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from swaplab.explore import Deadlock, Execution, Op, OpKind, StepLimit, Thread, trap
-from swaplab.explore.ops import YIELDS
+from swaplab.explore.ops import YIELD, YIELDS
 
 __all__ = ["Latencies", "Sleep", "VirtualDriver", "sleep"]
 
@@ -78,7 +78,7 @@ class Latencies:
 
 def _sleep_of(thread: Thread) -> Sleep | None:
     op = thread.pending
-    if op is not None and op.kind is OpKind.YIELD and isinstance(op.payload, Sleep):
+    if op is not None and op.kind is YIELD and isinstance(op.payload, Sleep):
         return op.payload
     return None
 
