@@ -252,11 +252,11 @@ class VirtualDriver:
     def _go_on(self, thread: Thread, op: Op) -> bool:
         """The fast lane (:class:`~swaplab.explore.execution.Execution`'s ``lane``):
         ``thread`` reached ``op``, enabled and no scheduling point; when run_until() would
-        step it again at once (it keeps the only CPU, nothing to wake or sample, no new
+        step it again at once (it is alone on the CPUs, nothing to wake or sample, no new
         thread, the clock neither at ``until`` nor at its next tick, the step limit not
         reached), count the step that ends here, as step_once() does, and say so."""
         now = self.now + self.lat.step_ns
-        if (now >= self.fast_until or now >= self.next_clock
+        if (now >= self.fast_until or (self.clock is not None and now >= self.next_clock)
                 or self.known != len(self.execution.threads)
                 or not self._keeps_cpu(thread, now)
                 or (self.max_steps is not None and self.steps + 1 >= self.max_steps)):
