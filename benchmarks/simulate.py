@@ -1,6 +1,12 @@
 """How fast the workload simulator runs the kernel model, and how the cost grows.
 
     python benchmarks/simulate.py [--duration 2s] [--kernel 2.6.31] [--quick]
+    python benchmarks/simulate.py --reference [--duration 10s]
+
+``--reference``: ``swaplab simulate stale-swapcache --kernel 2.6.31 --seed 1`` (10 s of
+virtual time by default) against a bare coroutine loop measured in the same process (one
+resume per kernel step of the run: a coroutine awaiting a trap, driven by ``send``), and
+their ratio: how many times a step of the simulator costs an empty coroutine resume.
 
 For each point: N tasks, each touching P pages in a loop under a memcg limit of half the
 total (so the group swaps), swap I/O at 2 ms. Prints simulated kernel operations (engine
@@ -14,7 +20,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from swaplab.workload import simulate
+from swaplab.explore import Op, OpKind, trap
+from swaplab.workload import BUILTINS, simulate
 from swaplab.workload.spec import GroupSpec, MachineSpec, TaskSpec, Workload, parse_duration
 
 PAGE = 4096
@@ -40,13 +47,52 @@ def point(tasks: int, pages: int, kernel: str, duration_ns: int) -> dict[str, fl
             "wall_per_virtual_s": wall / (duration_ns / 1e9)}
 
 
+async def _resumes(n: int) -> None:
+    op = Op(OpKind.YIELD)
+    for _ in range(n):
+        await trap(op)
+
+
+def bare_loop(resumes: int) -> float:
+    """Seconds to resume a coroutine ``resumes`` times (each resume yields one Op)."""
+    body = _resumes(resumes)
+    start = time.perf_counter()
+    try:
+        while True:
+            body.send(None)
+    except StopIteration:
+        pass
+    return time.perf_counter() - start
+
+
+def reference(duration_ns: int) -> None:
+    """The stale-swapcache run (2.6.31, seed 1) against the bare coroutine loop."""
+    start = time.perf_counter()
+    r = simulate(BUILTINS["stale-swapcache"], "2.6.31", seed=1, duration_ns=duration_ns)
+    wall = time.perf_counter() - start
+    if r.error:
+        raise SystemExit(f"stale-swapcache: {r.error}")
+    bare = min(bare_loop(r.steps) for _ in range(3))
+    print(f"stale-swapcache 2.6.31 seed 1, {duration_ns / 1e9:g} s virtual: {r.steps} kernel "
+          f"steps in {wall:.2f} s = {r.steps / wall:,.0f} steps/s, "
+          f"wall/virtual {wall / (duration_ns / 1e9):.2f}")
+    print(f"bare coroutine loop, {r.steps} resumes: {bare:.3f} s")
+    print(f"ratio simulator / bare loop: {wall / bare:.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--duration", default="2s")
+    parser.add_argument("--duration", default=None,
+                        help="virtual time per point (2s), or of the reference run (10s)")
     parser.add_argument("--kernel", default="2.6.31")
     parser.add_argument("--quick", action="store_true", help="fewer points")
+    parser.add_argument("--reference", action="store_true",
+                        help="stale-swapcache against a bare coroutine loop")
     args = parser.parse_args()
-    duration = parse_duration(args.duration)
+    if args.reference:
+        reference(parse_duration(args.duration or "10s"))
+        return
+    duration = parse_duration(args.duration or "2s")
     task_counts = [1, 2, 4] if args.quick else [1, 2, 4, 8, 16]
     page_counts = [64, 256] if args.quick else [64, 128, 256, 512, 1024]
     header = (f"{'tasks':>5} {'pages':>5} {'steps':>9} {'wall s':>7} {'steps/s':>9} "

@@ -5,7 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-from swaplab.explore import Deadlock, Execution, Lock, Op, OpKind, run_to_completion, trap
+from swaplab.explore import (
+    Deadlock,
+    Execution,
+    Lock,
+    Op,
+    OpKind,
+    StepLimit,
+    Thread,
+    ThreadBody,
+    run_to_completion,
+    trap,
+)
 
 
 async def locked_increment(lock: Lock, box: list[int], tid: int) -> int:
@@ -99,3 +110,47 @@ def test_choice_gets_the_drivers_answer() -> None:
     ex.spawn("c", chooser(out))
     run_to_completion(ex, choose=lambda op: op.n - 1)
     assert out == [2]
+
+
+class CountingExecution(Execution):
+    """An execution that counts how often a driver resumed a thread (step() calls)."""
+
+    resumes = 0
+
+    def step(self, thread: Thread, value: object = None) -> None:
+        self.resumes += 1
+        super().step(thread, value)
+
+
+def _three_sections(ex: Execution, lock: Lock, log: list[int]) -> ThreadBody:
+    async def body() -> None:
+        for _ in range(3):
+            await trap(Op(OpKind.ACQUIRE, lock, "take"))
+            lock.take(0)
+            log.append(ex.steps)
+            lock.release()
+        await trap(Op(OpKind.YIELD, None, "cond_resched"))
+        log.append(ex.steps)
+    return body()
+
+
+def test_fast_lane_counts_every_step_of_a_thread_that_keeps_running() -> None:
+    # the three enabled ACQUIREs go on in the lane (one step each, no resume); the YIELD
+    # is a scheduling point: the thread is suspended there and resumed once more
+    ex = CountingExecution()
+    lock, log = Lock("L"), []
+    ex.spawn("t", _three_sections(ex, lock, log))
+    run_to_completion(ex)
+    assert log == [2, 3, 4, 5]
+    assert ex.steps == 5 and ex.resumes == 2
+    assert ex.lane is None  # run_to_completion puts the lane back
+
+
+def test_fast_lane_stops_at_the_step_limit_where_the_steps_would() -> None:
+    ex = CountingExecution()
+    lock, log = Lock("L"), []
+    ex.spawn("t", _three_sections(ex, lock, log))
+    with pytest.raises(StepLimit):
+        run_to_completion(ex, max_steps=3)
+    assert log == [2, 3] and ex.steps == 3
+    ex.close()

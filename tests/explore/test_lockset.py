@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from swaplab.explore import Execution, Lock, Op, OpKind, run_to_completion, trap
 from swaplab.explore.lockset import lockset_check
-from swaplab.explore.ops import StepRecord, plain_write
+from swaplab.explore.ops import plain_write, running
 
 
 class Counter:
@@ -19,7 +19,7 @@ class Counter:
 
 
 def _take(lock: Lock) -> None:
-    record = StepRecord.current
+    record = running.record
     assert record is not None
     lock.take(record.tid)
 

@@ -19,7 +19,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from swaplab.explore.ops import YIELDS, Op, OpKind, StepRecord, ThreadBody
+from swaplab.explore.ops import (
+    CHOICE,
+    SPAWN,
+    SWITCHES,
+    YIELDS,
+    Op,
+    OpKind,
+    StepRecord,
+    ThreadBody,
+    running,
+)
 
 
 class Deadlock(Exception):
@@ -94,6 +104,12 @@ class Execution:
 
     ``record`` is what the last step did besides its operation (its lock effects and
     plain writes, :class:`~swaplab.explore.ops.StepRecord`).
+
+    ``lane`` is a driver's fast lane: called when the running thread reaches an enabled
+    operation that is no scheduling point (not in ``SWITCHES``), it says whether the driver
+    would resume that thread right away, with no decision to take, and if so does its own
+    bookkeeping of the step that ends there (its clock, its step count). The thread then
+    goes on without being suspended (:meth:`_go_on`); the run is the same step by step.
     """
 
     threads: list[Thread] = field(default_factory=list)
@@ -101,6 +117,7 @@ class Execution:
     steps: int = 0
     trace: list[Event] | None = None
     record: StepRecord = field(default_factory=StepRecord)
+    lane: Callable[[Thread, Op], bool] | None = None
 
     def spawn(self, name: str, body: ThreadBody, ctx: Any = None,
               cpu: int | None = None) -> Thread:
@@ -123,17 +140,15 @@ class Execution:
         self.steps += 1
         thread.started = True
         body = thread.body
-        outer = StepRecord.current
+        outer, outer_lane = running.record, running.lane
         record = self.record
-        # readers copy what they keep: reuse an empty one
-        if record.locks or record.writes or record.reads:
-            record = self.record = StepRecord()
+        _clear(record, thread.pending)
         record.tid = thread.tid
-        record.op = thread.pending
-        StepRecord.current = record
+        running.record = record
+        running.lane = self._go_on if self.lane is not None else None
         try:
             op: Op = body.send(value)
-            while op.kind is OpKind.SPAWN:
+            while op.kind is SPAWN:
                 name: str
                 child: ThreadBody
                 ctx: Any
@@ -147,7 +162,20 @@ class Execution:
             thread.pending = op
         finally:
             self.current = None
-            StepRecord.current = outer
+            running.record, running.lane = outer, outer_lane
+
+    def _go_on(self, op: Op) -> bool:
+        """The fast lane: when the driver's ``lane`` takes ``op``, end the running step at
+        ``op`` and begin the next one, as :meth:`step` would around a suspension."""
+        thread = self.current
+        lane = self.lane
+        if (op.kind in SWITCHES or not op.enabled() or thread is None or lane is None
+                or not lane(thread, op)):
+            return False
+        thread.pending = op
+        self.steps += 1
+        _clear(self.record, op)
+        return True
 
     def retire(self, thread: Thread) -> None:
         """Forget the finished ``thread``: its slot keeps :data:`RETIRED`, so later threads
@@ -178,6 +206,18 @@ class Execution:
                 thread.pending = None
 
 
+def _clear(record: StepRecord, op: Op | None) -> None:
+    """Make ``record`` the empty record of a step running ``op`` (readers copy what they
+    keep, so the one record is reused)."""
+    if record.locks:
+        record.locks.clear()
+    if record.writes:
+        record.writes.clear()
+    if record.reads:
+        record.reads.clear()
+    record.op = op
+
+
 def first_choice(op: Op) -> int:
     """The run-to-completion answer to an environment choice: the normal path."""
     return 0
@@ -197,6 +237,21 @@ def run_to_completion(
     ``max_steps``.
     """
     limit = execution.steps + max_steps if max_steps is not None else None
+
+    def go_on(thread: Thread, op: Op) -> bool:
+        """The fast lane: the thread that ran keeps running through an enabled operation
+        that is no scheduling point, while the step limit allows."""
+        return limit is None or execution.steps < limit
+
+    outer_lane, execution.lane = execution.lane, go_on
+    try:
+        _run_to_completion(execution, choose, limit, max_steps)
+    finally:
+        execution.lane = outer_lane
+
+
+def _run_to_completion(execution: Execution, choose: Callable[[Op], int],
+                       limit: int | None, max_steps: int | None) -> None:
     threads = execution.threads
     running: Thread | None = None
     live: list[int] = []  # ids of the threads not known to be done, ascending
@@ -218,7 +273,7 @@ def run_to_completion(
         if limit is not None and execution.steps >= limit:
             raise StepLimit(f"more than {max_steps} steps")
         assert running is not None
-        value = choose(pending) if pending.kind is OpKind.CHOICE else None
+        value = choose(pending) if pending.kind is CHOICE else None
         execution.step(running, value)
 
 

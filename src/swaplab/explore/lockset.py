@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from swaplab.explore.ops import Lock, StepRecord
+from swaplab.explore.ops import Lock, StepRecord, running
 
 #: A field's state: the thread that wrote it alone so far (exclusive), or None and the
 #: candidate locks (shared).
@@ -47,7 +47,7 @@ class LocksetChecker:
 
     def check(self, obj: object, name: str) -> None:
         """An attribute write of ``obj.name`` by the running step."""
-        record = StepRecord.current
+        record = running.record
         if record is None:
             return
         self.writes += 1

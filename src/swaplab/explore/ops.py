@@ -36,8 +36,25 @@ class OpKind(IntEnum):
     SPIN = 9  # the next round of a busy-wait: poll again for another thread's progress
 
 
+# The kinds as module constants, for the code that runs at every step: on CPython 3.11
+# looking up an IntEnum member (``OpKind.ACQUIRE``) costs several times a global's.
+ACQUIRE = OpKind.ACQUIRE
+TRYLOCK = OpKind.TRYLOCK
+READ = OpKind.READ
+WRITE = OpKind.WRITE
+RMW = OpKind.RMW
+WAIT = OpKind.WAIT
+CHOICE = OpKind.CHOICE
+YIELD = OpKind.YIELD
+SPAWN = OpKind.SPAWN
+SPIN = OpKind.SPIN
+
 #: Operations after which switching threads is not a preemption: the thread offers the CPU.
 YIELDS = (OpKind.YIELD, OpKind.SPIN)
+
+#: Operations a driver always sees (a thread offering the CPU, a new thread, a choice to
+#: answer): never taken in a fast lane (see :class:`Running`).
+SWITCHES = (OpKind.YIELD, OpKind.SPIN, OpKind.SPAWN, OpKind.CHOICE)
 
 
 #: One lock effect of a step: the lock and who held it just before (None: it was free).
@@ -49,13 +66,11 @@ class StepRecord:
     objects it wrote in plain code (an atomic counter such as a page's reference count,
     changed without an interleaving point of its own) and those it only read there. The
     explorer's dependency relation takes all of them into account. :meth:`Execution.step
-    <swaplab.explore.execution.Execution.step>` makes a fresh record the current one while
-    the step runs; outside steps (a model's setup) nothing is recorded."""
+    <swaplab.explore.execution.Execution.step>` makes a fresh record the current one
+    (:data:`running`'s ``record``) while the step runs; outside steps (a model's setup)
+    nothing is recorded."""
 
     __slots__ = ("locks", "op", "reads", "tid", "writes")
-
-    #: The record of the running step; None outside steps.
-    current: ClassVar[StepRecord | None] = None
 
     def __init__(self) -> None:
         self.locks: list[Effect] = []
@@ -64,6 +79,28 @@ class StepRecord:
         #: the thread running the step (-1 until a step sets it) and the operation it runs
         self.tid = -1
         self.op: Op | None = None
+
+
+class Running:
+    """Where the record of the running step is kept (None outside steps). An instance
+    attribute, not a class one: rebinding a class attribute at every step would make the
+    interpreter drop what it cached about that class.
+
+    ``lane`` is the running execution's fast lane, if its driver has one
+    (:meth:`Execution.step <swaplab.explore.execution.Execution.step>`): :func:`trap` asks
+    it first whether the thread goes on through its operation at once, as the driver would
+    have resumed it right away; then the step ends and the next begins without the
+    thread's coroutines being suspended and resumed."""
+
+    __slots__ = ("lane", "record")
+
+    def __init__(self) -> None:
+        self.record: StepRecord | None = None
+        self.lane: Callable[[Op], bool] | None = None
+
+
+#: The running step's record (``running.record``).
+running = Running()
 
 
 def stable_name(obj: object, base: int) -> object:
@@ -85,7 +122,7 @@ def stable_name(obj: object, base: int) -> object:
 
 def plain_write(obj: object) -> None:
     """Record that the running step wrote ``obj`` in plain code (no interleaving point)."""
-    record = StepRecord.current
+    record = running.record
     if record is not None:
         record.writes.append(obj)
 
@@ -94,7 +131,7 @@ def plain_read(obj: object) -> None:
     """Record that the running step read ``obj`` in plain code (a lock-free test of a
     field other threads write): the explorer orders the step against every write of
     ``obj`` (or, for a lock, every step that took or released it)."""
-    record = StepRecord.current
+    record = running.record
     if record is not None:
         record.reads.append(obj)
 
@@ -138,14 +175,14 @@ class Lock:
 
     def take(self, tid: int) -> None:
         """The lock is now held by thread ``tid`` (the caller checked it was free)."""
-        record = StepRecord.current
+        record = running.record
         if record is not None:
             record.locks.append((self, self._holder))
         self._holder = tid
 
     def release(self) -> None:
         """The lock is free (by any thread)."""
-        record = StepRecord.current
+        record = running.record
         if record is not None:
             record.locks.append((self, self._holder))
         self._holder = None
@@ -190,9 +227,9 @@ class Op:
     def enabled(self) -> bool:
         """Whether the driver may run this operation now."""
         kind = self.kind
-        if kind is OpKind.ACQUIRE:
+        if kind is ACQUIRE:
             return self.obj._holder is None  # type: ignore[attr-defined]
-        if kind is OpKind.WAIT:
+        if kind is WAIT:
             return self.cond() if self.cond is not None else True
         return True
 
@@ -206,7 +243,7 @@ class Op:
         """
         if self.obj is None or self.obj is not other.obj:
             return False
-        return not (self.kind is OpKind.READ and other.kind is OpKind.READ)
+        return not (self.kind is READ and other.kind is READ)
 
     def describe(self) -> str:
         name = getattr(self.obj, "name", None)
@@ -224,5 +261,10 @@ ThreadBody: TypeAlias = Coroutine[Op, Any, Any]
 
 @types.coroutine
 def trap(op: Op) -> Generator[Op, Any, Any]:
-    """Suspend the running thread with ``op`` pending; return what the driver sends back."""
+    """Suspend the running thread with ``op`` pending; return what the driver sends back
+    (nothing, at once, when the running execution's fast lane takes ``op``: see
+    :class:`Running`)."""
+    lane = running.lane
+    if lane is not None and lane(op):
+        return None
     return (yield op)

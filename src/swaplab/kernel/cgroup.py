@@ -209,7 +209,7 @@ async def cgroup_rmdir(k: Kernel, cgrp: Cgroup) -> int:
         ret = await cgroup_call_pre_destroy(k, cgrp)
         if ret:
             set_wait_on_rmdir(cgrp, False)
-            trace(k, "cgroup_rmdir()", f"{cgrp.path} pre_destroy == {ret}")
+            trace(k, "cgroup_rmdir()", "{} pre_destroy == {}", cgrp.path, ret)
             return ret
         await mutex_lock(k, k.cgroup_mutex, "cgroup_rmdir: mutex_lock(&cgroup_mutex)")
         plain_read(cgrp)
@@ -229,7 +229,7 @@ async def cgroup_rmdir(k: Kernel, cgrp: Cgroup) -> int:
             set_wait_on_rmdir(cgrp, False)
             if interrupted:
                 return -EINTR
-            trace(k, "cgroup_rmdir()", f"{cgrp.path}: css still referenced, again")
+            trace(k, "cgroup_rmdir()", "{}: css still referenced, again", cgrp.path)
             continue
         finish_wait(q, wait)
         set_wait_on_rmdir(cgrp, False)
@@ -311,7 +311,7 @@ def _attach_task(k: Kernel, cgrp: Cgroup, task: TaskStruct) -> int:
     plain_write(old)
     plain_write(cgrp)
     cgroup_wakeup_rmdir_waiter(k, cgrp)
-    trace(k, "cgroup_attach_task()", f"{task!r} {old.path} -> {cgrp.path}")
+    trace(k, "cgroup_attach_task()", "{!r} {} -> {}", task, old.path, cgrp.path)
     return 0
 
 

@@ -58,7 +58,7 @@ async def do_exit(k: Kernel, tsk: TaskStruct) -> None:
     (plain writes of the task to the explorer)."""
     plain_write(tsk)
     tsk.exiting = True
-    trace(k, "do_exit()", repr(tsk))
+    trace(k, "do_exit()", "{!r}", tsk)
     await exit_mm(k, tsk)
     cgroup.cgroup_exit(k, tsk)
     exit_notify(k, tsk)

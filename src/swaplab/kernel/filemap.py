@@ -101,7 +101,7 @@ async def add_to_page_cache_locked(k: Kernel, page: Page, mapping: AddressSpace,
     mm = task.mm if task is not None else None
     error = await memcontrol.mem_cgroup_cache_charge(k, page, mm, gfp & GFP_RECLAIM_MASK)
     if error:
-        trace(k, "add_to_page_cache_locked()", f"{page!r} charge -> {error}")
+        trace(k, "add_to_page_cache_locked()", "{!r} charge -> {}", page, error)
         return int(error)
     get_page(page)
     page.mapping = mapping
@@ -112,13 +112,13 @@ async def add_to_page_cache_locked(k: Kernel, page: Page, mapping: AddressSpace,
         spin_unlock(mapping.tree_lock)
         memcontrol.mem_cgroup_uncharge_cache_page(k, page)
         page_alloc.put_page(k, page)
-        trace(k, "add_to_page_cache_locked()", f"{page!r} -> -EEXIST")
+        trace(k, "add_to_page_cache_locked()", "{!r} -> -EEXIST", page)
         return -EEXIST
     mapping.page_tree[index] = page
     mapping.nrpages += 1
     k.zone.vm_stat[NR_FILE_PAGES] += 1
     spin_unlock(mapping.tree_lock)
-    trace(k, "add_to_page_cache_locked()", f"{page!r} -> {mapping.name}[{index}]")
+    trace(k, "add_to_page_cache_locked()", "{!r} -> {}[{}]", page, mapping.name, index)
     return 0
 
 
@@ -263,5 +263,5 @@ async def read_file_pages(k: Kernel, task: TaskStruct, nr: int,
         await swap.mark_page_accessed(k, page)
         page_alloc.put_page(k, page)  # the reader's ref
         done += 1
-    trace(k, "read_file_pages()", f"{task!r} {done} pages of {mapping.name}")
+    trace(k, "read_file_pages()", "{!r} {} pages of {}", task, done, mapping.name)
     return done

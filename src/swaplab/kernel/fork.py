@@ -36,7 +36,7 @@ def create_task(k: Kernel, cgrp: Cgroup, comm: str) -> TaskStruct:
     mm.owner = task
     cgroup.cgroup_fork(k, task)
     k.tasks[task.pid] = task
-    trace(k, "create_task()", f"{task!r} in {cgrp.path}")
+    trace(k, "create_task()", "{!r} in {}", task, cgrp.path)
     return task
 
 
@@ -77,7 +77,7 @@ def clone_thread(k: Kernel, leader: TaskStruct) -> TaskStruct:
     leader.mm.mm_users += 1
     cgroup.cgroup_fork(k, thread)
     k.tasks[thread.pid] = thread
-    trace(k, "clone_thread()", f"{leader!r} -> {thread!r}")
+    trace(k, "clone_thread()", "{!r} -> {!r}", leader, thread)
     return thread
 
 
@@ -92,6 +92,6 @@ async def do_fork(k: Kernel, parent: TaskStruct) -> TaskStruct:
         parent.children.append(child)
     cgroup.cgroup_fork(k, child)
     k.tasks[child.pid] = child
-    trace(k, "do_fork()", f"{parent!r} -> {child!r}")
+    trace(k, "do_fork()", "{!r} -> {!r}", parent, child)
     return child
 

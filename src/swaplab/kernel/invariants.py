@@ -18,7 +18,7 @@ reach (the Type-1/Type-2 leftovers): a report, not a violation, since the kernel
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from swaplab.kernel.mm_types import (
     LRU_ACTIVE_ANON,
@@ -39,6 +39,7 @@ from swaplab.kernel.mm_types import (
     page_mapped,
 )
 from swaplab.kernel.page_cgroup import PageCgroup, PageCgroupUsed
+from swaplab.kernel.shmem import I_CLEAR, I_FREEING, ShmemInode
 from swaplab.kernel.swapfile import (
     SWP_USED,
     SWP_WRITEOK,
@@ -57,15 +58,45 @@ if TYPE_CHECKING:
     from swaplab.kernel.res_counter import ResCounter
 
 Check = Callable[["Kernel"], list[str]]
+T = TypeVar("T")
 
 
 # ---------------------------------------------------------------------------------------
 # Enumerations of the state
 
 
+class _Shared:
+    """The enumerations several checks use, each computed once while :func:`check_all`
+    runs (the state does not change meanwhile); ``values`` is None outside it. Callers
+    only read what they get."""
+
+    __slots__ = ("values",)
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] | None = None
+
+
+_shared = _Shared()
+
+
+def _once(k: Kernel, compute: Callable[[Kernel], T]) -> T:
+    """``compute(k)``, computed once per :func:`check_all`."""
+    values = _shared.values
+    if values is None:
+        return compute(k)
+    name = compute.__name__
+    if name not in values:
+        values[name] = compute(k)
+    return cast(T, values[name])
+
+
 def all_memcgs(k: Kernel) -> list[MemCgroup]:
     """Every memcg the state can still reach: the cgroup tree's, ``k.css_ids``' (removed
     memcgs kept alive by references) and their children, each once, in a fixed order."""
+    return _once(k, _all_memcgs)
+
+
+def _all_memcgs(k: Kernel) -> list[MemCgroup]:
     found: dict[MemCgroup, None] = {}
     stack = [k.cgroup_root]
     while stack:
@@ -88,6 +119,10 @@ def all_memcgs(k: Kernel) -> list[MemCgroup]:
 def all_mms(k: Kernel) -> list[MmStruct]:
     """Every mm the state can reach: the tasks' and, for anon pages, the mms of the vmas
     on their anon_vma (an mm being torn down after its task let it go)."""
+    return _once(k, _all_mms)
+
+
+def _all_mms(k: Kernel) -> list[MmStruct]:
     found: dict[MmStruct, None] = {}
     for task in k.tasks.values():
         if task.mm is not None:
@@ -111,6 +146,10 @@ def page_lru(page: Page) -> int:
 
 def _used_pages_by_memcg(k: Kernel) -> tuple[dict[MemCgroup, int], list[str]]:
     """Number of USED pages charged to each memcg, and USED pages without a memcg."""
+    return _once(k, _count_used_pages)
+
+
+def _count_used_pages(k: Kernel) -> tuple[dict[MemCgroup, int], list[str]]:
     used: dict[MemCgroup, int] = {}
     bad: list[str] = []
     for page in k.pages.values():
@@ -175,6 +214,7 @@ def check_memsw(k: Kernel) -> list[str]:
         return []
     mems = all_memcgs(k)
     used, bad = _used_pages_by_memcg(k)
+    bad = list(bad)
     expected: dict[ResCounter, int] = {}
     for mem, n in used.items():
         _charge_up(expected, mem.memsw, n)
@@ -269,6 +309,10 @@ def _cache_refs(k: Kernel, page: Page) -> int:
 
 
 def _pagevec_refs(k: Kernel) -> dict[Page, int]:
+    return _once(k, _count_pagevec_refs)
+
+
+def _count_pagevec_refs(k: Kernel) -> dict[Page, int]:
     refs: dict[Page, int] = {}
     for cpu in k.lru_add_pvecs:
         for pvec in cpu:
@@ -503,8 +547,6 @@ def _live_cache(k: Kernel, page: Page) -> bool:
     """Whether ``page`` sits in the page cache of a live inode: its mapping's tree holds
     it and the host is not being evicted (a shmem inode without I_FREEING/I_CLEAR; the
     model's plain files have no lifetime)."""
-    from swaplab.kernel.shmem import I_CLEAR, I_FREEING, ShmemInode
-
     mapping = page.mapping
     if (not isinstance(mapping, AddressSpace) or mapping is k.swapper_space
             or mapping.page_tree.get(page.index) is not page):
@@ -589,9 +631,13 @@ def check(k: Kernel, name: str) -> list[str]:
 def check_all(k: Kernel, names: list[str] | None = None) -> list[str]:
     """Run every check (or those in ``names``); violations as ``"<check>: <what>"``."""
     out: list[str] = []
-    for name, fn in CHECKS:
-        if names is None or name in names:
-            out.extend(f"{name}: {v}" for v in fn(k))
+    outer, _shared.values = _shared.values, {}
+    try:
+        for name, fn in CHECKS:
+            if names is None or name in names:
+                out.extend(f"{name}: {v}" for v in fn(k))
+    finally:
+        _shared.values = outer
     return out
 
 

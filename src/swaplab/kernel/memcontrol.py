@@ -270,7 +270,7 @@ def css_put(k: Kernel, mem: MemCgroup) -> None:
     memcg_check_live(mem, "css_put()")
     plain_write(mem)
     mem.css_refcnt -= 1
-    BUG_ON(mem.css_refcnt < 0, f"css_put({mem!r}): css refcount below 0")
+    BUG_ON(mem.css_refcnt < 0, "css_put({!r}): css refcount below 0", mem)
     if mem.css_refcnt == 1:
         cgroup_wakeup_rmdir_waiter(k, mem.cgroup)
 
@@ -557,9 +557,9 @@ def mem_cgroup_add_lru_list(k: Kernel, page: Page, lru: int) -> None:
     pc = page.page_cgroup
     mem = pc.mem_cgroup
     if not PageCgroupUsed(pc) or mem is None:
-        trace(k, "mem_cgroup_add_lru_list()", f"{page!r} !PageCgroupUsed: not linked")
+        trace(k, "mem_cgroup_add_lru_list()", "{!r} !PageCgroupUsed: not linked", page)
         return
-    BUG_ON(pc.lru >= 0, f"mem_cgroup_add_lru_list({page!r}): page_cgroup already linked")
+    BUG_ON(pc.lru >= 0, "mem_cgroup_add_lru_list({!r}): page_cgroup already linked", page)
     memcg_check_live(mem, "mem_cgroup_add_lru_list()")
     mem.lists[lru][pc] = None
     pc.lru = lru
@@ -670,7 +670,7 @@ def mem_cgroup_create(k: Kernel, cgroup: Cgroup) -> MemCgroup:
     cgroup.memcg = mem
     if cgroup.parent is None:
         k.root_mem_cgroup = mem
-    trace(k, "mem_cgroup_create()", f"{mem!r} id {mem.css_id}")
+    trace(k, "mem_cgroup_create()", "{!r} id {}", mem, mem.css_id)
     return mem
 
 
@@ -686,7 +686,7 @@ def mem_cgroup_put(k: Kernel, mem: MemCgroup) -> None:
     """mm/memcontrol.c: mem_cgroup_put(): at 0 free the struct, then drop the
     hierarchical parent's reference."""
     memcg_check_live(mem, "mem_cgroup_put()")
-    BUG_ON(mem.refcnt <= 0, f"mem_cgroup_put({mem!r}): refcnt {mem.refcnt}")
+    BUG_ON(mem.refcnt <= 0, "mem_cgroup_put({!r}): refcnt {}", mem, mem.refcnt)
     plain_write(mem)  # atomic_dec_and_test(&mem->refcnt)
     mem.refcnt -= 1
     if mem.refcnt == 0:
@@ -703,7 +703,7 @@ def __mem_cgroup_free(k: Kernel, mem: MemCgroup) -> None:
     k.css_ids.pop(mem.css_id, None)
     if mem.parent is not None and mem in mem.parent.children:
         mem.parent.children.remove(mem)
-    trace(k, "__mem_cgroup_free()", repr(mem))
+    trace(k, "__mem_cgroup_free()", "{!r}", mem)
 
 
 async def mem_cgroup_pre_destroy(k: Kernel, mem: MemCgroup) -> int:
@@ -858,7 +858,7 @@ async def __mem_cgroup_try_charge(k: Kernel, mm: MmStruct | None, gfp: int,
         css_get(k, mem)
     if mem is None:
         return 0, None
-    VM_BUG_ON(css_is_removed(mem), f"__mem_cgroup_try_charge: {mem!r} is removed")
+    VM_BUG_ON(css_is_removed(mem), "__mem_cgroup_try_charge: {!r} is removed", mem)
     nr_retries = MEM_CGROUP_RECLAIM_RETRIES
     while True:
         noswap = False
@@ -889,7 +889,7 @@ async def __mem_cgroup_try_charge(k: Kernel, mm: MmStruct | None, gfp: int,
         nr_retries -= 1
     if ret:
         css_put(k, mem)
-        trace(k, "mem_cgroup_try_charge()", f"{mem!r} == -ENOMEM")
+        trace(k, "mem_cgroup_try_charge()", "{!r} == -ENOMEM", mem)
         return -ENOMEM, mem
     return 0, mem
 
@@ -912,13 +912,13 @@ def __mem_cgroup_commit_charge(k: Kernel, mem: MemCgroup | None, pc: PageCgroup,
         if k.cfg.do_swap_account:
             res_counter_uncharge(mem.memsw, PAGE_SIZE)
         css_put(k, mem)
-        trace(k, "mem_cgroup_commit_charge()", f"{pc.page!r} already charged: undo")
+        trace(k, "mem_cgroup_commit_charge()", "{!r} already charged: undo", pc.page)
         return
     pc.mem_cgroup = mem
     pc.flags = pcg_default_flags.get(ctype, 0)
     mem_cgroup_charge_statistics(k, mem, pc, True)
     unlock_page_cgroup(pc)
-    trace(k, "mem_cgroup_commit_charge()", f"{pc.page!r} -> {mem!r}")
+    trace(k, "mem_cgroup_commit_charge()", "{!r} -> {!r}", pc.page, mem)
 
 
 async def mem_cgroup_charge_common(k: Kernel, page: Page, mm: MmStruct | None, gfp: int,
@@ -968,7 +968,7 @@ def try_get_mem_cgroup_from_swapcache(k: Kernel, page: Page) -> MemCgroup | None
     """mm/memcontrol.c: try_get_mem_cgroup_from_swapcache() (page locked): for a swap-cache
     page, its own memcg if USED, else the memcg its slot's swap record names; with a css
     reference, or None (no record, or the memcg is removed)."""
-    VM_BUG_ON(not PageLocked(page), f"try_get_mem_cgroup_from_swapcache({page!r}): unlocked")
+    VM_BUG_ON(not PageLocked(page), "try_get_mem_cgroup_from_swapcache({!r}): unlocked", page)
     if not PageSwapCache(page):
         return None
     pc = page.page_cgroup
@@ -1025,7 +1025,7 @@ def __mem_cgroup_commit_charge_swapin(k: Kernel, page: Page, ptr: MemCgroup | No
             res_counter_uncharge(memcg.memsw, PAGE_SIZE)
             mem_cgroup_put(k, memcg)
             trace(k, "mem_cgroup_commit_charge_swapin()",
-                  f"swap record {page.private:#x} of {memcg!r} cleared")
+                  "swap record {:#x} of {!r} cleared", page.private, memcg)
     if k.cfg.v31:
         cgroup_release_and_wakeup_rmdir(k, ptr)
 
@@ -1044,7 +1044,7 @@ def mem_cgroup_cancel_charge_swapin(k: Kernel, mem: MemCgroup | None) -> None:
     if k.cfg.do_swap_account:
         res_counter_uncharge(mem.memsw, PAGE_SIZE)
     css_put(k, mem)
-    trace(k, "mem_cgroup_cancel_charge_swapin()", repr(mem))
+    trace(k, "mem_cgroup_cancel_charge_swapin()", "{!r}", mem)
 
 
 async def mem_cgroup_shmem_charge_fallback(k: Kernel, page: Page, mm: MmStruct | None,
@@ -1090,7 +1090,7 @@ def __mem_cgroup_uncharge_common(k: Kernel, page: Page, ctype: int) -> MemCgroup
     unlock_page_cgroup(pc)
     if ctype != MEM_CGROUP_CHARGE_TYPE_SWAPOUT:
         css_put(k, mem)
-    trace(k, "mem_cgroup_uncharge()", f"{page!r} of {mem!r} ctype {ctype}")
+    trace(k, "mem_cgroup_uncharge()", "{!r} of {!r} ctype {}", page, mem, ctype)
     return mem
 
 
@@ -1120,9 +1120,9 @@ def mem_cgroup_uncharge_page(k: Kernel, page: Page) -> None:
 def mem_cgroup_uncharge_cache_page(k: Kernel, page: Page) -> None:
     """mm/memcontrol.c: mem_cgroup_uncharge_cache_page() (page left its page cache: not
     mapped, mapping already NULL); common(CACHE), a no-op for a swap-cache page."""
-    VM_BUG_ON(page_mapped(page), f"mem_cgroup_uncharge_cache_page({page!r}): mapped")
+    VM_BUG_ON(page_mapped(page), "mem_cgroup_uncharge_cache_page({!r}): mapped", page)
     VM_BUG_ON(page.mapping is not None,
-              f"mem_cgroup_uncharge_cache_page({page!r}): mapping still set")
+              "mem_cgroup_uncharge_cache_page({!r}): mapping still set", page)
     __mem_cgroup_uncharge_common(k, page, MEM_CGROUP_CHARGE_TYPE_CACHE)
 
 
@@ -1143,7 +1143,7 @@ def mem_cgroup_uncharge_swapcache(k: Kernel, page: Page, ent: int, swapout: bool
     if k.cfg.do_swap_account and swapout and memcg is not None:
         swap_cgroup_record(k, ent, memcg.css_id)
         mem_cgroup_get(k, memcg)
-        trace(k, "mem_cgroup_uncharge_swapcache()", f"{ent:#x} recorded for {memcg!r}")
+        trace(k, "mem_cgroup_uncharge_swapcache()", "{:#x} recorded for {!r}", ent, memcg)
     if swapout and memcg is not None:
         css_put(k, memcg)
 
@@ -1159,7 +1159,7 @@ def mem_cgroup_uncharge_swap(k: Kernel, ent: int) -> None:
     if memcg is not None:
         res_counter_uncharge(memcg.memsw, PAGE_SIZE)
         mem_cgroup_put(k, memcg)
-        trace(k, "mem_cgroup_uncharge_swap()", f"{ent:#x} of {memcg!r}")
+        trace(k, "mem_cgroup_uncharge_swap()", "{:#x} of {!r}", ent, memcg)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1176,7 +1176,7 @@ def mem_cgroup_move_account(k: Kernel, pc: PageCgroup, mem_from: MemCgroup,
     page = pc.page
     assert page is not None
     VM_BUG_ON(mem_from is mem_to, "mem_cgroup_move_account: from == to")
-    VM_BUG_ON(PageLRU(page), f"mem_cgroup_move_account({page!r}): page on the LRU")
+    VM_BUG_ON(PageLRU(page), "mem_cgroup_move_account({!r}): page on the LRU", page)
     if pc.lock.holder is not None:  # trylock_page_cgroup()
         return -EBUSY
     lock_page_cgroup(pc)
@@ -1356,7 +1356,7 @@ async def mem_cgroup_force_empty(k: Kernel, mem: MemCgroup, free_all: bool) -> i
             break
         move = True
     css_put(k, mem)
-    trace(k, "mem_cgroup_force_empty()", f"{mem!r} free_all={int(free_all)} == {ret}")
+    trace(k, "mem_cgroup_force_empty()", "{!r} free_all={} == {}", mem, int(free_all), ret)
     return ret
 
 
@@ -1439,7 +1439,7 @@ async def mem_cgroup_resize_memsw_limit(k: Kernel, memcg: MemCgroup, val: int) -
 def mem_cgroup_from_cont(cont: Cgroup) -> MemCgroup:
     """mm/memcontrol.c: mem_cgroup_from_cont(): the memcg of a cgroup."""
     mem = cont.memcg
-    BUG_ON(mem is None, f"mem_cgroup_from_cont({cont!r}): no memory css")
+    BUG_ON(mem is None, "mem_cgroup_from_cont({!r}): no memory css", cont)
     assert mem is not None
     return mem
 
@@ -1472,7 +1472,7 @@ async def mem_cgroup_write(k: Kernel, cont: Cgroup, cft: Cftype, buffer: str) ->
         ret = await mem_cgroup_resize_limit(k, mem, val)
     else:
         ret = await mem_cgroup_resize_memsw_limit(k, mem, val)
-    trace(k, "mem_cgroup_write()", f"{mem!r} {cft.name} = {val} == {ret}")
+    trace(k, "mem_cgroup_write()", "{!r} {} = {} == {}", mem, cft.name, val, ret)
     return ret
 
 

@@ -148,7 +148,7 @@ async def __do_page_fault(k: Kernel, task: TaskStruct, mm: MmStruct, address: in
         vma = mm.find_vma(address)
         if vma is None or (write and not vma.vm_flags & VM_WRITE):
             up_read(mm.mmap_sem)
-            trace(k, "do_page_fault()", f"{address:#x} SIGSEGV")
+            trace(k, "do_page_fault()", "{:#x} SIGSEGV", address)
             return -EFAULT
         fault = await handle_mm_fault(k, mm, vma, address, write)
         up_read(mm.mmap_sem)
@@ -204,7 +204,7 @@ async def do_anonymous_page(k: Kernel, mm: MmStruct, vma: VmAreaStruct, address:
     SetPageUptodate(page)
     if await memcontrol.mem_cgroup_newpage_charge(k, page, mm, GFP_KERNEL):
         page_alloc.put_page(k, page)
-        trace(k, "do_anonymous_page()", f"{address:#x} charge failed")
+        trace(k, "do_anonymous_page()", "{:#x} charge failed", address)
         return VM_FAULT_OOM
     writable = bool(vma.vm_flags & VM_WRITE)
     await spin_lock(k, mm.page_table_lock, "do_anonymous_page")
@@ -221,7 +221,7 @@ async def do_anonymous_page(k: Kernel, mm: MmStruct, vma: VmAreaStruct, address:
     pte.dirty = writable or not k.cfg.v31
     mm.ptes[vpn] = pte
     spin_unlock(mm.page_table_lock)
-    trace(k, "do_anonymous_page()", f"{address:#x} -> {page!r}")
+    trace(k, "do_anonymous_page()", "{:#x} -> {!r}", address, page)
     return 0
 
 
@@ -264,7 +264,7 @@ async def do_wp_page(k: Kernel, mm: MmStruct, vma: VmAreaStruct, address: int,
         pte.dirty = True
         pte.write = bool(vma.vm_flags & VM_WRITE)
         spin_unlock(ptl)
-        trace(k, "do_wp_page()", f"{address:#x} reuse {old_page!r}")
+        trace(k, "do_wp_page()", "{:#x} reuse {!r}", address, old_page)
         return VM_FAULT_WRITE
     get_page(old_page)
     spin_unlock(ptl)
@@ -312,7 +312,7 @@ async def _wp_copy(k: Kernel, mm: MmStruct, vma: VmAreaStruct, address: int,
         await rmap.page_remove_rmap(k, old_page)
         drop = old_page
         ret = VM_FAULT_WRITE
-        trace(k, "do_wp_page()", f"{address:#x} COW {old_page!r} -> {new_page!r}")
+        trace(k, "do_wp_page()", "{:#x} COW {!r} -> {!r}", address, old_page, new_page)
     else:
         memcontrol.mem_cgroup_uncharge_page(k, new_page)
     page_alloc.put_page(k, drop)
@@ -348,7 +348,7 @@ async def do_linear_fault(k: Kernel, mm: MmStruct, vma: VmAreaStruct, address: i
     mm.ptes[vpn] = pte
     spin_unlock(ptl)
     unlock_page(page)
-    trace(k, "__do_fault()", f"{address:#x} -> {page!r}")
+    trace(k, "__do_fault()", "{:#x} -> {!r}", address, page)
     return ret & ~VM_FAULT_LOCKED
 
 
@@ -417,7 +417,7 @@ async def do_swap_page(k: Kernel, mm: MmStruct, vma: VmAreaStruct, address: int,
     if swapfile.vm_swap_full(k) or vma.vm_flags & VM_LOCKED or PageMlocked(page):
         await swapfile.try_to_free_swap(k, page)
     unlock_page(page)
-    trace(k, "do_swap_page()", f"{address:#x} entry {entry:#x} -> {page!r}")
+    trace(k, "do_swap_page()", "{:#x} entry {:#x} -> {!r}", address, entry, page)
     if write:
         ret |= await do_wp_page(k, mm, vma, address, pte_val(pte))
         if ret & VM_FAULT_ERROR:
@@ -533,7 +533,7 @@ async def zap_pte_range(k: Kernel, tlb: MmuGather, vma: VmAreaStruct, start: int
         page = pte.page
         if page is None:
             if not await swapfile.free_swap_and_cache(k, pte.swp):
-                trace(k, "print_bad_pte()", f"{addr - PAGE_SIZE:#x} swap {pte.swp:#x}")
+                trace(k, "print_bad_pte()", "{:#x} swap {:#x}", addr - PAGE_SIZE, pte.swp)
             continue
         if PageAnon(page):
             mm.anon_rss -= 1
@@ -612,7 +612,7 @@ async def sys_madvise_dontneed(k: Kernel, mm: MmStruct, start: int, length: int)
             break
         stop = min(end, vma.vm_end)
         await zap_page_range(k, vma, addr, stop - addr)
-        trace(k, "madvise_dontneed()", f"{addr:#x}+{stop - addr:#x}")
+        trace(k, "madvise_dontneed()", "{:#x}+{:#x}", addr, stop - addr)
         addr = stop
     up_read(mm.mmap_sem)
     return error

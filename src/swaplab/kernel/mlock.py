@@ -55,12 +55,12 @@ async def mlock_vma_page(k: Kernel, page: Page) -> None:
     """mm/mlock.c: mlock_vma_page() (page locked): set PG_mlocked; the first time, move the
     page to the unevictable list (isolate_lru_page + putback_lru_page). A page not on the
     LRU yet (in a pagevec) is culled later by reclaim."""
-    BUG_ON(not PageLocked(page), f"mlock_vma_page({page!r}) unlocked")
+    BUG_ON(not PageLocked(page), "mlock_vma_page({!r}) unlocked", page)
     if page.flags & PG_mlocked:
         return
     page.flags |= PG_mlocked
     k.zone.vm_stat[NR_MLOCK] += 1
-    trace(k, "mlock_vma_page()", repr(page))
+    trace(k, "mlock_vma_page()", "{!r}", page)
     if not vmscan.isolate_lru_page(k, page):
         await vmscan.putback_lru_page(k, page)
 
@@ -69,12 +69,12 @@ async def munlock_vma_page(k: Kernel, page: Page) -> None:
     """mm/mlock.c: munlock_vma_page() (page locked): clear PG_mlocked; if the page can be
     isolated, try_to_munlock() re-mlocks it when another VM_LOCKED vma maps it, then
     putback_lru_page() puts it on the list it now belongs to."""
-    BUG_ON(not PageLocked(page), f"munlock_vma_page({page!r}) unlocked")
+    BUG_ON(not PageLocked(page), "munlock_vma_page({!r}) unlocked", page)
     if not page.flags & PG_mlocked:
         return
     page.flags &= ~PG_mlocked
     k.zone.vm_stat[NR_MLOCK] -= 1
-    trace(k, "munlock_vma_page()", repr(page))
+    trace(k, "munlock_vma_page()", "{!r}", page)
     if not vmscan.isolate_lru_page(k, page):
         await rmap.try_to_munlock(k, page)
         await vmscan.putback_lru_page(k, page)

@@ -106,7 +106,7 @@ async def split_vma(k: Kernel, mm: MmStruct, vma: VmAreaStruct, addr: int,
     """mm/mmap.c: split_vma(): a new vma takes [vm_start, addr) (``new_below``) or
     [addr, vm_end); ``vma`` keeps the other part. Both share anon_vma and file.
     Returns the new vma."""
-    BUG_ON(not vma.vm_start < addr < vma.vm_end, f"split_vma at {addr:#x} outside the vma")
+    BUG_ON(not vma.vm_start < addr < vma.vm_end, "split_vma at {:#x} outside the vma", addr)
     new = replace(vma)
     if new_below:
         new.vm_end = addr
@@ -166,7 +166,7 @@ async def do_mmap_pgoff(k: Kernel, mm: MmStruct, addr: int, length: int, prot: i
             return error
     await vma_link(k, mm, vma)
     mm.total_vm += length >> PAGE_SHIFT
-    trace(k, "do_mmap_pgoff()", f"{addr:#x}+{length:#x} flags {vm_flags:#x}")
+    trace(k, "do_mmap_pgoff()", "{:#x}+{:#x} flags {:#x}", addr, length, vm_flags)
     if vm_flags & VM_LOCKED or flags & MAP_POPULATE:
         plain_write(mm)  # mm_users is an atomic_t
         mm.mm_users += 1  # current->mm while faulting: see memory.do_page_fault
@@ -254,7 +254,7 @@ async def do_munmap(k: Kernel, mm: MmStruct, start: int, length: int) -> int:
     for vma in detach:
         mm.total_vm -= vma_pages(vma)
         await remove_vma(k, mm, vma)
-    trace(k, "do_munmap()", f"{start:#x}+{length:#x}")
+    trace(k, "do_munmap()", "{:#x}+{:#x}", start, length)
     return 0
 
 
@@ -279,5 +279,5 @@ async def exit_mmap(k: Kernel, mm: MmStruct) -> None:
         plain_write(mm)  # nobody else reaches the mm now
         mm.total_vm -= vma_pages(vma)
         await remove_vma(k, mm, vma)
-    BUG_ON(bool(mm.ptes), f"exit_mmap: {len(mm.ptes)} ptes left")
+    BUG_ON(bool(mm.ptes), "exit_mmap: {} ptes left", len(mm.ptes))
     trace(k, "exit_mmap()", "")

@@ -9,11 +9,9 @@ per-zone info of memcontrol) feeds mm/vmscan.c: get_scan_ratio().
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from math import isqrt
 
-from swaplab.kernel.errno import BUG_ON
+from swaplab.kernel.errno import BUG
 from swaplab.kernel.mm_types import NR_LRU_LISTS, Page
 from swaplab.kernel.page_cgroup import PageCgroup
 from swaplab.kernel.sync import Lock, spin_lock_held
@@ -89,12 +87,17 @@ class Zone:
         return len(self.lru[lru])
 
 
-@contextmanager
-def lru_lock_held(zone: Zone, who: str) -> Iterator[None]:
-    """zone->lru_lock around a section of a plain function (``who``): taken and dropped in
-    plain code, so the step's record has the lock effects and the lockset check sees the
-    section's writes under the lock. Exact as long as nobody holds the lock across an
-    interleaving point (no model path does); a :class:`KernelBug` otherwise."""
-    BUG_ON(zone.lru_lock.holder is not None, f"{who}: zone->lru_lock is held")
-    with spin_lock_held(zone.lru_lock):
-        yield
+class lru_lock_held(spin_lock_held):
+    """zone->lru_lock around a section of a plain function (``who``, called for ``page``
+    if given): taken and dropped in plain code, so the step's record has the lock effects
+    and the lockset check sees the section's writes under the lock. Exact as long as
+    nobody holds the lock across an interleaving point (no model path does); a
+    :class:`KernelBug` otherwise."""
+
+    __slots__ = ()
+
+    def __init__(self, zone: Zone, who: str, page: Page | None = None) -> None:
+        if zone.lru_lock.holder is not None:
+            BUG(f"{who}({page!r}): zone->lru_lock is held" if page is not None else
+                f"{who}: zone->lru_lock is held")
+        super().__init__(zone.lru_lock)

@@ -129,10 +129,10 @@ async def __oom_kill_task(k: Kernel, p: TaskStruct, verbose: bool,
     WARN, for init and mm-less tasks). The model starts the victim's exit thread when this
     SIGKILL is the first one and the task is not exiting yet, and counts the kill."""
     if is_global_init(p) or p.mm is None:
-        trace(k, "__oom_kill_task()", f"refused: {p!r}")
+        trace(k, "__oom_kill_task()", "refused: {!r}", p)
         return
     if verbose:
-        trace(k, "__oom_kill_task()", f"Killed process {p.pid} ({p.comm})")
+        trace(k, "__oom_kill_task()", "Killed process {} ({})", p.pid, p.comm)
     p.memdie = True
     if mem is not None:
         k.memcg_oom_kills[mem.css_id] = k.memcg_oom_kills.get(mem.css_id, 0) + 1
@@ -215,7 +215,7 @@ async def mem_cgroup_out_of_memory(k: Kernel, mem: MemCgroup, gfp: int) -> None:
     if take:
         await spin_lock(k, lock, "mem_cgroup_out_of_memory")
     try:
-        trace(k, "mem_cgroup_out_of_memory()", repr(mem))
+        trace(k, "mem_cgroup_out_of_memory()", "{!r}", mem)
         refused: list[TaskStruct] = []
         while True:
             p, points = select_bad_process(k, mem)
@@ -256,7 +256,7 @@ async def out_of_memory(k: Kernel, gfp: int) -> None:
     """mm/oom_kill.c: out_of_memory() (the page allocator's, order 0): CONSTRAINT_NONE and
     panic_on_oom 0, so __out_of_memory(); then, unless current is the victim,
     schedule_timeout_uninterruptible(1): a tick's sleep that lets the victim's exit run."""
-    trace(k, "out_of_memory()", f"gfp {gfp:#x}")
+    trace(k, "out_of_memory()", "gfp {:#x}", gfp)
     if sysctl_panic_on_oom:
         raise KernelBug("panic: out of memory. panic_on_oom is selected")
     await __out_of_memory(k, gfp)

@@ -129,7 +129,7 @@ async def alloc_pages(k: Kernel, gfp: int, site: str = "alloc_page") -> Page | N
     """
     page = get_page_from_freelist(k, k.zone.pages_low)
     if page is not None:
-        trace(k, site, f"-> {page!r}")
+        trace(k, site, "-> {!r}", page)
         return page
     mark = gfp_to_min_mark(k, gfp)
     while True:
@@ -155,7 +155,7 @@ async def alloc_pages(k: Kernel, gfp: int, site: str = "alloc_page") -> Page | N
             await oom_kill.out_of_memory(k, gfp)
             continue
         await timer.congestion_wait(k, HZ // 50, "__alloc_pages: congestion_wait", poll=True)
-    trace(k, site, f"-> {page!r} (slow path)")
+    trace(k, site, "-> {!r} (slow path)", page)
     return page
 
 
@@ -191,8 +191,8 @@ def _keep_used_page_cgroup(k: Kernel, page: Page) -> None:
     pc = page.page_cgroup
     if PageCgroupUsed(pc):
         k.zone.node_page_cgroup[page.pfn] = pc
-        trace(k, "__free_page()", f"{page!r} freed with PCG_USED: {pc.mem_cgroup!r} "
-              "stays charged")
+        trace(k, "__free_page()", "{!r} freed with PCG_USED: {!r} stays charged",
+              page, pc.mem_cgroup)
 
 
 def __free_page(k: Kernel, page: Page) -> None:
@@ -221,7 +221,7 @@ def __free_page(k: Kernel, page: Page) -> None:
     with spin_lock_held(k.zone.lock):
         heapq.heappush(k.free_pfns, page.pfn)
         _set_free(k, k.nr_free_pages + 1)
-    trace(k, "__free_page()", repr(page))
+    trace(k, "__free_page()", "{!r}", page)
 
 
 def __page_cache_release(k: Kernel, page: Page) -> None:
@@ -232,7 +232,7 @@ def __page_cache_release(k: Kernel, page: Page) -> None:
     interleaving point (no model path does); it is a :class:`KernelBug` if someone does.
     """
     if PageLRU(page):
-        with lru_lock_held(k.zone, f"put_page({page!r})"):
+        with lru_lock_held(k.zone, "put_page", page):
             page.flags &= ~PG_lru
             swap.del_page_from_lru(k, page)
     __free_page(k, page)
@@ -242,7 +242,7 @@ def put_page(k: Kernel, page: Page) -> None:
     """mm/swap.c: put_page(): drop a reference; the last one frees the page
     (put_page_testzero -> __page_cache_release)."""
     page_check_live(page, "put_page()")
-    BUG_ON(page._count <= 0, f"put_page({page!r}) with count {page._count}")
+    BUG_ON(page._count <= 0, "put_page({!r}) with count {}", page, page._count)
     plain_write(page)  # an atomic decrement others test without a lock
     page._count -= 1
     if page._count == 0:

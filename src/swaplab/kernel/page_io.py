@@ -51,7 +51,7 @@ async def end_swap_bio_write(k: Kernel, page: Page) -> None:
     VM_BUG_ON(not PageWriteback(page), "end_page_writeback: page not under writeback")
     ClearPageWriteback(page)
     k.zone.vm_stat[NR_WRITEBACK] -= 1
-    trace(k, "end_swap_bio_write()", repr(page))
+    trace(k, "end_swap_bio_write()", "{!r}", page)
 
 
 async def end_swap_bio_read(k: Kernel, page: Page, entry: int) -> None:
@@ -64,7 +64,7 @@ async def end_swap_bio_read(k: Kernel, page: Page, entry: int) -> None:
     page.data = p.data.get(swapfile.swp_offset(entry), 0)
     SetPageUptodate(page)
     unlock_page(page)
-    trace(k, "end_swap_bio_read()", repr(page))
+    trace(k, "end_swap_bio_read()", "{!r}", page)
 
 
 def _write_slot(k: Kernel, page: Page) -> None:
@@ -86,14 +86,14 @@ async def swap_writepage(k: Kernel, page: Page) -> int:
     bio_alloc(GFP_NOIO) may sleep (a sleep point of the CPU model)."""
     if await swapfile.try_to_free_swap(k, page):
         unlock_page(page)
-        trace(k, "swap_writepage()", f"{page!r}: stale, freed")
+        trace(k, "swap_writepage()", "{!r}: stale, freed", page)
         return 0
     await may_sleep(k, "get_swap_bio", "bio_alloc(GFP_NOIO) may sleep")
     SetPageWriteback(page)
     k.zone.vm_stat[NR_WRITEBACK] += 1
     _write_slot(k, page)
     unlock_page(page)
-    trace(k, "swap_writepage()", f"{page!r} -> {page.private:#x}")
+    trace(k, "swap_writepage()", "{!r} -> {:#x}", page, page.private)
     await kthread_run(k, f"end_swap_bio_write {page!r}", end_swap_bio_write(k, page), _IRQ)
     return 0
 

@@ -113,7 +113,7 @@ def page_add_new_anon_rmap(k: Kernel, page: Page, vma: VmAreaStruct, address: in
     it may wait for zone->lru_lock, and this function is a plain one.
     """
     VM_BUG_ON(address < vma.vm_start or address >= vma.vm_end,
-              f"page_add_new_anon_rmap: {address:#x} outside the vma")
+              "page_add_new_anon_rmap: {:#x} outside the vma", address)
     page.flags |= PG_swapbacked
     page._mapcount = 0
     __page_set_anon_rmap(k, page, vma, address)
@@ -122,9 +122,9 @@ def page_add_new_anon_rmap(k: Kernel, page: Page, vma: VmAreaStruct, address: in
 def page_add_anon_rmap(k: Kernel, page: Page, vma: VmAreaStruct, address: int) -> None:
     """mm/rmap.c: page_add_anon_rmap() (page locked, pte lock held): mapcount+1; the
     first mapping sets the anon_vma."""
-    VM_BUG_ON(not PageLocked(page), f"page_add_anon_rmap({page!r}) unlocked")
+    VM_BUG_ON(not PageLocked(page), "page_add_anon_rmap({!r}) unlocked", page)
     VM_BUG_ON(address < vma.vm_start or address >= vma.vm_end,
-              f"page_add_anon_rmap: {address:#x} outside the vma")
+              "page_add_anon_rmap: {:#x} outside the vma", address)
     page_check_live(page, "page_add_anon_rmap()")
     page._mapcount += 1
     if page._mapcount == 0:
@@ -165,8 +165,8 @@ async def page_remove_rmap(k: Kernel, page: Page) -> None:
     page._mapcount -= 1
     if page._mapcount >= 0:
         return
-    BUG_ON(page._mapcount < -1, f"page_remove_rmap({page!r}): mapcount below 0")
-    trace(k, "page_remove_rmap()", f"{page!r} last unmap")
+    BUG_ON(page._mapcount < -1, "page_remove_rmap({!r}): mapcount below 0", page)
+    trace(k, "page_remove_rmap()", "{!r} last unmap", page)
     if PageAnon(page):
         memcontrol.mem_cgroup_uncharge_page(k, page)
         k.zone.vm_stat[NR_ANON_PAGES] -= 1
@@ -333,7 +333,7 @@ async def _nuke_pte(k: Kernel, page: Page, mm: MmStruct, address: int, pte: Pte)
             mm.on_mmlist = True
         mm.anon_rss -= 1
         mm.ptes[vpn] = Pte(swp=entry)
-        trace(k, "try_to_unmap_one()", f"{page!r} -> swap pte {entry:#x}")
+        trace(k, "try_to_unmap_one()", "{!r} -> swap pte {:#x}", page, entry)
     else:
         del mm.ptes[vpn]
         mm.file_rss -= 1
@@ -405,21 +405,21 @@ async def try_to_unmap_file(k: Kernel, page: Page, unlock: bool, migration: int)
 async def try_to_unmap(k: Kernel, page: Page, migration: int = 0) -> int:
     """mm/rmap.c: try_to_unmap() (page locked): SWAP_SUCCESS iff the page is no longer
     mapped afterwards (and was not found mlocked)."""
-    BUG_ON(not PageLocked(page), f"try_to_unmap({page!r}) unlocked")
+    BUG_ON(not PageLocked(page), "try_to_unmap({!r}) unlocked", page)
     if PageAnon(page):
         ret = await try_to_unmap_anon(k, page, False, migration)
     else:
         ret = await try_to_unmap_file(k, page, False, migration)
     if ret != SWAP_MLOCK and not page_mapped(page):
         ret = SWAP_SUCCESS
-    trace(k, "try_to_unmap()", f"{page!r} == {ret}")
+    trace(k, "try_to_unmap()", "{!r} == {}", page, ret)
     return ret
 
 
 async def try_to_munlock(k: Kernel, page: Page) -> int:
     """mm/rmap.c: try_to_munlock() (page locked and isolated): SWAP_MLOCK if some vma
     still has it mlocked (PG_mlocked set again), else SWAP_SUCCESS."""
-    VM_BUG_ON(not PageLocked(page), f"try_to_munlock({page!r}) unlocked")
+    VM_BUG_ON(not PageLocked(page), "try_to_munlock({!r}) unlocked", page)
     if PageAnon(page):
         return await try_to_unmap_anon(k, page, True, 0)
     return await try_to_unmap_file(k, page, True, 0)

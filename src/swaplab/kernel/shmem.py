@@ -158,7 +158,7 @@ class ShmemInode:
 def SHMEM_I(mapping: AddressSpace) -> ShmemInode:
     """include/linux/shmem_fs.h: SHMEM_I(mapping->host)."""
     host = mapping.host
-    BUG_ON(not isinstance(host, ShmemInode), f"{mapping!r} is not a shmem mapping")
+    BUG_ON(not isinstance(host, ShmemInode), "{!r} is not a shmem mapping", mapping)
     assert isinstance(host, ShmemInode)
     return host
 
@@ -222,7 +222,7 @@ async def _shmem_getpage_swapped(k: Kernel, inode: ShmemInode, idx: int, swap: i
         spin_unlock(inode.lock)
         SetPageDirty(swappage)
         await swapfile.swap_free(k, swap)
-        trace(k, "shmem_getpage()", f"{mapping.name}[{idx}] swapped in {swappage!r}")
+        trace(k, "shmem_getpage()", "{}[{}] swapped in {!r}", mapping.name, idx, swappage)
         return 0, swappage
     spin_unlock(inode.lock)
     if error == -ENOMEM:
@@ -260,7 +260,7 @@ async def _shmem_getpage_new(k: Kernel, inode: ShmemInode, idx: int, gfp: int,
     inode.alloced += 1
     spin_unlock(inode.lock)
     SetPageUptodate(page)  # clear_highpage()
-    trace(k, "shmem_getpage()", f"{inode.mapping.name}[{idx}] new {page!r}")
+    trace(k, "shmem_getpage()", "{}[{}] new {!r}", inode.mapping.name, idx, page)
     return 0, page
 
 
@@ -331,7 +331,7 @@ async def shmem_writepage(k: Kernel, page: Page) -> int:
     inode = SHMEM_I(mapping)
     if inode.flags & VM_LOCKED or not k.total_swap_pages:
         SetPageDirty(page)
-        trace(k, "shmem_writepage()", f"{page!r} locked/no swap -> AOP_WRITEPAGE_ACTIVATE")
+        trace(k, "shmem_writepage()", "{!r} locked/no swap -> AOP_WRITEPAGE_ACTIVATE", page)
         return vmscan.AOP_WRITEPAGE_ACTIVATE
     swap = await swapfile.get_swap_page(k)
     await spin_lock(k, inode.lock, "shmem_writepage")
@@ -351,7 +351,7 @@ async def shmem_writepage(k: Kernel, page: Page) -> int:
         else:
             await swapfile.swap_free(k, swap)
     SetPageDirty(page)
-    trace(k, "shmem_writepage()", f"{page!r} no slot -> AOP_WRITEPAGE_ACTIVATE")
+    trace(k, "shmem_writepage()", "{!r} no slot -> AOP_WRITEPAGE_ACTIVATE", page)
     return vmscan.AOP_WRITEPAGE_ACTIVATE
 
 
@@ -368,7 +368,7 @@ async def _shmem_writepage_swapped(k: Kernel, inode: ShmemInode, page: Page, swa
     await swapfile.swap_duplicate(k, swap)
     BUG_ON(page_mapped(page), "shmem_writepage: page still mapped")
     page_alloc.put_page(k, page)  # the page cache's ref
-    trace(k, "shmem_writepage()", f"{page!r} -> {swap:#x}")
+    trace(k, "shmem_writepage()", "{!r} -> {:#x}", page, swap)
     await page_io.swap_writepage(k, page)
     if grabbed is not None:
         if grabbed in _swaplist_touched(k):  # list_move_tail: we may be racing
@@ -394,7 +394,7 @@ async def igrab(k: Kernel, inode: ShmemInode) -> ShmemInode | None:
     await spin_lock(k, inode.inode_lock, "igrab")
     if inode.i_state & (I_FREEING | I_CLEAR | I_WILL_FREE):
         spin_unlock(inode.inode_lock)
-        trace(k, "igrab()", f"{inode.mapping.name} is being freed == NULL")
+        trace(k, "igrab()", "{} is being freed == NULL", inode.mapping.name)
         return None
     inode.i_count += 1
     spin_unlock(inode.inode_lock)
@@ -454,13 +454,13 @@ async def shmem_truncate_range(k: Kernel, inode: ShmemInode, start: int) -> None
     spin_unlock(inode.lock)
     freed = await _shmem_free_swp(k, inode, start, limit)
     if inode.mapping.nrpages and inode.flags & SHMEM_PAGEIN:
-        trace(k, "shmem_truncate_range()", f"{inode.mapping.name}: pages came in, again")
+        trace(k, "shmem_truncate_range()", "{}: pages came in, again", inode.mapping.name)
         await filemap.truncate_inode_pages(k, inode.mapping, start)
     await spin_lock(k, inode.lock, "shmem_truncate_range")
     inode.flags &= ~SHMEM_TRUNCATE
     inode.swaps_freeing -= freed
     spin_unlock(inode.lock)
-    trace(k, "shmem_truncate_range()", f"{inode.mapping.name} from {start}: {freed} freed")
+    trace(k, "shmem_truncate_range()", "{} from {}: {} freed", inode.mapping.name, start, freed)
 
 
 async def _shmem_free_swp(k: Kernel, inode: ShmemInode, start: int, limit: int) -> int:
@@ -549,7 +549,7 @@ async def shmem_unuse_inode(k: Kernel, inode: ShmemInode, entry: int, page: Page
             error = await _shmem_unuse_insert(k, inode, idx, entry, page)
     unlock_page(page)
     page_alloc.put_page(k, page)
-    trace(k, "shmem_unuse_inode()", f"{inode.mapping.name}[{idx}] {entry:#x} == {error}")
+    trace(k, "shmem_unuse_inode()", "{}[{}] {:#x} == {}", inode.mapping.name, idx, entry, error)
     await iput(k, grabbed)
     if grabbed is None:
         await busy_retry(k, UNUSE_IGRAB_FAILED, sleeps=True)
@@ -615,7 +615,7 @@ def shmem_zero_setup(k: Kernel, vma: VmAreaStruct) -> int:
     size_pages = (vma.vm_end - vma.vm_start) >> PAGE_SHIFT
     inode = ShmemInode("dev/zero", size_pages)
     vma.vm_file = inode.mapping
-    trace(k, "shmem_zero_setup()", f"{vma.vm_start:#x} {size_pages} pages")
+    trace(k, "shmem_zero_setup()", "{:#x} {} pages", vma.vm_start, size_pages)
     return 0
 
 
@@ -673,7 +673,7 @@ def shmget(k: Kernel, key: int, size: int) -> int:
     inode.shm_id = shmid
     inode.shm_key = key
     k.shm_segments[shmid] = inode
-    trace(k, "shmget()", f"key {key:#x} {numpages} pages -> {shmid}")
+    trace(k, "shmget()", "key {:#x} {} pages -> {}", key, numpages, shmid)
     return shmid
 
 
@@ -688,7 +688,7 @@ async def shmat(k: Kernel, mm: MmStruct, shmid: int) -> int:
                                      inode.mapping)
     if addr < 0 and inode.shm_nattch == 0 and inode.shm_dest:
         await shm_destroy(k, inode)
-    trace(k, "shmat()", f"{shmid} -> {addr:#x}")
+    trace(k, "shmat()", "{} -> {:#x}", shmid, addr)
     return addr
 
 
@@ -705,7 +705,7 @@ async def shmdt(k: Kernel, mm: MmStruct, addr: int) -> int:
         if ret:
             return ret
         await shmem_vma_close(k, vma)
-        trace(k, "shmdt()", f"{addr:#x}")
+        trace(k, "shmdt()", "{:#x}", addr)
         return 0
     return -EINVAL
 
@@ -717,7 +717,7 @@ async def shm_destroy(k: Kernel, inode: ShmemInode) -> None:
     k.shm_segments.pop(inode.shm_id, None)
     if inode.flags & VM_LOCKED:
         await shmem_lock(k, inode, False)
-    trace(k, "shm_destroy()", f"{inode.shm_id}")
+    trace(k, "shm_destroy()", "{}", inode.shm_id)
     if not inode.mapping.i_mmap:
         await dentry_iput(k, inode)
 
@@ -731,7 +731,7 @@ async def shm_rmid(k: Kernel, shmid: int) -> int:
     if inode.shm_nattch:
         inode.shm_dest = True
         inode.shm_key = IPC_PRIVATE
-        trace(k, "shm_rmid()", f"{shmid}: attached, SHM_DEST")
+        trace(k, "shm_rmid()", "{}: attached, SHM_DEST", shmid)
         return 0
     await shm_destroy(k, inode)
     return 0

@@ -96,7 +96,7 @@ def add_page_to_lru_list(k: Kernel, page: Page, lru: int) -> None:
 def del_page_from_lru_list(k: Kernel, page: Page, lru: int) -> None:
     """include/linux/mm_inline.h: del_page_from_lru_list() (caller holds zone->lru_lock),
     with mem_cgroup_del_lru_list()."""
-    VM_BUG_ON(page not in k.zone.lru[lru], f"{page!r} is not on LRU list {lru}")
+    VM_BUG_ON(page not in k.zone.lru[lru], "{!r} is not on LRU list {}", page, lru)
     del k.zone.lru[lru][page]
     page.lru = -1
     memcontrol.mem_cgroup_del_lru_list(k, page, lru)
@@ -144,7 +144,7 @@ async def release_pages(k: Kernel, pages: list[Page]) -> None:
     locked = False
     to_free: list[Page] = []
     for page in pages:
-        VM_BUG_ON(page._count <= 0, f"release_pages({page!r}) with count {page._count}")
+        VM_BUG_ON(page._count <= 0, "release_pages({!r}) with count {}", page, page._count)
         if not locked:  # put_page_testzero() races page_count() readers (pageout)
             await atomic_rmw(k, page, "release_pages: put_page_testzero")
         plain_write(page)
@@ -155,7 +155,7 @@ async def release_pages(k: Kernel, pages: list[Page]) -> None:
             if not locked:
                 await spin_lock(k, lock, "release_pages")
                 locked = True
-            VM_BUG_ON(not PageLRU(page), f"{page!r} left the LRU under lru_lock")
+            VM_BUG_ON(not PageLRU(page), "{!r} left the LRU under lru_lock", page)
             page.flags &= ~PG_lru
             del_page_from_lru(k, page)
         to_free.append(page)
@@ -177,9 +177,9 @@ async def ____pagevec_lru_add(k: Kernel, pvec: list[Page], lru: int) -> None:
     lock = k.zone.lru_lock
     await spin_lock(k, lock, "____pagevec_lru_add")
     for page in pages:
-        VM_BUG_ON(PageActive(page), f"{page!r} active in a pagevec")
-        VM_BUG_ON(PageUnevictable(page), f"{page!r} unevictable in a pagevec")
-        VM_BUG_ON(PageLRU(page), f"{page!r} already on the LRU")
+        VM_BUG_ON(PageActive(page), "{!r} active in a pagevec", page)
+        VM_BUG_ON(PageUnevictable(page), "{!r} unevictable in a pagevec", page)
+        VM_BUG_ON(PageLRU(page), "{!r} already on the LRU", page)
         page.flags |= PG_lru
         active = is_active_lru(lru)
         if active:
@@ -187,7 +187,7 @@ async def ____pagevec_lru_add(k: Kernel, pvec: list[Page], lru: int) -> None:
         update_page_reclaim_stat(k, page, int(is_file_lru(lru)), active)
         add_page_to_lru_list(k, page, lru)
     spin_unlock(lock)
-    trace(k, "____pagevec_lru_add()", f"{len(pages)} pages to {lru}")
+    trace(k, "____pagevec_lru_add()", "{} pages to {}", len(pages), lru)
     await release_pages(k, pages)
 
 
@@ -207,11 +207,11 @@ async def lru_cache_add_lru(k: Kernel, page: Page, lru: int) -> None:
     """mm/swap.c: lru_cache_add_lru(): clear a stale PG_active/PG_unevictable (a page put
     back after isolation), then __lru_cache_add()."""
     if PageActive(page):
-        VM_BUG_ON(PageUnevictable(page), f"{page!r} active and unevictable")
+        VM_BUG_ON(PageUnevictable(page), "{!r} active and unevictable", page)
         page.flags &= ~PG_active
     elif PageUnevictable(page):
         page.flags &= ~PG_unevictable
-    VM_BUG_ON(PageLRU(page), f"lru_cache_add_lru({page!r}) already on the LRU")
+    VM_BUG_ON(PageLRU(page), "lru_cache_add_lru({!r}) already on the LRU", page)
     await __lru_cache_add(k, page, lru)
 
 

@@ -116,7 +116,7 @@ async def __add_to_swap_cache(k: Kernel, page: Page, entry: int) -> int:
         ClearPageSwapCache(page)
         plain_write(page)
         page._count -= 1
-        trace(k, "add_to_swap_cache()", f"{page!r} {entry:#x} == -EEXIST")
+        trace(k, "add_to_swap_cache()", "{!r} {:#x} == -EEXIST", page, entry)
         return -EEXIST
     space.page_tree[entry] = page  # radix_tree_insert()
     radix_tree.radix_tree_node_alloc(k)
@@ -124,7 +124,7 @@ async def __add_to_swap_cache(k: Kernel, page: Page, entry: int) -> int:
     k.zone.vm_stat[NR_FILE_PAGES] += 1
     k.swap_cache_info.add_total += 1
     spin_unlock(space.tree_lock)
-    trace(k, "add_to_swap_cache()", f"{page!r} {entry:#x}")
+    trace(k, "add_to_swap_cache()", "{!r} {:#x}", page, entry)
     return 0
 
 
@@ -153,7 +153,7 @@ async def delete_from_swap_cache(k: Kernel, page: Page) -> None:
     await spin_lock(k, space.tree_lock, "delete_from_swap_cache")
     __delete_from_swap_cache(k, page)
     spin_unlock(space.tree_lock)
-    trace(k, "delete_from_swap_cache()", f"{page!r} {entry:#x}")
+    trace(k, "delete_from_swap_cache()", "{!r} {:#x}", page, entry)
     if k.cfg.swapcache_interface:
         await swapfile.swapcache_free(k, entry, page)
     else:
@@ -178,7 +178,7 @@ async def add_to_swap(k: Kernel, page: Page) -> int:
         err = await add_to_swap_cache(k, page, entry, __GFP_HIGH | __GFP_NOMEMALLOC | __GFP_NOWARN)
         if err == 0:
             SetPageDirty(page)
-            trace(k, "add_to_swap()", f"{page!r} -> {entry:#x}")
+            trace(k, "add_to_swap()", "{!r} -> {:#x}", page, entry)
             return 1
         if k.cfg.swapcache_interface:
             await swapfile.swapcache_free(k, entry, None)
@@ -186,7 +186,7 @@ async def add_to_swap(k: Kernel, page: Page) -> int:
             await swapfile.swap_free(k, entry)
         if err != -EEXIST:
             return 0
-        trace(k, "add_to_swap()", f"{entry:#x}: -EEXIST, retry")
+        trace(k, "add_to_swap()", "{:#x}: -EEXIST, retry", entry)
 
 
 async def lookup_swap_cache(k: Kernel, entry: int) -> Page | None:
@@ -244,7 +244,7 @@ async def read_swap_cache_async(
                 radix_tree.radix_tree_preload_end(k)
             break
         __set_page_locked(k, new_page)
-        trace(k, "__set_page_locked()", repr(new_page))
+        trace(k, "__set_page_locked()", "{!r}", new_page)
         SetPageSwapBacked(new_page)
         if preload_first:
             err = await __add_to_swap_cache(k, new_page, entry)
@@ -252,10 +252,10 @@ async def read_swap_cache_async(
         else:
             err = await add_to_swap_cache(k, new_page, entry, gfp & GFP_KERNEL)
         if err == 0:
-            trace(k, "lru_cache_add_anon()", repr(new_page))
+            trace(k, "lru_cache_add_anon()", "{!r}", new_page)
             await swap.lru_cache_add_anon(k, new_page)
             await page_io.swap_readpage(k, new_page)
-            trace(k, "read_swap_cache_async()", f"{entry:#x} -> new {new_page!r}")
+            trace(k, "read_swap_cache_async()", "{:#x} -> new {!r}", entry, new_page)
             return new_page
         ClearPageSwapBacked(new_page)
         __clear_page_locked(new_page)
@@ -294,13 +294,13 @@ async def free_swap_cache(k: Kernel, page: Page) -> None:
     PageSwapCache test is unlocked; try_to_free_swap re-checks under the lock)."""
     await atomic_read(k, page, "free_swap_cache: PageSwapCache")  # races add_to_swap
     if not PageSwapCache(page):
-        trace(k, "free_swap_cache()", f"{page!r} !PageSwapCache: nothing to free")
+        trace(k, "free_swap_cache()", "{!r} !PageSwapCache: nothing to free", page)
     elif not page_mapped(page):
         if await trylock_page(k, page, "free_swap_cache"):
             await swapfile.try_to_free_swap(k, page)
             unlock_page(page)
         else:
-            trace(k, "free_swap_cache()", f"trylock_page({page!r}) -> fail")
+            trace(k, "free_swap_cache()", "trylock_page({!r}) -> fail", page)
 
 
 async def free_page_and_swap_cache(k: Kernel, page: Page) -> None:

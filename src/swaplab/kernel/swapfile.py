@@ -536,7 +536,7 @@ async def __try_to_reclaim_swap(k: Kernel, si: SwapInfoStruct, offset: int) -> i
         ret = await try_to_free_swap(k, page)
         unlock_page(page)
     page_alloc.put_page(k, page)
-    trace(k, "__try_to_reclaim_swap()", f"{entry:#x} == {ret}")
+    trace(k, "__try_to_reclaim_swap()", "{:#x} == {}", entry, ret)
     return ret
 
 
@@ -566,7 +566,7 @@ async def get_swap_page(k: Kernel) -> int:
         if offset:
             spin_unlock(k.swap_lock)
             entry = swp_entry(type, offset)
-            trace(k, "get_swap_page()", f"{entry:#x}")
+            trace(k, "get_swap_page()", "{:#x}", entry)
             if k.cfg.cache_only_gc:
                 await _maybe_start_cache_only_gc(k)
             return entry
@@ -608,7 +608,7 @@ async def swap_info_get(k: Kernel, entry: int) -> SwapInfoStruct | None:
                     else "its area was swapped off")
         raise KernelBug(f"use-after-free: swap entry {entry:08x} ({why}): {freed_by}")
     if why:
-        trace(k, "swap_free:", f"{why} {entry:08x}")
+        trace(k, "swap_free:", "{} {:08x}", why, entry)
         return None
     await spin_lock(k, k.swap_lock, "swap_info_get")
     return k.swap_info[type]
@@ -643,7 +643,7 @@ def swap_entry_free(k: Kernel, p: SwapInfoStruct, ent: int, cache: int = SWAP_MA
             if v == 0:
                 _slot_freed(k, p, offset)
                 memcontrol.mem_cgroup_uncharge_swap(k, ent)
-        trace(k, "swap_entry_free()", f"== {v}")
+        trace(k, "swap_entry_free()", "== {}", v)
         return v
     count, has_cache = swap_count(v), swap_has_cache(v)
     if cache == SWAP_MAP:
@@ -662,7 +662,7 @@ def swap_entry_free(k: Kernel, p: SwapInfoStruct, ent: int, cache: int = SWAP_MA
         _slot_freed(k, p, offset)
     if (swap_count(ret) == 0) if k.cfg.memcg_swap_refcount else (ret == 0):
         memcontrol.mem_cgroup_uncharge_swap(k, ent)
-    trace(k, "swap_entry_free()", f"== {ret:#x}" if swap_has_cache(ret) else f"== {ret}")
+    trace(k, "swap_entry_free()", "== {:#x}" if swap_has_cache(ret) else "== {}", ret)
     return ret
 
 
@@ -706,7 +706,7 @@ async def __swap_duplicate(k: Kernel, entry: int, cache: int) -> int:
     -ENOENT; -EINVAL for a bad entry or a bad slot."""
     type = swp_type(entry)
     if type >= len(k.swap_info):
-        trace(k, "swap_dup:", f"Bad swap file entry {entry:08x}")
+        trace(k, "swap_dup:", "Bad swap file entry {:08x}", entry)
         return -EINVAL
     p = k.swap_info[type]
     offset = swp_offset(entry)
@@ -745,11 +745,11 @@ async def swap_duplicate(k: Kernel, entry: int) -> int:
     SWAP_MAP_MAX ("permanent" until swapoff)."""
     if k.cfg.swap_has_cache:
         ret = await __swap_duplicate(k, entry, SWAP_MAP)
-        trace(k, "swap_duplicate()", f"{entry:#x} -> {ret}")
+        trace(k, "swap_duplicate()", "{:#x} -> {}", entry, ret)
         return ret
     type = swp_type(entry)
     if type >= len(k.swap_info):
-        trace(k, "swap_dup:", f"Bad swap file entry {entry:08x}")
+        trace(k, "swap_dup:", "Bad swap file entry {:08x}", entry)
         return 0
     p = k.swap_info[type]
     offset = swp_offset(entry)
@@ -764,7 +764,7 @@ async def swap_duplicate(k: Kernel, entry: int) -> int:
             p.swap_map[offset] = SWAP_MAP_MAX_30
             result = 1
     spin_unlock(k.swap_lock)
-    trace(k, "swap_duplicate()", f"{entry:#x} -> {result}")
+    trace(k, "swap_duplicate()", "{:#x} -> {}", entry, result)
     return result
 
 
@@ -777,7 +777,7 @@ async def swapcache_prepare(k: Kernel, entry: int) -> int:
         ret = await __swap_duplicate(k, entry, SWAP_CACHE)
     else:
         ret = 0 if await swap_duplicate(k, entry) else -ENOENT
-    trace(k, "swapcache_prepare()", f"{entry:#x} -> {ret}")
+    trace(k, "swapcache_prepare()", "{:#x} -> {}", entry, ret)
     return ret
 
 
@@ -818,7 +818,7 @@ async def try_to_free_swap(k: Kernel, page: Page) -> int:
         return 0
     await swap_state.delete_from_swap_cache(k, page)
     SetPageDirty(page)
-    trace(k, "try_to_free_swap()", f"{page!r} == 1")
+    trace(k, "try_to_free_swap()", "{!r} == 1", page)
     return 1
 
 
@@ -829,7 +829,7 @@ async def free_swap_and_cache(k: Kernel, entry: int) -> int:
     swap cache too when it is unmapped or swap is full. Never retries: a page that is
     locked, not yet in the tree or under writeback stays behind. Returns p != NULL."""
     p = await swap_info_get(k, entry)
-    trace(k, "free_swap_and_cache()", f"{entry:#x}")
+    trace(k, "free_swap_and_cache()", "{:#x}", entry)
     page: Page | None = None
     if p is not None:
         last = SWAP_HAS_CACHE if k.cfg.swap_has_cache else 1
@@ -838,7 +838,7 @@ async def free_swap_and_cache(k: Kernel, entry: int) -> int:
             if page is None:
                 trace(k, "find_get_page()", "-> NULL")
             else:
-                trace(k, "find_get_page()", f"-> found {page!r}")
+                trace(k, "find_get_page()", "-> found {!r}", page)
             if page is not None and not await trylock_page(k, page, "free_swap_and_cache"):
                 trace(k, "trylock_page()", "-> fail & return")
                 page_alloc.put_page(k, page)
@@ -1163,7 +1163,7 @@ async def sys_swapoff(k: Kernel, type: int) -> int:
         k.total_swap_pages += p.pages
         p.flags |= SWP_WRITEOK
         spin_unlock(k.swap_lock)
-        trace(k, "sys_swapoff()", f"type {type} == {err}")
+        trace(k, "sys_swapoff()", "type {} == {}", type, err)
         return err
     await spin_lock(k, k.swap_lock, "sys_swapoff")
     if not any(si.inuse_pages for si in k.swap_info):  # drain_mmlist()
@@ -1183,7 +1183,7 @@ async def sys_swapoff(k: Kernel, type: int) -> int:
     p.flags = 0
     spin_unlock(k.swap_lock)
     page_cgroup.swap_cgroup_swapoff(k, type)
-    trace(k, "sys_swapoff()", f"type {type} == 0")
+    trace(k, "sys_swapoff()", "type {} == 0", type)
     return 0
 
 

@@ -23,13 +23,12 @@ may sleep for a reason the model has no object for (an allocation entering recla
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from swaplab.explore import Execution, Lock, Op, OpKind, Thread, ThreadBody, trap
-from swaplab.explore.ops import StepRecord, plain_read, plain_write
+from swaplab.explore.ops import plain_read, plain_write, running
 
 if TYPE_CHECKING:
     from swaplab.kernel.kernel import Kernel
@@ -111,11 +110,12 @@ def current(k: Kernel) -> Current:
     return ctx
 
 
-def trace(k: Kernel, function: str, detail: str = "") -> None:
+def trace(k: Kernel, function: str, detail: str = "", *args: object) -> None:
     """Log a trace event (``swap_duplicate()``, ``swap_entry_free() == 1``) for the
-    running thread; free when tracing is off."""
+    running thread; free when tracing is off. With ``args`` the detail is
+    ``detail.format(*args)``, built only when tracing is on."""
     if k.execution.trace is not None:
-        k.execution.log(function, detail)
+        k.execution.log(function, detail.format(*args) if args else detail)
 
 
 async def spin_lock(k: Kernel, lock: Lock, site: str = "") -> None:
@@ -152,7 +152,7 @@ def spin_lock_uncontended(lock: Lock) -> None:
     error, not a kernel bug."""
     if lock.holder is not None:
         raise RuntimeError(f"{lock.name} held across an interleaving point by {lock.holder}")
-    record = StepRecord.current
+    record = running.record
     lock.take(record.tid if record is not None else -1)
 
 
@@ -203,15 +203,21 @@ def mutex_lock_uncontended(k: Kernel, lock: Lock) -> None:
     spin_lock_uncontended(lock)
 
 
-@contextmanager
-def spin_lock_held(lock: Lock) -> Iterator[None]:
+class spin_lock_held:
     """spin_lock() ... spin_unlock() around a section of plain code inside one step (see
-    spin_lock_uncontended())."""
-    spin_lock_uncontended(lock)
-    try:
-        yield
-    finally:
-        spin_unlock(lock)
+    spin_lock_uncontended()): ``with spin_lock_held(lock): ...``. A class rather than a
+    generator-based context manager: it is entered on every page allocation and free."""
+
+    __slots__ = ("lock",)
+
+    def __init__(self, lock: Lock) -> None:
+        self.lock = lock
+
+    def __enter__(self) -> None:
+        spin_lock_uncontended(self.lock)
+
+    def __exit__(self, *exc: object) -> None:
+        spin_unlock(self.lock)
 
 
 def mutex_unlock(lock: Lock) -> None:

@@ -283,7 +283,7 @@ def isolate_lru_page(k: Kernel, page: Page) -> int:
     Plain function: the zone->lru_lock section runs inside the caller's step (nobody holds
     lru_lock across an interleaving point in the model; KernelBug if someone does)."""
     ret = -EBUSY
-    with lru_lock_held(k.zone, f"isolate_lru_page({page!r})"):
+    with lru_lock_held(k.zone, "isolate_lru_page", page):
         if PageLRU(page) and get_page_unless_zero(page):
             lru = swap.page_lru(page)
             ClearPageFlag(page, PG_lru)
@@ -311,7 +311,7 @@ async def putback_lru_page(k: Kernel, page: Page) -> None:
             page_alloc.put_page(k, page)  # became evictable meanwhile: redo
             continue
         break
-    trace(k, "putback_lru_page()", f"{page!r} -> lru {lru}")
+    trace(k, "putback_lru_page()", "{!r} -> lru {}", page, lru)
     page_alloc.put_page(k, page)  # drop the ref from isolation
 
 
@@ -332,13 +332,13 @@ async def __remove_mapping(k: Kernel, mapping: AddressSpace, page: Page) -> int:
     await spin_lock(k, mapping.tree_lock, "__remove_mapping")
     if page._count != 2:  # page_freeze_refs(page, 2) failed
         spin_unlock(mapping.tree_lock)
-        trace(k, "__remove_mapping()", f"{page!r} count {page._count} -> cannot free")
+        trace(k, "__remove_mapping()", "{!r} count {} -> cannot free", page, page._count)
         return 0
     page._count = 0
     if PageDirty(page):
         page._count = 2  # page_unfreeze_refs
         spin_unlock(mapping.tree_lock)
-        trace(k, "__remove_mapping()", f"{page!r} dirty -> cannot free")
+        trace(k, "__remove_mapping()", "{!r} dirty -> cannot free", page)
         return 0
     if PageSwapCache(page):
         entry = page.private
@@ -349,12 +349,12 @@ async def __remove_mapping(k: Kernel, mapping: AddressSpace, page: Page) -> int:
         else:
             memcontrol.mem_cgroup_uncharge_swapcache(k, page, entry, True)
             await swapfile.swap_free(k, entry)
-        trace(k, "__remove_mapping()", f"{page!r} swap cache {entry:#x} freed")
+        trace(k, "__remove_mapping()", "{!r} swap cache {:#x} freed", page, entry)
     else:
         filemap.__remove_from_page_cache(k, page)
         spin_unlock(mapping.tree_lock)
         memcontrol.mem_cgroup_uncharge_cache_page(k, page)
-        trace(k, "__remove_mapping()", f"{page!r} page cache freed")
+        trace(k, "__remove_mapping()", "{!r} page cache freed", page)
     return 1
 
 
@@ -378,7 +378,8 @@ async def pageout(k: Kernel, page: Page, mapping: AddressSpace | None) -> int:
     never congested (swapper_space's bdi does not report congestion)."""
     await atomic_read(k, page, "is_page_cache_freeable")  # page_count(): races put_page
     if not is_page_cache_freeable(page):
-        trace(k, "pageout()", f"{page!r} page_count {page_count(page)}: not freeable -> PAGE_KEEP")
+        trace(k, "pageout()", "{!r} page_count {}: not freeable -> PAGE_KEEP",
+              page, page_count(page))
         return PAGE_KEEP
     if mapping is None:
         return PAGE_KEEP
@@ -391,11 +392,11 @@ async def pageout(k: Kernel, page: Page, mapping: AddressSpace | None) -> int:
     res = await writepage(k, page)
     if res == AOP_WRITEPAGE_ACTIVATE:
         ClearPageFlag(page, PG_reclaim)
-        trace(k, "pageout()", f"{page!r} -> AOP_WRITEPAGE_ACTIVATE")
+        trace(k, "pageout()", "{!r} -> AOP_WRITEPAGE_ACTIVATE", page)
         return PAGE_ACTIVATE
     if not PageWriteback(page):
         ClearPageFlag(page, PG_reclaim)
-    trace(k, "pageout()", f"{page!r} -> PAGE_SUCCESS")
+    trace(k, "pageout()", "{!r} -> PAGE_SUCCESS", page)
     return PAGE_SUCCESS
 
 
@@ -413,7 +414,7 @@ async def _shrink_page_unmap(k: Kernel, page: Page, sc: ScanControl) -> tuple[st
     """shrink_page_list() up to try_to_unmap(): returns ("" to go on, or a label),
     may_enter_fs, referenced."""
     if not await trylock_page(k, page, "shrink_page_list"):
-        trace(k, "trylock_page()", f"{page!r} -> fail & keep")
+        trace(k, "trylock_page()", "{!r} -> fail & keep", page)
         return _KEEP, False, 0
     VM_BUG_ON(PageActive(page), "shrink_page_list: active page on an inactive list")
     sc.nr_scanned += 1
@@ -439,15 +440,15 @@ async def _shrink_page_unmap(k: Kernel, page: Page, sc: ScanControl) -> tuple[st
         if not sc.gfp_mask & __GFP_IO:
             return _KEEP_LOCKED, may_enter_fs, referenced
         if not await swap_state.add_to_swap(k, page):
-            trace(k, "add_to_swap()", f"{page!r} -> fail & activate")
+            trace(k, "add_to_swap()", "{!r} -> fail & activate", page)
             return _ACTIVATE, may_enter_fs, referenced
-        trace(k, "add_to_swap()", f"{page!r} -> entry {page.private:#x}")
+        trace(k, "add_to_swap()", "{!r} -> entry {:#x}", page, page.private)
         may_enter_fs = True
     mapping = swap.page_mapping(k, page)
     await atomic_read(k, page, "page_mapped")  # the unmappers race this test too
     if page_mapped(page) and mapping is not None:
         ret = await rmap.try_to_unmap(k, page, 0)
-        trace(k, "try_to_unmap()", f"{page!r} == {ret}")
+        trace(k, "try_to_unmap()", "{!r} == {}", page, ret)
         if ret == rmap.SWAP_FAIL:
             return _ACTIVATE, may_enter_fs, referenced
         if ret == rmap.SWAP_AGAIN:
@@ -525,7 +526,7 @@ async def shrink_page_list(k: Kernel, pages: list[Page], sc: ScanControl) -> int
             label = await _shrink_page_free(k, page, sc, may_enter_fs, referenced)
         if label == _FREE:
             nr_reclaimed += 1
-        trace(k, "shrink_page_list()", f"{page!r} -> {label}")
+        trace(k, "shrink_page_list()", "{!r} -> {}", page, label)
         await _shrink_page_finish(k, page, label, pages)
     return nr_reclaimed
 
@@ -602,7 +603,7 @@ async def shrink_inactive_list(k: Kernel, max_scan: int, sc: ScanControl, priori
             k.pgscan_global += nr_taken  # __count_zone_vm_events(PGSCAN_DIRECT/KSWAPD)
         else:
             k.pgscan_memcg += nr_taken  # not counted by 2.6.30/31: the model's own
-        trace(k, "shrink_inactive_list()", f"file={int(file)} isolated {nr_taken}")
+        trace(k, "shrink_inactive_list()", "file={} isolated {}", int(file), nr_taken)
         nr_reclaimed += await shrink_page_list(k, taken, sc)
         if nr_taken == 0:
             break
@@ -650,7 +651,7 @@ async def shrink_active_list(k: Kernel, nr_pages: int, sc: ScanControl, priority
     l_hold = sc.isolate_pages(k, nr_pages, sc.mem_cgroup, True, file)
     reclaim_stat.recent_scanned[int(file)] += len(l_hold)
     spin_unlock(lock)
-    trace(k, "shrink_active_list()", f"file={int(file)} isolated {len(l_hold)}")
+    trace(k, "shrink_active_list()", "file={} isolated {}", int(file), len(l_hold))
     l_inactive: list[Page] = []
     nr_rotated = 0
     for page in l_hold:
@@ -803,7 +804,7 @@ async def do_try_to_free_pages(k: Kernel, sc: ScanControl) -> int:
     else:
         if not sc.all_unreclaimable and scanning_global_lru(sc):
             ret = sc.nr_reclaimed
-    trace(k, "do_try_to_free_pages()", f"== {ret} (reclaimed {sc.nr_reclaimed})")
+    trace(k, "do_try_to_free_pages()", "== {} (reclaimed {})", ret, sc.nr_reclaimed)
     return ret
 
 
@@ -825,7 +826,7 @@ async def try_to_free_mem_cgroup_pages(k: Kernel, mem: MemCgroup, gfp: int, nosw
         swappiness=swappiness,
         mem_cgroup=mem,
     )
-    trace(k, "try_to_free_mem_cgroup_pages()", f"{mem!r} noswap={int(noswap)}")
+    trace(k, "try_to_free_mem_cgroup_pages()", "{!r} noswap={}", mem, int(noswap))
     return await do_try_to_free_pages(k, sc)
 
 
@@ -887,7 +888,7 @@ async def balance_pgdat(k: Kernel, order: int = 0) -> int:
             if sc.nr_reclaimed >= SWAP_CLUSTER_MAX:
                 break
         total += sc.nr_reclaimed
-        trace(k, "balance_pgdat()", f"reclaimed {sc.nr_reclaimed}")
+        trace(k, "balance_pgdat()", "reclaimed {}", sc.nr_reclaimed)
         if all_zones_ok or not sc.nr_reclaimed:
             return total
         await cond_resched(k, "balance_pgdat")

@@ -16,8 +16,9 @@ unchanged. What it adds:
   (cond_resched), and a free CPU takes a random runnable thread;
 - CPU time: each step costs ``step_ns`` of its CPU, so the clock advances by
   ``step_ns / (threads on CPUs)`` per step;
-- time for the model: ``clock(now)`` (if set) is called before every step, so the
-  simulated machine's clock (jiffies) follows the virtual one; ``timed_sleep(thread)`` (if
+- time for the model: ``clock(now)`` (if set) is called before a step when the clock
+  reached the time it asked to be called again (it returns that time: the next jiffy), so
+  the simulated machine's clock (jiffies) follows the virtual one; ``timed_sleep(thread)`` (if
   set) says how long a thread that just reached a YIELD or busy-wait round sleeps there
   (a timed sleep of the kernel, such as congestion_wait()), or None: such a thread leaves
   its CPU and becomes runnable again that much later (not parkable: a kernel path);
@@ -37,7 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from swaplab.explore import Deadlock, Execution, Op, OpKind, StepLimit, Thread, trap
-from swaplab.explore.ops import YIELDS
+from swaplab.explore.ops import YIELD, YIELDS
 
 __all__ = ["Latencies", "Sleep", "VirtualDriver", "sleep"]
 
@@ -77,7 +78,7 @@ class Latencies:
 
 def _sleep_of(thread: Thread) -> Sleep | None:
     op = thread.pending
-    if op is not None and op.kind is OpKind.YIELD and isinstance(op.payload, Sleep):
+    if op is not None and op.kind is YIELD and isinstance(op.payload, Sleep):
         return op.payload
     return None
 
@@ -104,10 +105,15 @@ class VirtualDriver:
         self.draining = False
         self.known = len(execution.threads)
         self.io_started = 0
+        #: the ``until`` of the run_until() going on (-1 outside it): the fast lane's end
+        self.fast_until = -1
+        execution.lane = self._go_on
         #: called after every step; returning True makes run_until() return early
         self.after_step: Callable[[], bool] | None = None
-        #: called with the clock before every step
-        self.clock: Callable[[int], None] | None = None
+        #: called with the clock before a step once it reached ``next_clock``; returns the
+        #: next such time (its clock changes only then)
+        self.clock: Callable[[int], int] | None = None
+        self.next_clock = 0
         #: the nanoseconds a thread pending at a YIELD or SPIN sleeps there, or None
         self.timed_sleep: Callable[[Thread], int | None] | None = None
         for thread in execution.threads:
@@ -148,21 +154,24 @@ class VirtualDriver:
             self._leave(thread)
             self.execution.retire(thread)
             return
+        pending = thread.pending
+        assert pending is not None
+        if pending.kind not in YIELDS:
+            if not pending.enabled():  # blocked
+                self.oncpu.remove(thread)
+            return
         slp = _sleep_of(thread)
         if slp is not None:
             self._leave(thread)
             self._push(self.now + slp.ns, thread)
             return
-        pending = thread.pending
-        assert pending is not None
-        if pending.kind in YIELDS and self.timed_sleep is not None:
+        if self.timed_sleep is not None:
             ns = self.timed_sleep(thread)
             if ns is not None:
                 self._leave(thread)
                 self._push(self.now + ns, thread)
                 return
-        if pending.kind in YIELDS or not pending.enabled():  # cond_resched, a busy-wait round
-            self.oncpu.remove(thread)
+        self.oncpu.remove(thread)  # cond_resched, a busy-wait round
 
     def _wake(self) -> None:
         heap = self.heap
@@ -233,26 +242,61 @@ class VirtualDriver:
     def step_once(self, thread: Thread) -> None:
         if self.max_steps is not None and self.steps >= self.max_steps:
             raise StepLimit(f"more than {self.max_steps} steps")
-        if self.clock is not None:
-            self.clock(self.now)
+        if self.clock is not None and self.now >= self.next_clock:
+            self.next_clock = self.clock(self.now)
         self.execution.step(thread)
         self.steps += 1
         self.now += self.lat.step_ns // max(1, len(self.oncpu))
         self._after(thread)
 
+    def _go_on(self, thread: Thread, op: Op) -> bool:
+        """The fast lane (:class:`~swaplab.explore.execution.Execution`'s ``lane``):
+        ``thread`` reached ``op``, enabled and no scheduling point; when run_until() would
+        step it again at once (it is alone on the CPUs, nothing to wake or sample, no new
+        thread, the clock neither at ``until`` nor at its next tick, the step limit not
+        reached), count the step that ends here, as step_once() does, and say so."""
+        now = self.now + self.lat.step_ns
+        if (now >= self.fast_until or (self.clock is not None and now >= self.next_clock)
+                or self.known != len(self.execution.threads)
+                or not self._keeps_cpu(thread, now)
+                or (self.max_steps is not None and self.steps + 1 >= self.max_steps)):
+            return False
+        if self.after_step is not None and self.after_step():
+            return False
+        self.steps += 1
+        self.now = now
+        return True
+
+    def _keeps_cpu(self, thread: Thread, now: int) -> bool:
+        """Whether :meth:`_pick` at ``now`` would pick ``thread`` again without a choice:
+        it is alone on the CPUs, no sleeper is due (nothing to wake) and no other ready
+        thread can take a free CPU."""
+        oncpu = self.oncpu
+        if len(oncpu) != 1 or oncpu[0] is not thread or (self.heap and self.heap[0][0] <= now):
+            return False
+        return self.cpus == 1 or not any(t is not thread and t.enabled() for t in self.ready)
+
     def run_until(self, until: int) -> None:
         """Run threads until the clock reaches ``until`` (or nothing is left to run, or
-        ``after_step`` asks to stop)."""
+        ``after_step`` asks to stop). While one thread keeps the only CPU, it runs on
+        without a scheduling decision."""
         hook = self.after_step
-        while True:
-            thread = self._pick(until)
-            if thread is None:
-                return
-            self.step_once(thread)
-            if hook is not None and hook():
-                return
-            if self.now >= until:
-                return
+        self.fast_until = until
+        try:
+            while True:
+                thread = self._pick(until)
+                if thread is None:
+                    return
+                while True:
+                    self.step_once(thread)
+                    if hook is not None and hook():
+                        return
+                    if self.now >= until:
+                        return
+                    if not self._keeps_cpu(thread, self.now):
+                        break
+        finally:
+            self.fast_until = -1
 
     def quiesce(self, max_steps: int = 1_000_000) -> bool:
         """Park threads at parkable sleeps and run the others until none is left; True when

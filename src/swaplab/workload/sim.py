@@ -186,11 +186,13 @@ class Simulation:
     def _sample_due(self) -> bool:
         return bool(self.sample_reasons)
 
-    def _tick(self, now: int) -> None:
-        """The machine's jiffies follow the virtual clock (HZ ticks a second)."""
+    def _tick(self, now: int) -> int:
+        """The machine's jiffies follow the virtual clock (HZ ticks a second); the time of
+        the next tick."""
         jiffies = now // NS_PER_JIFFY
         if jiffies > self.k.jiffies:
             self.k.jiffies = jiffies
+        return (jiffies + 1) * NS_PER_JIFFY
 
     def _timer_ns(self, thread: Thread) -> int | None:
         """How long a kernel thread in a timed sleep (kernel/timer.py) sleeps in virtual
