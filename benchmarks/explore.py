@@ -11,13 +11,20 @@ takes: a quarter of a second in this process, then the workers) on a search of o
 seconds (``type2 --kernel 2.6.31 --strategy dfs``: 21,882 executions), and against the
 default jobs on a tiny check (which must stay in this process). ``--jobs-only``: only
 that part.
+
+``--snapshot-only``: what starting every execution from a copy of the prepared machine
+buys (scenarios/kernel_common.py: prepared): per kernel scenario the cost of its setup,
+of ``copy.deepcopy`` and of unpickling its result, and the executions per second of dpor
+on type1 and type2 (2.6.31) with every run set up again against every run unpickled.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
+import pickle
 import sys
 import time
 from pathlib import Path
@@ -160,7 +167,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="shorter measurements")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--jobs-only", action="store_true", help="only --jobs against one")
+    parser.add_argument("--snapshot-only", action="store_true",
+                        help="only the prepared-state copies against setting up again")
     args = parser.parse_args()
+    if args.snapshot_only:
+        snap = snapshot_section()
+        print(json.dumps(snap, indent=2) if args.json else render_snapshot(snap))
+        return
     seconds = 0.5 if args.quick else 2.0
     if args.jobs_only:
         jobs = jobs_section(args.quick)
@@ -192,6 +205,86 @@ def main() -> None:
         print(f"  {s['scenario']:<22}{s['steps_per_run']:>4} steps/run "
               f"{s['replay_steps_per_second']:>10,} steps/s")
     print(render_jobs(out))
+
+
+def _mean_seconds(fn: Any, seconds: float = 0.3) -> float:
+    count, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        fn()
+        count += 1
+    return (time.perf_counter() - started) / count
+
+
+def _setup_costs(setup: Any, args: tuple[Any, ...]) -> dict[str, float]:
+    """A setup's cost, and what copying its result costs: deepcopy and unpickling."""
+    state = setup(*args)
+    blob = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+    return {"setup_ms": _mean_seconds(lambda: setup(*args)) * 1e3,
+            "deepcopy_ms": _mean_seconds(lambda: copy.deepcopy(state)) * 1e3,
+            "unpickle_ms": _mean_seconds(lambda: pickle.loads(blob)) * 1e3}
+
+
+def _rebuilding(on: bool) -> None:
+    """Every run sets its machine up again (``on``) or unpickles the prepared one."""
+    from swaplab.scenarios import cgroup_races, kernel_common, kernel_races, shmem_races
+
+    def again(setup: Any, *args: Any) -> Any:
+        return setup(*args)
+
+    for module in (kernel_races, cgroup_races, shmem_races):
+        module.prepared = again if on else kernel_common.prepared  # type: ignore[attr-defined]
+
+
+def snapshot_section() -> dict[str, Any]:
+    from swaplab.scenarios import cgroup_races, kernel_races, shmem_races
+
+    options = ScenarioOptions("2.6.31")
+    setups = {"type1": (kernel_races._type1_setup, (options,)),
+              "type2": (kernel_races._isolated, (options,)),
+              "swap-entry": (kernel_races._forked, (options,)),
+              "add-to-swap-vs-readahead": (kernel_races._swapped_and_isolated, (options,)),
+              "fsc-vs-writeback": (kernel_races._unmapped_into_swap_cache, (options,)),
+              "swapin-vs-zap": (kernel_races._swapped, (options,)),
+              "swapoff-vs-shm-rmid": (shmem_races._swapped_segment, (options,)),
+              "rmdir-vs-swapin": (cgroup_races._moved_out, (options, True)),
+              "rmdir-vs-munmap": (cgroup_races._moved_out, (options, False))}
+    costs = []
+    for name, (setup, args) in setups.items():
+        c = _setup_costs(setup, args)
+        costs.append({"scenario": name, **{k: round(v, 3) for k, v in c.items()},
+                      "setup_over_unpickle": round(c["setup_ms"] / c["unpickle_ms"], 2),
+                      "setup_over_deepcopy": round(c["setup_ms"] / c["deepcopy_ms"], 2)})
+    runs = []
+    for name in ("type1", "type2"):
+        model = all_scenarios()[name].model(options)
+        speed, executions = {}, {}
+        for label, on in (("setup_again", True), ("unpickled", False)):
+            _rebuilding(on)
+            started = time.perf_counter()
+            result = explore(model, Options(shrink=False))
+            speed[label] = result.stats.executions / (time.perf_counter() - started)
+            executions[label] = (result.stats.executions, result.stats.steps, result.status)
+        _rebuilding(False)
+        runs.append({"scenario": f"{name} 2.6.31 dpor", "executions": result.stats.executions,
+                     "same_runs": executions["setup_again"] == executions["unpickled"],
+                     "per_s_setup_again": round(speed["setup_again"], 1),
+                     "per_s_unpickled": round(speed["unpickled"], 1),
+                     "speedup": round(speed["unpickled"] / speed["setup_again"], 2)})
+    return {"setup_costs": costs, "explore": runs}
+
+
+def render_snapshot(out: dict[str, Any]) -> str:
+    lines = ["setup against copies of its result (ms; ratios: setup / copy)"]
+    for c in out["setup_costs"]:
+        lines.append(f"  {c['scenario']:<26} setup {c['setup_ms']:7.3f}  deepcopy "
+                     f"{c['deepcopy_ms']:7.3f} (x{c['setup_over_deepcopy']})  unpickle "
+                     f"{c['unpickle_ms']:7.3f} (x{c['setup_over_unpickle']})")
+    lines.append("dpor, every run set up again against every run unpickled")
+    for r in out["explore"]:
+        lines.append(f"  {r['scenario']:<20}{r['executions']:>6} executions  "
+                     f"{r['per_s_setup_again']:>8.1f}/s -> {r['per_s_unpickled']:>8.1f}/s  "
+                     f"x{r['speedup']}  same runs: {r['same_runs']}")
+    return "\n".join(lines)
 
 
 def jobs_section(quick: bool) -> dict[str, Any]:
