@@ -257,12 +257,14 @@ def snapshot_section() -> dict[str, Any]:
     runs = []
     for name in ("type1", "type2"):
         model = all_scenarios()[name].model(options)
-        speed, executions = {}, {}
-        for label, on in (("setup_again", True), ("unpickled", False)):
+        speed: dict[str, float] = {}
+        executions = {}
+        for label, on in [("setup_again", True), ("unpickled", False)] * 2:  # best of two
             _rebuilding(on)
             started = time.perf_counter()
             result = explore(model, Options(shrink=False))
-            speed[label] = result.stats.executions / (time.perf_counter() - started)
+            speed[label] = max(speed.get(label, 0.0),
+                               result.stats.executions / (time.perf_counter() - started))
             executions[label] = (result.stats.executions, result.stats.steps, result.status)
         _rebuilding(False)
         runs.append({"scenario": f"{name} 2.6.31 dpor", "executions": result.stats.executions,
