@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from swaplab.interrupt import Aborted, current, interruptible, parse_duration
+from swaplab.interrupt import Aborted, current, interruptible, parse_duration, until
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
@@ -28,6 +28,18 @@ def test_a_budget_stops_the_run_without_a_signal() -> None:
         assert not stop.should_stop()
         time.sleep(0.06)
         assert stop.should_stop() and stop.reason == "budget" and not stop.interrupted
+
+
+def test_a_trial_ends_at_its_own_deadline_or_at_the_commands_stop() -> None:
+    with interruptible() as stop:
+        with until(0.05, "trial") as trial:
+            assert current() is trial and not trial.should_stop()
+            time.sleep(0.06)
+            assert trial.should_stop() and trial.reason == "trial"
+        assert current() is stop and not stop.should_stop()
+        with until(60, "trial") as trial:
+            os.kill(os.getpid(), signal.SIGINT)
+            assert trial.should_stop() and trial.reason == "interrupted"
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("30s", 30.0), ("5m", 300.0), ("1h", 3600.0),

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from swaplab import interrupt
+from swaplab.explore.backend import LocalPool
 from swaplab.explore.explorer import explore
 from swaplab.explore.search import Options
 from swaplab.scenarios.api import ScenarioOptions
@@ -261,19 +262,22 @@ def _undecided(claim: str, reason: str) -> dict[str, Any]:
             "evidence": {"executions": 0, "checks": []}}
 
 
-def _decide_all(fixes: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """The explorer's rows, the claims left when the command is stopped marked so."""
-    rows = []
-    for claim in CLAIMS:
-        if claim.checks:
-            reason = _stopped()
-            rows.append(decide(claim, fixes) if reason is None
-                        else _undecided(claim.claim, reason))
-    return rows
+def _row(item: tuple[str, str, tuple[str, ...]]) -> dict[str, Any]:
+    """One row (a worker's call): ``("explore", claim, fixes)`` decided by the explorer
+    (with later ``fixes`` on top of every check's kernel) or ``("growth", name, ())`` by
+    the simulator; undecided if the command was stopped first."""
+    kind, name, fixes = item
+    reason = _stopped()
+    if kind == "explore":
+        claim = next(c for c in CLAIMS if c.claim == name)
+        return decide(claim, fixes) if reason is None else _undecided(name, reason)
+    row = _growth_row(name) if reason is None else _undecided(name, reason)
+    reason = _stopped()  # a growth claim's runs end early at a stop: no verdict then
+    return row if reason is None else _undecided(name, reason)
 
 
 def _growth_row(name: str) -> dict[str, Any]:
-    """One growth claim decided by the workload simulator (run in a worker process)."""
+    """One growth claim decided by the workload simulator."""
     from swaplab.workload.claims import GROWTH_CLAIMS
 
     start = time.perf_counter()
@@ -294,39 +298,24 @@ def _growth_names() -> list[str]:
 
 def all_claims(growth: bool = True, jobs: int = 2,
                fixes: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """Every claim: the explorer's rows, then the growth claims (simulator, ``jobs``
-    worker processes, started first so they run while the explorer decides its rows) or,
-    without ``growth`` or without a simulator, one row saying they are not decided. With
-    later ``fixes`` every exploration runs with them on top of its kernel; the growth
-    claims compare the presets themselves, so they are left undecided then."""
+    """Every claim: the explorer's rows, then the growth claims (simulator) or, without
+    ``growth`` or without a simulator, one row saying they are not decided. The rows run
+    on ``jobs`` local processes (:mod:`swaplab.explore.backend`), the long growth claims
+    handed out first; at a stop the rows not decided yet say so. With later ``fixes``
+    every exploration runs with them on top of its kernel; the growth claims compare the
+    presets themselves, so they are left undecided then."""
     names = _growth_names() if growth else []
-    if fixes and names:
-        return _decide_all(fixes) + [_undecided(n, NO_GROWTH_WITH_FIXES) for n in names]
-    if names and jobs > 1:
-        from swaplab.explore.backend import worker_pool
-
-        with worker_pool(jobs, __name__) as pool:
-            pending = [pool.apply_async(_growth_row, (n,)) for n in names]
-            rows = _decide_all(fixes)
-            grown = [_awaited(p, n) for p, n in zip(pending, names, strict=True)]
-    else:
-        rows = _decide_all(fixes)
-        grown = [_growth_row(n) if _stopped() is None else _undecided(n, str(_stopped()))
-                 for n in names]
-    if grown:
-        return rows + grown
+    grown = [] if fixes else names
+    none: tuple[str, ...] = ()
+    items = [("growth", n, none) for n in grown]
+    items += [("explore", c.claim, fixes) for c in CLAIMS if c.checks]
+    done = dict(zip(items, LocalPool(jobs).map(_row, items), strict=True))
+    rows = [done[("explore", c.claim, fixes)] for c in CLAIMS if c.checks]
+    rows += [done[("growth", n, none)] for n in grown]
+    rows += [_undecided(n, NO_GROWTH_WITH_FIXES) for n in names if fixes]
+    if names:
+        return rows
     return rows + [decide(c) for c in CLAIMS if not c.checks]
-
-
-def _awaited(pending: Any, name: str) -> dict[str, Any]:
-    """A growth row from the pool, or an undecided one if the command is stopped first."""
-    while not pending.ready():
-        reason = _stopped()
-        if reason is not None:
-            return _undecided(name, reason)
-        pending.wait(0.1)
-    row: dict[str, Any] = pending.get()
-    return row
 
 
 def render(rows: list[dict[str, Any]]) -> str:

@@ -100,7 +100,9 @@ def _add_explore_commands(sub: Any) -> None:
     check.add_argument("--seed", type=int, default=0, help="seed of random and pct")
     check.add_argument("--depth", type=_positive,
                        help="pct bug depth d (default: the scenario's, usually 2)")
-    check.add_argument("--jobs", type=_positive, help="worker processes (default: all cores)")
+    check.add_argument("--jobs", type=_positive,
+                       help="worker processes (default: all cores) for a search still going "
+                       "after a quarter of a second; a shorter one runs in this process")
     check.add_argument("--backend", choices=["local", "ray"], default="local")
     check.add_argument("--address", help="Ray cluster address (--backend ray)")
     check.add_argument("--policy", choices=["fair", "unfair"], default="fair",
@@ -290,10 +292,11 @@ def _checkpointing(args: argparse.Namespace, name: str, sopts: Any, options: Any
 
 def _explore(args: argparse.Namespace, name: str, model: Any, options: Any,
              checkpoint: Any = None) -> Any:
-    """Explore in this process, or over ``--jobs`` local processes or Ray."""
+    """Explore in this process, or, when the search lasts, over ``--jobs`` local processes
+    or Ray (:func:`swaplab.explore.parallel.explore_jobs`)."""
     from swaplab.explore.backend import default_jobs, get_backend
     from swaplab.explore.explorer import explore
-    from swaplab.explore.parallel import explore_parallel
+    from swaplab.explore.parallel import explore_jobs
     from swaplab.report.progress import ExploreProgress
 
     jobs = args.jobs if args.jobs is not None else default_jobs()
@@ -303,7 +306,7 @@ def _explore(args: argparse.Namespace, name: str, model: Any, options: Any,
                          enabled=None if not args.json else False) as progress:
         if args.backend == "ray" or jobs > 1:
             backend = get_backend(args.backend, args.jobs, args.address)
-            return explore_parallel(model, options, backend, jobs, progress)
+            return explore_jobs(model, options, backend, jobs, progress)
         return explore(model, options, progress, checkpoint=checkpoint)
 
 

@@ -88,6 +88,40 @@ def interruptible(budget: float | None = None) -> Iterator[StopRequest]:
             signal.signal(sig, handler)
 
 
+class Deadline(StopRequest):
+    """The command's stop request ``outer`` with a deadline of its own: it fires when
+    ``outer`` does (with its reason) or after ``seconds`` (with ``reason``)."""
+
+    __slots__ = ("outer", "own")
+
+    def __init__(self, outer: StopRequest | None, seconds: float, reason: str) -> None:
+        super().__init__(seconds)
+        self.outer = outer
+        self.own = reason
+
+    def should_stop(self) -> bool:
+        if self.reason is None:
+            if self.outer is not None and self.outer.should_stop():
+                self.reason = self.outer.reason
+            elif self.deadline is not None and time.monotonic() >= self.deadline:
+                self.reason = self.own
+        return self.reason is not None
+
+
+@contextmanager
+def until(seconds: float, reason: str) -> Iterator[Deadline]:
+    """Run the body with a stop request that also fires after ``seconds`` (reason
+    ``reason``): a trial run of a bounded length inside the command (signals still reach
+    the command's own request)."""
+    global _current
+    stop = Deadline(_current, seconds, reason)
+    outer, _current = _current, stop
+    try:
+        yield stop
+    finally:
+        _current = outer
+
+
 class WorkerStop(StopRequest):
     """A worker process's stop request: set once ``flag()`` says the parent asked for a
     stop (reason "interrupted"), or once the parent process ``parent`` is gone."""

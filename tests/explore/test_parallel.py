@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
 import pytest
 
+from swaplab.cli import main
 from swaplab.explore.backend import InProcess, LocalPool, RayCluster
 from swaplab.explore.explorer import Result, explore
-from swaplab.explore.parallel import explore_parallel
+from swaplab.explore.parallel import explore_jobs, explore_parallel
 from swaplab.explore.search import Options
 from swaplab.scenarios import get_scenario
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 CASES = [
     ("tiny-lost-update", "dpor"),
@@ -73,3 +81,39 @@ def test_ray_backend_finds_the_same_findings_as_one_process() -> None:
             assert found(two) == found(one), (name, strategy)
     finally:
         ray.shutdown()
+
+
+class Counting(InProcess):
+    """This process, counting the fan-outs."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        self.calls += 1
+        return super().map(fn, items)
+
+
+def test_a_tiny_check_starts_no_worker() -> None:
+    model = get_scenario("tiny-lost-update").model()
+    backend = Counting()
+    jobs = explore_jobs(model, Options(), backend, 2)
+    one = explore(model, Options())
+    assert backend.calls == 0 and jobs.stats.workers == 0
+    assert jobs.stats.executions == one.stats.executions
+    assert found(jobs) == found(one) and jobs.status == one.status
+
+
+def test_a_search_that_lasts_fans_out_with_the_counts_of_one_process() -> None:
+    model = get_scenario("tiny-independent-6").model()
+    backend = Counting()
+    jobs = explore_jobs(model, Options(strategy="dfs"), backend, 2, fan_out=0.01)
+    assert backend.calls == 1 and jobs.stats.workers == 2
+    assert jobs.stats.executions == 924 and jobs.status == "clean"
+
+
+def test_check_with_the_default_jobs_runs_a_tiny_check_in_this_process(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "tiny-lost-update", "--json"]) == 1
+    statistics = json.loads(capsys.readouterr().out)["statistics"]
+    assert statistics["workers"] == 0 and statistics["executions"] == 4

@@ -28,5 +28,6 @@ def test_every_shared_write_is_locked_or_declared(name: str, kernel: str) -> Non
         result = explore(model, Options(strategy="dpor", shrink=False,
                                         max_executions=EXECUTIONS))
     print(name, kernel, result.stats.executions, "executions", checker.writes, "writes")
-    assert result.stats.executions >= 2 and checker.writes > 100
+    # the explored threads' writes (the setup runs once per process, before the check)
+    assert result.stats.executions >= 2 and checker.writes > 50
     assert checker.violations == []

@@ -1,15 +1,25 @@
 """Where parallel work runs: this process, a pool of local processes, or a Ray cluster.
 
 A :class:`Backend` maps a picklable module-level function over picklable items and returns
-the results in the items' order. The explorer's parallel search and the simulator's sweeps
-both use one. Items are dealt round-robin into at most two batches per worker, one remote
-call each (a parallel search has thousands of small tasks).
+the results in the items' order. It is the one backend of swaplab: the explorer's parallel
+search (:mod:`swaplab.explore.parallel`), the simulator's comparisons and sweeps
+(:mod:`swaplab.workload.sweep`) and ``swaplab claims`` all use it. Items are dealt
+round-robin into at most :data:`BATCHES_PER_WORKER` batches per worker, handed out one at a
+time as workers free up (a parallel search has thousands of small tasks; a sweep a few
+long ones).
 
-Stopping (:mod:`swaplab.interrupt`): a local pool's workers ignore SIGINT and poll a flag
-the parent sets once its stop request fires (a signal or the budget), so their searches end
-at the next execution; they also exit when the parent dies, and the pool is terminated in a
+Stopping (:mod:`swaplab.interrupt`): the mapped function polls the command's stop request
+(:func:`swaplab.interrupt.current`) at its boundaries: an explorer search at every
+execution, a simulation at every sample. In this process that is the command's own
+request. A local pool's workers ignore SIGINT and poll a flag the parent sets once its
+stop request fires (a signal or the budget), so their items end at their next boundary
+and report; they also exit when the parent dies, and the pool is terminated in a
 ``finally`` (a second Ctrl-C leaves no process behind). Ray tasks still running at a stop
-are cancelled and their items re-run here, where the stop request ends them at once.
+are cancelled: Ray interrupts them like a SIGINT, which each task turns into its own stop
+request, so they end at their next boundary and report; a task that has not reported
+within :data:`CANCEL_S` (or had not started) is killed and its items re-run here, where
+the stop request ends them at once. A worker's stop request only knows that it stopped;
+the caller knows why (``interrupt.current().reason``).
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +37,13 @@ from swaplab import interrupt
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+#: How many batches each worker's items are dealt into (balance against calls).
+BATCHES_PER_WORKER = 32
+#: Seconds between two looks at the stop request while workers run.
+POLL_S = 0.1
+#: Seconds a cancelled Ray task may take to stop at a boundary and report.
+CANCEL_S = 10.0
 
 
 class Backend(Protocol):
@@ -47,15 +65,16 @@ class InProcess:
 @dataclass(frozen=True, slots=True)
 class LocalPool:
     """A pool of ``jobs`` local processes (forkserver: safe next to threads such as
-    Ray's); one job, or one item, runs in this process."""
+    Ray's), no more than there are items; one job, or one item, runs in this process."""
 
     jobs: int
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         if self.jobs <= 1 or len(items) <= 1:
             return InProcess().map(fn, items)
-        batches = _batches(fn, items, 2 * self.jobs)
-        with worker_pool(self.jobs, fn.__module__) as pool:
+        jobs = min(self.jobs, len(items))
+        batches = _batches(fn, items, BATCHES_PER_WORKER * jobs)
+        with worker_pool(jobs, fn.__module__) as pool:
             return _unbatch(pool.map(_apply, batches, chunksize=1), len(items))
 
 
@@ -83,10 +102,10 @@ def _worker_init(flag: Any, parent: int) -> None:
     interrupt.become_worker(flag.is_set, parent)
 
 
-def _forward_stop(flag: Any, done: threading.Event, poll: float = 0.05) -> None:
+def _forward_stop(flag: Any, done: threading.Event) -> None:
     """In the parent: set the workers' ``flag`` once this command's stop request fires."""
     stop = interrupt.current()
-    while stop is not None and not done.wait(poll):
+    while stop is not None and not done.wait(POLL_S):
         if stop.should_stop():
             flag.set()
             return
@@ -109,25 +128,43 @@ class RayCluster:
                 ray.init(address=self.address)
             else:
                 ray.init(num_cpus=self.jobs, include_dashboard=False)
-        remote: Any = ray.remote(_apply)
+        remote: Any = ray.remote(_apply_on_ray)
         workers = self.jobs or int(ray.cluster_resources().get("CPU", 1))
-        batches = _batches(fn, items, 2 * workers)
+        batches = _batches(fn, items, BATCHES_PER_WORKER * workers)
         refs = [remote.remote(batch) for batch in batches]
         return _unbatch(_ray_results(ray, refs, batches), len(items))
 
 
+def _apply_on_ray(batch: Batch) -> list[Any]:
+    """A Ray task: Ray's cancel interrupts it like a SIGINT, which here is the task's
+    stop request (its items end at their next boundary and report)."""
+    with interrupt.interruptible():
+        return _apply(batch)
+
+
 def _ray_results(ray: Any, refs: list[Any], batches: list[Batch]) -> list[list[Any]]:
-    """The batches' results; at a stop the unfinished tasks are cancelled and their
-    batches re-run here (the stop request ends an explorer task at once)."""
+    """The batches' results; at a stop the unfinished tasks are cancelled (see the module
+    docstring) and those that do not report in time re-run here."""
     stop = interrupt.current()
     pending = list(refs)
     while pending and not (stop is not None and stop.should_stop()):
-        _, pending = ray.wait(pending, num_returns=len(pending), timeout=0.2)
+        _, pending = ray.wait(pending, num_returns=len(pending), timeout=POLL_S)
     for ref in pending:
-        ray.cancel(ref, force=True)
+        ray.cancel(ref)
     late = {id(ref) for ref in pending}
-    return [_apply(batch) if id(ref) in late else ray.get(ref)
+    deadline = time.monotonic() + CANCEL_S
+    return [_cancelled(ray, ref, batch, deadline) if id(ref) in late else ray.get(ref)
             for ref, batch in zip(refs, batches, strict=True)]
+
+
+def _cancelled(ray: Any, ref: Any, batch: Batch, deadline: float) -> list[Any]:
+    """A cancelled task's report, or (killed, or never started) its batch run here."""
+    try:
+        results: list[Any] = ray.get(ref, timeout=max(0.0, deadline - time.monotonic()))
+    except Exception:  # cancelled before it started, or too slow to stop
+        ray.cancel(ref, force=True)
+        return _apply(batch)
+    return results
 
 
 def get_backend(name: str, jobs: int | None = None, address: str | None = None) -> Backend:

@@ -76,14 +76,23 @@ def explore(model: Model, options: Options | None = None,
     search now and then and when it stops, or resume it (dfs, dpor:
     :mod:`swaplab.explore.checkpoint`)."""
     options = options if options is not None else Options()
-    strategy = get_strategy(options.strategy)
     search = Search(model, options, progress=progress, on_result=on_result,
                     checkpoint=checkpoint)
+    reached = run_bounds(search, checkpoint)
+    if not get_strategy(options.strategy).exhaustive:
+        search.stats.complete = False  # samples: no verdict of "clean"
+    return conclude(search, reached)
+
+
+def run_bounds(search: Search, checkpoint: Checkpointing | None = None) -> int | None:
+    """Run the search's strategy in this process, bound after bound (see the module
+    docstring), saving and resuming with ``checkpoint``; the last bound tried."""
+    strategy = get_strategy(search.options.strategy)
     resume = checkpoint.resume if checkpoint is not None else None
     if resume is not None:
         resume.restore(search)
     reached: int | None = None
-    tried = bounds(strategy, options.preemption_bound)
+    tried = bounds(strategy, search.options.preemption_bound)
     for index, bound in enumerate(tried):
         if resume is not None and index < resume.index:
             continue
@@ -106,9 +115,7 @@ def explore(model: Model, options: Options | None = None,
             break
     if checkpoint is not None and search.stopped is not None:
         checkpoint.save(search)
-    if not strategy.exhaustive:
-        search.stats.complete = False  # samples: no verdict of "clean"
-    return conclude(search, reached)
+    return reached
 
 
 #: Seconds a stopped run may spend shrinking its findings (the rest are reported unshrunk).

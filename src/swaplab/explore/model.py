@@ -4,8 +4,12 @@ A *model* is a zero-argument callable returning a fresh :class:`Instance`: the s
 Python object: a swaplab ``Kernel``, a list, ...), the :class:`Execution` whose threads were
 spawned into it (``Execution.spawn(name, coroutine, ctx)``), and the properties to check.
 Generators cannot be cloned, so the explorer calls the model again for every run and replays
-the schedule's prefix: setups must be deterministic. For the parallel backends the model must
-pickle (a module-level function or a ``functools.partial`` of one).
+the schedule's prefix: setups must be deterministic. A model may keep the state its
+sequential setup prepares and hand every run a copy of it, spawning only the threads anew;
+the copy's locks must then be numbered alike in every run (``ops.stable_name``: a lock
+without an owner is named by its serial relative to the count when the model was
+called). For the parallel backends the model must pickle (a module-level function or a
+``functools.partial`` of one).
 """
 
 from __future__ import annotations

@@ -9,7 +9,18 @@ the runs are exactly those of one process.
 
 A task returns its :class:`~swaplab.explore.search.Outcome`; the merge keeps the best failure
 per property, so :func:`explore_parallel` then concludes (shrinks, traces) like
-:func:`~swaplab.explore.explorer.explore`.
+:func:`~swaplab.explore.explorer.explore`. The shares are dealt out one or a few at a time
+as workers free up, :data:`SHARES_PER_WORKER` of them per worker, so one large subtree does
+not leave a worker idle.
+
+Workers pay only for a search that lasts: starting a pool costs about half a second here,
+a tiny check a millisecond. :func:`explore_jobs` (``swaplab check``'s ``--jobs``) runs the
+search in this process for :data:`FAN_OUT_S` seconds first; a search over by then is the
+one-process search (``workers`` 0 in its statistics), the same executions and counts. A
+longer one is run again from the start over the workers (the trial's runs are not kept:
+an exhaustive strategy's frontier cannot be split once its search has begun), so it costs
+up to :data:`FAN_OUT_S` more than a search fanned out at once; its counts are those of
+the split search described above.
 """
 
 from __future__ import annotations
@@ -17,15 +28,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from swaplab import interrupt
 from swaplab.explore.backend import Backend, InProcess, LocalPool, RayCluster, default_jobs
-from swaplab.explore.explorer import Result, conclude
+from swaplab.explore.explorer import Result, conclude, run_bounds
 from swaplab.explore.model import Model
 from swaplab.explore.search import Options, Outcome, Search
 from swaplab.explore.strategies import get_strategy
 from swaplab.explore.strategy import Share, bounds
 
 __all__ = ["Backend", "InProcess", "LocalPool", "RayCluster", "Task", "default_jobs",
-           "explore_parallel", "run_task"]
+           "explore_jobs", "explore_parallel", "run_task"]
+
+#: Seconds a search runs in this process before it fans out to workers.
+FAN_OUT_S = 0.25
+#: The stop reason of that trial's end (never a command's: it does not leave this module).
+FAN_OUT = "fan-out"
+#: Shares asked of a strategy per worker (at least four times as many subtrees).
+SHARES_PER_WORKER = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +76,7 @@ def explore_parallel(model: Model, options: Options, backend: Backend, jobs: int
         reached = bound
         search.stats.complete = True
         tasks = [Task(model, options, bound, share)
-                 for share in strategy.split(search, bound, jobs)]
+                 for share in strategy.split(search, bound, SHARES_PER_WORKER * jobs)]
         for outcome in backend.map(run_task, tasks):
             search.merge(outcome)
         search.stop_requested()  # the workers saw the same stop request
@@ -65,5 +84,22 @@ def explore_parallel(model: Model, options: Options, backend: Backend, jobs: int
                 or search.stats.complete):
             break
     if not strategy.exhaustive:
+        search.stats.complete = False  # samples: no verdict of "clean"
+    search.stats.workers = jobs
+    return conclude(search, reached)
+
+
+def explore_jobs(model: Model, options: Options, backend: Backend, jobs: int,
+                 progress: Callable[[Search], None] | None = None,
+                 fan_out: float = FAN_OUT_S) -> Result:
+    """Explore ``model`` in this process for ``fan_out`` seconds, then, if the search is
+    not over, over ``backend`` (``jobs`` workers) from the start (see the module
+    docstring)."""
+    search = Search(model, options, progress=progress)
+    with interrupt.until(fan_out, FAN_OUT):
+        reached = run_bounds(search)
+    if search.stopped == FAN_OUT:
+        return explore_parallel(model, options, backend, jobs, progress)
+    if not get_strategy(options.strategy).exhaustive:
         search.stats.complete = False  # samples: no verdict of "clean"
     return conclude(search, reached)

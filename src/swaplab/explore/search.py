@@ -48,7 +48,8 @@ class Statistics:
     sleep-set-blocked run; ``cut``: runs stopped by the step limit (``spinning`` of them
     while only busy-waiting threads could run); ``complete``: nothing was cut by a bound,
     the step limit or the budget. ``distinct_states`` is None when the model has no
-    fingerprint (states are not counted)."""
+    fingerprint (states are not counted). ``workers``: the processes the search fanned out
+    to (0: it ran in this process alone)."""
 
     executions: int = 0
     steps: int = 0
@@ -59,6 +60,7 @@ class Statistics:
     spinning: int = 0
     elapsed: float = 0.0
     complete: bool = True
+    workers: int = 0
 
     @property
     def steps_per_second(self) -> float:

@@ -40,6 +40,7 @@ from swaplab.scenarios.kernel_common import (
     mmap_touch,
     new_task,
     page_at,
+    prepared,
     swap_out,
     swap_world,
 )
@@ -81,7 +82,7 @@ def _moved_out(options: ScenarioOptions, swapped: bool) -> tuple[World, TaskStru
 
 
 def _build(name: str, remover: str, other: str, options: ScenarioOptions) -> Instance:
-    w, t, addr = _moved_out(options, swapped=other == "swapin")
+    w, t, addr = prepared(_moved_out, options, other == "swapin")
     body: ThreadBody = _rmdir(w) if remover == "rmdir" else _force_empty(w)
     racer = _fault(w, t, addr) if other == "swapin" else _munmap(w, t, addr)
     extra: list[Property] = [

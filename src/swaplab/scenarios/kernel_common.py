@@ -25,17 +25,27 @@ Property families (each a separate property, so a finding names its family):
 
 All are ``at_end`` (the invariants assume a drained state: an in-flight try_charge or a
 half-done zap breaks them transiently). ``finish`` drains the pagevecs first.
+
+Every run starts from a copy of the prepared machine (:func:`prepared`): the setup runs
+once per process and options, and each run unpickles a fresh copy of what it left (the
+machine and the handles the threads need) instead of running it again. Unpickling costs a
+quarter to a half of a setup here; ``copy.deepcopy`` costs more than the setup itself
+(benchmarks/explore.py measures all three per scenario).
 """
 
 from __future__ import annotations
 
+import copyreg
 import functools
+import io
+import pickle
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from swaplab.explore import run_to_completion
 from swaplab.explore.model import BUG, NOTE, Instance, Property, always, at_end
+from swaplab.explore.ops import Lock
 from swaplab.kernel import cgroup, fork, invariants, memory, mmap, swap, swapfile, vmscan
 from swaplab.kernel.config import ConfigError, make_config
 from swaplab.kernel.gfp import GFP_KERNEL
@@ -91,6 +101,44 @@ def make_kernel(options: ScenarioOptions, default: str = "2.6.30",
     cgroup.cgroup_init_root(k)
     k.page_cluster = options.page_cluster if options.page_cluster is not None else page_cluster
     return k
+
+
+S = TypeVar("S")
+
+
+def prepared(setup: Callable[..., S], *args: Any) -> S:
+    """A fresh copy of what ``setup(*args)`` returns (a scenario's machine after its
+    sequential setup, with the objects its threads and properties need): the setup runs
+    once per process and arguments, each call unpickles a copy of its result, so the
+    objects returned together stay shared as they were (see the module docstring)."""
+    copied: S = pickle.loads(_snapshot(setup, *args))
+    return copied
+
+
+@functools.lru_cache(maxsize=128)
+def _snapshot(setup: Callable[..., Any], *args: Any) -> bytes:
+    """The pickle of ``setup(*args)``. Its locks unpickle as new locks (:func:`_new_lock`),
+    numbered in the order the copy makes them, and the setup's own locks are not counted
+    (``Lock.created`` is put back): so a lock's serial relative to the count when the
+    model was called (``ops.stable_name``, dpor's sleep sets) is the same in every run,
+    the first one included, and in every process."""
+    created = Lock.created
+    state = setup(*args)
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = {**copyreg.dispatch_table, Lock: _reduce_lock}
+    pickler.dump(state)
+    Lock.created = created
+    return out.getvalue()
+
+
+def _reduce_lock(lock: Lock) -> tuple[Any, ...]:
+    return (_new_lock, (lock.name,), (None, {"owner": lock.owner, "_holder": lock.holder}))
+
+
+def _new_lock(name: str) -> Lock:
+    """A lock of a copy: the next serial, as a lock made at this point of the run."""
+    return Lock(name)
 
 
 def swap_world(options: ScenarioOptions, page_cluster: int, default: str = "2.6.30",

@@ -61,6 +61,7 @@ from swaplab.scenarios.kernel_common import (
     mmap_touch,
     new_task,
     page_at,
+    prepared,
     run,
     swap_out,
     swap_world,
@@ -96,11 +97,16 @@ async def _fault(w: World, task: TaskStruct, addr: int, write: bool) -> None:
 # -- swap-entry -------------------------------------------------------------------------
 
 
+def _forked(options: ScenarioOptions) -> tuple[World, TaskStruct, TaskStruct, int]:
+    """The setup of swap-entry and swapin-reuse: A's page swapped out to E, A forked to B."""
+    w = swap_world(options, page_cluster=0)
+    return (w, *forked_swapped_page(w))
+
+
 def build_swap_entry(options: ScenarioOptions) -> Instance:
     """A (in /A) has one page, swapped out to E; A forks B (E's count 2); then A exits
     while B faults E in."""
-    w = swap_world(options, page_cluster=0)
-    a, b, addr = forked_swapped_page(w)
+    w, a, b, addr = prepared(_forked, options)
     e = swp_at(a, addr)
     w.results["E"] = e
     mm_a = a.mm
@@ -117,11 +123,7 @@ def build_swap_entry(options: ScenarioOptions) -> Instance:
 # -- type1 --------------------------------------------------------------------------------
 
 
-def build_type1(options: ScenarioOptions) -> Instance:
-    """A and B in /A, one page each, swapped out to E (slot 1) and F (slot 2). With
-    page-cluster 2 (the default here) F's readahead window is slots 1-3, so it reads E
-    too; with 1 the window of slot 2 is slots 2-3 and E is not covered; 0: no readahead.
-    A exits while B faults F in."""
+def _type1_setup(options: ScenarioOptions) -> tuple[World, TaskStruct, TaskStruct, int, int]:
     w = swap_world(options, page_cluster=2)
     k = w.k
     a = new_task(k, w.memcg, "A")
@@ -130,6 +132,15 @@ def build_type1(options: ScenarioOptions) -> Instance:
     addr_b = mmap_touch(k, b, 1)
     swap_out(k, page_at(a, addr_a), w.memcg)
     swap_out(k, page_at(b, addr_b), w.memcg)
+    return w, a, b, addr_a, addr_b
+
+
+def build_type1(options: ScenarioOptions) -> Instance:
+    """A and B in /A, one page each, swapped out to E (slot 1) and F (slot 2). With
+    page-cluster 2 (the default here) F's readahead window is slots 1-3, so it reads E
+    too; with 1 the window of slot 2 is slots 2-3 and E is not covered; 0: no readahead.
+    A exits while B faults F in."""
+    w, a, b, addr_a, addr_b = prepared(_type1_setup, options)
     e = swp_at(a, addr_a)
     w.results["E"] = e
 
@@ -178,15 +189,19 @@ async def _drain_all(w: World) -> None:
     await swap.lru_add_drain_all(w.k)
 
 
+def _isolated(options: ScenarioOptions) -> tuple[World, TaskStruct, list[Page]]:
+    """A in /A maps one anon page, isolated from the LRU (type2's setup)."""
+    w = swap_world(options, page_cluster=0)
+    a = new_task(w.k, w.memcg, "A")
+    addr = mmap_touch(w.k, a, 1)
+    return w, a, _isolate(w, a, addr)
+
+
 def build_type2(options: ScenarioOptions) -> Instance:
     """A in /A maps one anon page P (charged, not swap cache); reclaimer R has isolated P
     (Type-2 needs the page off the LRU in reclaim's hands, as isolate_lru_pages() leaves it).
     A exits while R runs shrink_page_list on P."""
-    w = swap_world(options, page_cluster=0)
-    k = w.k
-    a = new_task(k, w.memcg, "A")
-    addr = mmap_touch(k, a, 1)
-    pages = _isolate(w, a, addr)
+    w, a, pages = prepared(_isolated, options)
     p = pages[0]
     extra = [sometimes("uncharged-before-add_to_swap",
                        lambda w: PageSwapCache(p) and not _used(p)),
@@ -206,10 +221,8 @@ def _used(page: object) -> bool:
 # -- add_to_swap vs readahead -------------------------------------------------------------
 
 
-def build_add_to_swap_vs_readahead(options: ScenarioOptions) -> Instance:
-    """C's page is swapped out to slot 1; A's page P is isolated for reclaim. R runs
-    shrink_page_list on P (add_to_swap takes slot 2) while C faults slot 1 in with a
-    readahead window (page-cluster 2) that covers slot 2 once it is in use."""
+def _swapped_and_isolated(options: ScenarioOptions) -> tuple[World, TaskStruct, int,
+                                                               list[Page]]:
     w = swap_world(options, page_cluster=2)
     k = w.k
     c = new_task(k, w.memcg, "C")
@@ -217,7 +230,14 @@ def build_add_to_swap_vs_readahead(options: ScenarioOptions) -> Instance:
     addr_c = mmap_touch(k, c, 1)
     addr_a = mmap_touch(k, a, 1)
     swap_out(k, page_at(c, addr_c), w.memcg)
-    pages = _isolate(w, a, addr_a)
+    return w, c, addr_c, _isolate(w, a, addr_a)
+
+
+def build_add_to_swap_vs_readahead(options: ScenarioOptions) -> Instance:
+    """C's page is swapped out to slot 1; A's page P is isolated for reclaim. R runs
+    shrink_page_list on P (add_to_swap takes slot 2) while C faults slot 1 in with a
+    readahead window (page-cluster 2) that covers slot 2 once it is in use."""
+    w, c, addr_c, pages = prepared(_swapped_and_isolated, options)
     p = pages[0]
     fresh = swapfile.swp_entry(0, 2)
     extra = [sometimes("readahead-page-in-fresh-slot",
@@ -249,18 +269,9 @@ def build_fsc_vs_writeback(options: ScenarioOptions) -> Instance:
     in either). Nothing leaks: ``left-in-cache-is-reclaimable`` holds in every run, and
     the family properties hold after drain()'s memcg reclaim.
     """
-    w = swap_world(options, page_cluster=0)
-    k = w.k
-    a = new_task(k, w.memcg, "A")
-    addr = mmap_touch(k, a, 1)
-    pages = _isolate(w, a, addr)
+    w, a, pages = prepared(_unmapped_into_swap_cache, options)
     p = pages[0]
-    sc = vmscan.ScanControl(GFP_KERNEL, vmscan._isolate_pages_memcg, mem_cgroup=w.memcg,
-                            may_writepage=False)
-    run(k, vmscan.shrink_page_list(k, pages, sc))  # add_to_swap + try_to_unmap, no write
-    assert PageSwapCache(p) and _no_pte_page(a, p)
     e = p.private
-    ClearPageFlag(p, PG_active)
 
     def fsc_done(w: World) -> bool:  # E freed but for the cache's reference
         return _no_pte(a) and _cache_only(w, e) and PageSwapCache(p)
@@ -279,6 +290,20 @@ def build_fsc_vs_writeback(options: ScenarioOptions) -> Instance:
                          extra, "fsc-vs-writeback")
     instance.finish = functools.partial(_note_left_then_drain, p)
     return instance
+
+
+def _unmapped_into_swap_cache(options: ScenarioOptions) -> tuple[World, TaskStruct,
+                                                                  list[Page]]:
+    """fsc-vs-writeback's setup: A's isolated page through one reclaim pass that adds it
+    to swap and unmaps it without writing it."""
+    w, a, pages = _isolated(options)
+    p = pages[0]
+    sc = vmscan.ScanControl(GFP_KERNEL, vmscan._isolate_pages_memcg, mem_cgroup=w.memcg,
+                            may_writepage=False)
+    run(w.k, vmscan.shrink_page_list(w.k, pages, sc))  # add_to_swap + try_to_unmap
+    assert PageSwapCache(p) and _no_pte_page(a, p)
+    ClearPageFlag(p, PG_active)
+    return w, a, pages
 
 
 def _note_left_then_drain(page: Page, w: World) -> None:
@@ -320,11 +345,7 @@ async def _madvise(w: World, task: TaskStruct, addr: int) -> None:
 def _swapin_vs(options: ScenarioOptions, name: str, zap: str) -> Instance:
     """B's page is swapped out to E; one thread of B faults it in while another thread
     of B zaps it with ``zap`` (madvise(MADV_DONTNEED) or munmap)."""
-    w = swap_world(options, page_cluster=0)
-    k = w.k
-    b = new_task(k, w.memcg, "B")
-    addr = mmap_touch(k, b, 1)
-    swap_out(k, page_at(b, addr), w.memcg)
+    w, b, addr = prepared(_swapped, options)
     body = _madvise(w, b, addr) if zap == "madvise" else _munmap(w, b, addr)
     extra = [sometimes("fault-lost-to-zap",
                        lambda w: w.results.get("fault B") == 0 and "zap" in w.results
@@ -332,6 +353,15 @@ def _swapin_vs(options: ScenarioOptions, name: str, zap: str) -> Instance:
     return _instance(w, [("B: fault", _fault(w, b, addr, False), Current(b, 0)),
                          (f"B': {zap}", body, Current(b, 1))],
                      extra, name)
+
+
+def _swapped(options: ScenarioOptions) -> tuple[World, TaskStruct, int]:
+    """B's one page swapped out (the swap-in-vs-zap setup)."""
+    w = swap_world(options, page_cluster=0)
+    b = new_task(w.k, w.memcg, "B")
+    addr = mmap_touch(w.k, b, 1)
+    swap_out(w.k, page_at(b, addr), w.memcg)
+    return w, b, addr
 
 
 def build_swapin_vs_zap(options: ScenarioOptions) -> Instance:
@@ -355,8 +385,7 @@ def build_swapin_reuse(options: ScenarioOptions) -> Instance:
     cache between the first one's try_charge and commit (mm/memory.c: do_swap_page() with
     a page already charged by the other mapper that reuse_swap_page() takes out of the swap
     cache before the commit)."""
-    w = swap_world(options, page_cluster=0)
-    a, b, addr = forked_swapped_page(w)
+    w, a, b, addr = prepared(_forked, options)
     extra = [sometimes("both-mapped", lambda w: len(w.results) == 2)]
     return _instance(w, [("A: write fault", _fault(w, a, addr, True), Current(a, 0)),
                          ("B: write fault", _fault(w, b, addr, True), Current(b, 1))],

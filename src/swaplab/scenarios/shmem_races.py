@@ -26,6 +26,7 @@ from swaplab.scenarios.kernel_common import (
     family_properties,
     new_task,
     page_at,
+    prepared,
     run,
     swap_out,
     swap_world,
@@ -91,16 +92,23 @@ def _witnesses(inode: shmem.ShmemInode) -> list[Property]:
     ]
 
 
+def _swapped_segment(options: ScenarioOptions) -> tuple[World, TaskStruct, int, int,
+                                                        TaskStruct]:
+    """A's swapped-out segment page and the swapoff task S (the scenario's setup)."""
+    w = swap_world(options, page_cluster=0)
+    a, shmid, addr = attach_swapped_segment(w)
+    s = fork.create_task(w.k, w.k.cgroup_root, "swapoff")
+    return w, a, shmid, addr, s
+
+
 def build_swapoff_vs_shm_rmid(options: ScenarioOptions) -> Instance:
     """A's segment page is swapped out to E (slot 1 of the 8-slot area). swapoff of the
     area (task S in the root group) against A's IPC_RMID and last shmdt."""
-    w = swap_world(options, page_cluster=0)
+    w, a, shmid, addr, s = prepared(_swapped_segment, options)
     k = w.k
-    a, shmid, addr = attach_swapped_segment(w)
     inode = k.shm_segments[shmid]
     entry = inode.i_swap[0]
     w.results["E"] = entry
-    s = fork.create_task(k, k.cgroup_root, "swapoff")
     properties = [*family_properties(k), _charged_reachable(), *_witnesses(inode)]
     instance = new_instance(w, [("S: swapoff", _swapoff(w), Current(s, 0)),
                                 ("A: rmid+shmdt", _rmid_and_detach(w, a, shmid, addr),

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from swaplab import interrupt
 from swaplab.workload.sim import Result, simulate
 from swaplab.workload.spec import BUILTINS
 
@@ -40,7 +41,8 @@ def _grows(values: list[int]) -> bool:
 def _run(name: str, kernel: str, patches: str | None, seed: int, seconds: float,
          page_cluster: int | None = None, cpus: int = 1) -> Result:
     r = simulate(BUILTINS[name], kernel, patches, seed=seed, cpus=cpus,
-                 duration_ns=int(seconds * 1e9), page_cluster=page_cluster)
+                 duration_ns=int(seconds * 1e9), page_cluster=page_cluster,
+                 stop=interrupt.current())
     if r.error:
         raise RuntimeError(f"{name} on {kernel}: {r.error}")
     return r

@@ -41,9 +41,8 @@ from swaplab.interrupt import EXIT_INTERRUPTED, Aborted, StopRequest, interrupti
 from swaplab.kernel.config import ConfigError, make_config
 from swaplab.workload.checkpoint import CheckpointError
 from swaplab.workload.metrics import GLOBAL_METRICS, GROUP_METRICS
-from swaplab.workload.parallel import run_specs
 from swaplab.workload.spec import BUILTINS, WorkloadError, load_workload, parse_duration
-from swaplab.workload.sweep import RunSpec, parse_sweep, sweep_specs
+from swaplab.workload.sweep import RunSpec, parse_sweep, run_many, sweep_specs
 
 __all__ = ["add_parser", "run"]
 
@@ -166,7 +165,7 @@ def _run_all(args: argparse.Namespace, specs: list[RunSpec],
              stop: StopRequest) -> list[dict[str, Any]]:
     if len(specs) == 1 and (args.backend == "local" or args.checkpoint or args.resume):
         return [_run_one(args, specs[0], stop)]
-    return run_specs(specs, stop, args.jobs, args.backend, args.ray_address)
+    return run_many(specs, args.jobs, args.backend, args.ray_address)
 
 
 def _run_one(args: argparse.Namespace, spec: RunSpec, stop: StopRequest) -> dict[str, Any]:

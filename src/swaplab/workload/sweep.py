@@ -1,9 +1,13 @@
 """Many simulations at once: comparisons and parameter sweeps on a local pool or Ray.
 
-The runs go through the explorer's backends (:mod:`swaplab.explore.backend`: a forkserver
-pool of ``jobs`` processes, or Ray remote calls on a local Ray unless an address is given),
-each mapping a :class:`RunSpec` to the JSON object of a run. ``jobs == 1`` runs in this
-process.
+The runs go through swaplab's backend (:mod:`swaplab.explore.backend`: this process for
+``jobs == 1``, a forkserver pool of ``jobs`` processes, or Ray tasks on a local Ray unless
+an address is given), each mapping a :class:`RunSpec` to the JSON object of a run.
+
+Stopping: every run polls the command's stop request (:mod:`swaplab.interrupt`) at its
+sample boundaries, wherever it runs. A stopped run ends at its next sample and the runs
+not started yet stop after their first one, so every run reports its partial series; a
+second signal ends the command at once (the backend leaves no worker behind).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from swaplab import interrupt
 from swaplab.explore.backend import get_backend
 from swaplab.system import parse_size
 from swaplab.workload.sim import simulate
@@ -37,8 +42,10 @@ class RunSpec:
     fixes: str | None = None  # later fixes, comma-separated commit ids
 
     def run(self) -> dict[str, Any]:
+        """The run's JSON object; it stops early when the command is asked to stop."""
         return simulate(self.workload, self.kernel, self.patches, self.seed, self.cpus,
-                        self.duration_ns, self.page_cluster, fixes=self.fixes).to_json()
+                        self.duration_ns, self.page_cluster, fixes=self.fixes,
+                        stop=interrupt.current()).to_json()
 
 
 def kernel_item(item: str) -> tuple[str, str | None]:
@@ -96,5 +103,18 @@ def _run(spec: RunSpec) -> dict[str, Any]:
 
 def run_many(specs: Sequence[RunSpec], jobs: int = 1, backend: str = "local",
              address: str | None = None) -> list[dict[str, Any]]:
-    """Run ``specs`` (in order of the result) on ``backend``: "local" or "ray"."""
-    return get_backend(backend, jobs, address).map(_run, specs)
+    """Run ``specs`` (in order of the result) on ``backend``: "local" or "ray"; stopped
+    early as the module docstring says."""
+    return _with_reason(get_backend(backend, jobs, address).map(_run, specs))
+
+
+def _with_reason(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A worker knows that its run stopped, this process knows why (a signal or the
+    budget)."""
+    stop = interrupt.current()
+    reason = (stop.reason if stop is not None else None) or "interrupted"
+    for r in results:
+        if r.get("stopped"):
+            r["stopped"] = reason
+            r["interrupted"] = reason == "interrupted"
+    return results
