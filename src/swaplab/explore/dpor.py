@@ -218,7 +218,7 @@ class DporDriver(Driver):
             if decision not in node.sleep and self._allowed(node, decision):
                 node.taken = decision
                 node.backtrack.append(decision)
-                if exhaustive:  # the top of a split search is exhaustive
+                if exhaustive:  # the top of a split search, or a model with shared CPUs
                     for other in options:
                         if other not in node.backtrack:
                             node.backtrack.append(other)

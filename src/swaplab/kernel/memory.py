@@ -139,7 +139,7 @@ async def __do_page_fault(k: Kernel, task: TaskStruct, mm: MmStruct, address: in
         vma = mm.find_vma(address)
         if vma is not None and pte is not None and pte.present() and (
                 pte.write or not write):  # the MMU: no fault
-            plain_write(pte)  # the MMU sets the accessed/dirty bits atomically, lock-free
+            plain_write(pte)  # it sets the accessed (and dirty) bits atomically
             pte.young = True
             if write:
                 pte.dirty = True

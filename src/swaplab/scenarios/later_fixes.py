@@ -62,7 +62,14 @@ from swaplab.kernel.mm_types import (
     get_page,
 )
 from swaplab.kernel.page_alloc import put_page
-from swaplab.kernel.sync import Current, spin_lock, spin_unlock, trylock_page, unlock_page
+from swaplab.kernel.sync import (
+    Current,
+    plain_write,
+    spin_lock,
+    spin_unlock,
+    trylock_page,
+    unlock_page,
+)
 from swaplab.scenarios.api import Scenario, ScenarioOptions, new_instance
 from swaplab.scenarios.kernel_common import (
     World,
@@ -132,6 +139,7 @@ async def _kswapd(w: World, tasks: tuple[TaskStruct, ...], addr: int) -> None:
         page = pte.page if pte is not None else None
         if pte is not None and page is not None:
             get_page(page)
+            plain_write(pte)  # ptep_clear_flush_young()
             pte.young = False
             ClearPageFlag(page, PG_referenced)
         spin_unlock(mm.page_table_lock)
