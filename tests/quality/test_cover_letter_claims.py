@@ -21,6 +21,8 @@ EXPECTED = [
     "holds",  # 2.6.31 clean of the accounting leaks
     "does not hold",  # the orphan page itself remains in 2.6.31
     "does not hold",  # swap_entry_free() == 0
+    "holds",  # 31a5639623a4: soft lockup in 2.6.31, gone with the fix
+    "holds",  # cbab0e4eec29: the same with swap discard
 ]
 
 

@@ -78,7 +78,9 @@ SWP_WRITEOK = 2
 SWP_DISCARDABLE = 4  # the device supports discard
 SWP_DISCARDING = 8  # scan_swap_map() is discarding a free cluster
 SWP_SCANNING = 256
-#: si->cluster_nr is an unsigned int: decrementing 0 wraps
+#: si->cluster_nr is an unsigned int: decrementing 0 wraps. So while one task searches for
+#: a free cluster without swap_lock, a racing scan_swap_map() sees a huge cluster_nr and
+#: takes the next slot of the current cluster instead of starting a search of its own.
 CLUSTER_NR_WRAP = 1 << 32
 
 SWAPFILE_CLUSTER = 256
