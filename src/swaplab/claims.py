@@ -308,6 +308,18 @@ def _growth_names() -> list[str]:
     return list(GROWTH_CLAIMS)
 
 
+def _with_reason(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A worker knows that the command stopped, this process knows why (a signal or the
+    budget): the undecided rows name the reason."""
+    stop = interrupt.current()
+    reason = stop.reason if stop is not None else None
+    if reason is not None:
+        for row in rows:
+            if row["verdict"].startswith("not decided: "):
+                row["verdict"] = f"not decided: {reason}"
+    return rows
+
+
 def all_claims(growth: bool = True, jobs: int = 2,
                fixes: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """Every claim: the explorer's rows, then the growth claims (simulator) or, without
@@ -321,7 +333,7 @@ def all_claims(growth: bool = True, jobs: int = 2,
     none: tuple[str, ...] = ()
     items = [("growth", n, none) for n in grown]
     items += [("explore", c.claim, fixes) for c in CLAIMS if c.checks]
-    done = dict(zip(items, LocalPool(jobs).map(_row, items), strict=True))
+    done = dict(zip(items, _with_reason(LocalPool(jobs).map(_row, items)), strict=True))
     rows = [done[("explore", c.claim, fixes)] for c in CLAIMS if c.checks]
     rows += [done[("growth", n, none)] for n in grown]
     rows += [_undecided(n, NO_GROWTH_WITH_FIXES) for n in names if fixes]

@@ -57,12 +57,14 @@ def test_stopped_and_resumed_equals_uninterrupted(args: tuple[str, ...], tmp_pat
 
 
 def test_interrupted_by_a_signal_and_resumed(tmp_path: Path) -> None:
-    args = ("type1", "--kernel", "2.6.31", "--strategy", "dpor", "--preemption-bound", "5")
+    args = ("swapin-reuse", "--kernel", "2.6.31", "--strategy", "dpor")
     code, whole = check(*args)
     path = tmp_path / "search.json"
     proc = start("check", *args, "--json", "--jobs", "1", "--checkpoint", str(path),
                  "--checkpoint-every", "0.2s")
-    time.sleep(1.5)
+    deadline = time.monotonic() + 60
+    while not path.exists() and time.monotonic() < deadline:  # the search is under way
+        time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130 and "Traceback" not in err
