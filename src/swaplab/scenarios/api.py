@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from swaplab.explore.canonical import NO_RULES, Rules
 from swaplab.explore.execution import Execution
 from swaplab.explore.model import Instance, Model, Property
 from swaplab.explore.ops import ThreadBody
@@ -72,11 +73,13 @@ def new_instance(
     max_steps: int = 10_000,
     quiescent: Callable[[Any], bool] | None = None,
     name: str = "",
+    rules: Rules = NO_RULES,
 ) -> Instance:
     """An instance with ``threads`` (name, coroutine, ctx) spawned into ``execution`` (a new
-    one by default; a kernel scenario passes ``k.execution``)."""
+    one by default; a kernel scenario passes ``k.execution``); ``rules``: how state caching
+    encodes the model's classes (:mod:`swaplab.explore.canonical`)."""
     execution = execution if execution is not None else Execution()
     for thread_name, body, ctx in threads:
         execution.spawn(thread_name, body, ctx)
     return Instance(execution, state, properties, fingerprint=fingerprint, finish=finish,
-                    max_steps=max_steps, quiescent=quiescent, name=name)
+                    max_steps=max_steps, quiescent=quiescent, name=name, rules=rules)
