@@ -51,5 +51,5 @@ def test_a_registered_strategy_runs_in_one_process_and_split(
 
 
 def test_an_unknown_strategy_names_the_registered_ones() -> None:
-    with pytest.raises(ValueError, match="one of dpor, dfs, random, pct"):
+    with pytest.raises(ValueError, match="one of dpor, dfs, dfs-cached, random, pct"):
         get_strategy("bfs")

@@ -20,12 +20,16 @@ from swaplab.explore.strategy import WHOLE, Share, split_tree
 
 
 class _Node:
-    __slots__ = ("options", "preempts", "taken")
+    """A step's decisions; ``key``: the digest of the state there, when a stateful search
+    computed one (:mod:`swaplab.explore.stateful`)."""
+
+    __slots__ = ("key", "options", "preempts", "taken")
 
     def __init__(self, options: list[Decision], preempts: list[bool]) -> None:
         self.options = options
         self.preempts = preempts
         self.taken = 0
+        self.key: int | None = None
 
 
 class DfsDriver(Driver):
@@ -90,13 +94,14 @@ class DfsDriver(Driver):
 
 
 def dfs(search: Search, bound: int | None = None, base: Sequence[Decision] = (),
-        depth_limit: int | None = None) -> list[list[Decision]]:
+        depth_limit: int | None = None, driver: DfsDriver | None = None) -> list[list[Decision]]:
     """Explore every schedule extending ``base`` (within ``bound`` preemptions).
 
     With ``depth_limit`` the runs stop that many steps past ``base`` and the function returns
-    the prefixes reached (the parallel split); otherwise it returns [].
+    the prefixes reached (the parallel split); otherwise it returns []. ``driver``: another
+    driver of the same tree (a stateful one).
     """
-    driver = DfsDriver(search, bound, depth_limit)
+    driver = driver if driver is not None else DfsDriver(search, bound, depth_limit)
     leaves: list[list[Decision]] = []
     checkpoint = search.checkpoint if not base and depth_limit is None else None
     if checkpoint is not None:

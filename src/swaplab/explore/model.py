@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, TypeAlias
 
+from swaplab.explore.canonical import NO_RULES, Rules
 from swaplab.explore.execution import Execution
 
 Predicate: TypeAlias = Callable[[Any], bool]
@@ -89,7 +90,9 @@ class Instance:
     the system after all threads are done, before the at_end checks. "Quiescent" means no
     lock a step has taken is held, unless ``quiescent(state)`` is given: then that decides
     when the quiescent ``always`` properties are checked. The explorer learns the locks
-    from the steps' lock records (:class:`~swaplab.explore.ops.Lock`).
+    from the steps' lock records (:class:`~swaplab.explore.ops.Lock`). ``rules`` adapt the
+    complete state encoding that state caching compares (:mod:`swaplab.explore.canonical`)
+    to the model's classes.
     """
 
     execution: Execution
@@ -101,6 +104,7 @@ class Instance:
     quiescent: Predicate | None = None
     name: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    rules: Rules = NO_RULES
 
 
 #: A model: builds a fresh instance for every run.

@@ -17,6 +17,7 @@ from swaplab import interrupt
 from swaplab.explore.model import BUG, Instance, Model, When
 from swaplab.explore.runner import Driver, Failure, RunResult, execute
 from swaplab.explore.schedule import Decision
+from swaplab.explore.visited import Visited
 
 if TYPE_CHECKING:
     from swaplab.explore.checkpoint import Checkpointing
@@ -49,7 +50,12 @@ class Statistics:
     while only busy-waiting threads could run); ``complete``: nothing was cut by a bound,
     the step limit or the budget. ``distinct_states`` is None when the model has no
     fingerprint (states are not counted). ``workers``: the processes the search fanned out
-    to (0: it ran in this process alone)."""
+    to (0: it ran in this process alone). A stateful strategy (dfs-cached) also reports
+    its visited-state store: ``stored_states`` (None: no store), ``revisits`` (runs ended
+    at a state explored before), ``opaque_states`` (states with no canonical encoding,
+    never pruned), ``store_full`` and the probability that two states shared a digest,
+    ``collision_optimistic`` (TLC's calculated) and ``collision_birthday``
+    (:mod:`swaplab.explore.visited`)."""
 
     executions: int = 0
     steps: int = 0
@@ -61,6 +67,12 @@ class Statistics:
     elapsed: float = 0.0
     complete: bool = True
     workers: int = 0
+    stored_states: int | None = None
+    revisits: int = 0
+    opaque_states: int = 0
+    store_full: bool = False
+    collision_optimistic: float | None = None
+    collision_birthday: float | None = None
 
     @property
     def steps_per_second(self) -> float:
@@ -74,6 +86,15 @@ class Statistics:
         self.cut += other.cut
         self.spinning += other.spinning
         self.complete = self.complete and other.complete
+        if other.stored_states is not None:  # workers' stores: summed (they may overlap)
+            self.stored_states = (self.stored_states or 0) + other.stored_states
+            self.collision_optimistic = (self.collision_optimistic or 0.0) + \
+                (other.collision_optimistic or 0.0)
+            self.collision_birthday = (self.collision_birthday or 0.0) + \
+                (other.collision_birthday or 0.0)
+        self.revisits += other.revisits
+        self.opaque_states += other.opaque_states
+        self.store_full = self.store_full or other.store_full
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -117,6 +138,7 @@ class Search:
     learned: bool = False
     stopped: str | None = None  # why the command's stop request ended the search
     checkpoint: Checkpointing | None = None  # saving and resuming (dfs, dpor, one process)
+    visited: Visited | None = None  # a stateful strategy's store of explored states
 
     def bugs(self) -> list[Failure]:
         """The bug failures found so far (notes count too when ``strict``)."""
@@ -183,6 +205,18 @@ class Search:
             stats.elapsed = time.perf_counter() - self.started
             self.progress(self)
         return result
+
+    def count_visited(self) -> None:
+        """Copy the visited-state store's figures into the statistics."""
+        store = self.visited
+        if store is None:
+            return
+        stats = self.stats
+        stats.stored_states = store.distinct
+        stats.revisits = store.hits
+        stats.store_full = store.full
+        stats.collision_optimistic = store.optimistic()
+        stats.collision_birthday = store.birthday()
 
     def _keep(self, failure: Failure) -> None:
         known = self.failures.get(failure.key)

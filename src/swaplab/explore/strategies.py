@@ -11,9 +11,11 @@ from swaplab.explore.dfs import Dfs
 from swaplab.explore.dpor import Dpor
 from swaplab.explore.pct import Pct
 from swaplab.explore.random_walk import RandomWalk
+from swaplab.explore.stateful import DfsCached
 from swaplab.explore.strategy import Strategy
 
-STRATEGIES: dict[str, Strategy] = {s.name: s for s in (Dpor(), Dfs(), RandomWalk(), Pct())}
+STRATEGIES: dict[str, Strategy] = {
+    s.name: s for s in (Dpor(), Dfs(), DfsCached(), RandomWalk(), Pct())}
 
 
 def get_strategy(name: str) -> Strategy:

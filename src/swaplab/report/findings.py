@@ -98,6 +98,12 @@ def render_trace(trace: Sequence[Event]) -> str:
 def render_statistics(stats: Statistics) -> str:
     states = (f"{stats.distinct_states} distinct states, "
               if stats.distinct_states is not None else "")
+    if stats.stored_states is not None:
+        states += (f"{stats.stored_states} states stored ({stats.revisits} revisits, "
+                   f"collision probability {stats.collision_optimistic:.1e}"
+                   f"{', store full' if stats.store_full else ''}), ")
+        if stats.opaque_states:
+            states += f"{stats.opaque_states} states not encodable (never pruned), "
     return (f"{_count(stats.executions, 'execution')}, {_count(stats.steps, 'step')}, "
             f"{states}max depth {stats.max_depth}, "
             f"{stats.pruned} pruned, {stats.elapsed:.3f} s, "

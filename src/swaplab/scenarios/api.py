@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from swaplab.explore.canonical import NO_RULES, Rules
 from swaplab.explore.execution import Execution
 from swaplab.explore.model import Instance, Model, Property
 from swaplab.explore.ops import ThreadBody
@@ -76,14 +77,16 @@ def new_instance(
     quiescent: Callable[[Any], bool] | None = None,
     name: str = "",
     cpus: Sequence[int | None] = (),
+    rules: Rules = NO_RULES,
 ) -> Instance:
     """An instance with ``threads`` (name, coroutine, ctx) spawned into ``execution`` (a new
     one by default; a kernel scenario passes ``k.execution``). ``cpus``: the CPU of each
     thread, in order, for the explorer's CPU model (``swaplab.explore.cpus``: threads on
     one number share that CPU, which nobody preempts); a thread past its end, or None, runs
-    on a CPU of its own (the default)."""
+    on a CPU of its own (the default). ``rules``: how state caching encodes the model's
+    classes (:mod:`swaplab.explore.canonical`)."""
     execution = execution if execution is not None else Execution()
     for i, (thread_name, body, ctx) in enumerate(threads):
         execution.spawn(thread_name, body, ctx, cpus[i] if i < len(cpus) else None)
     return Instance(execution, state, properties, fingerprint=fingerprint, finish=finish,
-                    max_steps=max_steps, quiescent=quiescent, name=name)
+                    max_steps=max_steps, quiescent=quiescent, name=name, rules=rules)

@@ -44,6 +44,7 @@ from swaplab.scenarios.kernel_common import (
     swap_out,
     swap_world,
 )
+from swaplab.scenarios.kernel_fingerprint import RULES
 
 
 async def _rmdir(w: World) -> None:
@@ -94,7 +95,7 @@ def _build(name: str, remover: str, other: str, options: ScenarioOptions) -> Ins
     return new_instance(w, [(f"{remover} /A", body, Current(None, 0)),
                             (f"T: {other}", racer, Current(t, 1))],
                         [*family_properties(k), *extra], execution=k.execution,
-                        finish=drain, max_steps=3_000, name=name)
+                        finish=drain, max_steps=3_000, name=name, rules=RULES)
 
 
 def _scenario(name: str, description: str, remover: str, other: str) -> Scenario:

@@ -67,6 +67,7 @@ from swaplab.scenarios.kernel_common import (
     swap_world,
     swp_at,
 )
+from swaplab.scenarios.kernel_fingerprint import RULES
 
 
 def _slot(w: World, entry: int) -> int:
@@ -83,7 +84,7 @@ def _instance(w: World, threads: list[tuple[str, ThreadBody, Current]],
     k = w.k
     return new_instance(w, threads, [*family_properties(k), *extra],
                         execution=k.execution, finish=drain,
-                        max_steps=3_000, name=name)
+                        max_steps=3_000, name=name, rules=RULES)
 
 
 async def _exit(w: World, task: TaskStruct) -> None:

@@ -31,6 +31,7 @@ from swaplab.scenarios.kernel_common import (
     swap_out,
     swap_world,
 )
+from swaplab.scenarios.kernel_fingerprint import RULES
 
 #: the key of the scenario's SysV segment
 SHM_KEY = 0x5EED
@@ -114,7 +115,7 @@ def build_swapoff_vs_shm_rmid(options: ScenarioOptions) -> Instance:
                                 ("A: rmid+shmdt", _rmid_and_detach(w, a, shmid, addr),
                                  Current(a, 1))],
                             properties, execution=k.execution, finish=drain, max_steps=3_000,
-                            name="swapoff-vs-shm-rmid")
+                            name="swapoff-vs-shm-rmid", rules=RULES)
     return instance
 
 

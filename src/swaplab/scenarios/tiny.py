@@ -16,6 +16,10 @@
 - ``tiny-choice``: an environment CHOICE (allocation failure) beside an increment.
 - ``tiny-io``: a page locked for I/O and unlocked by a spawned completion thread, a waiter,
   and a trylock: every sometimes-property is reachable, the reader always sees the data.
+- ``tiny-scaled-3x3``: three threads, each three lock-protected increments of ``x`` and
+  then one unlocked read of it: clean (``x == 9`` at the end, every read in [3, 9]);
+  16,530 Mazurkiewicz traces but a few hundred states (the benchmark of state caching,
+  with the same model in Promela and Harmony in benchmarks/peers/).
 """
 
 from __future__ import annotations
@@ -297,6 +301,27 @@ def build_io(options: ScenarioOptions) -> Instance:
     return new_instance(c, threads, props, fingerprint=_encode_counter)
 
 
+# -- scaled: threads x locked increments, then an unlocked read -----------------------------
+async def _increments_then_read(c: Counter, tid: int, increments: int) -> None:
+    for _ in range(increments):
+        await _locked_increment(c, tid)
+    await trap(Op(OpKind.READ, c.cell, "read"))
+    c.seen.append(c.cell.value)
+
+
+def build_scaled(threads: int, increments: int, options: ScenarioOptions) -> Instance:
+    c = Counter()
+    total = threads * increments
+    bodies = [(f"t{i}", _increments_then_read(c, i, increments), None) for i in range(threads)]
+    props = [at_end("x-is-total", lambda s: s.cell.value == total,
+                    lambda s: f"x == {s.cell.value} at the end (expected {total})"),
+             always("reads-in-range", lambda s: all(increments <= v <= total for v in s.seen),
+                    lambda s: f"a read saw {s.seen} (expected values in "
+                              f"[{increments}, {total}])")]
+    return new_instance(c, bodies, props, fingerprint=_encode_counter,
+                        name=f"tiny-scaled-{threads}x{increments}")
+
+
 def _scenarios() -> tuple[Scenario, ...]:
     import functools
 
@@ -320,6 +345,8 @@ def _scenarios() -> tuple[Scenario, ...]:
         Scenario("tiny-choice", "an environment choice next to an increment", build_choice),
         Scenario("tiny-io", "a page locked for I/O, unlocked by a completion thread; a trylock",
                  build_io),
+        Scenario("tiny-scaled-3x3", "3 threads, each 3 locked increments then an unlocked "
+                 "read: clean", functools.partial(build_scaled, 3, 3)),
     )
 
 

@@ -1,0 +1,436 @@
+"""Canonical encoding of a run's whole state: the shared objects and every thread's frames.
+
+What state caching compares (:mod:`swaplab.explore.stateful`). Unlike a model's own
+``Instance.fingerprint`` (a summary it chooses), this encoding is meant to be complete:
+two runs get the same bytes only if they are in the same state up to object identity.
+
+- **The heap** is walked from fixed roots (the model's state, then each thread in id
+  order) and every mutable object is numbered when first reached (the heap
+  canonicalization of Java PathFinder): a second reference is ``@n``, so two states that
+  differ only in which Python objects hold the values, or in ``id()``, encode alike, while
+  sharing (two pointers to one page) and every field value are kept. Immutable values
+  (numbers, strings, tuples, frozensets, enum members, classes) are encoded by value.
+- **Containers** keep their order: a list or a dict is encoded in its iteration order
+  (code may depend on it). A set has no order code may use: its elements are sorted by
+  encoding (only elements that are values or have a ``stable_key``).
+- **Threads**: done or not, the pending operation, the context, and every frame of the
+  coroutine chain (``cr_await``) down to the trap: the code, the instruction it is
+  suspended at (``f_lasti``) and its locals. A suspended frame may also hold values on
+  its evaluation stack (a ``for`` loop's iterator, the left operand of ``a + await f()``,
+  a ``with`` block's exit): the stack depth at the suspension point is computed from the
+  bytecode (:func:`_stack_depths`) and the values are read from the coroutine's
+  garbage-collector referents, whose tail is the frame's stack (CPython 3.11/3.12).
+  Iterators over lists, tuples and ranges are encoded by their position.
+- **Soundness first**: anything without a canonical encoding (an object with neither
+  ``__slots__`` nor ``__dict__``, an unknown iterator, a frame whose stack cannot be read)
+  raises :class:`Opaque`, and the caller treats the state as unique (never merged).
+
+A model adapts the walk with :class:`Rules`: fields to leave out (statistics, caches that
+never decide behaviour) and dicts whose order no code uses (encoded sorted by key).
+Engine objects have fixed encodings: a :class:`~swaplab.explore.ops.Lock` by name, holder
+and owner (not its serial, a process-wide counter), an ``Execution`` not at all (its
+threads are roots), a ``Thread`` by its id.
+"""
+
+from __future__ import annotations
+
+import dis
+import enum
+import gc
+import sys
+import types
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from swaplab.explore.execution import Execution, Thread
+from swaplab.explore.ops import Lock, Op, StepRecord
+
+
+class Opaque(Exception):
+    """A value with no canonical encoding: the state must count as unique."""
+
+
+@dataclass(frozen=True)
+class Rules:
+    """How a model's own classes are walked: ``skip`` maps a class to fields left out (they
+    never decide what a thread does next: statistics); ``unordered`` maps a class to its
+    dict fields whose order no code depends on (encoded sorted by key)."""
+
+    skip: dict[type, frozenset[str]] = field(default_factory=dict)
+    unordered: dict[type, frozenset[str]] = field(default_factory=dict)
+
+
+NO_RULES = Rules()
+
+_VALUES = (type(None), bool, int, float, str, bytes, complex)
+_ITERATORS: tuple[type, ...] = (type(iter([])), type(iter(())), type(iter(range(0))),
+              type(iter(range(1 << 70))))
+#: Python versions whose coroutine referents end with the frame's evaluation stack.
+_STACK_LAYOUT = ((3, 11), (3, 12))
+
+
+def _code_name(code: types.CodeType) -> str:
+    return f"{code.co_filename}:{code.co_firstlineno}:{code.co_name}"
+
+
+class Encoder:
+    """One state's encoding under way: the output and the objects numbered so far."""
+
+    __slots__ = ("numbers", "out", "rules")
+
+    def __init__(self, rules: Rules = NO_RULES) -> None:
+        self.rules = rules
+        self.out: list[str] = []
+        self.numbers: dict[int, int] = {}  # id() of a walked object -> its number (this walk)
+
+    def result(self) -> bytes:
+        return "\x1f".join(self.out).encode()
+
+    def value(self, obj: Any) -> None:
+        """Append the encoding of ``obj``."""
+        out = self.out
+        if isinstance(obj, _VALUES):
+            out.append(f"{type(obj).__name__}:{obj!r}")
+            return
+        if isinstance(obj, enum.Enum):
+            out.append(f"E:{type(obj).__qualname__}.{obj.name}")
+            return
+        if isinstance(obj, type):
+            out.append(f"T:{obj.__module__}.{obj.__qualname__}")
+            return
+        if isinstance(obj, range):
+            out.append(f"r:{obj.start}:{obj.stop}:{obj.step}")
+            return
+        if isinstance(obj, tuple):
+            self.sequence("t", obj)
+            return
+        if isinstance(obj, frozenset):
+            self.unordered_set("fs", obj)
+            return
+        number = self.numbers.get(id(obj))
+        if number is not None:
+            out.append(f"@{number}")
+            return
+        self.numbers[id(obj)] = len(self.numbers)
+        self._new(obj)
+
+    def sequence(self, tag: str, items: Iterable[Any]) -> None:
+        out = self.out
+        out.append(f"{tag}(")
+        for item in items:
+            self.value(item)
+        out.append(")")
+
+    def unordered_set(self, tag: str, items: Iterable[Any]) -> None:
+        keys = []
+        for item in items:
+            if isinstance(item, (*_VALUES, enum.Enum)):
+                keys.append(f"{type(item).__name__}:{item!r}")
+                continue
+            key = getattr(item, "stable_key", None)
+            if key is None:
+                raise Opaque(f"a set of {type(item).__name__} (no order)")
+            keys.append(f"{type(item).__name__}#{key!r}")
+        self.out.append(f"{tag}{{{','.join(sorted(keys))}}}")
+
+    def mapping(self, items: Iterable[tuple[Any, Any]], ordered: bool = True) -> None:
+        """A dict's items in order, or (not ``ordered``) sorted by key when every key is a
+        number, a string or a tuple of them (other keys keep the dict's order)."""
+        pairs = list(items)
+        if not ordered and all(_plain_key(key) for key, _ in pairs):
+            pairs.sort(key=lambda kv: repr(kv[0]))
+        out = self.out
+        out.append("d(")
+        for key, val in pairs:
+            self.value(key)
+            self.value(val)
+        out.append(")")
+
+    def _new(self, obj: Any) -> None:
+        kind = type(obj)
+        encode = _SPECIAL.get(kind)
+        if encode is not None:
+            encode(self, obj)
+        elif kind is list:
+            self.sequence("l", obj)
+        elif kind is dict:
+            self.mapping(obj.items())
+        elif kind is set:
+            self.unordered_set("s", obj)
+        elif isinstance(obj, (types.FunctionType, types.MethodType, types.BuiltinFunctionType,
+                              types.ModuleType)):
+            _callable(self, obj)
+        elif isinstance(obj, (types.CoroutineType, types.GeneratorType)):
+            self.out.append("co(")
+            frames(self, obj)
+            self.out.append(")")
+        else:  # an object of a class (a subclass of list or dict too: items and fields)
+            self.instance(obj)
+
+    def instance(self, obj: Any) -> None:
+        """An object of a class: its fields in a fixed order (slots over the class's
+        bases, then ``__dict__`` sorted by name)."""
+        cls = type(obj)
+        rules = self.rules
+        skip = rules.skip.get(cls, frozenset())
+        unordered = rules.unordered.get(cls, frozenset())
+        names = _field_names(cls)
+        attrs = getattr(obj, "__dict__", None)
+        if not _python_class(cls):
+            raise Opaque(f"{cls.__module__}.{cls.__qualname__} has no fields to encode")
+        out = self.out
+        out.append(f"o:{cls.__module__}.{cls.__qualname__}(")
+        if isinstance(obj, (list, dict)):  # a subclass of a container: its items too
+            self.sequence("items", obj) if isinstance(obj, list) else self.mapping(obj.items())
+        for name in [*names, *sorted(attrs or ())]:
+            if name in skip:
+                continue
+            try:
+                val = getattr(obj, name)
+            except AttributeError:
+                out.append(f"{name}=unset")
+                continue
+            out.append(f"{name}=")
+            if name in unordered and isinstance(val, dict):
+                self.mapping(val.items(), ordered=False)
+            else:
+                self.value(val)
+        out.append(")")
+
+
+#: Py_TPFLAGS_HEAPTYPE: set on classes defined in Python (a C type keeps its state hidden)
+_HEAPTYPE = 1 << 9
+_TRANSPARENT = (object, list, dict)
+
+
+def _plain_key(key: Any) -> bool:
+    if isinstance(key, tuple):
+        return all(_plain_key(part) for part in key)
+    return isinstance(key, (int, str))
+
+
+_PYTHON: dict[type, bool] = {}
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _python_class(cls: type) -> bool:
+    """Whether every class of ``cls``'s MRO keeps its state in Python fields."""
+    known = _PYTHON.get(cls)
+    if known is None:
+        known = _PYTHON[cls] = all(klass in _TRANSPARENT or klass.__flags__ & _HEAPTYPE
+                                   for klass in cls.__mro__)
+    return known
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    known = _FIELDS.get(cls)
+    if known is None:
+        known = _FIELDS[cls] = _slots(cls)
+    return known
+
+
+def _slots(cls: type) -> tuple[str, ...]:
+    names: list[str] = []
+    for klass in reversed(cls.__mro__):
+        slots = klass.__dict__.get("__slots__", ())
+        for name in (slots,) if isinstance(slots, str) else slots:
+            if name not in ("__dict__", "__weakref__") and name not in names:
+                names.append(name)
+    return tuple(names)
+
+
+def _callable(enc: Encoder, obj: Any) -> None:
+    out = enc.out
+    if isinstance(obj, types.MethodType):
+        out.append("m(")
+        enc.value(obj.__self__)
+        enc.value(obj.__func__)
+        out.append(")")
+    elif isinstance(obj, types.FunctionType):
+        out.append(f"f:{_code_name(obj.__code__)}(")
+        enc.value(obj.__defaults__)
+        enc.value(obj.__kwdefaults__)
+        enc.sequence("cells", (_cell(c) for c in obj.__closure__ or ()))
+        out.append(")")
+    elif isinstance(obj, types.ModuleType):
+        out.append(f"mod:{obj.__name__}")
+    else:
+        owner = getattr(obj, "__self__", None)
+        if owner is not None and not isinstance(owner, types.ModuleType):
+            raise Opaque(f"a bound builtin {obj!r}")
+        out.append(f"b:{getattr(obj, '__module__', '')}.{obj.__qualname__}")
+
+
+def _cell(cell: types.CellType) -> Any:
+    try:
+        return cell.cell_contents
+    except ValueError:
+        return _Unset.UNSET
+
+
+class _Unset(enum.Enum):
+    UNSET = 0
+
+
+def _lock(enc: Encoder, lock: Lock) -> None:
+    enc.out.append(f"lock:{lock.name!r}:{lock.holder!r}(")
+    enc.value(lock.owner)
+    enc.out.append(")")
+
+
+def _thread(enc: Encoder, thread: Thread) -> None:
+    enc.out.append(f"thread:{thread.tid}")
+
+
+def _nothing(enc: Encoder, obj: object) -> None:
+    enc.out.append(f"-{type(obj).__name__}")
+
+
+def _iterator(enc: Encoder, it: Any) -> None:
+    reduced = it.__reduce__()  # (iter, (sequence,), position) or (iter, ((),)) when spent
+    enc.out.append(f"it:{type(it).__name__}(")
+    enc.value(reduced[1])
+    enc.value(reduced[2] if len(reduced) > 2 else "spent")
+    enc.out.append(")")
+
+
+_SPECIAL: dict[type, Callable[[Encoder, Any], None]] = {
+    Lock: _lock,
+    Thread: _thread,
+    Execution: _nothing,  # its threads are roots of their own
+    StepRecord: _nothing,  # what the last step did: the explorer's bookkeeping
+    **{t: _iterator for t in _ITERATORS},
+}
+
+
+# -- frames -----------------------------------------------------------------------------------
+def frames(enc: Encoder, body: Any) -> None:
+    """Every frame of a coroutine chain: code, suspension point, locals, stack values."""
+    link = body
+    while link is not None:
+        if isinstance(link, types.CoroutineType):
+            frame, below = link.cr_frame, link.cr_await
+        elif isinstance(link, types.GeneratorType):
+            frame, below = link.gi_frame, link.gi_yieldfrom
+        else:
+            raise Opaque(f"a thread awaits a {type(link).__name__}")
+        if frame is None:  # finished (or not a frame any more)
+            enc.out.append("finished")
+            return
+        _frame(enc, link, frame, below)
+        link = below
+
+
+def _frame(enc: Encoder, link: Any, frame: types.FrameType, below: Any) -> None:
+    code = frame.f_code
+    lasti = frame.f_lasti
+    out = enc.out
+    out.append(f"frame:{_code_name(code)}@{lasti}(")
+    for name, val in frame.f_locals.items():
+        out.append(f"{name}=")
+        enc.value(val)
+    extra = _extra_stack(code, lasti, below is not None)
+    if extra:
+        enc.sequence("stack", _stack_values(link, extra, below))
+    out.append(")")
+
+
+def _extra_stack(code: types.CodeType, lasti: int, awaiting: bool) -> int:
+    """How many values besides the awaited object the frame's stack may hold where it
+    is suspended (an upper bound: some may be NULL)."""
+    if lasti < 0:  # created, not started
+        return 0
+    depth = _stack_depths(code).get(lasti)
+    if depth is None:
+        raise Opaque(f"{code.co_name}: no stack depth known at {lasti}")
+    # at a YIELD_VALUE the yielded value is on top; below it the awaited iterator
+    return max(0, depth - 1 - (1 if awaiting else 0))
+
+
+def _stack_values(link: Any, extra: int, below: Any) -> list[Any]:
+    if sys.version_info[:2] not in _STACK_LAYOUT:
+        raise Opaque("frame stacks are read on CPython 3.11 and 3.12 only")
+    referents = gc.get_referents(link)
+    if below is not None:
+        if referents and referents[-1] is None:  # the handled-exception slot, after the
+            referents.pop()  # stack (whose top, when awaiting, is the awaited object)
+        if not referents or referents[-1] is not below:
+            raise Opaque("the frame's stack does not end with the awaited object")
+        referents = referents[:-1]
+    else:  # a plain generator's handled-exception slot could not be told from its stack
+        raise Opaque("a generator suspended with values on its stack")
+    if len(referents) < extra:
+        raise Opaque("the frame's stack is shorter than its code says")
+    values = referents[len(referents) - extra:]
+    if any(isinstance(v, (types.FrameType, types.CodeType)) for v in values):
+        raise Opaque("the frame's stack values could not be told apart")
+    return values
+
+
+@lru_cache(maxsize=4096)
+def _stack_depths(code: types.CodeType) -> dict[int, int]:
+    """The evaluation-stack depth before each instruction reachable from the start
+    without an exception (code in exception handlers is left out: unknown there)."""
+    instructions = list(dis.get_instructions(code))
+    index = {ins.offset: i for i, ins in enumerate(instructions)}
+    depths: dict[int, int] = {}
+    work = [(0, 0)]
+    while work:
+        offset, depth = work.pop()
+        while offset in index and offset not in depths:
+            depths[offset] = depth
+            ins = instructions[index[offset]]
+            arg = ins.arg if ins.opcode >= dis.HAVE_ARGUMENT else None
+            if ins.opcode in dis.hasjrel or ins.opcode in dis.hasjabs:
+                work.append((ins.argval, depth + dis.stack_effect(ins.opcode, arg, jump=True)))
+                if ins.opname in _UNCONDITIONAL:
+                    break
+                depth += dis.stack_effect(ins.opcode, arg, jump=False)
+            elif ins.opname in _ENDS:
+                break
+            elif ins.opname == "RETURN_GENERATOR":
+                depth += 1  # a generator resumes with the value sent in on the stack
+            else:
+                depth += dis.stack_effect(ins.opcode, arg)
+            following = index[offset] + 1
+            if following >= len(instructions):
+                break
+            offset = instructions[following].offset
+    return depths
+
+
+_UNCONDITIONAL = frozenset({"JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT",
+                            "JUMP_ABSOLUTE", "JUMP", "JUMP_NO_INTERRUPT"})
+_ENDS = frozenset({"RETURN_VALUE", "RETURN_CONST", "RAISE_VARARGS", "RERAISE"})
+
+
+def _op(enc: Encoder, op: Op) -> None:
+    enc.out.append(f"op:{op.kind.name}:{op.site!r}:{op.n}(")
+    enc.value(op.obj)
+    enc.value(op.cond)
+    enc.value(op.payload)
+    enc.out.append(")")
+
+
+_SPECIAL[Op] = _op
+
+
+def encode_threads(enc: Encoder, threads: Iterable[Thread]) -> None:
+    """Each thread: id, done, pending operation, context and frames."""
+    for thread in threads:
+        enc.out.append(f"T{thread.tid}:{thread.done}(")
+        enc.value(thread.pending)
+        enc.value(thread.ctx)
+        if not thread.done:
+            frames(enc, thread.body)
+        enc.out.append(")")
+
+
+def encode_run(state: Any, threads: Iterable[Thread], rules: Rules = NO_RULES) -> bytes:
+    """The canonical bytes of a run's state and threads (raises :class:`Opaque`)."""
+    enc = Encoder(rules)
+    enc.value(state)
+    encode_threads(enc, threads)
+    return enc.result()
