@@ -718,3 +718,24 @@ def test_a_racing_allocator_waits_on_the_discarding_bit() -> None:
     assert b.pending.enabled()
     run_to_completion(k.execution)
     assert (a.result, b.result) == (swp_entry(0, 1), swp_entry(0, 2))
+
+
+@pytest.mark.parametrize("version", ["2.6.30", "2.6.31"])
+def test_an_allocation_racing_a_free_cluster_search_takes_the_next_slot(version: str) -> None:
+    """mm/swapfile.c: scan_swap_map(): ``if (unlikely(!si->cluster_nr--))`` on an unsigned
+    int. The task whose cluster ran out wraps cluster_nr and searches for a free cluster
+    without swap_lock; a task allocating meanwhile sees a huge cluster_nr, does not search
+    too, and takes the slot at cluster_next. Then the searcher resets cluster_nr."""
+    k = make_kernel(version, memcg=False)
+    swapfile.sys_swapon(k, 300)
+    si = k.swap_info[0]
+    a, b = _allocator(k, "A"), _allocator(k, "B")
+    _to_op(k, a, "scan_swap_map: free cluster search")
+    assert k.swap_lock.holder is None and si.cluster_nr == (1 << 32) - 1
+    while b.pending is not None:  # B runs to the end while A is in its search
+        assert b.pending.site != "scan_swap_map: free cluster search"
+        k.execution.step(b)
+    assert b.result == swp_entry(0, 1) and si.cluster_nr == (1 << 32) - 2
+    run_to_completion(k.execution)
+    assert a.result == swp_entry(0, 2)
+    assert si.cluster_nr == swapfile.SWAPFILE_CLUSTER - 1
