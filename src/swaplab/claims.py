@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from swaplab import interrupt
+from swaplab.cache import ResultCache
 from swaplab.explore.backend import LocalPool
 from swaplab.explore.explorer import explore
 from swaplab.explore.search import Options
@@ -142,6 +143,8 @@ def _has_cache(outcomes: list[Outcome]) -> tuple[str, str]:
 
 
 P124 = ("1", "2", "4")
+#: Verdicts that decide nothing (never cached).
+UNDECIDED_PREFIXES = ("not decided", "not yet decided")
 NO_GROWTH_WITH_FIXES = "the growth claims compare the presets (run without --fixes)"
 UNDECIDED_TEXT = "not yet decided: needs the workload simulator (growth over time)"
 
@@ -320,20 +323,43 @@ def _with_reason(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def all_claims(growth: bool = True, jobs: int = 2,
-               fixes: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+Item = tuple[str, str, tuple[str, ...]]
+
+
+def _cached_rows(items: list[Item], jobs: int,
+                 cache: ResultCache | None) -> dict[Item, dict[str, Any]]:
+    """Each item's row: from ``cache`` when this code version decided it before, else
+    computed on ``jobs`` processes (and stored once decided)."""
+    done: dict[Item, dict[str, Any]] = {}
+    for item in items:
+        row = cache.get(repr(item)) if cache is not None else None
+        if row is not None:
+            done[item] = {**row, "cached": True}
+    todo = [item for item in items if item not in done]
+    rows = _with_reason(LocalPool(jobs).map(_row, todo)) if todo else []
+    for item, row in zip(todo, rows, strict=True):
+        done[item] = {**row, "cached": False}
+        if cache is not None and not row["verdict"].startswith(UNDECIDED_PREFIXES):
+            cache.put(repr(item), row)
+    return done
+
+
+def all_claims(growth: bool = True, jobs: int = 2, fixes: tuple[str, ...] = (),
+               cache: ResultCache | None = None) -> list[dict[str, Any]]:
     """Every claim: the explorer's rows, then the growth claims (simulator) or, without
     ``growth`` or without a simulator, one row saying they are not decided. The rows run
     on ``jobs`` local processes (:mod:`swaplab.explore.backend`), the long growth claims
     handed out first; at a stop the rows not decided yet say so. With later ``fixes``
     every exploration runs with them on top of its kernel; the growth claims compare the
-    presets themselves, so they are left undecided then."""
+    presets themselves, so they are left undecided then. With ``cache``, a row this code
+    version decided before is read back (``"cached": true``) and a new decision is stored.
+    """
     names = _growth_names() if growth else []
     grown = [] if fixes else names
     none: tuple[str, ...] = ()
     items = [("growth", n, none) for n in grown]
     items += [("explore", c.claim, fixes) for c in CLAIMS if c.checks]
-    done = dict(zip(items, _with_reason(LocalPool(jobs).map(_row, items)), strict=True))
+    done = _cached_rows(items, jobs, cache)
     rows = [done[("explore", c.claim, fixes)] for c in CLAIMS if c.checks]
     rows += [done[("growth", n, none)] for n in grown]
     rows += [_undecided(n, NO_GROWTH_WITH_FIXES) for n in names if fixes]
@@ -342,7 +368,49 @@ def all_claims(growth: bool = True, jobs: int = 2,
     return rows + [decide(c) for c in CLAIMS if not c.checks]
 
 
-def render(rows: list[dict[str, Any]]) -> str:
+#: ANSI colours of the verdicts on a terminal.
+_COLOURS = {"holds": "32", "partly": "33", "does not hold": "31"}
+
+
+def _evidence(row: dict[str, Any]) -> str:
+    """One line of evidence for the summary."""
+    ev = row["evidence"]
+    cached = " (cached)" if row.get("cached") else ""
+    if ev.get("source"):
+        return f"{ev['source']}, {ev['seconds']} s{cached}"
+    if not ev["checks"]:
+        verdict: str = row["verdict"]
+        return verdict.partition(": ")[2] or verdict
+    kind = "exhaustive" if ev.get("complete") else "incomplete"
+    checks = len(ev["checks"])
+    return (f"{ev['executions']} executions in {checks} check{'s' if checks > 1 else ''} "
+            f"(dpor, {kind}){cached}")
+
+
+def render_summary(rows: list[dict[str, Any]], colour: bool = False) -> str:
+    """A line per claim (number, verdict, claim), then its evidence in one line."""
+    out = []
+    for i, row in enumerate(rows, 1):
+        verdict = row["verdict"].partition(":")[0]
+        shown = f"{verdict:<15}"
+        code = _COLOURS.get(verdict, "2")
+        if colour:
+            shown = f"\x1b[{code}m{shown}\x1b[0m"
+        claim = textwrap.wrap(row["claim"], 80) or [""]
+        out.append(f"{i:2}. {shown} {claim[0]}")
+        out.extend(f"{'':20}{line}" for line in claim[1:])
+        out.extend(textwrap.wrap(_evidence(row), 100, initial_indent=" " * 20,
+                                 subsequent_indent=" " * 22))
+    return "\n".join(out) + "\n"
+
+
+def render(rows: list[dict[str, Any]], verbose: bool = False, colour: bool = False) -> str:
+    """The summary; with ``verbose``, every check of every claim after it."""
+    summary = render_summary(rows, colour)
+    return summary + ("\n" + render_details(rows) if verbose else "")
+
+
+def render_details(rows: list[dict[str, Any]]) -> str:
     out = []
     for i, row in enumerate(rows, 1):
         ev = row["evidence"]

@@ -120,6 +120,11 @@ def _add_explore_commands(sub: Any) -> None:
     claims.add_argument("--jobs", type=_positive, default=2, help="processes (default 2)")
     claims.add_argument("--explore-only", action="store_true",
                         help="skip the growth claims (workload simulator)")
+    claims.add_argument("--verbose", action="store_true",
+                        help="after the summary, every check of every claim")
+    claims.add_argument("--no-cache", action="store_true",
+                        help="decide every claim again (the results of this code version are "
+                        "cached; see swaplab/cache.py)")
     claims.add_argument("--fixes", type=fixes_arg, default=(), metavar="ID[,ID]",
                         help="later fixes on top of every claim's kernel (12-hex commit ids)")
     add_stop_arguments(claims)
@@ -375,6 +380,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 def _cmd_claims(args: argparse.Namespace) -> int:
     import json
 
+    from swaplab.cache import ResultCache
     from swaplab.claims import all_claims, render
     from swaplab.interrupt import EXIT_INTERRUPTED, interruptible
     from swaplab.report.html import claims_page
@@ -383,11 +389,12 @@ def _cmd_claims(args: argparse.Namespace) -> int:
     if html_error is not None:
         return _usage(html_error)
     with interruptible(args.budget) as stop:
-        rows = all_claims(growth=not args.explore_only, jobs=args.jobs, fixes=args.fixes)
+        rows = all_claims(growth=not args.explore_only, jobs=args.jobs, fixes=args.fixes,
+                          cache=ResultCache("claims", read=not args.no_cache))
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
-        print(render(rows), end="")
+        print(render(rows, args.verbose, colour=sys.stdout.isatty()), end="")
         if stop.interrupted:
             print("interrupted (SIGINT/SIGTERM): the claims not decided are marked so")
         elif stop.reason is not None:

@@ -99,7 +99,7 @@ def test_a_bad_budget_is_a_usage_error(budget: str) -> None:
 
 
 def test_claims_stop_at_a_signal_and_mark_the_rest_undecided() -> None:
-    proc = start("claims", "--json", "--jobs", "2")
+    proc = start("claims", "--json", "--jobs", "2", "--no-cache")
     time.sleep(6.0)
     children = descendants(proc.pid)
     proc.send_signal(signal.SIGINT)
@@ -111,7 +111,7 @@ def test_claims_stop_at_a_signal_and_mark_the_rest_undecided() -> None:
 
 
 def test_claims_stop_at_their_budget_with_the_rows_decided_so_far() -> None:
-    done = run("claims", "--json", "--explore-only", "--budget", "2s")
+    done = run("claims", "--json", "--explore-only", "--budget", "2s", "--no-cache")
     assert done.returncode == 0 and "Traceback" not in done.stderr
     rows = json.loads(done.stdout)
     verdicts = [row["verdict"] for row in rows]

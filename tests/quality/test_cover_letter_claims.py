@@ -49,3 +49,21 @@ def test_claims_fixes_go_on_top_of_every_check() -> None:
     assert fixed.options().fixes == ("4969c1192d15",)
     assert fixed.command() == f"{check.command()} --fixes 4969c1192d15"
     assert with_fixes(check, ()) is check
+
+
+def test_claims_print_a_summary_first_and_the_checks_only_when_verbose() -> None:
+    from swaplab.claims import render
+
+    row = {"claim": "Type-2 (exit vs swap-out) exists in 2.6.30", "verdict": "holds",
+           "command": "swaplab check type2 --kernel 2.6.30",
+           "evidence": {"executions": 218, "complete": True, "note": "", "checks": [
+               {"command": "swaplab check type2 --kernel 2.6.30", "property": "swap-slot-leak",
+                "expected": "found", "result": "found", "executions": 218,
+                "message": "slot 0x1 used but no task references it", "schedule": ""}]}}
+    summary = render([row])
+    assert summary.splitlines() == [
+        " 1. holds           Type-2 (exit vs swap-out) exists in 2.6.30",
+        "                    218 executions in 1 check (dpor, exhaustive)"]
+    verbose = render([row], verbose=True)
+    assert verbose.startswith(summary) and "swap-slot-leak on `swaplab check type2" in verbose
+    assert "\x1b[32mholds" in render([row], colour=True) and "\x1b" not in summary
