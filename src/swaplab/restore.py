@@ -10,8 +10,9 @@ reachable from the restored ones.
 This is how the race API starts every execution from the state a user prepared: one walk
 when the point is taken, one pass of writes per restore, no rebuild and no deep copy.
 
-Limits: only state reachable from the roots comes back (module globals do not); a live
-coroutine or generator, whose frame cannot be put back, refuses the restore point
+Limits: only state reachable from the roots comes back (module globals do not), and
+functions are values: what a closure or a ``functools.partial`` refers to is not walked. A
+live coroutine or generator, whose frame cannot be put back, refuses the restore point
 (:class:`RestoreError`), as does an object of a kind it does not know how to save.
 """
 

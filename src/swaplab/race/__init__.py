@@ -10,8 +10,9 @@ does), and on every step a BUG_ON, a use of a freed object or a deadlock.
 
 The state is captured once in a :class:`~swaplab.restore.RestorePoint` and every execution
 starts from it in place, so the operations may be bound methods and closures over the
-user's own handles. Each operation runs as one explorer thread (:mod:`swaplab.race.call`);
-a thread is on a CPU of its own (every thread on CPU ``i mod ncpus`` of the machine).
+user's own handles. Each operation runs as one explorer thread (:mod:`swaplab.race.call`),
+on a CPU of its own as the explorer sees it (no shared-CPU placement); its kernel paths use
+the per-CPU state (pagevecs, preload pools) of CPU ``i mod ncpus`` of the machine.
 """
 
 from __future__ import annotations
