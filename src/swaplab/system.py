@@ -620,20 +620,14 @@ class System:
         return int(self._call("kswapd", vmscan.kswapd, self.k))
 
     def reclaim_cache_only(self) -> None:
-        """What the kernel under test does about swap slots only the swap cache holds:
-        2.6.31 frees each one (mm/swapfile.c: __try_to_reclaim_swap(), as scan_swap_map()
-        does once vm_swap_full()); RFC 5/5 runs its GC work; 2.6.30 has nothing (EINVAL)."""
+        """What the kernel under test does about swap slots only the swap cache holds
+        (kernel/swapfile.py: reclaim_cache_only()): 2.6.31 frees each one, as
+        scan_swap_map() does once vm_swap_full(); RFC 5/5 runs its GC work; 2.6.30 has
+        nothing (EINVAL)."""
         k = self.k
-        if k.cfg.cache_only_gc:
-            self._call("cache_only_gc", swapfile.cache_only_gc_work, k)
-            return
-        if not k.cfg.reuse_cache_only:
+        if not (k.cfg.reuse_cache_only or k.cfg.cache_only_gc):
             raise _oserror(_errno.EINVAL, "reclaim_cache_only: this kernel has none")
-        for si in list(k.swap_info):
-            for offset in range(1, len(si.swap_map)):
-                if si.swap_map[offset] == swapfile.SWAP_HAS_CACHE:
-                    self._call("__try_to_reclaim_swap", swapfile.__try_to_reclaim_swap, k, si,
-                               offset)
+        self._call("reclaim_cache_only", swapfile.reclaim_cache_only, k)
 
     def spawn(self, path: str = "/", comm: str = "task") -> Task:
         """A new task with an empty mm in the group ``path``."""

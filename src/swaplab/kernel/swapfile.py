@@ -1220,6 +1220,19 @@ def _gc_collect(k: Kernel, si: SwapInfoStruct) -> list[int]:
     return found
 
 
+async def reclaim_cache_only(k: Kernel) -> None:
+    """What the kernel under test does, given time, about the slots only the swap cache
+    holds: [31] __try_to_reclaim_swap() on each of them (as scan_swap_map() does once
+    vm_swap_full()), and RFC 5/5 its GC work. 2.6.30 has neither: nothing happens."""
+    if k.cfg.reuse_cache_only:
+        for si in list(k.swap_info):
+            for offset in range(1, len(si.swap_map)):
+                if si.swap_map[offset] == SWAP_HAS_CACHE:
+                    await __try_to_reclaim_swap(k, si, offset)
+    if k.cfg.cache_only_gc:
+        await cache_only_gc_work(k)
+
+
 async def cache_only_gc_work(k: Kernel) -> None:
     """RFC 5/5: the delayed work: for each area, collect cache-only offsets under
     swap_lock, then for each: find the page, lock_page (sleeping), try_to_free_swap,

@@ -276,13 +276,7 @@ def drain_groups(w: World, memcgs: Sequence[MemCgroup]) -> None:
     for _ in range(2):
         for mem in memcgs:
             run(k, vmscan.try_to_free_mem_cgroup_pages(k, mem, GFP_KERNEL, False, 60))
-    if k.cfg.reuse_cache_only:
-        for si in list(k.swap_info):
-            for offset in range(1, len(si.swap_map)):
-                if si.swap_map[offset] == swapfile.SWAP_HAS_CACHE:
-                    run(k, swapfile.__try_to_reclaim_swap(k, si, offset))
-    if k.cfg.cache_only_gc:
-        run(k, swapfile.cache_only_gc_work(k))
+    run(k, swapfile.reclaim_cache_only(k))
     after = _used_slots(k)
     w.reclaimed = [e for e in before if e not in after]
 
