@@ -26,6 +26,8 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
+from swaplab.explore.canonical import slot_names
+
 #: Values with nothing inside to save or to walk.
 _ATOMIC: tuple[type, ...] = (
     type(None), bool, int, float, complex, str, bytes, range, type, enum.Enum,
@@ -39,16 +41,6 @@ _MISSING = object()  # an unset slot
 
 class RestoreError(TypeError):
     """An object the restore point cannot save (named in the message)."""
-
-
-def _slots(cls: type) -> tuple[str, ...]:
-    names: list[str] = []
-    for klass in cls.__mro__:
-        declared = klass.__dict__.get("__slots__", ())
-        for name in (declared,) if isinstance(declared, str) else declared:
-            if name not in ("__dict__", "__weakref__") and name not in names:
-                names.append(name)
-    return tuple(names)
 
 
 def _frozen(cls: type) -> bool:
@@ -103,7 +95,7 @@ class RestorePoint:
     def _save_instance(self, obj: Any) -> list[Any]:
         cls = type(obj)
         attrs = getattr(obj, "__dict__", None)
-        slots = _slots(cls)
+        slots = slot_names(cls)
         if attrs is None and not slots:
             if any("__slots__" in klass.__dict__ for klass in cls.__mro__[:-1]):
                 return []  # a Python class with no state (``__slots__ = ()``)

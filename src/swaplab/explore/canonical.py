@@ -176,7 +176,7 @@ class Encoder:
         rules = self.rules
         skip = rules.skip.get(cls, frozenset())
         unordered = rules.unordered.get(cls, frozenset())
-        names = _field_names(cls)
+        names = slot_names(cls)
         attrs = getattr(obj, "__dict__", None)
         if not _python_class(cls):
             raise Opaque(f"{cls.__module__}.{cls.__qualname__} has no fields to encode")
@@ -224,7 +224,8 @@ def _python_class(cls: type) -> bool:
     return known
 
 
-def _field_names(cls: type) -> tuple[str, ...]:
+def slot_names(cls: type) -> tuple[str, ...]:
+    """The ``__slots__`` fields of ``cls`` and its bases, base classes first (cached)."""
     known = _FIELDS.get(cls)
     if known is None:
         known = _FIELDS[cls] = _slots(cls)
