@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from hunt_helpers import GENERATOR
+from hunt_helpers import CAP, GENERATOR
 
 from swaplab.hunt import run
-
-#: Executions per case: enough for the Type-1 and Type-2 cases to find their race.
-CAP = 400
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,8 @@ from swaplab import System
 
 #: This module's name, as hunt(generator=...) takes it.
 GENERATOR = __name__
+#: Executions per case in the tests: enough for the Type-1 and Type-2 cases to find their race.
+CAP = 400
 
 
 @dataclass(frozen=True, slots=True)
