@@ -453,9 +453,8 @@ def _hunt_config(args: argparse.Namespace) -> Any:
             re.compile(args.cases)
         except re.error as err:
             raise ValueError(f"--cases: not a regular expression: {err}") from None
-    generator = os.environ.get("SWAPLAB_HUNT_GENERATOR", run.GENERATOR)
     return run.HuntConfig(args.kernel, patches, args.fixes, args.seed, args.depth,
-                          args.max_executions, generator, args.cases)
+                          args.max_executions, run.GENERATOR, args.cases)
 
 
 def _cmd_hunt(args: argparse.Namespace) -> int:

@@ -14,6 +14,12 @@ from swaplab import System
 GENERATOR = __name__
 #: Executions per case in the tests: enough for the Type-1 and Type-2 cases to find their race.
 CAP = 400
+#: A few cases of the real generator (swaplab.hunt.cases) on 2.6.30: Type-1 in two of them
+#: (exit or munmap against a fault whose readahead covers the slot), nothing in two.
+REAL_CASES = (r"^s01-swapped-neighbours\|"
+              r"(exit 1\|touch|fork 1\||touch 1 A:0\|fork|munmap 1 A\|touch)")
+#: Executions per case of those: enough for Type-1.
+REAL_CAP = 150
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hunt_helpers import CAP, GENERATOR
+from hunt_helpers import CAP, REAL_CAP, REAL_CASES
 
 from swaplab.cli import main
 from swaplab.hunt import run
@@ -23,8 +23,8 @@ HERE = Path(__file__).resolve().parent
 SMALL = ("hunt", "--kernel", "2.6.30", "--max-executions", str(CAP))
 
 
-def _findings(hunt_2630: run.Hunt) -> list[dict[str, object]]:
-    data: list[dict[str, object]] = hunt_json(hunt_2630, triage(hunt_2630))["findings"]
+def _findings(hunt: run.Hunt) -> list[dict[str, object]]:
+    data: list[dict[str, object]] = hunt_json(hunt, triage(hunt))["findings"]
     return data
 
 
@@ -95,29 +95,28 @@ def test_a_bad_journal_is_one_line_and_status_2(small_generator: str, tmp_path: 
     assert journal.read_text() == "not a journal\n"
 
 
-# -- stopped and resumed, in a subprocess ---------------------------------------------------
-
-
-def _env() -> dict[str, str]:
-    src = str(HERE.parents[1] / "src")
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([src, str(HERE)]),
-            "SWAPLAB_HUNT_GENERATOR": GENERATOR}
+# -- stopped and resumed, in a subprocess, over a few cases of the real generator -----------
 
 
 def _command(journal: Path, jobs: str) -> list[str]:
-    return [sys.executable, "-m", "swaplab", *SMALL, "--json", "--jobs", jobs,
+    return [sys.executable, "-m", "swaplab", "hunt", "--kernel", "2.6.30", "--max-executions",
+            str(REAL_CAP), "--cases", REAL_CASES, "--json", "--jobs", jobs,
             "--resume", str(journal)]
 
 
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(HERE.parents[1] / "src")}
+
+
 def _started(journal: Path, jobs: str) -> subprocess.Popen[str]:
-    """The hunt, once it has journaled its first case (and not yet its last)."""
+    """The hunt, once it has journaled its first case."""
     proc = subprocess.Popen(_command(journal, jobs), env=_env(), text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     end = time.monotonic() + 120
     while time.monotonic() < end and proc.poll() is None:
         if journal.exists() and len(journal.read_text().splitlines()) >= 2:
             return proc
-        time.sleep(0.05)
+        time.sleep(0.02)
     proc.kill()
     raise AssertionError(f"no case journaled: {proc.communicate()}")
 
@@ -125,7 +124,7 @@ def _started(journal: Path, jobs: str) -> subprocess.Popen[str]:
 @pytest.mark.parametrize(("sig", "jobs"), [(signal.SIGINT, "2"), (signal.SIGKILL, "1")])
 def test_a_stopped_hunt_resumes_with_the_same_findings(sig: signal.Signals, jobs: str,
                                                        tmp_path: Path,
-                                                       hunt_2630: run.Hunt) -> None:
+                                                       real_2630: run.Hunt) -> None:
     journal = tmp_path / "hunt.journal"
     proc = _started(journal, jobs)
     proc.send_signal(sig)
@@ -141,5 +140,6 @@ def test_a_stopped_hunt_resumes_with_the_same_findings(sig: signal.Signals, jobs
                           capture_output=True, timeout=120, check=False)
     assert done.returncode == 1, done.stderr
     data = json.loads(done.stdout)
-    assert data["findings"] == _findings(hunt_2630)
+    assert data["findings"] == _findings(real_2630)
+    assert {f["known"] for f in data["findings"]} == {"Type-1"}
     assert data["pairs"] == 4 and len(journal.read_text().splitlines()) == 5

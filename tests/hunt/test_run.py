@@ -86,3 +86,16 @@ def test_each_finding_replays_from_its_case_and_schedule(config_2630: run.HuntCo
 def test_an_unknown_case_is_a_key_error(config_2630: run.HuntConfig) -> None:
     with pytest.raises(KeyError, match=re.escape("no case 'nowhere|exit a'")):
         run.replay_case(config_2630, "nowhere|exit a", "0.1")
+
+
+@pytest.mark.parametrize("kernel", ["2.6.30", "2.6.31"])
+def test_the_real_generator_finds_type1_and_type2_on_2630_only(kernel: str) -> None:
+    """Exit or munmap against a swap-in with readahead, and exit against kswapd's
+    add_to_swap/pageout of the same page: both on 2.6.30, neither as a bug on 2.6.31."""
+    config = run.HuntConfig(kernel, max_executions=300,
+                            match=r"^s01-swapped-neighbours\|exit 1\|touch"
+                                  r"|^s02-resident\|exit 1\|kswapd")
+    found = run.hunt(config)
+    assert len(found.explored) == 2
+    labels = {row.known for row in triage(found)}
+    assert labels == ({"Type-1", "Type-2"} if kernel == "2.6.30" else set())

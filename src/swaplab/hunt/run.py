@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import builtins
 import importlib
+import multiprocessing
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -288,7 +289,28 @@ def _run(todo: list[tuple[int, HuntConfig, Case]], jobs: int, backend: str,
         from swaplab.explore.backend import worker_pool
 
         with worker_pool(min(jobs, len(todo)), __name__) as pool:
-            yield from pool.imap_unordered(_indexed, todo, chunksize=1)
+            yield from _arrivals(pool.imap_unordered(_indexed, todo, chunksize=1), len(todo))
+
+
+def _arrivals(results: Any, count: int) -> Iterator[tuple[int, Explored]]:
+    """The pool's ``count`` results as they come. After a stop request the running cases
+    have :data:`~swaplab.explore.backend.CANCEL_S` to end at their next execution and
+    report; then the wait ends (a worker killed from outside never reports its case)."""
+    from swaplab.explore.backend import CANCEL_S, POLL_S
+
+    stop = interrupt.current()
+    since: float | None = None
+    while count:
+        try:
+            arrived: tuple[int, Explored] = results.next(timeout=POLL_S)
+        except multiprocessing.TimeoutError:
+            if stop is not None and stop.should_stop():
+                since = since if since is not None else time.monotonic()
+                if time.monotonic() - since > CANCEL_S:
+                    return
+            continue
+        count -= 1
+        yield arrived
 
 
 def _on_ray(todo: list[tuple[int, HuntConfig, Case]], jobs: int,
