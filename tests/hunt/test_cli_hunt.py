@@ -37,6 +37,14 @@ def test_json_lists_the_labelled_findings(small_generator: str, hunt_2630: run.H
     assert {f["known"] for f in data["findings"]} == {"Type-1", "Type-2"}
 
 
+def test_a_spent_budget_explores_nothing_more_and_says_so(
+        small_generator: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*SMALL, "--jobs", "1", "--budget", "1ms"]) == 0
+    out = capsys.readouterr().out
+    assert "4 cases, 0 explored" in out
+    assert "stopped (budget): 4 cases not explored" in out
+
+
 def test_each_replay_command_reproduces_its_finding(small_generator: str,
                                                     hunt_2630: run.Hunt,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
