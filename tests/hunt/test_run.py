@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import re
+import time
 
 import pytest
 
+from swaplab import interrupt
+from swaplab.explore import backend
 from swaplab.explore.execution import Event
 from swaplab.hunt import run
 from swaplab.hunt.triage import triage
@@ -99,3 +103,21 @@ def test_the_real_generator_finds_type1_and_type2_on_2630_only(kernel: str) -> N
     assert len(found.explored) == 2
     labels = {row.known for row in triage(found)}
     assert labels == ({"Type-1", "Type-2"} if kernel == "2.6.30" else set())
+
+
+class _Silent:
+    """A pool's results of which nothing ever arrives (its worker was killed)."""
+
+    def next(self, timeout: float) -> tuple[int, run.Explored]:
+        time.sleep(timeout)
+        raise multiprocessing.TimeoutError
+
+
+def test_after_a_stop_a_case_that_never_reports_is_given_up(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(backend, "CANCEL_S", 0.3)
+    with interrupt.interruptible() as stop:
+        stop.reason = "interrupted"
+        started = time.monotonic()
+        assert list(run._arrivals(_Silent(), 2)) == []
+    assert time.monotonic() - started < 5
