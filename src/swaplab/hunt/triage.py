@@ -188,23 +188,26 @@ def render(hunt: Hunt, rows: Sequence[Triaged], colour: bool = False, width: int
 
 
 def hunt_page(hunt: Hunt, rows: Sequence[Triaged]) -> str:
-    """The page of ``swaplab hunt --html``: the summary and the triage table, then each
-    distinct finding's trace to step through (its example case rebuilt, its schedule
-    recorded as check --html records a finding's)."""
+    """The page of ``swaplab hunt --html``: the summary and a line per finding, then a
+    trace per distinct (case, schedule) among the findings to step through (the case
+    rebuilt, the schedule recorded as check --html records a finding's)."""
     from swaplab.explore.schedule import Schedule
     from swaplab.race import MAX_STEPS, race_model
     from swaplab.report.html import render_page
     from swaplab.report.steps import TraceView, record
 
     lines = summary(hunt, rows)
-    traces: list[TraceView] = []
+    shown: dict[tuple[str, str], list[str]] = {}
     for row in rows:
         found = row.found
         lines.append(f"{row.id}: {found.key} ({found.kind}), {row.count} case"
                      f"{'s' if row.count != 1 else ''}, known: {row.known or '-'}; "
                      f"example {row.case}; replay: {row.replay}")
-        system, ops = hunt.config.build(hunt.config.find(row.case))
-        traces.append(record(race_model(system, ops), list(Schedule.parse(found.schedule)),
-                             title=f"{row.id}: {found.key} in {row.case}",
-                             schedule=found.schedule, max_steps=MAX_STEPS))
+        shown.setdefault((row.case, found.schedule), []).append(row.id)
+    traces: list[TraceView] = []
+    for (case, schedule), ids in shown.items():
+        system, ops = hunt.config.build(hunt.config.find(case))
+        traces.append(record(race_model(system, ops), list(Schedule.parse(schedule)),
+                             title=f"{', '.join(ids)}: {case}", schedule=schedule,
+                             max_steps=MAX_STEPS))
     return render_page("hunt", f"swaplab hunt --kernel {hunt.config.kernel}", lines, traces)
