@@ -132,12 +132,45 @@ def _add_explore_commands(sub: Any) -> None:
                         help="also write FILE: the verdict table, each evidence linked to "
                         "its trace (stepped as in check --html)")
 
+    _add_hunt(sub)
+
     replay = sub.add_parser("replay", help="re-run a finding's schedule and print its trace")
     replay.add_argument("schedule", help="a schedule text as `check` prints it")
     replay.add_argument("--fixes", type=fixes_arg, default=(), metavar="ID[,ID]",
                         help="later fixes added to the schedule's (12-hex commit ids)")
     replay.add_argument("--json", action="store_true", help="print one JSON object")
     replay.add_argument("--html", metavar="FILE", help=_HTML_HELP.format("the trace"))
+
+
+def _add_hunt(sub: Any) -> None:
+    from swaplab.hunt.run import MAX_EXECUTIONS
+    from swaplab.interrupt import add_stop_arguments
+
+    hunt = sub.add_parser("hunt", help="explore pairs of kernel operations over generated "
+                          "small states for races nobody wrote down")
+    hunt.add_argument("--kernel", default="2.6.31", help="2.6.30, 2.6.31 or rfc-2009-05-26")
+    hunt.add_argument("--patches", help="comma-separated patch switches ('none' for none)")
+    hunt.add_argument("--fixes", type=fixes_arg, default=(), metavar="ID[,ID]",
+                      help="later fixes on top of the kernel, by 12-hex commit id")
+    hunt.add_argument("--seed", type=int, default=0, help="the generator's seed")
+    hunt.add_argument("--depth", type=int, choices=[2, 3], default=2,
+                      help="operations per case: pairs (2) or triples (3)")
+    hunt.add_argument("--max-executions", type=_positive, default=MAX_EXECUTIONS,
+                      metavar="N", help=f"per case (default {MAX_EXECUTIONS}); a case cut "
+                      "there is incomplete")
+    hunt.add_argument("--cases", metavar="REGEX",
+                      help="only the cases whose key (STATE|OP|OP) this finds")
+    hunt.add_argument("--jobs", type=_positive, help="worker processes (default: all cores)")
+    hunt.add_argument("--backend", choices=["local", "ray"], default="local")
+    hunt.add_argument("--address", help="Ray cluster address (--backend ray)")
+    add_stop_arguments(hunt)
+    hunt.add_argument("--resume", metavar="FILE", help="journal of finished cases: read "
+                      "(skip them) and appended to; created when missing")
+    hunt.add_argument("--json", action="store_true", help="print one JSON object")
+    hunt.add_argument("--html", metavar="FILE", help=_HTML_HELP.format("each finding"))
+    hunt.add_argument("--replay", metavar="CASE", help="rebuild case CASE (a finding's) and "
+                      "replay --schedule on it: the trace and the broken properties")
+    hunt.add_argument("--schedule", help="with --replay: a finding's schedule")
 
 
 _HTML_HELP = ("also write FILE: a page to step through {} (threads as columns, a step "
@@ -404,8 +437,90 @@ def _cmd_claims(args: argparse.Namespace) -> int:
     return EXIT_INTERRUPTED if stop.interrupted else 0
 
 
+def _hunt_config(args: argparse.Namespace) -> Any:
+    """The hunt's options as a HuntConfig; a ValueError (one line) for bad ones."""
+    import re
+
+    from swaplab.hunt import run
+    from swaplab.kernel.config import make_config
+
+    patches = None
+    if args.patches is not None:
+        patches = ",".join(p for p in args.patches.split(",") if p and p != "none")
+    make_config(args.kernel, patches)  # a ConfigError (a ValueError) names what is wrong
+    if args.cases is not None:
+        try:
+            re.compile(args.cases)
+        except re.error as err:
+            raise ValueError(f"--cases: not a regular expression: {err}") from None
+    return run.HuntConfig(args.kernel, patches, args.fixes, args.seed, args.depth,
+                          args.max_executions, run.GENERATOR, args.cases)
+
+
+def _cmd_hunt(args: argparse.Namespace) -> int:
+    import json
+    from contextlib import closing
+
+    from swaplab.explore.backend import default_jobs
+    from swaplab.hunt import run, triage
+    from swaplab.hunt.journal import Journal, JournalError
+    from swaplab.interrupt import EXIT_INTERRUPTED, interruptible
+    from swaplab.report.progress import CasesProgress
+
+    try:
+        config = _hunt_config(args)
+    except ValueError as err:
+        return _usage(str(err))
+    if (args.replay is None) != (args.schedule is None):
+        return _usage("--replay CASE and --schedule SCHEDULE go together")
+    if args.replay is not None:
+        return _hunt_replay(config, args.replay, args.schedule)
+    html_error = _html_path_error(args)
+    if html_error is not None:
+        return _usage(html_error)
+    try:
+        journal = Journal(args.resume, config.identity()) if args.resume is not None else None
+    except JournalError as err:
+        return _usage(str(err))
+    jobs = args.jobs if args.jobs is not None else default_jobs()
+    try:
+        with interruptible(args.budget) as stop, \
+                closing(CasesProgress("hunt", enabled=False if args.json else None)) as progress:
+            found = run.hunt(config, jobs=jobs, backend=args.backend, address=args.address,
+                             journal=journal, progress=progress)
+    finally:
+        if journal is not None:
+            journal.close()
+    rows = triage.triage(found)
+    if args.json:
+        print(json.dumps(triage.hunt_json(found, rows), indent=2))
+    else:
+        print(triage.render(found, rows, colour=sys.stdout.isatty()), end="")
+    if args.html is not None and _write_html(args.html, lambda: triage.hunt_page(found, rows)):
+        return 2
+    if stop.interrupted:
+        return EXIT_INTERRUPTED
+    return 1 if rows else 0
+
+
+def _hunt_replay(config: Any, case: str, schedule: str) -> int:
+    from swaplab.explore.runner import ReplayError
+    from swaplab.explore.schedule import ScheduleError
+    from swaplab.hunt.run import replay_case
+
+    try:
+        replayed = replay_case(config, case, schedule)
+    except KeyError as err:
+        return _usage(str(err.args[0]))
+    except (ScheduleError, ReplayError) as err:
+        return _usage(str(err))
+    print(f"{case}: {schedule}")
+    print(replayed, end="")
+    return 1 if replayed.broken else 0
+
+
 _EXPLORE_COMMANDS = {"scenarios": _cmd_scenarios, "check": _cmd_check, "replay": _cmd_replay,
-                     "claims": _cmd_claims}
+                     "claims": _cmd_claims, "hunt": _cmd_hunt}
 
 
 if __name__ == "__main__":

@@ -62,7 +62,9 @@ from swaplab.kernel import (
     meminfo,
     memory,
     mlock,
+    rmap,
     shmem,
+    swap,
     swap_state,
     swapfile,
     user_access,
@@ -80,11 +82,15 @@ from swaplab.kernel.mm_types import (
     TASK_EXITED,
     TASK_KILLED,
     TASK_RUNNING,
+    ClearPageFlag,
     MmStruct,
+    Page,
+    PG_active,
     TaskStruct,
+    page_is_file_cache,
 )
 from swaplab.kernel.res_counter import simple_strtoull
-from swaplab.kernel.sync import Current
+from swaplab.kernel.sync import Current, spin_lock, spin_unlock
 from swaplab.race.call import racing
 
 __all__ = ["Mapping", "System", "Task", "parse_size"]
@@ -345,6 +351,38 @@ async def _touch_pages(k: Kernel, ts: TaskStruct, m: Mapping, write: bool) -> in
         user_access.user_access(k, ts, addr, write)
         touched += 1
     return touched
+
+
+async def _shrink_chosen(k: Kernel, chosen: list[Page]) -> int:
+    """What kswapd's balance_pgdat() does to ``chosen`` pages once they reach the tails of
+    its lists, in one pass: mm/swap.c: lru_add_drain_all() (pages still in a pagevec go
+    on the LRU), then under zone->lru_lock mm/vmscan.c: isolate_lru_pages()'s
+    __isolate_lru_page() on each chosen page the lists hold (one already freed, or
+    isolated by someone else, is on no list and is left alone), aging as
+    shrink_active_list() does (mm/rmap.c: page_referenced() clears PG_referenced and the
+    young bits; deactivate), shrink_page_list(), and putback_lru_page() of what it kept.
+    Abstracted: which pages kswapd picks (the caller's choice) and the scan priorities."""
+    await swap.lru_add_drain_all(k)
+    taken: list[Page] = []
+    await spin_lock(k, k.zone.lru_lock, "shrink_inactive_list")
+    for page in chosen:  # identity only: a freed page is on no list
+        if not any(page in lru for lru in k.zone.lru):
+            continue
+        if vmscan.__isolate_lru_page(k, page, vmscan.ISOLATE_BOTH,
+                                     page_is_file_cache(page)) == 0:
+            if k.cfg.v31:
+                memcontrol.mem_cgroup_del_lru_list(k, page, swap.page_lru(page))
+            taken.append(page)
+    spin_unlock(k.zone.lru_lock)
+    sc = vmscan.ScanControl(GFP_KERNEL, vmscan.isolate_pages_global,
+                            swappiness=k.vm_swappiness)
+    for page in taken:
+        await rmap.page_referenced(k, page, 0, None)
+        ClearPageFlag(page, PG_active)
+    freed = int(await vmscan.shrink_page_list(k, taken, sc))
+    for page in taken:
+        await vmscan.putback_lru_page(k, page)
+    return freed
 
 
 def _join(directory: str, name: str) -> str:
@@ -618,6 +656,31 @@ class System:
         """One wake-up of kswapd (mm/vmscan.c: kswapd() -> balance_pgdat() while the zone is
         below pages_high): the number of pages it freed."""
         return int(self._call("kswapd", vmscan.kswapd, self.k))
+
+    def pages(self, task: Task, m: Mapping) -> list[Page]:
+        """The pages of ``task``'s mapping ``m`` now: those its ptes map and the swap-cache
+        pages of its swap ptes (none once its mm is gone), in address order: a choice of
+        pages for :meth:`shrink_pages`, made when this is called."""
+        mm = task.task.mm
+        if task.task.state != TASK_RUNNING or mm is None:
+            return []
+        first, last = m.addr // PAGE_SIZE, (m.addr + m.length - 1) // PAGE_SIZE
+        cache = self.k.swapper_space.page_tree
+        chosen: list[Page] = []
+        for vpn, pte in sorted(mm.ptes.items()):
+            page = pte.page if pte.page is not None else cache.get(pte.swp)
+            if first <= vpn <= last and page is not None and page not in chosen:
+                chosen.append(page)
+        return chosen
+
+    def shrink_pages(self, pages: list[Page]) -> int:
+        """kswapd's reclaim of chosen ``pages`` (from :meth:`pages`): those still on the
+        zone's LRU lists go through mm/vmscan.c: shrink_page_list() with balance_pgdat()'s
+        scan_control (global reclaim, swap and writepage allowed): add_to_swap(),
+        try_to_unmap(), pageout() and, for a clean unmapped swap-cache page,
+        __remove_mapping(). Returns the number freed (a page written out is freed by the
+        next call, once its write completed). See :func:`_shrink_chosen`."""
+        return int(self._run("kswapd", _shrink_chosen(self.k, list(pages)), None))
 
     def reclaim_cache_only(self) -> None:
         """What the kernel under test does about swap slots only the swap cache holds

@@ -215,3 +215,26 @@ def test_the_kernels_own_reclaim_can_be_run_by_hand() -> None:
     with pytest.raises(OSError) as e:
         s.reclaim("/nope")
     assert e.value.errno == errno.ENOENT
+
+
+def test_kswapd_over_chosen_pages_swaps_them_out(kernel: str) -> None:
+    """shrink_pages(): the first pass adds the page to swap, unmaps and writes it; the
+    second frees the clean swap-cache page; a page that is gone is left alone."""
+    s = System(kernel=kernel, ram="2M", swap="64K")
+    s.mkdir("/A")
+    t = s.spawn("/A")
+    m = t.mmap_anon("8K")
+    t.touch(m)
+    chosen = s.pages(t, m)
+    assert len(chosen) == 2
+    assert s.shrink_pages(chosen) == 0  # written out, still in the swap cache
+    assert s.pages(t, m) == chosen  # reached through the swap ptes now
+    assert s.shrink_pages(chosen) == 2
+    assert s.pages(t, m) == [] and s.read("/A/memory.usage_in_bytes") == "0\n"
+    assert s.read("/A/memory.memsw.usage_in_bytes") == "8192\n"
+    assert s.shrink_pages(chosen) == 0  # freed pages are on no LRU list
+    assert s.check_invariants() == []
+    t.touch(m, write=False)
+    assert s.read("/A/memory.usage_in_bytes") == "8192\n"
+    t.exit()
+    assert s.pages(t, m) == [] and s.check_invariants() == []

@@ -133,6 +133,12 @@ def _finding(f: Finding) -> RaceFinding:
     return RaceFinding(f.property, f.kind, f.message, schedule, list(f.trace))
 
 
+def race_model(system: System, ops: Mapping[str, Callable[[], object]]) -> _Race:
+    """The explorer's model of ``ops`` racing from ``system``'s state, not explored: to
+    replay a schedule found before (``.replay(schedule)``) or record it step by step."""
+    return _Race(system, ops)
+
+
 def race(system: System, ops: Mapping[str, Callable[[], object]], strategy: str = "dpor",
          *, max_executions: int | None = None, preemption_bound: int | None = None,
          strict: bool = False, first: bool = False) -> RaceResult:
@@ -152,4 +158,4 @@ def race(system: System, ops: Mapping[str, Callable[[], object]], strategy: str 
                       [_finding(f) for f in result.notes], model)
 
 
-__all__: Sequence[str] = ("RaceFinding", "RaceResult", "Replayed", "race")
+__all__: Sequence[str] = ("RaceFinding", "RaceResult", "Replayed", "race", "race_model")

@@ -1,0 +1,1 @@
+"""swaplab hunt: races nobody wrote down, found by exploring pairs of kernel operations over generated small states."""  # noqa: E501
