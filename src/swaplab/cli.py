@@ -313,11 +313,12 @@ def _checkpointing(args: argparse.Namespace, name: str, sopts: Any, options: Any
     import dataclasses
 
     from swaplab.explore.checkpoint import CheckpointError, Checkpointing, identity, load
+    from swaplab.explore.strategies import get_strategy, resumable_names
 
     if args.checkpoint is None and args.resume is None:
         return None
-    if options.strategy not in ("dfs", "dpor"):
-        raise ValueError(f"checkpoints are for dfs and dpor, not {options.strategy}")
+    if not get_strategy(options.strategy).resumable:
+        raise ValueError(f"checkpoints are for {resumable_names()}, not {options.strategy}")
     if args.backend != "local" or (args.jobs or 1) > 1:
         raise ValueError("checkpoints need one process: --jobs 1 (and the local backend)")
     ident = identity(name, dataclasses.asdict(sopts), options)

@@ -28,6 +28,7 @@ class NonPreemptive:
 
     name = "non-preemptive"
     exhaustive = False
+    resumable = False
 
     def run(self, search: Search, bound: int | None, share: Share) -> None:
         search.run((), _RunOn())

@@ -4,15 +4,12 @@ memsw_cgroup_files[] of 2.6.30 and 2.6.31, and the file layer's number parsing
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
+from kernel_helpers import make_kernel
 
 from swaplab.kernel import cgroup
 from swaplab.kernel import memcontrol as mc
-from swaplab.kernel.config import make_config
 from swaplab.kernel.errno import E2BIG, EINVAL, ENODEV
-from swaplab.kernel.kernel import Kernel
 from swaplab.kernel.res_counter import RES_FAILCNT, RES_LIMIT, RES_MAX_USAGE, RES_USAGE
 
 MEMORY = ["memory.usage_in_bytes", "memory.max_usage_in_bytes", "memory.limit_in_bytes",
@@ -20,12 +17,6 @@ MEMORY = ["memory.usage_in_bytes", "memory.max_usage_in_bytes", "memory.limit_in
           "memory.swappiness"]
 MEMSW = ["memory.memsw.usage_in_bytes", "memory.memsw.max_usage_in_bytes",
          "memory.memsw.limit_in_bytes", "memory.memsw.failcnt"]
-
-
-def make_kernel(version: str, swap_account: bool) -> Kernel:
-    k = Kernel(replace(make_config(version), do_swap_account=swap_account), 64 << 20)
-    cgroup.cgroup_init_root(k)
-    return k
 
 
 @pytest.mark.parametrize("version", ["2.6.30", "2.6.31"])
@@ -36,7 +27,7 @@ def test_a_directory_has_the_files_the_kernel_registers(version: str,
     are not modelled), mem_cgroup_files[], and memsw_cgroup_files[] only with swap
     accounting; nothing of later kernels (cgroup.procs, soft_limit_in_bytes,
     move_charge_at_immigrate, oom_control)."""
-    k = make_kernel(version, swap_account)
+    k = make_kernel(version, do_swap_account=swap_account)
     child = cgroup.cgroup_mkdir(k, k.cgroup_root, "G")
     assert isinstance(child, cgroup.Cgroup)
     expected = ["tasks", *MEMORY, *(MEMSW if swap_account else [])]
@@ -77,7 +68,7 @@ def test_write_parsing_and_buffer_sizes() -> None:
     """cgroup_write_X64(): empty -EINVAL, 64 bytes -E2BIG, trailing text -EINVAL, base 0;
     cgroup_write_string(): 63 bytes -E2BIG, the method gets the stripped text; a file
     without a write method -EINVAL; a removed group -ENODEV."""
-    k = make_kernel("2.6.31", True)
+    k = make_kernel("2.6.31")
     g = cgroup.cgroup_mkdir(k, k.cgroup_root, "G")
     assert isinstance(g, cgroup.Cgroup) and g.memcg is not None
     files = dict(cgroup.cgroup_populate_dir(k, g))

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from swaplab.explore.runner import Failure
 from swaplab.explore.search import Search, Statistics
@@ -153,6 +153,28 @@ class Checkpointing:
             os.fsync(out.fileno())
         os.replace(temp, self.path)
         self.last = time.monotonic()
+
+
+class Resumable(Protocol):
+    """A tree strategy's driver, whose node stack is a checkpoint's frontier."""
+
+    def frontier(self) -> dict[str, Any]:
+        """The node stack as JSON (docs/checkpoints.md)."""
+
+    def restore(self, frontier: dict[str, Any]) -> None:
+        """Go on from a :meth:`frontier`."""
+
+
+def attach_frontier(search: Search, strategy: str, driver: Resumable) -> None:
+    """A tree search over the whole tree starts: ``search``'s checkpoint (if any) saves
+    ``driver``'s frontier from now on, and a resumed search's driver goes on from the
+    saved one. (A subtree of a parallel split has no checkpoint of its own.)"""
+    checkpoint = search.checkpoint
+    if checkpoint is None:
+        return
+    saved = checkpoint.attach(strategy, driver.frontier)
+    if saved is not None:
+        driver.restore(saved)
 
 
 def load(path: str, expected: dict[str, Any]) -> Resume:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from swaplab.explore.checkpoint import attach_frontier
 from swaplab.explore.execution import Thread
 from swaplab.explore.runner import Driver, Run, decisions_of, ordered
 from swaplab.explore.schedule import Decision
@@ -103,11 +104,8 @@ def dfs(search: Search, bound: int | None = None, base: Sequence[Decision] = (),
     """
     driver = driver if driver is not None else DfsDriver(search, bound, depth_limit)
     leaves: list[list[Decision]] = []
-    checkpoint = search.checkpoint if not base and depth_limit is None else None
-    if checkpoint is not None:
-        saved = checkpoint.attach("dfs", driver.frontier)
-        if saved is not None:
-            driver.restore(saved)
+    if not base and depth_limit is None:
+        attach_frontier(search, "dfs", driver)
     prefix = driver.prefix(base)
     while search.budget_left():
         search.boundary()
@@ -127,6 +125,7 @@ class Dfs:
 
     name = "dfs"
     exhaustive = True
+    resumable = True
 
     def run(self, search: Search, bound: int | None, share: Share = WHOLE) -> None:
         dfs(search, bound, share.prefix)

@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from swaplab.explore.checkpoint import jsonable, tupled
+from swaplab.explore.checkpoint import attach_frontier, jsonable, tupled
 from swaplab.explore.execution import Thread
 from swaplab.explore.ops import Lock, Op, OpKind, stable_name
 from swaplab.explore.policy import spinning_only
@@ -544,11 +544,8 @@ def dpor(search: Search, bound: int | None = None, base: Sequence[Decision] = ()
     reverse a step above ``base`` are dropped: above it the search is exhaustive.
     """
     driver = DporDriver(search, bound, base, root_sleep, split)
-    checkpoint = search.checkpoint if not base and split is None else None
-    if checkpoint is not None:
-        saved = checkpoint.attach("dpor", driver.frontier)
-        if saved is not None:
-            driver.restore(saved)
+    if not base and split is None:
+        attach_frontier(search, "dpor", driver)
     prefix = driver.prefix(base)
     while search.budget_left():
         search.boundary()
@@ -569,6 +566,7 @@ class Dpor:
 
     name = "dpor"
     exhaustive = True
+    resumable = True
 
     def run(self, search: Search, bound: int | None, share: Share = WHOLE) -> None:
         dpor(search, bound, share.prefix, share.sleep)

@@ -14,16 +14,15 @@ all of them. Drivers never change ``threads`` themselves: finished threads are f
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from swaplab.explore.nonpreemptive import SEQUENTIAL
 from swaplab.explore.ops import (
     CHOICE,
     SPAWN,
     SWITCHES,
-    YIELDS,
     Op,
     OpKind,
     StepRecord,
@@ -228,13 +227,13 @@ def run_to_completion(
     choose: Callable[[Op], int] = first_choice,
     max_steps: int | None = None,
 ) -> None:
-    """Run every thread until none is left, deterministically.
-
-    The thread that ran last keeps running while it is enabled, unless its pending operation
-    is a YIELD or a SPIN (cond_resched(), a busy-wait's next round): then, as at a block,
-    the next enabled thread in id order after it runs (round robin). Raises
-    :class:`Deadlock` when threads remain but none is enabled, :class:`StepLimit` past
-    ``max_steps``.
+    """Run every thread until none is left, deterministically, by the non-preemptive
+    policy that gives way at a YIELD or a SPIN
+    (:data:`~swaplab.explore.nonpreemptive.SEQUENTIAL`): the thread that ran last keeps
+    running while it is enabled; at a YIELD or a SPIN (cond_resched(), a busy-wait's next
+    round) the next enabled thread after it in id order runs (round robin); when it blocks
+    or ends, the enabled thread of the lowest id. Raises :class:`Deadlock` when threads
+    remain but none is enabled, :class:`StepLimit` past ``max_steps``.
     """
     limit = execution.steps + max_steps if max_steps is not None else None
 
@@ -257,10 +256,10 @@ def _run_to_completion(execution: Execution, choose: Callable[[Op], int],
     live: list[int] = []  # ids of the threads not known to be done, ascending
     seen = 0  # threads[:seen] are accounted for in live
     while True:
-        pending = running.pending if running is not None else None
-        if pending is None or pending.kind in YIELDS or not pending.enabled():
+        if running is None or not SEQUENTIAL.goes_on(running):
             live, seen = _live_ids(threads, live, seen)
-            running = _next_enabled(threads, live, running)
+            running = SEQUENTIAL.next(running, [threads[tid] for tid in live
+                                                if threads[tid].enabled()])
             if running is None:
                 if any(not t.done for t in threads):
                     raise Deadlock(
@@ -268,11 +267,10 @@ def _run_to_completion(execution: Execution, choose: Callable[[Op], int],
                     )
                 execution.reset()
                 return
-            pending = running.pending
-            assert pending is not None
+        pending = running.pending
+        assert pending is not None
         if limit is not None and execution.steps >= limit:
             raise StepLimit(f"more than {max_steps} steps")
-        assert running is not None
         value = choose(pending) if pending.kind is CHOICE else None
         execution.step(running, value)
 
@@ -287,16 +285,3 @@ def _live_ids(threads: list[Thread], live: list[int], seen: int) -> tuple[list[i
     live = [tid for tid in live if not threads[tid].done]
     live.extend(tid for tid in range(seen, len(threads)) if not threads[tid].done)
     return live, len(threads)
-
-
-def _next_enabled(threads: list[Thread], live: list[int],
-                  after: Thread | None) -> Thread | None:
-    """The first enabled thread of ``live`` after ``after`` in id order, wrapping around."""
-    start = bisect_left(live, after.tid + 1) if after is not None else 0
-    count = len(live)
-    for i in range(count):
-        thread = threads[live[(start + i) % count]]
-        if thread.enabled():
-            return thread
-    return None
-

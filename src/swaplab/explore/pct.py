@@ -4,8 +4,9 @@ Each run gives the threads random distinct priorities (all above ``d``) and pick
 change points among the ``k`` steps a run takes; the highest-priority enabled thread always
 runs, and at the ``j``-th change point the running thread drops to priority ``j``. A bug of
 depth ``d`` (``d`` ordering constraints) is found by one run with probability at least
-``1 / (n * k^(d-1))`` for ``n`` threads. ``k`` is measured by one non-preemptive run (replay of
-the empty schedule, run on: :func:`~swaplab.explore.runner.run_on`).
+``1 / (n * k^(d-1))`` for ``n`` threads. ``k`` is measured by one non-preemptive run: the
+explorer's run-on from the start (:data:`~swaplab.explore.nonpreemptive.RUN_ON`, as a
+replay's finish runs it).
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ class PctDriver(Driver):
 
 
 def estimate_steps(model: Model, max_steps: int | None = None) -> int:
-    """``k``: the steps of one non-preemptive run."""
+    """``k``: the steps of one non-preemptive run (the explorer's run-on, from the
+    start)."""
     return max(1, len(replay(model, (), trace=False, max_steps=max_steps,
                              finish=True).decisions))
 
@@ -67,6 +69,7 @@ class Pct:
 
     name = "pct"
     exhaustive = False
+    resumable = False
 
     def run(self, search: Search, bound: int | None, share: Share = WHOLE) -> None:
         opts = search.options

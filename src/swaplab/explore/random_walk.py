@@ -53,6 +53,7 @@ class RandomWalk:
 
     name = "random"
     exhaustive = False
+    resumable = False
 
     def run(self, search: Search, bound: int | None, share: Share = WHOLE) -> None:
         stop = share.stop if share.stop is not None else runs(search)

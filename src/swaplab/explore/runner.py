@@ -18,6 +18,7 @@ from typing import Any
 from swaplab.explore.cpus import SOFT_LOCKUP, Cpus
 from swaplab.explore.execution import Event, Execution, Thread
 from swaplab.explore.model import BUG, Instance, Model, Property, When
+from swaplab.explore.nonpreemptive import RUN_ON
 from swaplab.explore.ops import YIELDS, Lock, Op, OpKind, StepRecord
 from swaplab.explore.policy import Policy, fair, get_policy, spinning_only
 from swaplab.explore.schedule import NO_CHOICE, Decision, format_decisions
@@ -195,11 +196,13 @@ def ordered(run: Run, enabled: list[Thread]) -> list[Thread]:
 
 
 def run_on(run: Run, enabled: list[Thread]) -> Decision:
-    """The explorer's non-preemptive step: the thread that ran last while the scheduling
-    policy lets it run, else the lowest id; a CHOICE's first alternative. (Unlike
-    :func:`~swaplab.explore.execution.run_to_completion`, a YIELD does not switch: the
-    schedules a strategy branches over already place every switch.)"""
-    return decisions_of(ordered(run, enabled)[0])[0]
+    """The explorer's non-preemptive step (:data:`~swaplab.explore.nonpreemptive.RUN_ON`,
+    the policy of run_to_completion but for a YIELD, which does not switch here): the
+    thread that ran last while the scheduling policy lets it run, else the lowest id; a
+    CHOICE's first alternative."""
+    thread = RUN_ON.next(run.last, enabled)
+    assert thread is not None  # a driver is asked only when some thread can run
+    return decisions_of(thread)[0]
 
 
 def _known(run: Run, lock: Lock) -> None:

@@ -97,6 +97,7 @@ class DfsCached:
 
     name = "dfs-cached"
     exhaustive = True
+    resumable = False  # its store of visited states is not saved
 
     def run(self, search: Search, bound: int | None, share: Share = WHOLE) -> None:
         cached_dfs(search, bound, share)

@@ -18,6 +18,11 @@ STRATEGIES: dict[str, Strategy] = {
     s.name: s for s in (Dpor(), Dfs(), DfsCached(), RandomWalk(), Pct())}
 
 
+def resumable_names() -> str:
+    """The strategies a checkpoint can resume, as "dpor and dfs"."""
+    return " and ".join(name for name, s in STRATEGIES.items() if s.resumable)
+
+
 def get_strategy(name: str) -> Strategy:
     if name not in STRATEGIES:
         raise ValueError(f"unknown strategy {name!r} (one of {', '.join(STRATEGIES)})")

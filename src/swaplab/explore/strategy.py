@@ -40,10 +40,13 @@ WHOLE = Share()
 
 
 class Strategy(Protocol):
-    """A search strategy: its name, whether it is exhaustive, how it runs and splits."""
+    """A search strategy: its name, whether it is exhaustive, whether a checkpoint can
+    save and resume it (its driver attaches its frontier:
+    :func:`swaplab.explore.checkpoint.attach_frontier`), how it runs and splits."""
 
     name: str
     exhaustive: bool
+    resumable: bool
 
     def run(self, search: Search, bound: int | None, share: Share) -> None:
         """Run ``share`` of the search within preemption ``bound`` (exhaustive only)."""
