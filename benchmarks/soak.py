@@ -5,29 +5,49 @@ Each kernel (2.6.30, 2.6.31) runs ``--ops`` operations drawn from a seeded rando
 generator: spawn, mmap (anon, MAP_LOCKED, shared /dev/zero, SysV shm), touch (read and
 write: faults, swap-ins, COW), fork, clone of a thread, exit, munmap/shmdt, madvise
 (MADV_DONTNEED), mlock, file reads (page cache), task moves, limit and memsw limit writes,
-force_empty, mkdir/rmdir of groups, swapoff/swapon. The machine is small (16M of RAM, a 1M
-swap area, limits of 64K..256K) so reclaim, swap-out, swap-in and the OOM killer run all the
-time. After each operation (a quiescent point: System runs every kernel path to
+force_empty, mkdir/rmdir of groups, swapoff/swapon. The machine is small (a 1M swap area,
+limits of 64K..256K) so memcg reclaim, swap-out, swap-in and the memcg OOM killer run all
+the time. After each operation (a quiescent point: System runs every kernel path to
 completion) kernel/invariants.check_all() runs. A refused operation (EBUSY, EINVAL, ENOMEM,
 ...) is part of the game. A KernelBug, deadlock or step limit is counted as a violation of
 its own; the machine is then rebuilt and the soak goes on.
 
-Deterministic for a seed. Prints per kernel: operations, operations/s, and the violations
-grouped by invariant (operations that broke it, the first operation's index and message).
-Always exits 0. A plain script, not a test:
-    python benchmarks/soak.py [--ops N] [--seed S] [--kernel 2.6.30,2.6.31]
+RAM is 4M (1024 frames). The groups' limits are far below it, so the memcg side of the
+workload does not depend on it: over the first 5,000 operations of seed 0 a 16M machine
+and a 4M one make the same number of memcg reclaims, swap-outs, swap-ins and memcg OOM
+kills, on both kernels. What RAM changes is the root group, which has no limit: on 16M
+nothing presses the zone, so its page cache only grows, and every check_all() walks it
+(1,400 pages on 2.6.31, 1,900 on 2.6.30 after 5,000 operations, more later); on 4M global
+reclaim (try_to_free_pages) runs too, which the 16M machine never reached, and the pages
+stay below 1,024. 2M would change the memcg side (fewer swap-ins, global OOM kills).
+
+Segments: the ``--ops`` of a kernel are cut into segments of ``--segment-ops`` operations
+(the last one shorter); segment i starts a new machine with a random generator seeded from
+``--seed`` and i alone, so the totals depend on the seed and the segment size, never on
+``--jobs``, which only says how many processes run the segments (explore/backend.py's local
+pool). The segments of all kernels are dealt in one pool, interleaved, so a run that is
+stopped early has covered every kernel alike; a line per finished segment says what it saw.
+Operation indexes are global: segment i's first operation is i x ``--segment-ops``.
+
+Prints per kernel: operations, the processes' seconds and operations/s per process, the
+run's wall time, and the violations grouped by invariant (operations that broke it, the
+first operation's index and message). Always exits 0. A plain script, not a test:
+    python benchmarks/soak.py [--ops N] [--seed S] [--kernel 2.6.30,2.6.31] [--jobs N]
+        [--segment-ops N]
 """
 
 from __future__ import annotations
 
 import argparse
 import errno
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from random import Random
 
 from swaplab import System
+from swaplab.explore.backend import worker_pool
 from swaplab.explore.execution import Deadlock, StepLimit
 from swaplab.kernel.errno import KernelBug
 from swaplab.system import Mapping, Task
@@ -66,13 +86,25 @@ class Tally:
             v.first, v.first_step, v.message = index, step, message
         v.ops += 1
 
+    def merge(self, other: Tally) -> None:
+        """Add a later segment's tally (its indexes already global)."""
+        self.ops += other.ops
+        self.seconds += other.seconds
+        self.refused += other.refused
+        self.rebuilt += other.rebuilt
+        for name, v in other.violations.items():
+            mine = self.violations.setdefault(name, Violation())
+            if mine.ops == 0:
+                mine.first, mine.first_step, mine.message = v.first, v.first_step, v.message
+            mine.ops += v.ops
+
 
 class Machine:
     """The System plus the tasks and mappings the soak made (same shape as the property
     tests' random program)."""
 
     def __init__(self, kernel: str) -> None:
-        self.s = System(kernel=kernel, ram="16M", swap="1M", page_cluster=2,
+        self.s = System(kernel=kernel, ram="4M", swap="1M", page_cluster=2,
                         max_steps=1_000_000)
         self.tasks: list[Task] = []
         self.maps: dict[int, list[Mapping]] = {}
@@ -279,15 +311,16 @@ def _check(m: Machine, tally: Tally, index: int, step: str) -> None:
         tally.note(name, index, step, message)
 
 
-def soak(kernel: str, ops: int, seed: int) -> Tally:
-    """``ops`` random operations on ``kernel``, every invariant checked after each."""
+def soak(kernel: str, ops: int, seed: int | str, first: int = 0) -> Tally:
+    """``ops`` random operations on ``kernel``, every invariant checked after each; the
+    operations are numbered from ``first``."""
     rng = Random(seed)
     fns = [fn for fn, _ in OPS]
     weights = [w for _, w in OPS]
     tally = Tally(kernel)
     m = Machine(kernel)
     start = time.perf_counter()
-    for index in range(ops):
+    for index in range(first, first + ops):
         fn = rng.choices(fns, weights)[0]
         step = fn.__name__[3:]
         try:
@@ -307,9 +340,56 @@ def soak(kernel: str, ops: int, seed: int) -> Tally:
     return tally
 
 
-def report(t: Tally) -> None:
+#: A segment: (kernel, segment number, operations, first operation's index, seed).
+Segment = tuple[str, int, int, int, int]
+
+
+def segment_seed(seed: int, number: int) -> str:
+    """The random generator's seed of segment ``number`` (Random hashes a str with
+    SHA-512: the same in every process and run)."""
+    return f"soak:{seed}:{number}"
+
+
+def segments(kernels: list[str], ops: int, size: int, seed: int) -> list[Segment]:
+    """Every kernel's segments, interleaved (segment 0 of each kernel, then 1, ...)."""
+    count = (ops + size - 1) // size
+    return [(kernel, i, min(size, ops - i * size), i * size, seed)
+            for i in range(count) for kernel in kernels]
+
+
+def run_segment(seg: Segment) -> Tally:
+    """One segment's soak (a pool worker's call)."""
+    kernel, number, ops, first, seed = seg
+    return soak(kernel, ops, segment_seed(seed, number), first)
+
+
+def run(kernels: list[str], ops: int, size: int, seed: int, jobs: int) -> list[Tally]:
+    """Every segment, in ``jobs`` processes (this one when ``jobs`` is 1), a line per
+    segment as it ends; the per-kernel totals, merged in segment order."""
+    todo = segments(kernels, ops, size, seed)
+    totals = {kernel: Tally(kernel) for kernel in kernels}
+    if jobs <= 1:
+        for seg in todo:
+            _merge(totals, seg, run_segment(seg))
+        return list(totals.values())
+    with worker_pool(jobs, run_segment.__module__) as pool:
+        for seg, tally in zip(todo, pool.imap(run_segment, todo), strict=True):
+            _merge(totals, seg, tally)
+    return list(totals.values())
+
+
+def _merge(totals: dict[str, Tally], seg: Segment, tally: Tally) -> None:
+    kernel, number, ops, first, _ = seg
+    names = ", ".join(f"{name} x{v.ops}" for name, v in tally.violations.items()) or "none"
+    print(f"  {kernel} segment {number} (ops {first:,}..{first + ops - 1:,}): "
+          f"{tally.seconds:,.1f} s, violations: {names}", flush=True)
+    totals[kernel].merge(tally)
+
+
+def report(t: Tally, wall: float) -> None:
     rate = t.ops / t.seconds if t.seconds else 0.0
-    print(f"{t.kernel}: {t.ops:,} operations in {t.seconds:,.1f} s, {rate:,.0f} operations/s "
+    print(f"{t.kernel}: {t.ops:,} operations in {t.seconds:,.1f} process-seconds, "
+          f"{rate:,.0f} operations/s per process, {wall:,.1f} s wall for the run "
           f"({t.refused:,} refused, {t.rebuilt} machine rebuilds)")
     if not t.violations:
         print("  violations: none")
@@ -326,9 +406,24 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--kernel", default="2.6.30,2.6.31",
                         help="comma-separated kernels (default 2.6.30,2.6.31)")
+    parser.add_argument("--jobs", type=int, default=1, help="processes (default 1)")
+    parser.add_argument("--segment-ops", type=int, default=50_000,
+                        help="operations per segment (default 50,000)")
     args = parser.parse_args()
-    for kernel in args.kernel.split(","):
-        report(soak(kernel, args.ops, args.seed))
+    kernels = args.kernel.split(",")
+    if args.ops < 1 or args.jobs < 1 or args.segment_ops < 1:
+        parser.error("--ops, --jobs and --segment-ops must be positive")
+    if any(kernel not in ("2.6.30", "2.6.31") for kernel in kernels):
+        parser.error(f"--kernel: 2.6.30 and/or 2.6.31, not {args.kernel!r}")
+    print(f"soak: {args.ops:,} operations per kernel ({', '.join(kernels)}), seed "
+          f"{args.seed}, segments of {args.segment_ops:,}, {args.jobs} process(es)",
+          flush=True)
+    start = time.perf_counter()
+    totals = run(kernels, args.ops, args.segment_ops, args.seed, args.jobs)
+    wall = time.perf_counter() - start
+    for tally in totals:
+        report(tally, wall)
+    sys.exit(0)
 
 
 if __name__ == "__main__":

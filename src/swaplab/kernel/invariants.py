@@ -32,13 +32,17 @@ from swaplab.kernel.mm_types import (
     MmStruct,
     Page,
     PageActive,
-    PageLRU,
     PageSwapCache,
     PageUnevictable,
+    PG_active,
+    PG_lru,
+    PG_swapbacked,
+    PG_swapcache,
+    PG_unevictable,
     page_is_file_cache,
     page_mapped,
 )
-from swaplab.kernel.page_cgroup import PageCgroup, PageCgroupUsed
+from swaplab.kernel.page_cgroup import PCG_USED, PageCgroup, PageCgroupUsed
 from swaplab.kernel.shmem import I_CLEAR, I_FREEING, ShmemInode
 from swaplab.kernel.swapfile import (
     SWP_USED,
@@ -127,10 +131,14 @@ def _all_mms(k: Kernel) -> list[MmStruct]:
     for task in k.tasks.values():
         if task.mm is not None:
             found[task.mm] = None
+    anon_vmas: dict[AnonVma, None] = {}  # each once, in the order of the pages
     for page in k.pages.values():
-        if isinstance(page.mapping, AnonVma):
-            for vma in page.mapping.head:
-                found[vma.vm_mm] = None
+        mapping = page.mapping
+        if isinstance(mapping, AnonVma):
+            anon_vmas[mapping] = None
+    for anon_vma in anon_vmas:
+        for vma in anon_vma.head:
+            found[vma.vm_mm] = None
     return list(found)
 
 
@@ -144,6 +152,26 @@ def page_lru(page: Page) -> int:
     return lru
 
 
+#: The page flags :func:`page_lru` reads.
+_LRU_FLAGS = PG_unevictable | PG_swapbacked | PG_active
+
+
+def _page_lru_table() -> dict[int, int]:
+    """:func:`page_lru` for each combination of :data:`_LRU_FLAGS`: the checks' page loops
+    look the list up by ``page.flags & _LRU_FLAGS`` instead of calling it per page."""
+    table = {}
+    probe = Page.__new__(Page)
+    for unevictable in (0, PG_unevictable):
+        for swapbacked in (0, PG_swapbacked):
+            for active in (0, PG_active):
+                probe.flags = unevictable | swapbacked | active
+                table[probe.flags] = page_lru(probe)
+    return table
+
+
+_PAGE_LRU = _page_lru_table()
+
+
 def _used_pages_by_memcg(k: Kernel) -> tuple[dict[MemCgroup, int], list[str]]:
     """Number of USED pages charged to each memcg, and USED pages without a memcg."""
     return _once(k, _count_used_pages)
@@ -154,13 +182,35 @@ def _count_used_pages(k: Kernel) -> tuple[dict[MemCgroup, int], list[str]]:
     bad: list[str] = []
     for page in k.pages.values():
         pc = page.page_cgroup
-        if not PageCgroupUsed(pc):
+        if not pc.flags & PCG_USED:  # PageCgroupUsed(), read at a quiescent point
             continue
-        if pc.mem_cgroup is None:
+        mem = pc.mem_cgroup
+        if mem is None:
             bad.append(f"{page!r} is USED with no mem_cgroup")
             continue
-        used[pc.mem_cgroup] = used.get(pc.mem_cgroup, 0) + 1
+        used[mem] = used.get(mem, 0) + 1
     return used, bad
+
+
+def _pte_pages(k: Kernel) -> tuple[dict[Page, int], list[tuple[MmStruct, int, Page]]]:
+    """Present ptes per page over :func:`all_mms`, and those ptes (mm, vpn, page) whose
+    page is not the live page of its frame."""
+    return _once(k, _count_pte_pages)
+
+
+def _count_pte_pages(k: Kernel) -> tuple[dict[Page, int], list[tuple[MmStruct, int, Page]]]:
+    pages = k.pages
+    counts: dict[Page, int] = {}
+    freed: list[tuple[MmStruct, int, Page]] = []
+    for mm in all_mms(k):
+        for vpn, pte in mm.ptes.items():
+            page = pte.page
+            if page is None:
+                continue
+            counts[page] = counts.get(page, 0) + 1
+            if pages.get(page.pfn) is not page:
+                freed.append((mm, vpn, page))
+    return counts, freed
 
 
 def _swap_records(k: Kernel) -> dict[int, int]:
@@ -233,38 +283,44 @@ def check_memcg_lru(k: Kernel) -> list[str]:
     of ``pc.mem_cgroup``, and its page is live and on that zone LRU list (a pc uncharged
     while on the LRU may stay linked: stale, but still on the LRU)."""
     out: list[str] = []
-    where: dict[PageCgroup, list[tuple[MemCgroup, int]]] = {}
+    where: dict[PageCgroup, tuple[MemCgroup, int]] = {}  # the first list a pc is on
+    places: dict[PageCgroup, int] = {}  # how many lists, for a pc on more than one
     for mem in all_memcgs(k):
         for lru, lst in enumerate(mem.lists):
             for pc in lst:
-                where.setdefault(pc, []).append((mem, lru))
-    for pc, places in where.items():
-        mem, lru = places[0]
+                if pc in where:
+                    places[pc] = places.get(pc, 1) + 1
+                else:
+                    where[pc] = (mem, lru)
+    pages = k.pages
+    for pc, (mem, lru) in where.items():
         page = pc.page
-        if len(places) > 1:
-            out.append(f"{pc!r} linked on {len(places)} memcg lists")
+        if pc in places:
+            out.append(f"{pc!r} linked on {places[pc]} memcg lists")
         if pc.mem_cgroup is None:
             out.append(f"{pc!r} linked on {mem!r} {LRU_NAMES[lru]} with no mem_cgroup")
         elif pc.mem_cgroup is not mem:
             out.append(f"{pc!r} linked on {mem!r} but charged to {pc.mem_cgroup!r}")
         if pc.lru != lru:
             out.append(f"{pc!r} on {LRU_NAMES[lru]} of {mem!r} but pc.lru == {pc.lru}")
-        if page is None or k.pages.get(page.pfn) is not page:
+        if page is None or pages.get(page.pfn) is not page:
             out.append(f"{pc!r} linked on {mem!r} but its page is not allocated")
-        elif not PageLRU(page):
+        elif not page.flags & PG_lru:
             out.append(f"{pc!r} linked on {mem!r} but {page!r} is not PG_lru")
         elif page.lru != lru:
             out.append(f"{pc!r} on memcg {LRU_NAMES[lru]} but {page!r} on zone "
                        f"{LRU_NAMES[page.lru] if page.lru >= 0 else page.lru}")
-    for page in k.pages.values():
+    for page in pages.values():
         pc = page.page_cgroup
         if pc.lru >= 0 and pc not in where:
             out.append(f"{pc!r} says linked (lru {pc.lru}) but is on no memcg list")
         owner = pc.mem_cgroup
-        if (PageCgroupUsed(pc) and PageLRU(page) and owner is not None
-                and pc not in owner.lists[page_lru(page)]):
-            out.append(f"{page!r} is USED and PG_lru but not on {owner!r} "
-                       f"{LRU_NAMES[page_lru(page)]}")
+        flags = page.flags
+        if pc.flags & PCG_USED and flags & PG_lru and owner is not None:
+            want = _PAGE_LRU[flags & _LRU_FLAGS]
+            if pc not in owner.lists[want]:
+                out.append(f"{page!r} is USED and PG_lru but not on {owner!r} "
+                           f"{LRU_NAMES[want]}")
     return out
 
 
@@ -272,37 +328,45 @@ def check_zone_lru(k: Kernel) -> list[str]:
     """PG_lru <=> the page is on exactly one zone LRU list, the one page_lru() gives, and
     ``page.lru`` names it; pages on zone lists are allocated."""
     out: list[str] = []
-    where: dict[Page, list[int]] = {}
+    where: dict[Page, int] = {}  # the first zone list a page is on
+    places: dict[Page, int] = {}  # how many lists, for a page on more than one
     for lru, lst in enumerate(k.zone.lru):
         for page in lst:
-            where.setdefault(page, []).append(lru)
-    for page, lists in where.items():
-        if k.pages.get(page.pfn) is not page:
-            out.append(f"{page!r} on zone {LRU_NAMES[lists[0]]} but not allocated")
-        if not PageLRU(page):
-            out.append(f"{page!r} on zone {LRU_NAMES[lists[0]]} without PG_lru")
-    for page in k.pages.values():
-        lists = where.get(page, [])
-        if not PageLRU(page):
+            if page in where:
+                places[page] = places.get(page, 1) + 1
+            else:
+                where[page] = lru
+    pages = k.pages
+    for page, lru in where.items():
+        if pages.get(page.pfn) is not page:
+            out.append(f"{page!r} on zone {LRU_NAMES[lru]} but not allocated")
+        if not page.flags & PG_lru:
+            out.append(f"{page!r} on zone {LRU_NAMES[lru]} without PG_lru")
+    for page in pages.values():
+        flags = page.flags
+        if not flags & PG_lru:
             continue
-        if len(lists) != 1:
-            out.append(f"{page!r} is PG_lru and on {len(lists)} zone lists")
+        on = where.get(page)
+        if on is None or page in places:
+            n = 0 if on is None else places[page]
+            out.append(f"{page!r} is PG_lru and on {n} zone lists")
             continue
-        want = page_lru(page)
-        if lists[0] != want:
-            out.append(f"{page!r} on zone {LRU_NAMES[lists[0]]}, belongs on {LRU_NAMES[want]}")
-        if page.lru != lists[0]:
-            out.append(f"{page!r} on zone {LRU_NAMES[lists[0]]} but page.lru == {page.lru}")
+        want = _PAGE_LRU[flags & _LRU_FLAGS]
+        if on != want:
+            out.append(f"{page!r} on zone {LRU_NAMES[on]}, belongs on {LRU_NAMES[want]}")
+        if page.lru != on:
+            out.append(f"{page!r} on zone {LRU_NAMES[on]} but page.lru == {page.lru}")
     return out
 
 
 def _cache_refs(k: Kernel, page: Page) -> int:
     """The references page caches hold: swapper_space's and the page's own mapping's."""
     refs = 0
-    if PageSwapCache(page) and k.swapper_space.page_tree.get(page.private) is page:
+    swapper_space = k.swapper_space
+    if page.flags & PG_swapcache and swapper_space.page_tree.get(page.private) is page:
         refs += 1
     mapping = page.mapping
-    if (isinstance(mapping, AddressSpace) and mapping is not k.swapper_space
+    if (isinstance(mapping, AddressSpace) and mapping is not swapper_space
             and mapping.page_tree.get(page.index) is page):
         refs += 1
     return refs
@@ -324,21 +388,15 @@ def _count_pagevec_refs(k: Kernel) -> dict[Page, int]:
 def check_page_refs(k: Kernel) -> list[str]:
     """Every live page: _mapcount + 1 == the number of present ptes mapping it, and
     _count >= mapcount + page-cache refs + per-CPU pagevec refs; no pte maps a freed page."""
-    out: list[str] = []
-    ptes: dict[Page, int] = {}
-    for mm in all_mms(k):
-        for vpn, pte in mm.ptes.items():
-            page = pte.page
-            if page is None:
-                continue
-            if k.pages.get(page.pfn) is not page:
-                out.append(f"pte {vpn:#x} of {mm.owner!r} maps freed {page!r}")
-                continue
-            ptes[page] = ptes.get(page, 0) + 1
+    ptes, freed = _pte_pages(k)
+    out = [f"pte {vpn:#x} of {mm.owner!r} maps freed {page!r}" for mm, vpn, page in freed]
     pvecs = _pagevec_refs(k)
-    for page in k.pages.values():
+    pages = k.pages
+    for page in pages.values():
         mapcount = page._mapcount + 1
         n = ptes.get(page, 0)
+        if n and pages.get(page.pfn) is not page:
+            n = 0  # a page the registry keeps under another frame: its ptes are "freed"
         if mapcount != n:
             out.append(f"{page!r}: mapcount {mapcount} but {n} ptes map it")
         need = mapcount + _cache_refs(k, page) + pvecs.get(page, 0)
@@ -493,8 +551,9 @@ def check_swap_cache(k: Kernel) -> list[str]:
             out.append(f"{page!r} in swap cache at {entry:#x} but private {page.private:#x}")
         if k.pages.get(page.pfn) is not page:
             out.append(f"{page!r} in swap cache at {entry:#x} but not allocated")
+    tree = space.page_tree
     for page in k.pages.values():
-        if PageSwapCache(page) and space.page_tree.get(page.private) is not page:
+        if page.flags & PG_swapcache and tree.get(page.private) is not page:
             out.append(f"{page!r} PG_swapcache but not in swapper_space at "
                        f"{page.private:#x}")
     return out
@@ -535,12 +594,12 @@ def check_used_free_page(k: Kernel) -> list[str]:
     (2.6.30, 2.6.31) does not test the page_cgroup, so a page freed while still charged is
     freed and its charge (res, memsw, the css reference) stays with ``pc->mem_cgroup``
     until the frame's next page inherits the pc: a stuck charge, one line per frame."""
-    out = []
-    for pfn, pc in sorted(k.zone.node_page_cgroup.items()):
-        if PageCgroupUsed(pc) and pfn not in k.pages:
-            out.append(f"free pfn {pfn} has a PCG_USED page_cgroup: {pc.mem_cgroup!r} "
-                       f"stays charged one page")
-    return out
+    pages = k.pages
+    stuck = sorted(pfn for pfn, pc in k.zone.node_page_cgroup.items()
+                   if pc.flags & PCG_USED and pfn not in pages)
+    node_page_cgroup = k.zone.node_page_cgroup
+    return [f"free pfn {pfn} has a PCG_USED page_cgroup: "
+            f"{node_page_cgroup[pfn].mem_cgroup!r} stays charged one page" for pfn in stuck]
 
 
 def _live_cache(k: Kernel, page: Page) -> bool:
@@ -569,17 +628,14 @@ def check_charged_reachable(k: Kernel) -> list[str]:
     charged before it is mapped or inserted (do_swap_page, shmem_getpage) and a zap holds
     the ptes of an mm no task owns; such a page's holder is not always visible as an
     extra reference."""
-    ptes: dict[Page, int] = {}
-    for mm in all_mms(k):
-        for pte in mm.ptes.values():
-            if pte.page is not None:
-                ptes[pte.page] = ptes.get(pte.page, 0) + 1
+    ptes, _ = _pte_pages(k)
     pvecs = _pagevec_refs(k)
+    swap_tree = k.swapper_space.page_tree
     out: list[str] = []
     for page in k.pages.values():
-        if not PageCgroupUsed(page.page_cgroup) or ptes.get(page, 0):
+        if not page.page_cgroup.flags & PCG_USED or ptes.get(page, 0):
             continue
-        if PageSwapCache(page) and k.swapper_space.page_tree.get(page.private) is page:
+        if page.flags & PG_swapcache and swap_tree.get(page.private) is page:
             continue
         if _live_cache(k, page):
             continue
@@ -647,6 +703,10 @@ def check_all(k: Kernel, names: list[str] | None = None) -> list[str]:
 
 def _swap_users(k: Kernel) -> dict[int, int]:
     """Pte and shmem references per swap entry value."""
+    return _once(k, _count_swap_users)
+
+
+def _count_swap_users(k: Kernel) -> dict[int, int]:
     users: dict[int, int] = {}
     for mm in all_mms(k):
         for pte in mm.ptes.values():
