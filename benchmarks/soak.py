@@ -29,11 +29,14 @@ pool). The segments of all kernels are dealt in one pool, interleaved, so a run 
 stopped early has covered every kernel alike; a line per finished segment says what it saw.
 Operation indexes are global: segment i's first operation is i x ``--segment-ops``.
 
-Prints per kernel: operations, the processes' seconds and operations/s per process, the
-run's wall time, and the violations grouped by invariant (operations that broke it, the
+``--budget TIME`` (or Ctrl-C) stops the run: each running segment after its current
+operation, the later ones before their first; the totals count the operations that ran
+(each segment's first ones, so the same seed and budget-free rerun of a segment repeats
+them). Prints per kernel: operations, the processes' seconds and operations/s per process,
+the run's wall time, and the violations grouped by invariant (operations that broke it, the
 first operation's index and message). Always exits 0. A plain script, not a test:
     python benchmarks/soak.py [--ops N] [--seed S] [--kernel 2.6.30,2.6.31] [--jobs N]
-        [--segment-ops N]
+        [--segment-ops N] [--budget TIME]
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from random import Random
 
-from swaplab import System
+from swaplab import System, interrupt
 from swaplab.explore.backend import worker_pool
 from swaplab.explore.execution import Deadlock, StepLimit
 from swaplab.kernel.errno import KernelBug
@@ -319,8 +322,12 @@ def soak(kernel: str, ops: int, seed: int | str, first: int = 0) -> Tally:
     weights = [w for _, w in OPS]
     tally = Tally(kernel)
     m = Machine(kernel)
+    stop = interrupt.current()
     start = time.perf_counter()
     for index in range(first, first + ops):
+        if stop is not None and stop.should_stop():
+            break
+        tally.ops += 1
         fn = rng.choices(fns, weights)[0]
         step = fn.__name__[3:]
         try:
@@ -335,7 +342,6 @@ def soak(kernel: str, ops: int, seed: int | str, first: int = 0) -> Tally:
             m = Machine(kernel)
             continue
         _check(m, tally, index, step)
-    tally.ops = ops
     tally.seconds = time.perf_counter() - start
     return tally
 
@@ -365,7 +371,9 @@ def run_segment(seg: Segment) -> Tally:
 
 def run(kernels: list[str], ops: int, size: int, seed: int, jobs: int) -> list[Tally]:
     """Every segment, in ``jobs`` processes (this one when ``jobs`` is 1), a line per
-    segment as it ends; the per-kernel totals, merged in segment order."""
+    segment as it ends; the per-kernel totals, merged in segment order. At a stop
+    (``--budget``, Ctrl-C) each running segment ends after its current operation and the
+    later ones run none: the totals are the operations that ran."""
     todo = segments(kernels, ops, size, seed)
     totals = {kernel: Tally(kernel) for kernel in kernels}
     if jobs <= 1:
@@ -380,8 +388,11 @@ def run(kernels: list[str], ops: int, size: int, seed: int, jobs: int) -> list[T
 
 def _merge(totals: dict[str, Tally], seg: Segment, tally: Tally) -> None:
     kernel, number, ops, first, _ = seg
+    if not tally.ops:
+        return
     names = ", ".join(f"{name} x{v.ops}" for name, v in tally.violations.items()) or "none"
-    print(f"  {kernel} segment {number} (ops {first:,}..{first + ops - 1:,}): "
+    short = f" (stopped: {ops - tally.ops:,} not run)" if tally.ops < ops else ""
+    print(f"  {kernel} segment {number}: ops {first:,}..{first + tally.ops - 1:,}{short}, "
           f"{tally.seconds:,.1f} s, violations: {names}", flush=True)
     totals[kernel].merge(tally)
 
@@ -409,6 +420,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="processes (default 1)")
     parser.add_argument("--segment-ops", type=int, default=50_000,
                         help="operations per segment (default 50,000)")
+    interrupt.add_stop_arguments(parser)
     args = parser.parse_args()
     kernels = args.kernel.split(",")
     if args.ops < 1 or args.jobs < 1 or args.segment_ops < 1:
@@ -419,8 +431,11 @@ def main() -> None:
           f"{args.seed}, segments of {args.segment_ops:,}, {args.jobs} process(es)",
           flush=True)
     start = time.perf_counter()
-    totals = run(kernels, args.ops, args.segment_ops, args.seed, args.jobs)
+    with interrupt.interruptible(args.budget) as stop:
+        totals = run(kernels, args.ops, args.segment_ops, args.seed, args.jobs)
     wall = time.perf_counter() - start
+    if stop.reason is not None:
+        print(f"stopped ({stop.reason}): the totals are the operations that ran")
     for tally in totals:
         report(tally, wall)
     sys.exit(0)

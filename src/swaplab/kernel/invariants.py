@@ -11,6 +11,14 @@ of the live cgroup tree, of ``k.css_ids`` (removed ones live on there while refe
 their ``children``. The LRU index a page belongs on is recomputed here from its flags
 (include/linux/mm_inline.h: page_lru()), independently of swap.py, so a wrong list is seen.
 
+Speed (the soak benchmark runs check_all() after every operation): the enumerations
+several checks need (memcgs, mms, present ptes, the memcg and zone lists, swap users) are
+computed once per check_all(), and the per-page part of six checks is one walk over the
+pages (:func:`_walk_pages`) that tests flag bits directly (PageCgroupUsed() would record
+a read for the explorer; check_all() runs between steps, where nothing is recorded) and
+finds page_lru() by the flag bits. Each check run alone gives the same lines in the
+same order as within check_all().
+
 Besides the checks, :func:`orphan_swap_cache_pages` lists the swap-cache pages nobody can
 reach (the Type-1/Type-2 leftovers): a report, not a violation, since the kernel allows them.
 """
@@ -283,15 +291,7 @@ def check_memcg_lru(k: Kernel) -> list[str]:
     of ``pc.mem_cgroup``, and its page is live and on that zone LRU list (a pc uncharged
     while on the LRU may stay linked: stale, but still on the LRU)."""
     out: list[str] = []
-    where: dict[PageCgroup, tuple[MemCgroup, int]] = {}  # the first list a pc is on
-    places: dict[PageCgroup, int] = {}  # how many lists, for a pc on more than one
-    for mem in all_memcgs(k):
-        for lru, lst in enumerate(mem.lists):
-            for pc in lst:
-                if pc in where:
-                    places[pc] = places.get(pc, 1) + 1
-                else:
-                    where[pc] = (mem, lru)
+    where, places = _memcg_lists(k)
     pages = k.pages
     for pc, (mem, lru) in where.items():
         page = pc.page
@@ -310,66 +310,60 @@ def check_memcg_lru(k: Kernel) -> list[str]:
         elif page.lru != lru:
             out.append(f"{pc!r} on memcg {LRU_NAMES[lru]} but {page!r} on zone "
                        f"{LRU_NAMES[page.lru] if page.lru >= 0 else page.lru}")
-    for page in pages.values():
-        pc = page.page_cgroup
-        if pc.lru >= 0 and pc not in where:
-            out.append(f"{pc!r} says linked (lru {pc.lru}) but is on no memcg list")
-        owner = pc.mem_cgroup
-        flags = page.flags
-        if pc.flags & PCG_USED and flags & PG_lru and owner is not None:
-            want = _PAGE_LRU[flags & _LRU_FLAGS]
-            if pc not in owner.lists[want]:
-                out.append(f"{page!r} is USED and PG_lru but not on {owner!r} "
-                           f"{LRU_NAMES[want]}")
-    return out
+    return out + _walk_pages(k).memcg_lru
+
+
+def _memcg_lists(k: Kernel) -> tuple[dict[PageCgroup, tuple[MemCgroup, int]],
+                                     dict[PageCgroup, int]]:
+    """The memcg list each linked pc is on first (memcg, lru) and, for a pc on more than
+    one, on how many."""
+    return _once(k, _link_memcg_lists)
+
+
+def _link_memcg_lists(k: Kernel) -> tuple[dict[PageCgroup, tuple[MemCgroup, int]],
+                                          dict[PageCgroup, int]]:
+    where: dict[PageCgroup, tuple[MemCgroup, int]] = {}
+    places: dict[PageCgroup, int] = {}
+    for mem in all_memcgs(k):
+        for lru, lst in enumerate(mem.lists):
+            for pc in lst:
+                if pc in where:
+                    places[pc] = places.get(pc, 1) + 1
+                else:
+                    where[pc] = (mem, lru)
+    return where, places
 
 
 def check_zone_lru(k: Kernel) -> list[str]:
     """PG_lru <=> the page is on exactly one zone LRU list, the one page_lru() gives, and
     ``page.lru`` names it; pages on zone lists are allocated."""
     out: list[str] = []
-    where: dict[Page, int] = {}  # the first zone list a page is on
-    places: dict[Page, int] = {}  # how many lists, for a page on more than one
-    for lru, lst in enumerate(k.zone.lru):
-        for page in lst:
-            if page in where:
-                places[page] = places.get(page, 1) + 1
-            else:
-                where[page] = lru
+    where, _ = _zone_lists(k)
     pages = k.pages
     for page, lru in where.items():
         if pages.get(page.pfn) is not page:
             out.append(f"{page!r} on zone {LRU_NAMES[lru]} but not allocated")
         if not page.flags & PG_lru:
             out.append(f"{page!r} on zone {LRU_NAMES[lru]} without PG_lru")
-    for page in pages.values():
-        flags = page.flags
-        if not flags & PG_lru:
-            continue
-        on = where.get(page)
-        if on is None or page in places:
-            n = 0 if on is None else places[page]
-            out.append(f"{page!r} is PG_lru and on {n} zone lists")
-            continue
-        want = _PAGE_LRU[flags & _LRU_FLAGS]
-        if on != want:
-            out.append(f"{page!r} on zone {LRU_NAMES[on]}, belongs on {LRU_NAMES[want]}")
-        if page.lru != on:
-            out.append(f"{page!r} on zone {LRU_NAMES[on]} but page.lru == {page.lru}")
-    return out
+    return out + _walk_pages(k).zone_lru
 
 
-def _cache_refs(k: Kernel, page: Page) -> int:
-    """The references page caches hold: swapper_space's and the page's own mapping's."""
-    refs = 0
-    swapper_space = k.swapper_space
-    if page.flags & PG_swapcache and swapper_space.page_tree.get(page.private) is page:
-        refs += 1
-    mapping = page.mapping
-    if (isinstance(mapping, AddressSpace) and mapping is not swapper_space
-            and mapping.page_tree.get(page.index) is page):
-        refs += 1
-    return refs
+def _zone_lists(k: Kernel) -> tuple[dict[Page, int], dict[Page, int]]:
+    """The zone list each page is on first and, for a page on more than one, on how
+    many."""
+    return _once(k, _link_zone_lists)
+
+
+def _link_zone_lists(k: Kernel) -> tuple[dict[Page, int], dict[Page, int]]:
+    where: dict[Page, int] = {}
+    places: dict[Page, int] = {}
+    for lru, lst in enumerate(k.zone.lru):
+        for page in lst:
+            if page in where:
+                places[page] = places.get(page, 1) + 1
+            else:
+                where[page] = lru
+    return where, places
 
 
 def _pagevec_refs(k: Kernel) -> dict[Page, int]:
@@ -388,22 +382,9 @@ def _count_pagevec_refs(k: Kernel) -> dict[Page, int]:
 def check_page_refs(k: Kernel) -> list[str]:
     """Every live page: _mapcount + 1 == the number of present ptes mapping it, and
     _count >= mapcount + page-cache refs + per-CPU pagevec refs; no pte maps a freed page."""
-    ptes, freed = _pte_pages(k)
+    _, freed = _pte_pages(k)
     out = [f"pte {vpn:#x} of {mm.owner!r} maps freed {page!r}" for mm, vpn, page in freed]
-    pvecs = _pagevec_refs(k)
-    pages = k.pages
-    for page in pages.values():
-        mapcount = page._mapcount + 1
-        n = ptes.get(page, 0)
-        if n and pages.get(page.pfn) is not page:
-            n = 0  # a page the registry keeps under another frame: its ptes are "freed"
-        if mapcount != n:
-            out.append(f"{page!r}: mapcount {mapcount} but {n} ptes map it")
-        need = mapcount + _cache_refs(k, page) + pvecs.get(page, 0)
-        if page._count < need:
-            out.append(f"{page!r}: _count {page._count} < {need} (mapcount {mapcount} + "
-                       f"cache {_cache_refs(k, page)} + pagevec {pvecs.get(page, 0)})")
-    return out
+    return out + _walk_pages(k).page_refs
 
 
 def check_css_refcnt(k: Kernel) -> list[str]:
@@ -452,10 +433,7 @@ def check_free_pages(k: Kernel) -> list[str]:
     if k.nr_free_pages + len(k.pages) != k.totalram_pages:
         out.append(f"nr_free_pages {k.nr_free_pages} + {len(k.pages)} allocated != "
                    f"totalram_pages {k.totalram_pages}")
-    for pfn, page in k.pages.items():
-        if page.pfn != pfn:
-            out.append(f"k.pages[{pfn}] is {page!r}")
-    return out
+    return out + _walk_pages(k).free_pages
 
 
 def _slot_value(k: Kernel, entry: int) -> int | None:
@@ -551,12 +529,7 @@ def check_swap_cache(k: Kernel) -> list[str]:
             out.append(f"{page!r} in swap cache at {entry:#x} but private {page.private:#x}")
         if k.pages.get(page.pfn) is not page:
             out.append(f"{page!r} in swap cache at {entry:#x} but not allocated")
-    tree = space.page_tree
-    for page in k.pages.values():
-        if page.flags & PG_swapcache and tree.get(page.private) is not page:
-            out.append(f"{page!r} PG_swapcache but not in swapper_space at "
-                       f"{page.private:#x}")
-    return out
+    return out + _walk_pages(k).swap_cache
 
 
 def check_swap_record_referenced(k: Kernel) -> list[str]:
@@ -602,14 +575,9 @@ def check_used_free_page(k: Kernel) -> list[str]:
             f"{node_page_cgroup[pfn].mem_cgroup!r} stays charged one page" for pfn in stuck]
 
 
-def _live_cache(k: Kernel, page: Page) -> bool:
-    """Whether ``page`` sits in the page cache of a live inode: its mapping's tree holds
-    it and the host is not being evicted (a shmem inode without I_FREEING/I_CLEAR; the
-    model's plain files have no lifetime)."""
-    mapping = page.mapping
-    if (not isinstance(mapping, AddressSpace) or mapping is k.swapper_space
-            or mapping.page_tree.get(page.index) is not page):
-        return False
+def _live_host(mapping: AddressSpace) -> bool:
+    """Whether the inode of a page cache is live: not being evicted (a shmem inode
+    without I_FREEING/I_CLEAR; the model's plain files have no lifetime)."""
     host = mapping.host
     return not (isinstance(host, ShmemInode) and host.i_state & (I_FREEING | I_CLEAR))
 
@@ -617,7 +585,7 @@ def _live_cache(k: Kernel, page: Page) -> bool:
 def check_charged_reachable(k: Kernel) -> list[str]:
     """Every charged page (PCG_USED) is reachable: mapped by a pte of a live mm
     (:func:`all_mms`), in swapper_space, or in the page cache of a live inode
-    (:func:`_live_cache`); or a path holds it: its _count exceeds the references the state
+    (:func:`_live_host`); or a path holds it: its _count exceeds the references the state
     explains (ptes, page caches - a dead inode's too - and per-CPU pagevecs), such as a
     test's own reference or an isolated page's. A charge on a page none of these reaches
     is never uncharged: the memcg keeps it for good (e.g. a page put into the cache of a
@@ -628,25 +596,110 @@ def check_charged_reachable(k: Kernel) -> list[str]:
     charged before it is mapped or inserted (do_swap_page, shmem_getpage) and a zap holds
     the ptes of an mm no task owns; such a page's holder is not always visible as an
     extra reference."""
+    return list(_walk_pages(k).charged_reachable)
+
+
+class _Walk:
+    """What one walk over the live pages found, per check: the part of each check that
+    looks at every page (:func:`_walk_pages`)."""
+
+    __slots__ = ("charged_reachable", "free_pages", "memcg_lru", "page_refs", "swap_cache",
+                 "zone_lru")
+
+    def __init__(self) -> None:
+        self.memcg_lru: list[str] = []
+        self.zone_lru: list[str] = []
+        self.page_refs: list[str] = []
+        self.free_pages: list[str] = []
+        self.swap_cache: list[str] = []
+        self.charged_reachable: list[str] = []
+
+
+def _walk_pages(k: Kernel) -> _Walk:
+    """The per-page parts of six checks in one walk over ``k.pages`` (each check's lines
+    in page order, as its own loop would give them), once per :func:`check_all`."""
+    return _once(k, _walk)
+
+
+def _walk(k: Kernel) -> _Walk:
+    found = _Walk()
+    pages = k.pages
+    memcg_where, _ = _memcg_lists(k)
+    zone_where, zone_places = _zone_lists(k)
     ptes, _ = _pte_pages(k)
     pvecs = _pagevec_refs(k)
-    swap_tree = k.swapper_space.page_tree
-    out: list[str] = []
-    for page in k.pages.values():
-        if not page.page_cgroup.flags & PCG_USED or ptes.get(page, 0):
-            continue
-        if page.flags & PG_swapcache and swap_tree.get(page.private) is page:
-            continue
-        if _live_cache(k, page):
-            continue
-        explained = page._mapcount + 1 + _cache_refs(k, page) + pvecs.get(page, 0)
-        if page._count > explained:
-            continue
-        owner = page.page_cgroup.mem_cgroup
-        out.append(f"{page!r} charged to {owner!r} but no live mm maps it, no live inode "
-                   f"or swap cache holds it, and no path holds a reference (_count "
-                   f"{page._count})")
-    return out
+    swapper_space = k.swapper_space
+    swap_tree = swapper_space.page_tree
+    for pfn, page in pages.items():
+        live = page.pfn == pfn or pages.get(page.pfn) is page
+        if page.pfn != pfn:
+            found.free_pages.append(f"k.pages[{pfn}] is {page!r}")
+        flags, pc = page.flags, page.page_cgroup
+        used = pc.flags & PCG_USED
+        # check_memcg_lru: linked where pc.lru says; USED on the LRU => on its owner's list
+        if pc.lru >= 0 and pc not in memcg_where:
+            found.memcg_lru.append(f"{pc!r} says linked (lru {pc.lru}) but is on no "
+                                   f"memcg list")
+        lru = _PAGE_LRU[flags & _LRU_FLAGS]
+        if (used and flags & PG_lru and pc.mem_cgroup is not None
+                and pc not in pc.mem_cgroup.lists[lru]):
+            found.memcg_lru.append(f"{page!r} is USED and PG_lru but not on "
+                                   f"{pc.mem_cgroup!r} {LRU_NAMES[lru]}")
+        # check_zone_lru: PG_lru => on one zone list, page_lru()'s, named by page.lru
+        if flags & PG_lru and (zone_where.get(page) != lru or page in zone_places
+                               or page.lru != lru):
+            _zone_lru_page(found.zone_lru, page, lru, zone_where, zone_places)
+        # check_swap_cache: PG_swapcache => in swapper_space under page.private
+        in_swap = bool(flags & PG_swapcache) and swap_tree.get(page.private) is page
+        if flags & PG_swapcache and not in_swap:
+            found.swap_cache.append(f"{page!r} PG_swapcache but not in swapper_space at "
+                                    f"{page.private:#x}")
+        # check_page_refs, check_charged_reachable: the references the state explains,
+        # ptes, pagevecs and the page caches (swapper_space's, the page's own mapping's)
+        mapping = page.mapping
+        cache = (mapping if mapping is not None and mapping is not swapper_space
+                 and isinstance(mapping, AddressSpace)
+                 and mapping.page_tree.get(page.index) is page else None)
+        in_cache = cache is not None
+        mapped = ptes.get(page, 0)
+        mapcount = page._mapcount + 1
+        pvec = pvecs.get(page, 0)
+        explained = mapcount + in_swap + in_cache + pvec
+        if mapcount != (mapped if live else 0) or page._count < explained:
+            _page_refs_page(found.page_refs, page, mapped if live else 0, explained, pvec)
+        if (used and not mapped and not in_swap and page._count <= explained
+                and not (cache is not None and _live_host(cache))):
+            found.charged_reachable.append(
+                f"{page!r} charged to {pc.mem_cgroup!r} but no live mm maps it, no live "
+                f"inode or swap cache holds it, and no path holds a reference (_count "
+                f"{page._count})")
+    return found
+
+
+def _zone_lru_page(out: list[str], page: Page, want: int, where: dict[Page, int],
+                   places: dict[Page, int]) -> None:
+    """check_zone_lru()'s lines for a PG_lru page: not on exactly one zone list, or on
+    another list than page_lru()'s ``want``, or page.lru naming another."""
+    on = where.get(page)
+    if on is None or page in places:
+        out.append(f"{page!r} is PG_lru and on {0 if on is None else places[page]} zone lists")
+        return
+    if on != want:
+        out.append(f"{page!r} on zone {LRU_NAMES[on]}, belongs on {LRU_NAMES[want]}")
+    if page.lru != on:
+        out.append(f"{page!r} on zone {LRU_NAMES[on]} but page.lru == {page.lru}")
+
+
+def _page_refs_page(out: list[str], page: Page, mapped: int, need: int, pvec: int) -> None:
+    """check_page_refs()'s lines for a page: ``mapped`` ptes map it (those of a page the
+    registry keeps under another frame count as freed, 0) and ``need`` references are
+    explained."""
+    mapcount = page._mapcount + 1
+    if mapcount != mapped:
+        out.append(f"{page!r}: mapcount {mapcount} but {mapped} ptes map it")
+    if page._count < need:
+        out.append(f"{page!r}: _count {page._count} < {need} (mapcount {mapcount} + "
+                   f"cache {need - mapcount - pvec} + pagevec {pvec})")
 
 
 def check_data_integrity(k: Kernel) -> list[str]:
