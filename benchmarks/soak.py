@@ -12,14 +12,15 @@ completion) kernel/invariants.check_all() runs. A refused operation (EBUSY, EINV
 ...) is part of the game. A KernelBug, deadlock or step limit is counted as a violation of
 its own; the machine is then rebuilt and the soak goes on.
 
-RAM is 4M (1024 frames). The groups' limits are far below it, so the memcg side of the
-workload does not depend on it: over the first 5,000 operations of seed 0 a 16M machine
-and a 4M one make the same number of memcg reclaims, swap-outs, swap-ins and memcg OOM
-kills, on both kernels. What RAM changes is the root group, which has no limit: on 16M
-nothing presses the zone, so its page cache only grows, and every check_all() walks it
-(1,400 pages on 2.6.31, 1,900 on 2.6.30 after 5,000 operations, more later); on 4M global
-reclaim (try_to_free_pages) runs too, which the 16M machine never reached, and the pages
-stay below 1,024. 2M would change the memcg side (fewer swap-ins, global OOM kills).
+RAM is 4M (1024 frames; ``--ram`` to change it). The groups' limits are far below it, so
+the memcg side of the workload hardly depends on it: over the first 5,000 operations of
+seed 0 (``--ops 5000 --segment-ops 5000``) a 16M machine and a 4M one kill as many tasks in
+memcg OOM (73 on 2.6.30, 87 on 2.6.31) and scan as many pages in memcg reclaim (5,801 on
+2.6.31; 28,327 against 28,379 on 2.6.30). What RAM changes is the root group, which has no
+limit: on 16M nothing presses the zone, so its page cache only grows, and every check_all()
+walks it (up to 1,871 pages on 2.6.30 and 2,117 on 2.6.31 by then, more later); on 4M
+global reclaim runs too (928 and 1,184 pages scanned), which the 16M machine never reached,
+and the pages stay below 1,024. The totals print these counters.
 
 Segments: the ``--ops`` of a kernel are cut into segments of ``--segment-ops`` operations
 (the last one shorter); segment i starts a new machine with a random generator seeded from
@@ -36,7 +37,7 @@ them). Prints per kernel: operations, the processes' seconds and operations/s pe
 the run's wall time, and the violations grouped by invariant (operations that broke it, the
 first operation's index and message). Always exits 0. A plain script, not a test:
     python benchmarks/soak.py [--ops N] [--seed S] [--kernel 2.6.30,2.6.31] [--jobs N]
-        [--segment-ops N] [--budget TIME]
+        [--segment-ops N] [--ram SIZE] [--budget TIME]
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ from swaplab import System, interrupt
 from swaplab.explore.backend import worker_pool
 from swaplab.explore.execution import Deadlock, StepLimit
 from swaplab.kernel.errno import KernelBug
-from swaplab.system import Mapping, Task
+from swaplab.system import Mapping, Task, parse_size
 
 PAGE = 4096
 GROUPS = ("/A", "/B", "/A/C", "/D")
@@ -82,6 +83,20 @@ class Tally:
     refused: int = 0
     rebuilt: int = 0
     violations: dict[str, Violation] = field(default_factory=dict)
+    #: what the machines did, summed over them (kernel counters): pages scanned by memcg
+    #: and by global reclaim, tasks killed by the memcg and the global OOM killer
+    activity: dict[str, int] = field(default_factory=dict)
+    #: the most pages allocated at once (what check_all() walks)
+    max_pages: int = 0
+
+    def count(self, m: Machine) -> None:
+        """Add the counters of a machine that is done (rebuilt or at the end)."""
+        k = m.s.k
+        for name, n in (("memcg reclaim scans", k.pgscan_memcg),
+                        ("global reclaim scans", k.pgscan_global),
+                        ("memcg OOM kills", sum(k.memcg_oom_kills.values())),
+                        ("global OOM kills", k.oom_kills)):
+            self.activity[name] = self.activity.get(name, 0) + n
 
     def note(self, name: str, index: int, step: str, message: str) -> None:
         v = self.violations.setdefault(name, Violation())
@@ -95,6 +110,9 @@ class Tally:
         self.seconds += other.seconds
         self.refused += other.refused
         self.rebuilt += other.rebuilt
+        self.max_pages = max(self.max_pages, other.max_pages)
+        for name, n in other.activity.items():
+            self.activity[name] = self.activity.get(name, 0) + n
         for name, v in other.violations.items():
             mine = self.violations.setdefault(name, Violation())
             if mine.ops == 0:
@@ -106,8 +124,8 @@ class Machine:
     """The System plus the tasks and mappings the soak made (same shape as the property
     tests' random program)."""
 
-    def __init__(self, kernel: str) -> None:
-        self.s = System(kernel=kernel, ram="4M", swap="1M", page_cluster=2,
+    def __init__(self, kernel: str, ram: str = "4M") -> None:
+        self.s = System(kernel=kernel, ram=ram, swap="1M", page_cluster=2,
                         max_steps=1_000_000)
         self.tasks: list[Task] = []
         self.maps: dict[int, list[Mapping]] = {}
@@ -314,14 +332,14 @@ def _check(m: Machine, tally: Tally, index: int, step: str) -> None:
         tally.note(name, index, step, message)
 
 
-def soak(kernel: str, ops: int, seed: int | str, first: int = 0) -> Tally:
+def soak(kernel: str, ops: int, seed: int | str, first: int = 0, ram: str = "4M") -> Tally:
     """``ops`` random operations on ``kernel``, every invariant checked after each; the
     operations are numbered from ``first``."""
     rng = Random(seed)
     fns = [fn for fn, _ in OPS]
     weights = [w for _, w in OPS]
     tally = Tally(kernel)
-    m = Machine(kernel)
+    m = Machine(kernel, ram)
     stop = interrupt.current()
     start = time.perf_counter()
     for index in range(first, first + ops):
@@ -339,15 +357,18 @@ def soak(kernel: str, ops: int, seed: int | str, first: int = 0) -> Tally:
         except (KernelBug, Deadlock, StepLimit) as e:
             tally.note(type(e).__name__, index, step, str(e)[:200])
             tally.rebuilt += 1
-            m = Machine(kernel)
+            tally.count(m)
+            m = Machine(kernel, ram)
             continue
         _check(m, tally, index, step)
+        tally.max_pages = max(tally.max_pages, len(m.s.k.pages))
     tally.seconds = time.perf_counter() - start
+    tally.count(m)
     return tally
 
 
-#: A segment: (kernel, segment number, operations, first operation's index, seed).
-Segment = tuple[str, int, int, int, int]
+#: A segment: (kernel, segment number, operations, first operation's index, seed, RAM).
+Segment = tuple[str, int, int, int, int, str]
 
 
 def segment_seed(seed: int, number: int) -> str:
@@ -356,25 +377,27 @@ def segment_seed(seed: int, number: int) -> str:
     return f"soak:{seed}:{number}"
 
 
-def segments(kernels: list[str], ops: int, size: int, seed: int) -> list[Segment]:
+def segments(kernels: list[str], ops: int, size: int, seed: int,
+             ram: str = "4M") -> list[Segment]:
     """Every kernel's segments, interleaved (segment 0 of each kernel, then 1, ...)."""
     count = (ops + size - 1) // size
-    return [(kernel, i, min(size, ops - i * size), i * size, seed)
+    return [(kernel, i, min(size, ops - i * size), i * size, seed, ram)
             for i in range(count) for kernel in kernels]
 
 
 def run_segment(seg: Segment) -> Tally:
     """One segment's soak (a pool worker's call)."""
-    kernel, number, ops, first, seed = seg
-    return soak(kernel, ops, segment_seed(seed, number), first)
+    kernel, number, ops, first, seed, ram = seg
+    return soak(kernel, ops, segment_seed(seed, number), first, ram)
 
 
-def run(kernels: list[str], ops: int, size: int, seed: int, jobs: int) -> list[Tally]:
+def run(kernels: list[str], ops: int, size: int, seed: int, jobs: int,
+        ram: str = "4M") -> list[Tally]:
     """Every segment, in ``jobs`` processes (this one when ``jobs`` is 1), a line per
     segment as it ends; the per-kernel totals, merged in segment order. At a stop
     (``--budget``, Ctrl-C) each running segment ends after its current operation and the
     later ones run none: the totals are the operations that ran."""
-    todo = segments(kernels, ops, size, seed)
+    todo = segments(kernels, ops, size, seed, ram)
     totals = {kernel: Tally(kernel) for kernel in kernels}
     if jobs <= 1:
         for seg in todo:
@@ -387,7 +410,7 @@ def run(kernels: list[str], ops: int, size: int, seed: int, jobs: int) -> list[T
 
 
 def _merge(totals: dict[str, Tally], seg: Segment, tally: Tally) -> None:
-    kernel, number, ops, first, _ = seg
+    kernel, number, ops, first, _, _ = seg
     if not tally.ops:
         return
     names = ", ".join(f"{name} x{v.ops}" for name, v in tally.violations.items()) or "none"
@@ -402,6 +425,8 @@ def report(t: Tally, wall: float) -> None:
     print(f"{t.kernel}: {t.ops:,} operations in {t.seconds:,.1f} process-seconds, "
           f"{rate:,.0f} operations/s per process, {wall:,.1f} s wall for the run "
           f"({t.refused:,} refused, {t.rebuilt} machine rebuilds)")
+    activity = ", ".join(f"{n:,} {name}" for name, n in t.activity.items())
+    print(f"  activity: {activity}; at most {t.max_pages:,} pages allocated")
     if not t.violations:
         print("  violations: none")
     for name, v in sorted(t.violations.items(), key=lambda kv: kv[1].first):
@@ -420,6 +445,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="processes (default 1)")
     parser.add_argument("--segment-ops", type=int, default=50_000,
                         help="operations per segment (default 50,000)")
+    parser.add_argument("--ram", default="4M", help="the machines' RAM (default 4M)")
     interrupt.add_stop_arguments(parser)
     args = parser.parse_args()
     kernels = args.kernel.split(",")
@@ -427,12 +453,17 @@ def main() -> None:
         parser.error("--ops, --jobs and --segment-ops must be positive")
     if any(kernel not in ("2.6.30", "2.6.31") for kernel in kernels):
         parser.error(f"--kernel: 2.6.30 and/or 2.6.31, not {args.kernel!r}")
+    try:
+        parse_size(args.ram)
+    except ValueError as err:
+        parser.error(f"--ram: {err}")
     print(f"soak: {args.ops:,} operations per kernel ({', '.join(kernels)}), seed "
-          f"{args.seed}, segments of {args.segment_ops:,}, {args.jobs} process(es)",
+          f"{args.seed}, segments of {args.segment_ops:,}, {args.ram} of RAM, {args.jobs} "
+          f"process(es)",
           flush=True)
     start = time.perf_counter()
     with interrupt.interruptible(args.budget) as stop:
-        totals = run(kernels, args.ops, args.segment_ops, args.seed, args.jobs)
+        totals = run(kernels, args.ops, args.segment_ops, args.seed, args.jobs, args.ram)
     wall = time.perf_counter() - start
     if stop.reason is not None:
         print(f"stopped ({stop.reason}): the totals are the operations that ran")
