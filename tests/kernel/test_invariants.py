@@ -247,6 +247,19 @@ def test_each_check_catches_its_corruption(name: str) -> None:
     assert all(v.startswith(f"{name}: ") for v in invariants.check_all(s.k, [name]))
 
 
+def test_check_all_gives_each_checks_own_lines_in_order() -> None:
+    """check_all() shares enumerations and one walk over the pages between the checks:
+    with every corruption at once (some mask others), its lines are those of each check
+    run alone, in CHECKS order."""
+    s = State()
+    for brk in BREAKS.values():
+        brk(s)
+    alone = [f"{name}: {v}" for name, _ in invariants.CHECKS
+             for v in invariants.check(s.k, name)]
+    assert invariants.check_all(s.k) == alone
+    assert len({v.partition(": ")[0] for v in alone}) > len(BREAKS) // 2
+
+
 def test_res_counts_the_child_in_the_hierarchical_parent() -> None:
     s = State()
     s.R.res.usage -= PAGE_SIZE  # R forgot G's page: with use_hierarchy it counts there

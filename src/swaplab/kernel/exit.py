@@ -1,9 +1,9 @@
 """kernel/exit.c (2.6.30, 2.6.31): process exit, as far as memory goes.
 
-Abstractions: exit_mm -> mmput -> exit_mmap; the task leaves its cgroup (cgroup_exit) after
-its memory is gone; children are reparented to nobody (init is not modelled); the task is
-reaped at once (it leaves its parent's children) but stays in ``k.tasks`` with its final
-state, for reports. No signals, files, or thread groups.
+Abstractions: exit_mm -> mm_update_next_owner, mmput -> exit_mmap; the task leaves its
+cgroup (cgroup_exit) after its memory is gone; children are reparented to nobody (init is
+not modelled); the task is reaped at once (it leaves its parent's children) but stays in
+``k.tasks`` with its final state, for reports. No signals or files.
 """
 
 from __future__ import annotations
@@ -30,14 +30,40 @@ async def mmput(k: Kernel, mm: MmStruct) -> None:
 
 
 async def exit_mm(k: Kernel, tsk: TaskStruct) -> None:
-    """kernel/exit.c: exit_mm(): detach the mm from the task, then mmput(). mm->owner
-    stays the exiting task (mm_update_next_owner finds no other user)."""
+    """kernel/exit.c: exit_mm(): detach the mm from the task, hand the mm's ownership on
+    (mm_update_next_owner), then mmput()."""
     mm = tsk.mm
     if mm is None:
         return
     with spin_lock_held(tsk.alloc_lock):  # task_lock(tsk)
         tsk.mm = None
+    mm_update_next_owner(k, mm, tsk)
     await mmput(k, mm)
+
+
+def mm_update_next_owner(k: Kernel, mm: MmStruct, p: TaskStruct) -> None:
+    """kernel/exit.c: mm_update_next_owner() (CONFIG_MM_OWNER, 2.6.30 and 2.6.31): when
+    the exiting owner ``p`` leaves other users of ``mm`` (mm_need_new_owner: mm_users > 1),
+    the first task found using ``mm`` - among p's children, then its siblings, then every
+    task - becomes mm->owner, so the mm's charges go to that task's memcg; with no such
+    task (a swapoff or get_task_mm() holding mm_users) the owner is cleared. Found and
+    assigned in one step: C's retry when the task found drops the mm before task_lock()
+    cannot happen here."""
+    if mm.mm_users <= 1 or mm.owner is not p:
+        return
+    if mm.first_owner_pid is None:
+        mm.first_owner_pid = p.pid  # the explorer's name of the mm (stable_key) stays p's
+    with spin_lock_held(k.tasklist_lock):  # read_lock(&tasklist_lock)
+        siblings = p.parent.children if p.parent is not None else []
+        candidates = [*p.children, *siblings, *k.tasks.values()]
+        c = next((c for c in candidates if c.mm is mm), None)
+    if c is None:
+        plain_write(mm)
+        mm.owner = None
+        return
+    with spin_lock_held(c.alloc_lock):  # task_lock(c): c->mm cannot change
+        plain_write(mm)
+        mm.owner = c
 
 
 def exit_notify(k: Kernel, tsk: TaskStruct) -> None:

@@ -11,6 +11,14 @@ of the live cgroup tree, of ``k.css_ids`` (removed ones live on there while refe
 their ``children``. The LRU index a page belongs on is recomputed here from its flags
 (include/linux/mm_inline.h: page_lru()), independently of swap.py, so a wrong list is seen.
 
+Speed (the soak benchmark runs check_all() after every operation): the enumerations
+several checks need (memcgs, mms, present ptes, the memcg and zone lists, swap users) are
+computed once per check_all(), and the per-page part of six checks is one walk over the
+pages (:func:`_walk_pages`) that tests flag bits directly (PageCgroupUsed() would record
+a read for the explorer; check_all() runs between steps, where nothing is recorded) and
+finds page_lru() by the flag bits. Each check run alone gives the same lines in the
+same order as within check_all().
+
 Besides the checks, :func:`orphan_swap_cache_pages` lists the swap-cache pages nobody can
 reach (the Type-1/Type-2 leftovers): a report, not a violation, since the kernel allows them.
 """
@@ -32,13 +40,17 @@ from swaplab.kernel.mm_types import (
     MmStruct,
     Page,
     PageActive,
-    PageLRU,
     PageSwapCache,
     PageUnevictable,
+    PG_active,
+    PG_lru,
+    PG_swapbacked,
+    PG_swapcache,
+    PG_unevictable,
     page_is_file_cache,
     page_mapped,
 )
-from swaplab.kernel.page_cgroup import PageCgroup, PageCgroupUsed
+from swaplab.kernel.page_cgroup import PCG_USED, PageCgroup, PageCgroupUsed
 from swaplab.kernel.shmem import I_CLEAR, I_FREEING, ShmemInode
 from swaplab.kernel.swapfile import (
     SWP_USED,
@@ -127,10 +139,14 @@ def _all_mms(k: Kernel) -> list[MmStruct]:
     for task in k.tasks.values():
         if task.mm is not None:
             found[task.mm] = None
+    anon_vmas: dict[AnonVma, None] = {}  # each once, in the order of the pages
     for page in k.pages.values():
-        if isinstance(page.mapping, AnonVma):
-            for vma in page.mapping.head:
-                found[vma.vm_mm] = None
+        mapping = page.mapping
+        if isinstance(mapping, AnonVma):
+            anon_vmas[mapping] = None
+    for anon_vma in anon_vmas:
+        for vma in anon_vma.head:
+            found[vma.vm_mm] = None
     return list(found)
 
 
@@ -144,6 +160,26 @@ def page_lru(page: Page) -> int:
     return lru
 
 
+#: The page flags :func:`page_lru` reads.
+_LRU_FLAGS = PG_unevictable | PG_swapbacked | PG_active
+
+
+def _page_lru_table() -> dict[int, int]:
+    """:func:`page_lru` for each combination of :data:`_LRU_FLAGS`: the checks' page loops
+    look the list up by ``page.flags & _LRU_FLAGS`` instead of calling it per page."""
+    table = {}
+    probe = Page.__new__(Page)
+    for unevictable in (0, PG_unevictable):
+        for swapbacked in (0, PG_swapbacked):
+            for active in (0, PG_active):
+                probe.flags = unevictable | swapbacked | active
+                table[probe.flags] = page_lru(probe)
+    return table
+
+
+_PAGE_LRU = _page_lru_table()
+
+
 def _used_pages_by_memcg(k: Kernel) -> tuple[dict[MemCgroup, int], list[str]]:
     """Number of USED pages charged to each memcg, and USED pages without a memcg."""
     return _once(k, _count_used_pages)
@@ -154,13 +190,35 @@ def _count_used_pages(k: Kernel) -> tuple[dict[MemCgroup, int], list[str]]:
     bad: list[str] = []
     for page in k.pages.values():
         pc = page.page_cgroup
-        if not PageCgroupUsed(pc):
+        if not pc.flags & PCG_USED:  # PageCgroupUsed(), read at a quiescent point
             continue
-        if pc.mem_cgroup is None:
+        mem = pc.mem_cgroup
+        if mem is None:
             bad.append(f"{page!r} is USED with no mem_cgroup")
             continue
-        used[pc.mem_cgroup] = used.get(pc.mem_cgroup, 0) + 1
+        used[mem] = used.get(mem, 0) + 1
     return used, bad
+
+
+def _pte_pages(k: Kernel) -> tuple[dict[Page, int], list[tuple[MmStruct, int, Page]]]:
+    """Present ptes per page over :func:`all_mms`, and those ptes (mm, vpn, page) whose
+    page is not the live page of its frame."""
+    return _once(k, _count_pte_pages)
+
+
+def _count_pte_pages(k: Kernel) -> tuple[dict[Page, int], list[tuple[MmStruct, int, Page]]]:
+    pages = k.pages
+    counts: dict[Page, int] = {}
+    freed: list[tuple[MmStruct, int, Page]] = []
+    for mm in all_mms(k):
+        for vpn, pte in mm.ptes.items():
+            page = pte.page
+            if page is None:
+                continue
+            counts[page] = counts.get(page, 0) + 1
+            if pages.get(page.pfn) is not page:
+                freed.append((mm, vpn, page))
+    return counts, freed
 
 
 def _swap_records(k: Kernel) -> dict[int, int]:
@@ -233,79 +291,79 @@ def check_memcg_lru(k: Kernel) -> list[str]:
     of ``pc.mem_cgroup``, and its page is live and on that zone LRU list (a pc uncharged
     while on the LRU may stay linked: stale, but still on the LRU)."""
     out: list[str] = []
-    where: dict[PageCgroup, list[tuple[MemCgroup, int]]] = {}
-    for mem in all_memcgs(k):
-        for lru, lst in enumerate(mem.lists):
-            for pc in lst:
-                where.setdefault(pc, []).append((mem, lru))
-    for pc, places in where.items():
-        mem, lru = places[0]
+    where, places = _memcg_lists(k)
+    pages = k.pages
+    for pc, (mem, lru) in where.items():
         page = pc.page
-        if len(places) > 1:
-            out.append(f"{pc!r} linked on {len(places)} memcg lists")
+        if pc in places:
+            out.append(f"{pc!r} linked on {places[pc]} memcg lists")
         if pc.mem_cgroup is None:
             out.append(f"{pc!r} linked on {mem!r} {LRU_NAMES[lru]} with no mem_cgroup")
         elif pc.mem_cgroup is not mem:
             out.append(f"{pc!r} linked on {mem!r} but charged to {pc.mem_cgroup!r}")
         if pc.lru != lru:
             out.append(f"{pc!r} on {LRU_NAMES[lru]} of {mem!r} but pc.lru == {pc.lru}")
-        if page is None or k.pages.get(page.pfn) is not page:
+        if page is None or pages.get(page.pfn) is not page:
             out.append(f"{pc!r} linked on {mem!r} but its page is not allocated")
-        elif not PageLRU(page):
+        elif not page.flags & PG_lru:
             out.append(f"{pc!r} linked on {mem!r} but {page!r} is not PG_lru")
         elif page.lru != lru:
             out.append(f"{pc!r} on memcg {LRU_NAMES[lru]} but {page!r} on zone "
                        f"{LRU_NAMES[page.lru] if page.lru >= 0 else page.lru}")
-    for page in k.pages.values():
-        pc = page.page_cgroup
-        if pc.lru >= 0 and pc not in where:
-            out.append(f"{pc!r} says linked (lru {pc.lru}) but is on no memcg list")
-        owner = pc.mem_cgroup
-        if (PageCgroupUsed(pc) and PageLRU(page) and owner is not None
-                and pc not in owner.lists[page_lru(page)]):
-            out.append(f"{page!r} is USED and PG_lru but not on {owner!r} "
-                       f"{LRU_NAMES[page_lru(page)]}")
-    return out
+    return out + _walk_pages(k).memcg_lru
+
+
+def _memcg_lists(k: Kernel) -> tuple[dict[PageCgroup, tuple[MemCgroup, int]],
+                                     dict[PageCgroup, int]]:
+    """The memcg list each linked pc is on first (memcg, lru) and, for a pc on more than
+    one, on how many."""
+    return _once(k, _link_memcg_lists)
+
+
+def _link_memcg_lists(k: Kernel) -> tuple[dict[PageCgroup, tuple[MemCgroup, int]],
+                                          dict[PageCgroup, int]]:
+    where: dict[PageCgroup, tuple[MemCgroup, int]] = {}
+    places: dict[PageCgroup, int] = {}
+    for mem in all_memcgs(k):
+        for lru, lst in enumerate(mem.lists):
+            for pc in lst:
+                if pc in where:
+                    places[pc] = places.get(pc, 1) + 1
+                else:
+                    where[pc] = (mem, lru)
+    return where, places
 
 
 def check_zone_lru(k: Kernel) -> list[str]:
     """PG_lru <=> the page is on exactly one zone LRU list, the one page_lru() gives, and
     ``page.lru`` names it; pages on zone lists are allocated."""
     out: list[str] = []
-    where: dict[Page, list[int]] = {}
+    where, _ = _zone_lists(k)
+    pages = k.pages
+    for page, lru in where.items():
+        if pages.get(page.pfn) is not page:
+            out.append(f"{page!r} on zone {LRU_NAMES[lru]} but not allocated")
+        if not page.flags & PG_lru:
+            out.append(f"{page!r} on zone {LRU_NAMES[lru]} without PG_lru")
+    return out + _walk_pages(k).zone_lru
+
+
+def _zone_lists(k: Kernel) -> tuple[dict[Page, int], dict[Page, int]]:
+    """The zone list each page is on first and, for a page on more than one, on how
+    many."""
+    return _once(k, _link_zone_lists)
+
+
+def _link_zone_lists(k: Kernel) -> tuple[dict[Page, int], dict[Page, int]]:
+    where: dict[Page, int] = {}
+    places: dict[Page, int] = {}
     for lru, lst in enumerate(k.zone.lru):
         for page in lst:
-            where.setdefault(page, []).append(lru)
-    for page, lists in where.items():
-        if k.pages.get(page.pfn) is not page:
-            out.append(f"{page!r} on zone {LRU_NAMES[lists[0]]} but not allocated")
-        if not PageLRU(page):
-            out.append(f"{page!r} on zone {LRU_NAMES[lists[0]]} without PG_lru")
-    for page in k.pages.values():
-        lists = where.get(page, [])
-        if not PageLRU(page):
-            continue
-        if len(lists) != 1:
-            out.append(f"{page!r} is PG_lru and on {len(lists)} zone lists")
-            continue
-        want = page_lru(page)
-        if lists[0] != want:
-            out.append(f"{page!r} on zone {LRU_NAMES[lists[0]]}, belongs on {LRU_NAMES[want]}")
-        if page.lru != lists[0]:
-            out.append(f"{page!r} on zone {LRU_NAMES[lists[0]]} but page.lru == {page.lru}")
-    return out
-
-
-def _cache_refs(k: Kernel, page: Page) -> int:
-    """The references page caches hold: swapper_space's and the page's own mapping's."""
-    refs = 0
-    if PageSwapCache(page) and k.swapper_space.page_tree.get(page.private) is page:
-        refs += 1
-    mapping = page.mapping
-    if (isinstance(mapping, AddressSpace) and mapping is not k.swapper_space
-            and mapping.page_tree.get(page.index) is page):
-        refs += 1
-    return refs
+            if page in where:
+                places[page] = places.get(page, 1) + 1
+            else:
+                where[page] = lru
+    return where, places
 
 
 def _pagevec_refs(k: Kernel) -> dict[Page, int]:
@@ -324,28 +382,9 @@ def _count_pagevec_refs(k: Kernel) -> dict[Page, int]:
 def check_page_refs(k: Kernel) -> list[str]:
     """Every live page: _mapcount + 1 == the number of present ptes mapping it, and
     _count >= mapcount + page-cache refs + per-CPU pagevec refs; no pte maps a freed page."""
-    out: list[str] = []
-    ptes: dict[Page, int] = {}
-    for mm in all_mms(k):
-        for vpn, pte in mm.ptes.items():
-            page = pte.page
-            if page is None:
-                continue
-            if k.pages.get(page.pfn) is not page:
-                out.append(f"pte {vpn:#x} of {mm.owner!r} maps freed {page!r}")
-                continue
-            ptes[page] = ptes.get(page, 0) + 1
-    pvecs = _pagevec_refs(k)
-    for page in k.pages.values():
-        mapcount = page._mapcount + 1
-        n = ptes.get(page, 0)
-        if mapcount != n:
-            out.append(f"{page!r}: mapcount {mapcount} but {n} ptes map it")
-        need = mapcount + _cache_refs(k, page) + pvecs.get(page, 0)
-        if page._count < need:
-            out.append(f"{page!r}: _count {page._count} < {need} (mapcount {mapcount} + "
-                       f"cache {_cache_refs(k, page)} + pagevec {pvecs.get(page, 0)})")
-    return out
+    _, freed = _pte_pages(k)
+    out = [f"pte {vpn:#x} of {mm.owner!r} maps freed {page!r}" for mm, vpn, page in freed]
+    return out + _walk_pages(k).page_refs
 
 
 def check_css_refcnt(k: Kernel) -> list[str]:
@@ -394,10 +433,7 @@ def check_free_pages(k: Kernel) -> list[str]:
     if k.nr_free_pages + len(k.pages) != k.totalram_pages:
         out.append(f"nr_free_pages {k.nr_free_pages} + {len(k.pages)} allocated != "
                    f"totalram_pages {k.totalram_pages}")
-    for pfn, page in k.pages.items():
-        if page.pfn != pfn:
-            out.append(f"k.pages[{pfn}] is {page!r}")
-    return out
+    return out + _walk_pages(k).free_pages
 
 
 def _slot_value(k: Kernel, entry: int) -> int | None:
@@ -493,11 +529,7 @@ def check_swap_cache(k: Kernel) -> list[str]:
             out.append(f"{page!r} in swap cache at {entry:#x} but private {page.private:#x}")
         if k.pages.get(page.pfn) is not page:
             out.append(f"{page!r} in swap cache at {entry:#x} but not allocated")
-    for page in k.pages.values():
-        if PageSwapCache(page) and space.page_tree.get(page.private) is not page:
-            out.append(f"{page!r} PG_swapcache but not in swapper_space at "
-                       f"{page.private:#x}")
-    return out
+    return out + _walk_pages(k).swap_cache
 
 
 def check_swap_record_referenced(k: Kernel) -> list[str]:
@@ -535,22 +567,17 @@ def check_used_free_page(k: Kernel) -> list[str]:
     (2.6.30, 2.6.31) does not test the page_cgroup, so a page freed while still charged is
     freed and its charge (res, memsw, the css reference) stays with ``pc->mem_cgroup``
     until the frame's next page inherits the pc: a stuck charge, one line per frame."""
-    out = []
-    for pfn, pc in sorted(k.zone.node_page_cgroup.items()):
-        if PageCgroupUsed(pc) and pfn not in k.pages:
-            out.append(f"free pfn {pfn} has a PCG_USED page_cgroup: {pc.mem_cgroup!r} "
-                       f"stays charged one page")
-    return out
+    pages = k.pages
+    stuck = sorted(pfn for pfn, pc in k.zone.node_page_cgroup.items()
+                   if pc.flags & PCG_USED and pfn not in pages)
+    node_page_cgroup = k.zone.node_page_cgroup
+    return [f"free pfn {pfn} has a PCG_USED page_cgroup: "
+            f"{node_page_cgroup[pfn].mem_cgroup!r} stays charged one page" for pfn in stuck]
 
 
-def _live_cache(k: Kernel, page: Page) -> bool:
-    """Whether ``page`` sits in the page cache of a live inode: its mapping's tree holds
-    it and the host is not being evicted (a shmem inode without I_FREEING/I_CLEAR; the
-    model's plain files have no lifetime)."""
-    mapping = page.mapping
-    if (not isinstance(mapping, AddressSpace) or mapping is k.swapper_space
-            or mapping.page_tree.get(page.index) is not page):
-        return False
+def _live_host(mapping: AddressSpace) -> bool:
+    """Whether the inode of a page cache is live: not being evicted (a shmem inode
+    without I_FREEING/I_CLEAR; the model's plain files have no lifetime)."""
     host = mapping.host
     return not (isinstance(host, ShmemInode) and host.i_state & (I_FREEING | I_CLEAR))
 
@@ -558,7 +585,7 @@ def _live_cache(k: Kernel, page: Page) -> bool:
 def check_charged_reachable(k: Kernel) -> list[str]:
     """Every charged page (PCG_USED) is reachable: mapped by a pte of a live mm
     (:func:`all_mms`), in swapper_space, or in the page cache of a live inode
-    (:func:`_live_cache`); or a path holds it: its _count exceeds the references the state
+    (:func:`_live_host`); or a path holds it: its _count exceeds the references the state
     explains (ptes, page caches - a dead inode's too - and per-CPU pagevecs), such as a
     test's own reference or an isolated page's. A charge on a page none of these reaches
     is never uncharged: the memcg keeps it for good (e.g. a page put into the cache of a
@@ -569,28 +596,110 @@ def check_charged_reachable(k: Kernel) -> list[str]:
     charged before it is mapped or inserted (do_swap_page, shmem_getpage) and a zap holds
     the ptes of an mm no task owns; such a page's holder is not always visible as an
     extra reference."""
-    ptes: dict[Page, int] = {}
-    for mm in all_mms(k):
-        for pte in mm.ptes.values():
-            if pte.page is not None:
-                ptes[pte.page] = ptes.get(pte.page, 0) + 1
+    return list(_walk_pages(k).charged_reachable)
+
+
+class _Walk:
+    """What one walk over the live pages found, per check: the part of each check that
+    looks at every page (:func:`_walk_pages`)."""
+
+    __slots__ = ("charged_reachable", "free_pages", "memcg_lru", "page_refs", "swap_cache",
+                 "zone_lru")
+
+    def __init__(self) -> None:
+        self.memcg_lru: list[str] = []
+        self.zone_lru: list[str] = []
+        self.page_refs: list[str] = []
+        self.free_pages: list[str] = []
+        self.swap_cache: list[str] = []
+        self.charged_reachable: list[str] = []
+
+
+def _walk_pages(k: Kernel) -> _Walk:
+    """The per-page parts of six checks in one walk over ``k.pages`` (each check's lines
+    in page order, as its own loop would give them), once per :func:`check_all`."""
+    return _once(k, _walk)
+
+
+def _walk(k: Kernel) -> _Walk:
+    found = _Walk()
+    pages = k.pages
+    memcg_where, _ = _memcg_lists(k)
+    zone_where, zone_places = _zone_lists(k)
+    ptes, _ = _pte_pages(k)
     pvecs = _pagevec_refs(k)
-    out: list[str] = []
-    for page in k.pages.values():
-        if not PageCgroupUsed(page.page_cgroup) or ptes.get(page, 0):
-            continue
-        if PageSwapCache(page) and k.swapper_space.page_tree.get(page.private) is page:
-            continue
-        if _live_cache(k, page):
-            continue
-        explained = page._mapcount + 1 + _cache_refs(k, page) + pvecs.get(page, 0)
-        if page._count > explained:
-            continue
-        owner = page.page_cgroup.mem_cgroup
-        out.append(f"{page!r} charged to {owner!r} but no live mm maps it, no live inode "
-                   f"or swap cache holds it, and no path holds a reference (_count "
-                   f"{page._count})")
-    return out
+    swapper_space = k.swapper_space
+    swap_tree = swapper_space.page_tree
+    for pfn, page in pages.items():
+        live = page.pfn == pfn or pages.get(page.pfn) is page
+        if page.pfn != pfn:
+            found.free_pages.append(f"k.pages[{pfn}] is {page!r}")
+        flags, pc = page.flags, page.page_cgroup
+        used = pc.flags & PCG_USED
+        # check_memcg_lru: linked where pc.lru says; USED on the LRU => on its owner's list
+        if pc.lru >= 0 and pc not in memcg_where:
+            found.memcg_lru.append(f"{pc!r} says linked (lru {pc.lru}) but is on no "
+                                   f"memcg list")
+        lru = _PAGE_LRU[flags & _LRU_FLAGS]
+        if (used and flags & PG_lru and pc.mem_cgroup is not None
+                and pc not in pc.mem_cgroup.lists[lru]):
+            found.memcg_lru.append(f"{page!r} is USED and PG_lru but not on "
+                                   f"{pc.mem_cgroup!r} {LRU_NAMES[lru]}")
+        # check_zone_lru: PG_lru => on one zone list, page_lru()'s, named by page.lru
+        if flags & PG_lru and (zone_where.get(page) != lru or page in zone_places
+                               or page.lru != lru):
+            _zone_lru_page(found.zone_lru, page, lru, zone_where, zone_places)
+        # check_swap_cache: PG_swapcache => in swapper_space under page.private
+        in_swap = bool(flags & PG_swapcache) and swap_tree.get(page.private) is page
+        if flags & PG_swapcache and not in_swap:
+            found.swap_cache.append(f"{page!r} PG_swapcache but not in swapper_space at "
+                                    f"{page.private:#x}")
+        # check_page_refs, check_charged_reachable: the references the state explains,
+        # ptes, pagevecs and the page caches (swapper_space's, the page's own mapping's)
+        mapping = page.mapping
+        cache = (mapping if mapping is not None and mapping is not swapper_space
+                 and isinstance(mapping, AddressSpace)
+                 and mapping.page_tree.get(page.index) is page else None)
+        in_cache = cache is not None
+        mapped = ptes.get(page, 0)
+        mapcount = page._mapcount + 1
+        pvec = pvecs.get(page, 0)
+        explained = mapcount + in_swap + in_cache + pvec
+        if mapcount != (mapped if live else 0) or page._count < explained:
+            _page_refs_page(found.page_refs, page, mapped if live else 0, explained, pvec)
+        if (used and not mapped and not in_swap and page._count <= explained
+                and not (cache is not None and _live_host(cache))):
+            found.charged_reachable.append(
+                f"{page!r} charged to {pc.mem_cgroup!r} but no live mm maps it, no live "
+                f"inode or swap cache holds it, and no path holds a reference (_count "
+                f"{page._count})")
+    return found
+
+
+def _zone_lru_page(out: list[str], page: Page, want: int, where: dict[Page, int],
+                   places: dict[Page, int]) -> None:
+    """check_zone_lru()'s lines for a PG_lru page: not on exactly one zone list, or on
+    another list than page_lru()'s ``want``, or page.lru naming another."""
+    on = where.get(page)
+    if on is None or page in places:
+        out.append(f"{page!r} is PG_lru and on {0 if on is None else places[page]} zone lists")
+        return
+    if on != want:
+        out.append(f"{page!r} on zone {LRU_NAMES[on]}, belongs on {LRU_NAMES[want]}")
+    if page.lru != on:
+        out.append(f"{page!r} on zone {LRU_NAMES[on]} but page.lru == {page.lru}")
+
+
+def _page_refs_page(out: list[str], page: Page, mapped: int, need: int, pvec: int) -> None:
+    """check_page_refs()'s lines for a page: ``mapped`` ptes map it (those of a page the
+    registry keeps under another frame count as freed, 0) and ``need`` references are
+    explained."""
+    mapcount = page._mapcount + 1
+    if mapcount != mapped:
+        out.append(f"{page!r}: mapcount {mapcount} but {mapped} ptes map it")
+    if page._count < need:
+        out.append(f"{page!r}: _count {page._count} < {need} (mapcount {mapcount} + "
+                   f"cache {need - mapcount - pvec} + pagevec {pvec})")
 
 
 def check_data_integrity(k: Kernel) -> list[str]:
@@ -647,6 +756,10 @@ def check_all(k: Kernel, names: list[str] | None = None) -> list[str]:
 
 def _swap_users(k: Kernel) -> dict[int, int]:
     """Pte and shmem references per swap entry value."""
+    return _once(k, _count_swap_users)
+
+
+def _count_swap_users(k: Kernel) -> dict[int, int]:
     users: dict[int, int] = {}
     for mm in all_mms(k):
         for pte in mm.ptes.values():

@@ -394,6 +394,8 @@ class MmStruct:
     #: (the next touch faults in zeroes); fork's dup_mmap copies the map.
     user_data: dict[int, int] = field(default_factory=dict)
     free_area_cache: int = 0x40000000
+    #: not a kernel field: the pid :attr:`stable_key` gave (the first owner's)
+    first_owner_pid: int | None = None
 
     def __post_init__(self) -> None:
         for lock in (self.page_table_lock, self.mmap_sem.busy, self.mmap_sem.wlock):
@@ -401,8 +403,12 @@ class MmStruct:
 
     @property
     def stable_key(self) -> int | None:
-        """The explorer's name of this mm in every run (ops.stable_name): its owner's pid."""
-        return self.owner.pid if self.owner is not None else None
+        """The explorer's name of this mm in every run (ops.stable_name): its first
+        owner's pid, kept when mm_update_next_owner() hands the mm on or clears the owner
+        (a name must not change while the run goes on)."""
+        if self.first_owner_pid is None and self.owner is not None:
+            self.first_owner_pid = self.owner.pid
+        return self.first_owner_pid
 
     def find_vma(self, address: int) -> VmAreaStruct | None:
         for vma in self.mmap:
