@@ -23,6 +23,7 @@ EXPECTED = [
     "does not hold",  # swap_entry_free() == 0
     "holds",  # 31a5639623a4: soft lockup in 2.6.31, gone with the fix
     "holds",  # cbab0e4eec29: the same with swap discard
+    "holds",  # 31c4a3d3a0f8: the swap-in ABA in 2.6.31 and with 4969c1192d15 alone, not after
 ]
 
 
@@ -39,6 +40,9 @@ def test_claims_json_rows(capsys: pytest.CaptureFixture[str]) -> None:
         assert ev["executions"] > 1 and ev["complete"]
         assert all(c["executions"] > 1 for c in ev["checks"])
     assert "== 1" in rows[10]["evidence"]["note"]
+    aba = rows[13]["evidence"]
+    assert [c["result"] for c in aba["checks"]] == ["found", "found", "clean"]
+    assert {c["search"] for c in aba["checks"]} == {"dfs-cached within preemption bound 1"}
 
 
 def test_claims_fixes_go_on_top_of_every_check() -> None:
@@ -49,6 +53,16 @@ def test_claims_fixes_go_on_top_of_every_check() -> None:
     assert fixed.options().fixes == ("4969c1192d15",)
     assert fixed.command() == f"{check.command()} --fixes 4969c1192d15"
     assert with_fixes(check, ()) is check
+
+
+def test_a_bounded_check_says_its_search_and_bound() -> None:
+    from swaplab.claims import Check
+
+    check = Check("swapin-aba", "data-integrity", False, "2.6.31", strategy="dfs-cached",
+                  bound=1)
+    assert check.command() == ("swaplab check swapin-aba --kernel 2.6.31 --strategy dfs-cached "
+                               "--preemption-bound 1")
+    assert check.search == "dfs-cached within preemption bound 1"
 
 
 def test_claims_print_a_summary_first_and_the_checks_only_when_verbose() -> None:
