@@ -81,3 +81,18 @@ def test_claims_print_a_summary_first_and_the_checks_only_when_verbose() -> None
     verbose = render([row], verbose=True)
     assert verbose.startswith(summary) and "swap-slot-leak on `swaplab check type2" in verbose
     assert "\x1b[32mholds" in render([row], colour=True) and "\x1b" not in summary
+
+
+def test_claims_run_each_distinct_check_and_simulation_once_the_longest_first() -> None:
+    from swaplab.claims import CLAIMS, _by_cost, _units
+    from swaplab.workload.claims import GROWTH_CLAIMS
+
+    items = [("explore", c.claim, ()) for c in CLAIMS if c.checks]
+    items += [("growth", name, ()) for name in GROWTH_CLAIMS]
+    units = [unit for item in items for unit in _units(item)]
+    ordered = _by_cost(units)
+    assert len(ordered) == len(set(units)) < len(units)  # rows 1, 10 and 11 share checks
+    sims = [unit[1] for unit in ordered if unit[0] == "sim"]
+    assert [unit[1] for unit in ordered[:len(sims)]] == sims  # the simulations first
+    assert [s.cost for s in sims] == sorted((s.cost for s in sims), reverse=True)
+    assert sims[0].workload == "move-and-rmdir" and sims[0].cpus == 2
