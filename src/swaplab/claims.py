@@ -37,6 +37,18 @@ class Check:
     page_cluster: int | None = None
     extra: str = ""  # "" or a claim property (kernel_common.CLAIM_PROPERTIES)
     fixes: tuple[str, ...] = ()  # later fixes on top of the kernel (config.FIXES ids)
+    strategy: str = "dpor"
+    #: a preemption bound: the check is complete within it (every schedule with at most
+    #: that many preemptions), not exhaustive
+    bound: int | None = None
+    first: bool = False  # stop at the first finding
+
+    @property
+    def search(self) -> str:
+        """The search, as the evidence names it."""
+        if self.bound is None:
+            return self.strategy
+        return f"{self.strategy} within preemption bound {self.bound}"
 
     def options(self) -> ScenarioOptions:
         return ScenarioOptions(self.kernel, self.patches, self.page_cluster, fixes=self.fixes)
@@ -51,6 +63,10 @@ class Check:
             cmd += f" --fixes {','.join(self.fixes)}"
         if self.page_cluster is not None:
             cmd += f" --page-cluster {self.page_cluster}"
+        if self.strategy != "dpor":
+            cmd += f" --strategy {self.strategy}"
+        if self.bound is not None:
+            cmd += f" --preemption-bound {self.bound}"
         if self.extra:
             cmd += f"  (property {self.extra}: checked by `swaplab claims` only)"
         return cmd
@@ -82,10 +98,14 @@ def run_check(check: Check) -> Outcome:
     scenario = get_scenario(check.scenario)
     name = check.extra or check.family
     model = checking(scenario.model(check.options()), name)
-    result = explore(model, Options(strategy="dpor", max_steps=scenario.max_steps,
-                                   shrink=False))
+    result = explore(model, Options(strategy=check.strategy, preemption_bound=check.bound,
+                                   max_steps=scenario.max_steps, shrink=False,
+                                   stop_on_first=check.first))
     hits = [f for f in [*result.findings, *result.notes] if f.property == name]
-    out = Outcome(check, bool(hits), result.stats.complete, result.stats.executions,
+    complete = result.stats.complete
+    if check.bound is not None:  # within the bound: nothing but the bound cut the search
+        complete = result.stopped is None and result.stats.cut == 0
+    out = Outcome(check, bool(hits), complete, result.stats.executions,
                   stopped=result.stopped)
     if hits:
         f = hits[0]
@@ -155,6 +175,19 @@ def _later_fix(fix: str, scenario: str, claim: str) -> Claim:
                   Check(scenario, "soft-lockup", False, "2.6.31", fixes=(fix,))))
 
 
+#: The swap-in race's fixes (kernel/config.py: SWAPIN_RACE, SWAPIN_RACE_FURTHER).
+SWAPIN_FIXES = ("4969c1192d15", "31c4a3d3a0f8")
+#: The bound of the swap-in race's checks: the exhaustive search (the scenario's own,
+#: unbounded) takes a minute; every schedule with one preemption already has the race.
+ABA_BOUND = 1
+
+
+def _aba(expect: bool, fixes: tuple[str, ...]) -> Check:
+    """A check of swapin-aba on 2.6.31: stateful dfs within :data:`ABA_BOUND`."""
+    return Check("swapin-aba", "data-integrity", expect, "2.6.31", fixes=fixes,
+                 strategy="dfs-cached", bound=ABA_BOUND, first=expect)
+
+
 CLAIMS: tuple[Claim, ...] = (
     Claim("Type-1 (exit vs swap-in readahead) exists in 2.6.30",
           (Check("type1", "memcg-accounting", True, "2.6.30"),
@@ -217,6 +250,14 @@ CLAIMS: tuple[Claim, ...] = (
                "in 2.6.31 the same spin starves reclaim's add_to_swap() asleep in "
                "scan_swap_map()'s discard on the same CPU; the fix, cond_resched() in the "
                "-EEXIST loop, removes it"),
+    Claim("(after the series) 4969c1192d15 + 31c4a3d3a0f8: in 2.6.31 a swap-in fault that "
+          "waited for the page lock maps a page whose entry was freed and reused meanwhile "
+          "(a thread reads its parent's data); 4969c1192d15 alone leaves it, the two "
+          "together remove it",
+          (_aba(True, ()), _aba(True, SWAPIN_FIXES[:1]), _aba(False, SWAPIN_FIXES)),
+          note=f"within preemption bound {ABA_BOUND}; the unbounded search is the "
+               "scenario's own: `swaplab check swapin-aba --kernel 2.6.31 --fixes "
+               f"{','.join(SWAPIN_FIXES)}` (dfs-cached, exhaustive)"),
     Claim("after repeated swap-in/out there are tons of cache-only swaps; Type-1 makes "
           "memsw.usage grow without bound", (),
           undecided=UNDECIDED_TEXT),
@@ -229,16 +270,23 @@ def with_fixes(check: Check, fixes: tuple[str, ...]) -> Check:
 
 
 def decide(claim: Claim, fixes: tuple[str, ...] = ()) -> dict[str, Any]:
-    """A claim's row; ``fixes`` go on top of every check's kernel (`claims --fixes`)."""
+    """A claim's row; ``fixes`` go on top of every check's kernel (`claims --fixes`). The
+    checks run here, one after another, up to the first one stopped."""
     start = time.perf_counter()
-    if not claim.checks:
-        return {"claim": claim.claim, "verdict": claim.undecided, "command": "",
-                "evidence": {"executions": 0, "checks": []}}
-    outcomes = []
+    outcomes: list[Outcome] = []
     for check in claim.checks:
         outcomes.append(run_check(with_fixes(check, fixes)))
         if outcomes[-1].stopped is not None:
             break
+    return claim_row(claim, outcomes, time.perf_counter() - start)
+
+
+def claim_row(claim: Claim, outcomes: list[Outcome], seconds: float) -> dict[str, Any]:
+    """A claim's row from the outcomes of its checks (those run: a stopped one ends the
+    list), which took ``seconds``."""
+    if not claim.checks:
+        return {"claim": claim.claim, "verdict": claim.undecided, "command": "",
+                "evidence": {"executions": 0, "checks": []}}
     stopped = next((o.stopped for o in outcomes if o.stopped is not None), None)
     if stopped is not None:
         verdict, note = f"not decided: {stopped}", "the checks run so far are listed"
@@ -254,6 +302,7 @@ def decide(claim: Claim, fixes: tuple[str, ...] = ()) -> dict[str, Any]:
             "expected": "found" if c.expect else "not found",
             "result": "found" if o.found else ("clean" if o.complete else "incomplete"),
             "executions": o.executions,
+            "search": c.search,
             "message": o.message,
             "schedule": o.schedule,
         })
@@ -264,7 +313,7 @@ def decide(claim: Claim, fixes: tuple[str, ...] = ()) -> dict[str, Any]:
         "evidence": {"executions": sum(o.executions for o in outcomes),
                      "complete": all(o.complete or o.found for o in outcomes),
                      "note": note, "checks": checks,
-                     "seconds": round(time.perf_counter() - start, 2)},
+                     "seconds": round(seconds, 2)},
     }
 
 
@@ -280,30 +329,15 @@ def _undecided(claim: str, reason: str) -> dict[str, Any]:
             "evidence": {"executions": 0, "checks": []}}
 
 
-def _row(item: tuple[str, str, tuple[str, ...]]) -> dict[str, Any]:
-    """One row (a worker's call): ``("explore", claim, fixes)`` decided by the explorer
-    (with later ``fixes`` on top of every check's kernel) or ``("growth", name, ())`` by
-    the simulator; undecided if the command was stopped first."""
-    kind, name, fixes = item
-    reason = _stopped()
-    if kind == "explore":
-        claim = next(c for c in CLAIMS if c.claim == name)
-        return decide(claim, fixes) if reason is None else _undecided(name, reason)
-    row = _growth_row(name) if reason is None else _undecided(name, reason)
-    reason = _stopped()  # a growth claim's runs end early at a stop: no verdict then
-    return row if reason is None else _undecided(name, reason)
-
-
-def _growth_row(name: str) -> dict[str, Any]:
-    """One growth claim decided by the workload simulator."""
+def _growth_row(name: str, results: dict[str, Any], seconds: float) -> dict[str, Any]:
+    """One growth claim decided by the workload simulator from its runs' ``results``."""
     from swaplab.workload.claims import GROWTH_CLAIMS
 
-    start = time.perf_counter()
-    v = GROWTH_CLAIMS[name]()
+    v = GROWTH_CLAIMS[name].verdict(results)
     return {"claim": v.claim, "verdict": v.verdict, "command": v.command,
             "evidence": {"source": "workload simulator", "note": v.evidence,
                          "executions": 0, "checks": [],
-                         "seconds": round(time.perf_counter() - start, 2)}}
+                         "seconds": round(seconds, 2)}}
 
 
 def _growth_names() -> list[str]:
@@ -327,6 +361,70 @@ def _with_reason(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 Item = tuple[str, str, tuple[str, ...]]
+#: One unit of work for a worker: ("check", a Check) or ("sim", a workload SimRun).
+Unit = tuple[str, Any]
+
+
+def _unit(unit: Unit) -> tuple[Any, float] | None:
+    """A worker's call: the unit's outcome (an explored check's :class:`Outcome`, a
+    simulation's Result) and its seconds; None when the command was stopped first."""
+    if _stopped() is not None:
+        return None
+    kind, what = unit
+    start = time.perf_counter()
+    if kind == "check":
+        return run_check(what), time.perf_counter() - start
+    from swaplab.workload.claims import run_sim
+
+    return run_sim(what), time.perf_counter() - start
+
+
+def _units(item: Item) -> list[Unit]:
+    """The units a row needs: a claim's checks (with the later fixes) or a growth claim's
+    simulations."""
+    kind, name, fixes = item
+    if kind == "explore":
+        claim = next(c for c in CLAIMS if c.claim == name)
+        return [("check", with_fixes(check, fixes)) for check in claim.checks]
+    from swaplab.workload.claims import GROWTH_CLAIMS
+
+    return [("sim", run) for run in GROWTH_CLAIMS[name].sims().values()]
+
+
+def _by_cost(units: list[Unit]) -> list[Unit]:
+    """Each unit once, the longest first (simulations by their cost, then the checks in
+    the claims' order): the workers stay busy to the end."""
+    unique = list(dict.fromkeys(units))
+    sims = sorted((u for u in unique if u[0] == "sim"), key=lambda u: -u[1].cost)
+    return sims + [u for u in unique if u[0] != "sim"]
+
+
+def _assemble(item: Item, done: dict[Unit, tuple[Any, float] | None]) -> dict[str, Any]:
+    """A row from its units' results; undecided when one of them was not run."""
+    kind, name, _ = item
+    results = [done[unit] for unit in _units(item)]
+    if any(r is None for r in results):
+        return _undecided(name, "stopped")
+    seconds = sum(r[1] for r in results if r is not None)
+    values = [r[0] for r in results if r is not None]
+    if kind == "explore":
+        claim = next(c for c in CLAIMS if c.claim == name)
+        return claim_row(claim, values, seconds)
+    if any(v.stopped is not None for v in values):  # a run ended early at a stop
+        return _undecided(name, "stopped")
+    from swaplab.workload.claims import GROWTH_CLAIMS
+
+    labels = GROWTH_CLAIMS[name].sims()
+    return _growth_row(name, dict(zip(labels, values, strict=True)), seconds)
+
+
+def _decided(items: list[Item], jobs: int) -> list[dict[str, Any]]:
+    """The rows of ``items``, their units (each distinct check or simulation once) run on
+    ``jobs`` local processes, the longest first."""
+    units = _by_cost([unit for item in items for unit in _units(item)])
+    results = LocalPool(jobs).map(_unit, units)
+    done = dict(zip(units, results, strict=True))
+    return _with_reason([_assemble(item, done) for item in items])
 
 
 def _cached_rows(items: list[Item], jobs: int,
@@ -339,7 +437,7 @@ def _cached_rows(items: list[Item], jobs: int,
         if row is not None:
             done[item] = {**row, "cached": True}
     todo = [item for item in items if item not in done]
-    rows = _with_reason(LocalPool(jobs).map(_row, todo)) if todo else []
+    rows = _decided(todo, jobs) if todo else []
     for item, row in zip(todo, rows, strict=True):
         done[item] = {**row, "cached": False}
         if cache is not None and not row["verdict"].startswith(UNDECIDED_PREFIXES):
@@ -350,12 +448,13 @@ def _cached_rows(items: list[Item], jobs: int,
 def all_claims(growth: bool = True, jobs: int = 2, fixes: tuple[str, ...] = (),
                cache: ResultCache | None = None) -> list[dict[str, Any]]:
     """Every claim: the explorer's rows, then the growth claims (simulator) or, without
-    ``growth`` or without a simulator, one row saying they are not decided. The rows run
-    on ``jobs`` local processes (:mod:`swaplab.explore.backend`), the long growth claims
-    handed out first; at a stop the rows not decided yet say so. With later ``fixes``
-    every exploration runs with them on top of its kernel; the growth claims compare the
-    presets themselves, so they are left undecided then. With ``cache``, a row this code
-    version decided before is read back (``"cached": true``) and a new decision is stored.
+    ``growth`` or without a simulator, one row saying they are not decided. The rows'
+    checks and simulations run on ``jobs`` local processes (:mod:`swaplab.explore.backend`),
+    each distinct one once, the longest first; at a stop the rows not decided say so.
+    With later ``fixes`` every exploration runs with them on top of its kernel; the growth
+    claims compare the presets themselves, so they are left undecided then. With
+    ``cache``, a row this code version decided before is read back (``"cached": true``)
+    and a new decision is stored.
     """
     names = _growth_names() if growth else []
     grown = [] if fixes else names
@@ -384,10 +483,18 @@ def _evidence(row: dict[str, Any]) -> str:
     if not ev["checks"]:
         verdict: str = row["verdict"]
         return verdict.partition(": ")[2] or verdict
-    kind = "exhaustive" if ev.get("complete") else "incomplete"
     checks = len(ev["checks"])
     return (f"{ev['executions']} executions in {checks} check{'s' if checks > 1 else ''} "
-            f"(dpor, {kind}){cached}")
+            f"({_searches(row)}){cached}")
+
+
+def _searches(row: dict[str, Any]) -> str:
+    """The searches of a row's checks and whether they were complete."""
+    ev = row["evidence"]
+    kind = "exhaustive" if ev.get("complete") else "incomplete"
+    searches = dict.fromkeys(str(c.get("search", "dpor")) for c in ev["checks"])
+    sep = "; " if len(searches) > 1 else ", "
+    return f"{', '.join(searches)}{sep}{kind}"
 
 
 def render_summary(rows: list[dict[str, Any]], colour: bool = False) -> str:
@@ -424,7 +531,7 @@ def render_details(rows: list[dict[str, Any]]) -> str:
         if ev.get("source"):
             out.append(f"    evidence ({ev['source']}, {ev['seconds']} s): {ev['note']}")
             continue
-        out.append(f"    evidence: {ev['executions']} executions (dpor, exhaustive)")
+        out.append(f"    evidence: {ev['executions']} executions ({_searches(row)})")
         for c in ev["checks"]:
             line = (f"      - {c['property']} on `{c['command']}`: {c['result']} "
                     f"(expected {c['expected']}; {c['executions']} executions)")

@@ -1,9 +1,11 @@
 """The races fixed after 2.6.31 (scenarios/later_fixes.py), explored with each scenario's
 own strategy; the execution counts are printed and asserted.
 
-swapin-aba (pct, seed 0): the four-actor sequence of 31c4a3d3a0f8's changelog on 2.6.30 and
-2.6.31, with 4969c1192d15 alone (the window it leaves: the page back in the swap cache for
-another entry) and clean with 31c4a3d3a0f8 (in the scenario's 2,000 runs).
+swapin-aba (stateful dfs with preemption bound 1, which keeps these tests to seconds; the
+scenario's own search, unbounded, is `swaplab check`'s): the four-actor sequence of
+31c4a3d3a0f8's changelog on 2.6.30 and 2.6.31, with 4969c1192d15 alone (the window it
+leaves: the page back in the swap cache for another entry), and clean with 31c4a3d3a0f8
+within the bound (every schedule of at most one preemption).
 
 discard-lockup (dpor, complete): on one CPU, 2.6.31 has a soft lockup (the SWAP_HAS_CACHE
 owner asleep in scan_swap_map()'s discard, a readahead looping on -EEXIST), with or without
@@ -32,15 +34,19 @@ from swaplab.scenarios import ScenarioOptions, format_spec, get_scenario
 from swaplab.scenarios.later_fixes import ONE_CPU, build_discard_lockup
 
 SCENARIO = get_scenario("swapin-aba")
-#: the seed-0 pct run that first breaks data-integrity (the same schedule on every kernel
-#: that has the bug: the fixes change nothing before B's lock_page())
-FIRST_FOUND = 684
+#: the bound of these tests' searches
+BOUND = 1
+#: the run that first breaks data-integrity (the same schedule on every kernel that has
+#: the bug: the fixes change nothing before B's lock_page())
+FOUND_AT = 240
+#: every schedule of at most BOUND preemptions, with the fix
+CLEAN_WITHIN_BOUND = 892
 
 
+@functools.cache  # the tests share the searches (they only read the results)
 def _explore(kernel: str, fixes: tuple[str, ...] = (), first: bool = True) -> Result:
     model = SCENARIO.model(ScenarioOptions(kernel, fixes=fixes))
-    result = explore(model, Options(strategy=SCENARIO.strategy, depth=SCENARIO.depth,
-                                    max_executions=SCENARIO.max_executions,
+    result = explore(model, Options(strategy=SCENARIO.strategy, preemption_bound=BOUND,
                                     max_steps=SCENARIO.max_steps, stop_on_first=first,
                                     shrink=first))
     print("swapin-aba", kernel, fixes, result.stats.executions, "executions",
@@ -53,11 +59,16 @@ def _events(result: Result) -> list[str]:
     return [f"{e.thread[0]} {e.function} {e.detail}" for e in finding.trace]
 
 
+def test_the_scenario_s_search_is_stateful_dfs_unbounded() -> None:
+    assert SCENARIO.strategy == "dfs-cached" and SCENARIO.preemption_bound is None
+    assert SCENARIO.max_executions is None
+
+
 @pytest.mark.parametrize(("kernel", "fixes"), [("2.6.30", ()), ("2.6.31", ()),
                                                ("2.6.31", (SWAPIN_RACE,))])
 def test_b_maps_c_s_page_where_a_wrote(kernel: str, fixes: tuple[str, ...]) -> None:
     result = _explore(kernel, fixes)
-    assert result.stats.executions == FIRST_FOUND
+    assert result.stats.executions == FOUND_AT
     (finding,) = result.findings
     assert finding.property == "data-integrity"
     # B (task 4) reads what C (task 1) stored, not what A (task 3) stored
@@ -93,9 +104,12 @@ def test_the_finding_s_schedule_breaks_nothing_with_31c4a3d3a0f8() -> None:
         assert (result.failure is not None) is broken, (fixes, result.failure)
 
 
-def test_clean_with_31c4a3d3a0f8_in_the_scenario_s_budget() -> None:
+def test_clean_with_31c4a3d3a0f8_within_the_bound() -> None:
     result = _explore("2.6.31", (SWAPIN_RACE, SWAPIN_RACE_FURTHER), first=False)
-    assert not result.findings and result.stats.executions == SCENARIO.max_executions
+    assert not result.findings and not result.notes
+    # only the bound cut the search: no run hit the step limit, nothing stopped it
+    assert result.stats.cut == 0 and result.stopped is None and result.stats.pruned > 0
+    assert result.stats.executions == CLEAN_WITHIN_BOUND
 
 
 # -- discard-lockup -------------------------------------------------------------------------

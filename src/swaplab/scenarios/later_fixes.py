@@ -25,13 +25,18 @@
   that branch lets it. On two CPUs nothing locks up.
 
 In swapin-aba nothing orders the four actors: they are threads and the explorer finds the
-bad order.
-The default strategy is pct (bug depth 4, 2,000 runs, seed 0): the bad order needs B
-held back in lock_page() across three other threads' whole paths: dpor found it only with
-preemption bound 3, after 12,055 runs (110 s), and not in 12,816 unbounded runs. A run
-without a finding is therefore not exhaustive.
+bad order. They run on a machine of two CPUs with a non-preemptive kernel
+(:mod:`swaplab.explore.cpus`): A and B, two threads of one process, on CPUs 0 and 1 (so B
+can look page1 up while A holds its lock), C and kswapd on CPU 0 (each runs until it sleeps
+or yields). B's unluckiness is then what the explorer chooses: who takes the page lock
+after A, and when B's CPU runs it again. The default strategy is stateful dfs
+(``dfs-cached``): exhaustive, it finds the corruption on 2.6.30, 2.6.31 and with
+4969c1192d15 alone and is clean with 31c4a3d3a0f8 (both fixes or that one: its test covers
+4969c1192d15's); a preemption bound of 1 already finds it, and is clean with the fix.
 Abstracted: kswapd is a thread that reclaims the pages mapped at the address (see
-:func:`_kswapd`), not an LRU scan; page-cluster is 0 (no readahead).
+:func:`_kswapd`), not an LRU scan, and does not write them (``may_writepage`` off: each
+stays dirty in the swap cache on its new entry, its pte a swap pte, which is all the race
+needs; no write I/O is started); page-cluster is 0 (no readahead).
 """
 
 from __future__ import annotations
@@ -87,6 +92,8 @@ from swaplab.scenarios.kernel_common import (
 
 #: swapin-aba's swap area: two slots (and the header)
 ABA_SLOTS = 3
+#: swapin-aba's threads A, B, C, K: B on a CPU of its own, the others on CPU 0
+ABA_CPUS = (0, 1, 0, 0)
 #: discard-lockup's swap area: room for a free cluster (SWAPFILE_CLUSTER slots) and more
 DISCARD_SLOTS = 300
 #: discard-lockup's two threads on CPU 0 (the lockup needs them on one CPU)
@@ -124,13 +131,15 @@ async def _fault(w: World, task: TaskStruct, addr: int, write: bool) -> None:
 
 async def _kswapd(w: World, tasks: tuple[TaskStruct, ...], addr: int) -> None:
     """kswapd swapping out "some pages from A+B and C" (the changelog): the page mapped at
-    ``addr`` in each task's mm at the time it looks, in that order. Under the pte lock it
-    takes a reference (dropped once the page is isolated) and clears the pte's young bit
-    and PG_referenced, as its earlier passes' page_referenced() would have; then, through
-    the LRU (drained first), shrink_page_list() and putback. A task whose pte holds no
-    page then is skipped. Stands in for the LRU scans that reach those pages."""
+    ``addr`` in each task's mm at the time it looks, in that order, into the swap cache
+    and out of the pte (shrink_page_list() with ``may_writepage`` off: no pageout()).
+    Under the pte lock it takes a reference (dropped once the page is isolated) and clears
+    the pte's young bit and PG_referenced, as its earlier passes' page_referenced() would
+    have; then, through the LRU (drained first), shrink_page_list() and putback. A task
+    whose pte holds no page then is skipped. Stands in for the LRU scans that reach those pages."""
     k = w.k
-    sc = vmscan.ScanControl(GFP_KERNEL, vmscan._isolate_pages_memcg, mem_cgroup=w.memcg)
+    sc = vmscan.ScanControl(GFP_KERNEL, vmscan._isolate_pages_memcg, mem_cgroup=w.memcg,
+                            may_writepage=False)
     for task in tasks:
         mm = task.mm
         assert mm is not None
@@ -163,9 +172,9 @@ def build_swapin_aba(options: ScenarioOptions) -> Instance:
     sits past the end and its next scan wraps to the lowest free slot, as it does on a
     busy area: once C frees swap1, it is the first slot handed out again.
 
-    Threads: A write-faults the address, B read-faults it (both threads of one mm), C
-    write-faults it, K (kswapd) swaps out the page A+B then C map. Property
-    ``data-integrity``: every load finds what its mm last stored there."""
+    Threads (on :data:`ABA_CPUS`): A write-faults the address, B read-faults it (both
+    threads of one mm), C write-faults it, K (kswapd) swaps out the page A+B then C map.
+    Property ``data-integrity``: every load finds what its mm last stored there."""
     k = make_kernel(options, page_cluster=0)
     swapfile.sys_swapon(k, ABA_SLOTS)
     w = World(k, memcg_a(k))
@@ -182,12 +191,13 @@ def build_swapin_aba(options: ScenarioOptions) -> Instance:
     b.comm = "B"
     integrity = at_end("data-integrity", lambda w: not invariants.check_data_integrity(w.k),
                        lambda w: "; ".join(invariants.check_data_integrity(w.k)), BUG)
-    threads = [("A: write fault", _fault(w, a, addr, True), Current(a, 0)),
-               ("B: read fault", _fault(w, b, addr, False), Current(b, 1)),
-               ("C: write fault", _fault(w, c, addr, True), Current(c, 0)),
-               ("K: kswapd", _kswapd(w, (a, c), addr), Current(None, 1))]
+    cpu_a, cpu_b, cpu_c, cpu_k = ABA_CPUS
+    threads = [("A: write fault", _fault(w, a, addr, True), Current(a, cpu_a)),
+               ("B: read fault", _fault(w, b, addr, False), Current(b, cpu_b)),
+               ("C: write fault", _fault(w, c, addr, True), Current(c, cpu_c)),
+               ("K: kswapd", _kswapd(w, (a, c), addr), Current(None, cpu_k))]
     return new_instance(w, threads, [integrity], execution=k.execution, finish=drain,
-                        max_steps=5_000, name="swapin-aba")
+                        max_steps=5_000, name="swapin-aba", cpus=ABA_CPUS)
 
 
 async def _use_up_cluster(k: Kernel) -> None:
@@ -253,8 +263,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("swapin-aba", "threads A and B fault on a swap entry shared with their parent C: "
              "A's COW, C's reuse and reclaim hand the entry to another page while B waits "
              "for the page lock (31c4a3d3a0f8)", build_swapin_aba, kernel_options=True,
-             default_kernel="2.6.30", strategy="pct", depth=4, max_executions=2_000,
-             tags=("kernel",)),
+             default_kernel="2.6.30", strategy="dfs-cached", tags=("kernel",)),
     Scenario("discard-lockup", "reclaim's add_to_swap owns a slot and sleeps in the swap "
              "discard; a readahead covering the slot on the same CPU loops on -EEXIST "
              "(soft lockup; fixed by cbab0e4eec29)", build_discard_lockup,
