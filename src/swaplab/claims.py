@@ -9,6 +9,7 @@ simulator and are marked so.
 
 from __future__ import annotations
 
+import functools
 import textwrap
 import time
 from collections.abc import Callable
@@ -329,17 +330,25 @@ def _with_reason(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 Item = tuple[str, str, tuple[str, ...]]
 
 
-def _cached_rows(items: list[Item], jobs: int,
-                 cache: ResultCache | None) -> dict[Item, dict[str, Any]]:
+#: Hears the rows decided so far, out of those being decided: ``(done, total)``.
+RowsDone = Callable[[int, int], None]
+
+
+def _cached_rows(items: list[Item], jobs: int, cache: ResultCache | None,
+                 progress: RowsDone | None = None) -> dict[Item, dict[str, Any]]:
     """Each item's row: from ``cache`` when this code version decided it before, else
-    computed on ``jobs`` processes (and stored once decided)."""
+    computed on ``jobs`` processes (and stored once decided), told to ``progress``."""
     done: dict[Item, dict[str, Any]] = {}
     for item in items:
         row = cache.get(repr(item)) if cache is not None else None
         if row is not None:
             done[item] = {**row, "cached": True}
     todo = [item for item in items if item not in done]
-    rows = _with_reason(LocalPool(jobs).map(_row, todo)) if todo else []
+    heard = None
+    if progress is not None and todo:
+        progress(0, len(todo))
+        heard = functools.partial(_told, progress, len(todo))
+    rows = _with_reason(LocalPool(jobs).map(_row, todo, heard)) if todo else []
     for item, row in zip(todo, rows, strict=True):
         done[item] = {**row, "cached": False}
         if cache is not None and not row["verdict"].startswith(UNDECIDED_PREFIXES):
@@ -347,8 +356,13 @@ def _cached_rows(items: list[Item], jobs: int,
     return done
 
 
+def _told(progress: RowsDone, total: int, done: int) -> None:
+    progress(done, total)
+
+
 def all_claims(growth: bool = True, jobs: int = 2, fixes: tuple[str, ...] = (),
-               cache: ResultCache | None = None) -> list[dict[str, Any]]:
+               cache: ResultCache | None = None, progress: RowsDone | None = None
+               ) -> list[dict[str, Any]]:
     """Every claim: the explorer's rows, then the growth claims (simulator) or, without
     ``growth`` or without a simulator, one row saying they are not decided. The rows run
     on ``jobs`` local processes (:mod:`swaplab.explore.backend`), the long growth claims
@@ -356,13 +370,14 @@ def all_claims(growth: bool = True, jobs: int = 2, fixes: tuple[str, ...] = (),
     every exploration runs with them on top of its kernel; the growth claims compare the
     presets themselves, so they are left undecided then. With ``cache``, a row this code
     version decided before is read back (``"cached": true``) and a new decision is stored.
+    ``progress`` hears the rows decided so far (not the cached ones) out of the others.
     """
     names = _growth_names() if growth else []
     grown = [] if fixes else names
     none: tuple[str, ...] = ()
     items = [("growth", n, none) for n in grown]
     items += [("explore", c.claim, fixes) for c in CLAIMS if c.checks]
-    done = _cached_rows(items, jobs, cache)
+    done = _cached_rows(items, jobs, cache, progress)
     rows = [done[("explore", c.claim, fixes)] for c in CLAIMS if c.checks]
     rows += [done[("growth", n, none)] for n in grown]
     rows += [_undecided(n, NO_GROWTH_WITH_FIXES) for n in names if fixes]

@@ -380,18 +380,22 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 def _cmd_claims(args: argparse.Namespace) -> int:
     import json
+    from contextlib import closing
 
     from swaplab.cache import ResultCache
     from swaplab.claims import all_claims, render
     from swaplab.interrupt import EXIT_INTERRUPTED, interruptible
     from swaplab.report.html import claims_page
+    from swaplab.report.progress import ItemsProgress
 
     html_error = _html_path_error(args)
     if html_error is not None:
         return _usage(html_error)
-    with interruptible(args.budget) as stop:
+    with interruptible(args.budget) as stop, closing(ItemsProgress(
+            "claims", "rows", enabled=None if not args.json else False)) as progress:
         rows = all_claims(growth=not args.explore_only, jobs=args.jobs, fixes=args.fixes,
-                          cache=ResultCache("claims", read=not args.no_cache))
+                          cache=ResultCache("claims", read=not args.no_cache),
+                          progress=progress)
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
