@@ -52,9 +52,8 @@ class Check:
             cmd += f" --fixes {','.join(self.fixes)}"
         if self.page_cluster is not None:
             cmd += f" --page-cluster {self.page_cluster}"
-        if self.extra:
-            cmd += f"  (property {self.extra}: checked by `swaplab claims` only)"
-        return cmd
+        # one property, in one process: the same exploration as the claim's, run alone
+        return f"{cmd} --property {self.extra or self.family} --jobs 1"
 
 
 @dataclass(slots=True)

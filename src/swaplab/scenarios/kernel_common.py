@@ -44,8 +44,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from swaplab.explore import run_to_completion
+from swaplab.explore.cpus import SOFT_LOCKUP
 from swaplab.explore.model import BUG, NOTE, Instance, Property, always, at_end
 from swaplab.explore.ops import Lock
+from swaplab.explore.runner import DEADLOCK, EXCEPTION, LIVELOCK
 from swaplab.kernel import cgroup, fork, invariants, memory, mmap, swap, swapfile, vmscan
 from swaplab.kernel.config import ConfigError, make_config
 from swaplab.kernel.gfp import GFP_KERNEL
@@ -492,10 +494,30 @@ def _with_claim(model: Callable[[], Instance], name: str) -> Instance:
     return instance
 
 
+#: The explorer's own checks: no model's property; a run reports them whatever it checks.
+EXPLORER_CHECKS = (DEADLOCK, LIVELOCK, SOFT_LOCKUP, EXCEPTION)
+
+
+def property_names(model: Callable[[], Instance]) -> list[str]:
+    """What :func:`checking` can select for ``model``: its own properties, the claim
+    properties (on a kernel scenario's :class:`World`) and the explorer's own checks."""
+    instance = model()
+    instance.execution.close()
+    names = [p.name for p in instance.properties]
+    if isinstance(instance.state, World):
+        names += [name for name in CLAIM_PROPERTIES if name not in names]
+    return [*names, *(name for name in EXPLORER_CHECKS if name not in names)]
+
+
 def checking(model: Callable[[], Instance], name: str) -> Callable[[], Instance]:
-    """``model`` checking only the property ``name``: a family (:data:`FAMILIES`,
-    "invariants") or a claim property (:data:`CLAIM_PROPERTIES`, checked whenever the swap
-    state is settled)."""
+    """``model`` checking only the property ``name`` (`swaplab check --property`, each
+    check of `swaplab claims`): one of its own (a family: :data:`FAMILIES`,
+    "invariants"), a claim property (:data:`CLAIM_PROPERTIES`, checked whenever the swap
+    state is settled) or one of the explorer's own checks, which stay on whatever is
+    selected (selecting one leaves none of the model's). ValueError for another name."""
+    names = property_names(model)
+    if name not in names:
+        raise ValueError(f"unknown property {name!r} (one of: {', '.join(names)})")
     if name in CLAIM_PROPERTIES:
         return functools.partial(_with_claim, model, name)
     return only(model, name)
