@@ -291,9 +291,10 @@ def _used_slots(k: Kernel) -> list[int]:
 
 def accounting_problems(k: Kernel) -> list[str]:
     out = invariants.check_res(k) + invariants.check_memsw(k)
+    users = invariants.swap_users(k)
     for mem in invariants.all_memcgs(k):
         records = [e for (t, o), css in k.swap_cgroup.items() if css == mem.css_id
-                   for e in [swapfile.swp_entry(t, o)] if not _swap_users(k).get(e, 0)]
+                   for e in [swapfile.swp_entry(t, o)] if not users.get(e, 0)]
         if records:
             n = len(records)
             slots = ", ".join(f"{e:#x}" for e in records)
@@ -306,14 +307,10 @@ def _path(mem: MemCgroup) -> str:
     return mem.cgroup.path or "/"
 
 
-def _swap_users(k: Kernel) -> dict[int, int]:
-    return invariants._swap_users(k)
-
-
 def _unreferenced_slots(k: Kernel) -> list[int]:
     """Used slots that no pte/shmem references and whose swap-cache page (if any) is
     not mapped either (a mapped swap-cache page's slot is in use by its mapper)."""
-    users = _swap_users(k)
+    users = invariants.swap_users(k)
     out = []
     for entry in _used_slots(k):
         page = k.swapper_space.page_tree.get(entry)
@@ -337,7 +334,7 @@ def slot_leaks(k: Kernel) -> list[str]:
 
 def refcnt_problems(k: Kernel) -> list[str]:
     out = invariants.check_mem_cgroup_refcnt(k)
-    users = _swap_users(k)
+    users = invariants.swap_users(k)
     for mem in invariants.all_memcgs(k):
         held = [(t, o) for (t, o), css in k.swap_cgroup.items()
                 if css == mem.css_id and not users.get(swapfile.swp_entry(t, o), 0)]
@@ -432,7 +429,7 @@ def _has_cache_mismatches(w: World) -> list[str]:
     """2/5's promise: swap_map == SWAP_HAS_CACHE exactly when only the swap cache holds
     the slot (a page for it in swapper_space, no pte/shmem reference)."""
     k = w.k
-    users = _swap_users(k)
+    users = invariants.swap_users(k)
     out = []
     for si in k.swap_info:
         for off in range(1, len(si.swap_map)):
