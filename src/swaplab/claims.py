@@ -9,6 +9,7 @@ simulator and are marked so.
 
 from __future__ import annotations
 
+import functools
 import textwrap
 import time
 from collections.abc import Callable
@@ -67,9 +68,8 @@ class Check:
             cmd += f" --strategy {self.strategy}"
         if self.bound is not None:
             cmd += f" --preemption-bound {self.bound}"
-        if self.extra:
-            cmd += f"  (property {self.extra}: checked by `swaplab claims` only)"
-        return cmd
+        # one property, in one process: the same exploration as the claim's, run alone
+        return f"{cmd} --property {self.extra or self.family} --jobs 1"
 
 
 @dataclass(slots=True)
@@ -418,26 +418,35 @@ def _assemble(item: Item, done: dict[Unit, tuple[Any, float] | None]) -> dict[st
     return _growth_row(name, dict(zip(labels, values, strict=True)), seconds)
 
 
-def _decided(items: list[Item], jobs: int) -> list[dict[str, Any]]:
+def _decided(items: list[Item], jobs: int,
+             progress: UnitsDone | None = None) -> list[dict[str, Any]]:
     """The rows of ``items``, their units (each distinct check or simulation once) run on
-    ``jobs`` local processes, the longest first."""
+    ``jobs`` local processes, the longest first, each one told to ``progress``."""
     units = _by_cost([unit for item in items for unit in _units(item)])
-    results = LocalPool(jobs).map(_unit, units)
+    heard = None
+    if progress is not None:
+        progress(0, len(units))
+        heard = functools.partial(_told, progress, len(units))
+    results = LocalPool(jobs).map(_unit, units, heard)
     done = dict(zip(units, results, strict=True))
     return _with_reason([_assemble(item, done) for item in items])
 
 
-def _cached_rows(items: list[Item], jobs: int,
-                 cache: ResultCache | None) -> dict[Item, dict[str, Any]]:
+#: Hears the units (checks and simulations) done so far, out of all: ``(done, total)``.
+UnitsDone = Callable[[int, int], None]
+
+
+def _cached_rows(items: list[Item], jobs: int, cache: ResultCache | None,
+                 progress: UnitsDone | None = None) -> dict[Item, dict[str, Any]]:
     """Each item's row: from ``cache`` when this code version decided it before, else
-    computed on ``jobs`` processes (and stored once decided)."""
+    computed on ``jobs`` processes (and stored once decided), told to ``progress``."""
     done: dict[Item, dict[str, Any]] = {}
     for item in items:
         row = cache.get(repr(item)) if cache is not None else None
         if row is not None:
             done[item] = {**row, "cached": True}
     todo = [item for item in items if item not in done]
-    rows = _decided(todo, jobs) if todo else []
+    rows = _decided(todo, jobs, progress) if todo else []
     for item, row in zip(todo, rows, strict=True):
         done[item] = {**row, "cached": False}
         if cache is not None and not row["verdict"].startswith(UNDECIDED_PREFIXES):
@@ -445,8 +454,13 @@ def _cached_rows(items: list[Item], jobs: int,
     return done
 
 
+def _told(progress: UnitsDone, total: int, done: int) -> None:
+    progress(done, total)
+
+
 def all_claims(growth: bool = True, jobs: int = 2, fixes: tuple[str, ...] = (),
-               cache: ResultCache | None = None) -> list[dict[str, Any]]:
+               cache: ResultCache | None = None, progress: UnitsDone | None = None
+               ) -> list[dict[str, Any]]:
     """Every claim: the explorer's rows, then the growth claims (simulator) or, without
     ``growth`` or without a simulator, one row saying they are not decided. The rows'
     checks and simulations run on ``jobs`` local processes (:mod:`swaplab.explore.backend`),
@@ -454,14 +468,15 @@ def all_claims(growth: bool = True, jobs: int = 2, fixes: tuple[str, ...] = (),
     With later ``fixes`` every exploration runs with them on top of its kernel; the growth
     claims compare the presets themselves, so they are left undecided then. With
     ``cache``, a row this code version decided before is read back (``"cached": true``)
-    and a new decision is stored.
+    and a new decision is stored. ``progress`` hears the checks and simulations done so
+    far out of those the rows not read back need.
     """
     names = _growth_names() if growth else []
     grown = [] if fixes else names
     none: tuple[str, ...] = ()
     items = [("growth", n, none) for n in grown]
     items += [("explore", c.claim, fixes) for c in CLAIMS if c.checks]
-    done = _cached_rows(items, jobs, cache)
+    done = _cached_rows(items, jobs, cache, progress)
     rows = [done[("explore", c.claim, fixes)] for c in CLAIMS if c.checks]
     rows += [done[("growth", n, none)] for n in grown]
     rows += [_undecided(n, NO_GROWTH_WITH_FIXES) for n in names if fixes]

@@ -108,6 +108,9 @@ def _add_explore_commands(sub: Any) -> None:
     check.add_argument("--policy", choices=["fair", "unfair"], default="fair",
                        help="schedules: fair (default: every thread on its own CPU, a "
                        "busy-wait runs after the others) or unfair (any enabled thread)")
+    check.add_argument("--property", metavar="NAME",
+                       help="check only this property (a bad name lists them); the "
+                       "explorer's own checks (deadlock, soft-lockup, ...) stay on")
     check.add_argument("--strict", action="store_true",
                        help="notes (no defect, reported apart) count as findings")
     check.add_argument("--no-shrink", action="store_true", help="report findings unshrunk")
@@ -243,7 +246,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from swaplab.report.html import check_page
     from swaplab.report.table import render_tables
     from swaplab.scenarios import ScenarioOptions, UnknownScenario, format_spec, get_scenario
-    from swaplab.scenarios.kernel_common import broken_families
+    from swaplab.scenarios.kernel_common import broken_families, checking
 
     try:
         scenario = get_scenario(args.scenario)
@@ -268,6 +271,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     model = scenario.model(sopts)
     try:
         model().execution.close()  # a setup that rejects its options is a usage error
+        if args.property is not None:
+            model = checking(model, args.property)
     except (ValueError, KeyError) as err:
         return _usage(f"{args.scenario}: {err}")
     options = Options(
@@ -413,18 +418,22 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 def _cmd_claims(args: argparse.Namespace) -> int:
     import json
+    from contextlib import closing
 
     from swaplab.cache import ResultCache
     from swaplab.claims import all_claims, render
     from swaplab.interrupt import EXIT_INTERRUPTED, interruptible
     from swaplab.report.html import claims_page
+    from swaplab.report.progress import ItemsProgress
 
     html_error = _html_path_error(args)
     if html_error is not None:
         return _usage(html_error)
-    with interruptible(args.budget) as stop:
+    with interruptible(args.budget) as stop, closing(ItemsProgress(
+            "claims", "rows", enabled=None if not args.json else False)) as progress:
         rows = all_claims(growth=not args.explore_only, jobs=args.jobs, fixes=args.fixes,
-                          cache=ResultCache("claims", read=not args.no_cache))
+                          cache=ResultCache("claims", read=not args.no_cache),
+                          progress=progress)
     if args.json:
         print(json.dumps(rows, indent=2))
     else:

@@ -3,7 +3,11 @@ verdicts the model gives today (a change is a result to look at, not noise)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import shlex
+from typing import Any
 
 import pytest
 
@@ -27,9 +31,17 @@ EXPECTED = [
 ]
 
 
-def test_claims_json_rows(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["claims", "--json", "--explore-only"]) == 0
-    rows = json.loads(capsys.readouterr().out)
+@pytest.fixture(scope="module")
+def rows() -> list[dict[str, Any]]:
+    """`swaplab claims --json --explore-only`'s rows (decided once for this module)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["claims", "--json", "--explore-only"]) == 0
+    decided: list[dict[str, Any]] = json.loads(out.getvalue())
+    return decided
+
+
+def test_claims_json_rows(rows: list[dict[str, Any]]) -> None:
     assert len(rows) == len(EXPECTED) + 1
     for row in rows:
         assert set(row) >= {"claim", "verdict", "command", "evidence"}
@@ -51,7 +63,8 @@ def test_claims_fixes_go_on_top_of_every_check() -> None:
     check = CLAIMS[0].checks[0]
     fixed = with_fixes(check, ("4969c1192d15",))
     assert fixed.options().fixes == ("4969c1192d15",)
-    assert fixed.command() == f"{check.command()} --fixes 4969c1192d15"
+    assert fixed.command() == check.command().replace(" --property",
+                                                      " --fixes 4969c1192d15 --property")
     assert with_fixes(check, ()) is check
 
 
@@ -96,3 +109,43 @@ def test_claims_run_each_distinct_check_and_simulation_once_the_longest_first() 
     assert [unit[1] for unit in ordered[:len(sims)]] == sims  # the simulations first
     assert [s.cost for s in sims] == sorted((s.cost for s in sims), reverse=True)
     assert sims[0].workload == "move-and-rmdir" and sims[0].cpus == 2
+
+
+def test_each_checks_command_alone_gives_its_evidence(
+        rows: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]) -> None:
+    """Every check a row lists names a `swaplab check` command that, run by itself, finds
+    or clears the same property in as many executions. (Run here with --json to read it,
+    and --no-shrink: shrinking a finding changes the schedule shown, not the search.)"""
+    alone: dict[str, dict[str, Any]] = {}
+    for row in rows[:-1]:
+        for check in row["evidence"]["checks"]:
+            command = check["command"]
+            if command not in alone:
+                argv = shlex.split(command)
+                assert argv[:2] == ["swaplab", "check"] and "--property" in argv
+                main([*argv[1:], "--json", "--no-shrink"])
+                alone[command] = json.loads(capsys.readouterr().out)
+            out = alone[command]
+            hits = [f for f in [*out["findings"], *out["notes"]]
+                    if f["property"] == check["property"]]
+            complete = out["statistics"]["complete"]
+            result = "found" if hits else ("clean" if complete else "incomplete")
+            assert (result, out["statistics"]["executions"]) == (
+                check["result"], check["executions"]), command
+    assert len(alone) >= 20
+
+
+def test_claims_tell_the_checks_they_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    from swaplab import claims
+    from swaplab.cache import ResultCache
+
+    cheap = [c for c in claims.CLAIMS if "page-cluster" in c.claim]
+    monkeypatch.setattr(claims, "CLAIMS", (*cheap, claims.CLAIMS[0]))
+    cache = ResultCache("claims-progress")
+    cache.put(repr(("explore", claims.CLAIMS[1].claim, ())), {"claim": "x", "verdict": "holds"})
+    heard: list[tuple[int, int]] = []
+    rows = claims.all_claims(growth=False, jobs=1, cache=cache,
+                             progress=lambda done, total: heard.append((done, total)))
+    n = len(cheap[0].checks)  # the cached row's checks are not counted
+    assert n >= 1 and heard == [(i, n) for i in range(n + 1)]
+    assert [r.get("cached") for r in rows[:2]] == [False, True]

@@ -112,6 +112,8 @@ def test_an_unfair_schedule_names_its_policy_and_replays(
     ["check", "type1", "--patches", "7"],
     ["check", "type1", "--kernel", "2.6.31", "--patches", "1"],
     ["check", "type1", "--policy", "random"],
+    ["check", "type1", "--property", "nope"],
+    ["check", "tiny-lost-update", "--property", "cache-only-counter"],
     ["replay", "tiny-abba:0.0.7"],
     ["replay", "garbage"],
     ["replay", "nope:0.1"],
@@ -121,6 +123,23 @@ def test_usage_errors_exit_2_with_one_line(capsys: pytest.CaptureFixture[str],
     code, out, err = run(capsys, *argv)
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_bad_property_name_lists_the_valid_ones(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "check", "type1", "--property", "nope")
+    assert code == 2 and out == "" and len(err.splitlines()) == 1
+    for name in ("memcg-accounting", "swap-slot-leak", "invariants", "has-cache-has-page",
+                 "cache-only-counter", "soft-lockup", "deadlock"):
+        assert name in err
+
+
+def test_property_checks_that_property_alone(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "check", "tiny-lost-update", "--property", "no-lost-update",
+                       "--json")
+    assert code == 1 and [f["property"] for f in json.loads(out)["findings"]] == [
+        "no-lost-update"]
+    code, out, _ = run(capsys, "check", "tiny-lost-update", "--property", "deadlock", "--json")
+    assert code == 0 and json.loads(out)["result"] == "clean"
 
 
 def test_replay_of_a_clean_schedule_exits_0(capsys: pytest.CaptureFixture[str]) -> None:

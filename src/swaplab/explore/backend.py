@@ -46,9 +46,15 @@ POLL_S = 0.1
 CANCEL_S = 10.0
 
 
+#: A progress callback: the number of items finished so far (called as batches finish).
+Done = Callable[[int], None]
+
+
 class Backend(Protocol):
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
-        """``[fn(item) for item in items]``, computed where the backend runs."""
+    def map(self, fn: Callable[[T], R], items: Sequence[T], done: Done | None = None
+            ) -> list[R]:
+        """``[fn(item) for item in items]``, computed where the backend runs; ``done``
+        hears how many items have finished, as they do."""
 
 
 def default_jobs() -> int:
@@ -58,8 +64,14 @@ def default_jobs() -> int:
 class InProcess:
     """Every item in this process, in order."""
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
-        return [fn(item) for item in items]
+    def map(self, fn: Callable[[T], R], items: Sequence[T], done: Done | None = None
+            ) -> list[R]:
+        results = []
+        for item in items:
+            results.append(fn(item))
+            if done is not None:
+                done(len(results))
+        return results
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,13 +81,21 @@ class LocalPool:
 
     jobs: int
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    def map(self, fn: Callable[[T], R], items: Sequence[T], done: Done | None = None
+            ) -> list[R]:
         if self.jobs <= 1 or len(items) <= 1:
-            return InProcess().map(fn, items)
+            return InProcess().map(fn, items, done)
         jobs = min(self.jobs, len(items))
         batches = _batches(fn, items, BATCHES_PER_WORKER * jobs)
+        results: list[list[Any]] = [[] for _ in batches]
+        finished = 0
         with worker_pool(jobs, fn.__module__) as pool:
-            return _unbatch(pool.map(_apply, batches, chunksize=1), len(items))
+            for index, batch in pool.imap_unordered(_apply_at, enumerate(batches)):
+                results[index] = batch
+                finished += len(batch)
+                if done is not None:
+                    done(finished)
+        return _unbatch(results, len(items))
 
 
 @contextmanager
@@ -119,7 +139,8 @@ class RayCluster:
     address: str | None = None
     jobs: int | None = None
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    def map(self, fn: Callable[[T], R], items: Sequence[T], done: Done | None = None
+            ) -> list[R]:
         import ray as ray_module
 
         ray: Any = ray_module
@@ -132,7 +153,10 @@ class RayCluster:
         workers = self.jobs or int(ray.cluster_resources().get("CPU", 1))
         batches = _batches(fn, items, BATCHES_PER_WORKER * workers)
         refs = [remote.remote(batch) for batch in batches]
-        return _unbatch(_ray_results(ray, refs, batches), len(items))
+        results = _unbatch(_ray_results(ray, refs, batches), len(items))
+        if done is not None:
+            done(len(results))  # heard once, when every task is back
+        return results
 
 
 def _apply_on_ray(batch: Batch) -> list[Any]:
@@ -183,6 +207,12 @@ def _apply(batch: Batch) -> list[Any]:
     """A worker's call: ``fn`` over one batch."""
     fn, items = batch
     return [fn(item) for item in items]
+
+
+def _apply_at(indexed: tuple[int, Batch]) -> tuple[int, list[Any]]:
+    """A worker's call: ``fn`` over one batch, with the batch's index."""
+    index, batch = indexed
+    return index, _apply(batch)
 
 
 def _batches(fn: Callable[[Any], Any], items: Sequence[Any], count: int) -> list[Batch]:

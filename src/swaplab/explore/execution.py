@@ -14,6 +14,7 @@ all of them. Drivers never change ``threads`` themselves: finished threads are f
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -255,11 +256,11 @@ def _run_to_completion(execution: Execution, choose: Callable[[Op], int],
     running: Thread | None = None
     live: list[int] = []  # ids of the threads not known to be done, ascending
     seen = 0  # threads[:seen] are accounted for in live
+    goes_on, first = SEQUENTIAL.goes_on, SEQUENTIAL.first
     while True:
-        if running is None or not SEQUENTIAL.goes_on(running):
+        if running is None or not goes_on(running):
             live, seen = _live_ids(threads, live, seen)
-            running = SEQUENTIAL.next(running, [threads[tid] for tid in live
-                                                if threads[tid].enabled()])
+            running = _first_enabled(threads, live, first(running))
             if running is None:
                 if any(not t.done for t in threads):
                     raise Deadlock(
@@ -285,3 +286,16 @@ def _live_ids(threads: list[Thread], live: list[int], seen: int) -> tuple[list[i
     live = [tid for tid in live if not threads[tid].done]
     live.extend(tid for tid in range(seen, len(threads)) if not threads[tid].done)
     return live, len(threads)
+
+
+def _first_enabled(threads: list[Thread], live: list[int], start: int) -> Thread | None:
+    """The first enabled thread of ``live`` from id ``start`` on, wrapping round (what
+    :meth:`~swaplab.explore.nonpreemptive.NonPreemptive.next` picks, found without
+    looking at the threads before it)."""
+    begin = bisect_left(live, start)
+    count = len(live)
+    for i in range(count):
+        thread = threads[live[(begin + i) % count]]
+        if thread.enabled():
+            return thread
+    return None

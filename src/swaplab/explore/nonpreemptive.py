@@ -54,23 +54,24 @@ class NonPreemptive:
         return pending is not None and pending.enabled() and not (
             self.at_yield and pending.kind in YIELDS)
 
-    def yielded(self, thread: Thread) -> bool:
-        """Whether ``thread`` gave way at a YIELD or a SPIN (then the others go first)."""
-        pending = thread.pending
-        return self.at_yield and pending is not None and pending.kind in YIELDS
+    def first(self, last: Thread | None) -> int:
+        """When ``last`` does not go on: the id the next thread is looked for from, in id
+        order and wrapping round; after ``last`` when it gave way at a YIELD or a SPIN
+        (round robin), else 0 (the lowest id)."""
+        if last is None or not self.at_yield:
+            return 0
+        pending = last.pending
+        return last.tid + 1 if pending is not None and pending.kind in YIELDS else 0
 
     def next(self, last: Thread | None, schedulable: Sequence[Thread]) -> Thread | None:
         """Who runs now among ``schedulable`` (the threads allowed to run, in id order),
         ``last`` being the thread that ran last; None when there is nobody."""
         if not schedulable:
             return None
-        if last is None:
-            return schedulable[0]
-        if self.goes_on(last) and any(t is last for t in schedulable):
+        if last is not None and self.goes_on(last) and any(t is last for t in schedulable):
             return last
-        if self.yielded(last):
-            return next((t for t in schedulable if t.tid > last.tid), schedulable[0])
-        return schedulable[0]
+        start = self.first(last)
+        return next((t for t in schedulable if t.tid >= start), schedulable[0])
 
 
 #: run_to_completion's: the running thread gives way at a YIELD or a SPIN.

@@ -455,7 +455,7 @@ def check_swap_slots(k: Kernel) -> list[str]:
     sticky (the kernel stops counting), so there only ``>=`` is required. References to
     a slot no area holds, or to a free slot, are violations."""
     out: list[str] = []
-    users = _swap_users(k)
+    users = swap_users(k)
     cached = k.swapper_space.page_tree
     bad, vmax = swap_map_bad(k), swap_map_max(k)
     for entry, n in users.items():
@@ -552,7 +552,7 @@ def check_swap_record_referenced(k: Kernel) -> list[str]:
 def unreferenced_swap_records(k: Kernel) -> list[str]:
     """Report: swap_cgroup records no pte/shmem reference backs (the [30] Type-1 state;
     a violation of check_swap_record_referenced under memcg_swap_refcount)."""
-    users = _swap_users(k)
+    users = swap_users(k)
     out = []
     for (type, offset), css_id in k.swap_cgroup.items():
         entry = swp_entry(type, offset)
@@ -754,7 +754,7 @@ def check_all(k: Kernel, names: list[str] | None = None) -> list[str]:
 # Report: orphan swap-cache pages
 
 
-def _swap_users(k: Kernel) -> dict[int, int]:
+def swap_users(k: Kernel) -> dict[int, int]:
     """Pte and shmem references per swap entry value."""
     return _once(k, _count_swap_users)
 
@@ -784,7 +784,7 @@ def orphan_swap_cache_pages(k: Kernel) -> list[Page]:
     reference to their swap entry, not charged (!PCG_USED). The kernel allows them (only
     global reclaim, swapoff or [31] slot reuse frees them); their number is the leak the
     series is about."""
-    users = _swap_users(k)
+    users = swap_users(k)
     out = []
     for page in k.swapper_space.page_tree.values():
         if (PageSwapCache(page) and not page_mapped(page)

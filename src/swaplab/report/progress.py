@@ -1,4 +1,5 @@
-"""A rich progress display for long explorations, shown only on a terminal after a while."""
+"""Rich progress displays on stderr, shown only on a terminal and gone when the work is:
+a long exploration's runs (after a while), a count of items (`swaplab claims`' rows)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,48 @@ from swaplab.explore.search import Search
 
 #: Seconds a search runs before a progress line appears.
 DELAY = 1.0
+
+
+def _bar(label: str, total: int | None, console: Any = None) -> tuple[Any, Any]:
+    """A started transient rich bar (label, bar, a line of counts, elapsed time) on
+    ``console`` (None: stderr), and its task."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                        TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
+                        console=console if console is not None else Console(stderr=True),
+                        transient=True)
+    progress.start()
+    return progress, progress.add_task(label, total=total, info="")
+
+
+class ItemsProgress:
+    """A callback ``(done, total)``: items finished out of all (`swaplab claims`' rows),
+    drawn at each call, on a terminal only (``enabled`` None: when stderr is one) or on
+    ``console``; :meth:`close` takes the bar away."""
+
+    def __init__(self, label: str, unit: str, enabled: bool | None = None,
+                 console: Any = None) -> None:
+        self.label = label
+        self.unit = unit
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.console = console
+        self.progress: Any = None
+        self.task: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self.progress is None:
+            self.progress, self.task = _bar(self.label, total, self.console)
+        self.progress.update(self.task, completed=done, total=total,
+                             info=f"{done}/{total} {self.unit}", refresh=True)
+
+    def close(self) -> None:
+        """Take the bar away (``contextlib.closing`` calls it)."""
+        if self.progress is not None:
+            self.progress.stop()
 
 
 class ExploreProgress:
@@ -30,14 +73,7 @@ class ExploreProgress:
         if self.progress is None:
             if time.perf_counter() - self.started < DELAY:
                 return
-            from rich.console import Console
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                     TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
-                                     console=Console(stderr=True), transient=True)
-            self.progress.start()
-            self.task = self.progress.add_task(self.label, total=self.total, info="")
+            self.progress, self.task = _bar(self.label, self.total)
         stats = search.stats
         self.progress.update(self.task, completed=stats.executions,
                              info=f"{stats.executions} runs, {stats.steps} steps, "

@@ -91,7 +91,7 @@ def _decoded(k: Kernel, value: int) -> str:
 
 def swap_map_table(k: Kernel) -> Table:
     """mm/swapfile.c's swap_map: each slot in use, or cached, or recorded for a memcg."""
-    users = invariants._swap_users(k)
+    users = invariants.swap_users(k)
     cache = k.swapper_space.page_tree
     rows = []
     for si in k.swap_info:

@@ -44,8 +44,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from swaplab.explore import run_to_completion
+from swaplab.explore.cpus import SOFT_LOCKUP
 from swaplab.explore.model import BUG, NOTE, Instance, Property, always, at_end
 from swaplab.explore.ops import Lock
+from swaplab.explore.runner import DEADLOCK, EXCEPTION, LIVELOCK
 from swaplab.kernel import cgroup, fork, invariants, memory, mmap, swap, swapfile, vmscan
 from swaplab.kernel.config import ConfigError, make_config
 from swaplab.kernel.gfp import GFP_KERNEL
@@ -289,9 +291,10 @@ def _used_slots(k: Kernel) -> list[int]:
 
 def accounting_problems(k: Kernel) -> list[str]:
     out = invariants.check_res(k) + invariants.check_memsw(k)
+    users = invariants.swap_users(k)
     for mem in invariants.all_memcgs(k):
         records = [e for (t, o), css in k.swap_cgroup.items() if css == mem.css_id
-                   for e in [swapfile.swp_entry(t, o)] if not _swap_users(k).get(e, 0)]
+                   for e in [swapfile.swp_entry(t, o)] if not users.get(e, 0)]
         if records:
             n = len(records)
             slots = ", ".join(f"{e:#x}" for e in records)
@@ -304,14 +307,10 @@ def _path(mem: MemCgroup) -> str:
     return mem.cgroup.path or "/"
 
 
-def _swap_users(k: Kernel) -> dict[int, int]:
-    return invariants._swap_users(k)
-
-
 def _unreferenced_slots(k: Kernel) -> list[int]:
     """Used slots that no pte/shmem references and whose swap-cache page (if any) is
     not mapped either (a mapped swap-cache page's slot is in use by its mapper)."""
-    users = _swap_users(k)
+    users = invariants.swap_users(k)
     out = []
     for entry in _used_slots(k):
         page = k.swapper_space.page_tree.get(entry)
@@ -335,7 +334,7 @@ def slot_leaks(k: Kernel) -> list[str]:
 
 def refcnt_problems(k: Kernel) -> list[str]:
     out = invariants.check_mem_cgroup_refcnt(k)
-    users = _swap_users(k)
+    users = invariants.swap_users(k)
     for mem in invariants.all_memcgs(k):
         held = [(t, o) for (t, o), css in k.swap_cgroup.items()
                 if css == mem.css_id and not users.get(swapfile.swp_entry(t, o), 0)]
@@ -430,7 +429,7 @@ def _has_cache_mismatches(w: World) -> list[str]:
     """2/5's promise: swap_map == SWAP_HAS_CACHE exactly when only the swap cache holds
     the slot (a page for it in swapper_space, no pte/shmem reference)."""
     k = w.k
-    users = _swap_users(k)
+    users = invariants.swap_users(k)
     out = []
     for si in k.swap_info:
         for off in range(1, len(si.swap_map)):
@@ -492,10 +491,30 @@ def _with_claim(model: Callable[[], Instance], name: str) -> Instance:
     return instance
 
 
+#: The explorer's own checks: no model's property; a run reports them whatever it checks.
+EXPLORER_CHECKS = (DEADLOCK, LIVELOCK, SOFT_LOCKUP, EXCEPTION)
+
+
+def property_names(model: Callable[[], Instance]) -> list[str]:
+    """What :func:`checking` can select for ``model``: its own properties, the claim
+    properties (on a kernel scenario's :class:`World`) and the explorer's own checks."""
+    instance = model()
+    instance.execution.close()
+    names = [p.name for p in instance.properties]
+    if isinstance(instance.state, World):
+        names += [name for name in CLAIM_PROPERTIES if name not in names]
+    return [*names, *(name for name in EXPLORER_CHECKS if name not in names)]
+
+
 def checking(model: Callable[[], Instance], name: str) -> Callable[[], Instance]:
-    """``model`` checking only the property ``name``: a family (:data:`FAMILIES`,
-    "invariants") or a claim property (:data:`CLAIM_PROPERTIES`, checked whenever the swap
-    state is settled)."""
+    """``model`` checking only the property ``name`` (`swaplab check --property`, each
+    check of `swaplab claims`): one of its own (a family: :data:`FAMILIES`,
+    "invariants"), a claim property (:data:`CLAIM_PROPERTIES`, checked whenever the swap
+    state is settled) or one of the explorer's own checks, which stay on whatever is
+    selected (selecting one leaves none of the model's). ValueError for another name."""
+    names = property_names(model)
+    if name not in names:
+        raise ValueError(f"unknown property {name!r} (one of: {', '.join(names)})")
     if name in CLAIM_PROPERTIES:
         return functools.partial(_with_claim, model, name)
     return only(model, name)
