@@ -12,8 +12,8 @@ DESCRIPTION = """\
 An executable model of the Linux 2.6.30 and 2.6.31 swap subsystem and memory controller
 (cgroup v1, memsw), for the 2009 series "memcg: fix swap account": run its cgroup files and
 tasks (sh), explore the interleavings of its kernel paths for races (scenarios, check,
-replay), decide the cover letter's claims (claims), and run workloads in virtual time
-(simulate)."""
+replay), search generated small states for races nobody wrote down (hunt), decide the cover
+letter's claims (claims), and run workloads in virtual time (simulate)."""
 
 EPILOG = "Start with `swaplab claims`, or `swaplab check type1 --kernel 2.6.30`."
 
