@@ -33,7 +33,8 @@ a call the kernel refuses raises OSError in a run, an outcome, not a bug):
   -> add_to_swap() -> try_to_unmap() -> pageout(); its write completion is a thread of its
   own, so the page is under writeback while the other operation runs; add_to_swap() of a
   resident page takes the next free slot, the slot reuse of mm/swapfile.c:
-  scan_swap_map()), ``swapoff`` (mm/swapfile.c: sys_swapoff() -> try_to_unuse()),
+  scan_swap_map()), ``swapoff`` (mm/swapfile.c: sys_swapoff() -> try_to_unuse(); only
+  in a state that asks for it, see :attr:`State.swapoff`),
   ``reclaim_cache_only`` (where the kernel has it: 2.6.31's __try_to_reclaim_swap() on
   cache-only slots, RFC 5/5's GC work; :meth:`System.reclaim_cache_only`).
 """
