@@ -67,3 +67,20 @@ def test_type1_pair_found_on_2630_clean_on_2631(kernel: str) -> None:
         assert "memcg-accounting" in found
     else:
         assert r.clean and not found
+
+
+@pytest.mark.parametrize("kernel", ["2.6.30", "2.6.31"])
+def test_type2_pair_found_on_2630_clean_on_2631(kernel: str) -> None:
+    """Task 1 exits while kswapd reclaims its page (add_to_swap, pageout): the page enters
+    the swap cache after its uncharge, the cover letter's Type-2 on 2.6.30."""
+    case = next(c for c in cases(kernel) if c.key() == "s02-resident|exit 1|kswapd A:0")
+    assert case.objects == ("page A:0",)
+    s, ops = build(case, kernel)
+    r = s.race(ops, first=kernel == "2.6.30")
+    print(r)
+    if kernel == "2.6.30":
+        assert "swap-slot-leak" in {f.property for f in r.findings}
+        functions = {e.function for e in r.findings[0].trace}
+        assert {"page_remove_rmap()", "add_to_swap_cache()"} <= functions
+    else:
+        assert r.clean

@@ -37,3 +37,13 @@ def test_objects_follow_the_pages() -> None:
     assert "reclaim_cache_only" in by_name
     assert "reclaim_cache_only" not in {op.name for op in ops(build_state("s05-swapcache",
                                                                           "2.6.30"))}
+
+
+def test_swapoff_is_an_operation_where_a_state_asks_for_it() -> None:
+    st = build_state("s07-moved", "2.6.31")
+    assert "swapoff" not in {op.name for op in ops(st)}
+    st.swapoff = True
+    swapoff = next(op for op in ops(st) if op.name == "swapoff")
+    assert swapoff.objects == ("slot 1",)
+    swapoff.run()
+    assert st.s.check_invariants() == []

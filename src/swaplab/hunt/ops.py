@@ -27,13 +27,14 @@ a call the kernel refuses raises OSError in a run, an outcome, not a bug):
   cgroup_attach_task());
 * per memcg: ``force_empty`` (mm/memcontrol.c: mem_cgroup_force_empty()), ``rmdir``
   (kernel/cgroup.c: cgroup_rmdir() -> mem_cgroup_pre_destroy()), ``limit``
-  (mem_cgroup_resize_limit() to a page below usage), ``reclaim`` (mm/vmscan.c:
-  try_to_free_mem_cgroup_pages(), the limit reclaim a charge runs);
+  (mem_cgroup_resize_limit() to the usage of a group near its limit), ``reclaim``
+  (mm/vmscan.c: try_to_free_mem_cgroup_pages(), the limit reclaim a charge runs);
 * kernel actors: ``kswapd`` over one page (:meth:`System.shrink_pages`: shrink_page_list()
   -> add_to_swap() -> try_to_unmap() -> pageout(); its write completion is a thread of its
   own, so the page is under writeback while the other operation runs; add_to_swap() of a
   resident page takes the next free slot, the slot reuse of mm/swapfile.c:
-  scan_swap_map()), ``swapoff`` (mm/swapfile.c: sys_swapoff() -> try_to_unuse()),
+  scan_swap_map()), ``swapoff`` (mm/swapfile.c: sys_swapoff() -> try_to_unuse(); only
+  in a state that asks for it, see :attr:`State.swapoff`),
   ``reclaim_cache_only`` (where the kernel has it: 2.6.31's __try_to_reclaim_swap() on
   cache-only slots, RFC 5/5's GC work; :meth:`System.reclaim_cache_only`).
 """
@@ -174,14 +175,15 @@ class Names:
         return int(self.st.s.read(f"{path}/memory.limit_in_bytes")) < RESOURCE_MAX
 
     def at_limit(self, path: str) -> list[str]:
-        """``memcg G`` for ``path`` and each ancestor whose usage is within a page of its
-        limit: a charge there reclaims (mm/memcontrol.c: __mem_cgroup_try_charge())."""
+        """``memcg G`` for ``path`` and each ancestor whose usage is at most a page below
+        its limit: a charge there fills it or reclaims (mm/memcontrol.c:
+        __mem_cgroup_try_charge())."""
         s = self.st.s
         out = []
         while path not in ("", "/"):
             usage = int(s.read(f"{path}/memory.usage_in_bytes"))
             limit = int(s.read(f"{path}/memory.limit_in_bytes"))
-            if limit - usage < PAGE_SIZE:
+            if limit - usage <= PAGE_SIZE:
                 out.append(f"memcg {path}")
             path = path.rpartition("/")[0]
         return out
@@ -281,9 +283,10 @@ def _shared_swap(n: Names, entry: int) -> bool:
 
 def group_ops(st: State, n: Names, path: str) -> Iterator[Op]:
     """force_empty and rmdir (a group without children; with tasks both answer EBUSY
-    until the last one leaves, so they touch its task list only), a limit a page below
-    usage (a group with a limit set), and limit reclaim (a group with pages and a limit,
-    or with pages and no task: elsewhere kswapd's operations reclaim the same pages)."""
+    until the last one leaves, so they touch its task list only), a limit write of the
+    usage of a group at or a page below its limit (it reclaims only when a racing charge
+    got in first), and limit reclaim (a group with pages and a limit, or with pages and no task:
+    elsewhere kswapd's operations reclaim the same pages)."""
     s = st.s
     memcg = f"memcg {path}"
     emptied = [f"cgroup {path}"]
@@ -295,9 +298,9 @@ def group_ops(st: State, n: Names, path: str) -> Iterator[Op]:
         yield Op(f"rmdir {path}", _unique(emptied), partial(s.rmdir, path))
     usage = int(s.read(f"{path}/memory.usage_in_bytes"))
     tree = n.charged(path, subtree=True)
-    if usage and n.limited(path):
-        yield Op(f"limit {path}", _unique([memcg, *tree]),
-                 partial(s.write, f"{path}/memory.limit_in_bytes", str(usage - PAGE_SIZE)))
+    if usage and memcg in n.at_limit(path):
+        yield Op(f"limit {path}", (memcg,),
+                 partial(s.write, f"{path}/memory.limit_in_bytes", str(usage)))
     if usage and (n.limited(path) or not s.tasks(path)):
         yield Op(f"reclaim {path}", _unique([memcg, *tree]), partial(s.reclaim, path))
 

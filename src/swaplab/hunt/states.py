@@ -2,12 +2,13 @@
 deterministic builders, each bringing a fresh :class:`~swaplab.System` to one situation of
 the swap and memcg code with the ordinary sequential API calls.
 
-Every machine is tiny (2M of RAM, a 16-page swap area, 1-2 pages per mapping, 2-3 tasks)
-so that each race stays small, and readahead happens (page-cluster 2 or 3: a swap-in fault
-reads the aligned window of 4 or 8 slots around its entry, mm/swap_state.c:
-swapin_readahead()). Pages are swapped out by the kernel's own reclaim code
-(:meth:`System.shrink_pages`: add_to_swap(), try_to_unmap(), pageout(), then
-__remove_mapping() once the write completed).
+Every machine is tiny (2M of RAM, a swap area of 15 slots, 1-2 pages per mapping, 2
+tasks; 5 slots and a 4-page mapping for the nearly full area) so that each race stays
+small, and readahead happens (page-cluster 2 or 3: a swap-in fault reads the aligned
+window of 4 or 8 slots around its entry, mm/swap_state.c: swapin_readahead()). Pages
+are swapped out by the kernel's own reclaim code (:meth:`System.shrink_pages`:
+add_to_swap(), try_to_unmap(), pageout(), then __remove_mapping() once the write
+completed).
 
 The situations: pages resident, swapped out, in the swap cache mapped and unmapped (a
 readahead page), shared by fork (a page and a swap entry), threads of one process
@@ -57,9 +58,11 @@ class State:
     maps: dict[str, Mapping] = field(default_factory=dict)
     owners: dict[str, list[Task]] = field(default_factory=dict)
     groups: list[str] = field(default_factory=list)
-    #: whether swapoff is one of the state's operations: only where one task has one
-    #: slot (s07), as mm/swapfile.c: try_to_unuse() goes round the area again while the
-    #: other operation keeps a slot in use, which makes every race with it long
+    #: whether swapoff is one of the state's operations: in none of the catalogue's, as
+    #: mm/swapfile.c: try_to_unuse() goes round the area again and again while the other
+    #: operation keeps a slot in use, and dpor explores every length of that wait (on
+    #: 2.6.30 a fault against swapoff in s07 reaches runs of 1,300 steps within 100
+    #: executions); a caller may set it on a state it builds
     swapoff: bool = False
 
     def tasks(self) -> list[Task]:
@@ -190,7 +193,6 @@ def _moved(st: State, v: Variant) -> None:
     st.anon(a, "B")
     st.swap_out(("B", 0))
     a.move_to("/B")
-    st.swapoff = True
 
 
 def _hierarchy(st: State, v: Variant) -> None:
@@ -219,10 +221,13 @@ def _shmem(st: State, v: Variant) -> None:
 
 
 def _limit(st: State, v: Variant) -> None:
-    """/A at its limit: a task with two resident pages and another with a mapping not
-    faulted yet, whose first touch must reclaim in /A (mm/memcontrol.c:
-    __mem_cgroup_try_charge() -> try_to_free_mem_cgroup_pages())."""
-    st.group("/A", limit=2 * PAGE_SIZE)
+    """/A a page below its limit: a task with two resident pages and another with a
+    mapping not faulted yet, whose first touch fills /A; a limit write of the usage that
+    gets in first makes that touch reclaim in /A (mm/memcontrol.c:
+    __mem_cgroup_try_charge() -> try_to_free_mem_cgroup_pages()). (With /A full before
+    the race, one run of that touch against task 1's exit exceeds the explorer's step
+    limit: such states are left out until that is understood.)"""
+    st.group("/A", limit=3 * PAGE_SIZE)
     a, b = st.task("/A"), st.task("/A")
     st.anon(a, "A", pages=2)
     st.anon(b, "N", touch=False)
@@ -257,7 +262,8 @@ CATALOGUE: dict[str, Builder] = {
 }
 
 
-#: States on a smaller swap area than :data:`SWAP` (5 slots: 3 in use is "full").
+#: States on a smaller swap area than :data:`SWAP` (5 slots: with 3 in use,
+#: mm/swapfile.c: vm_swap_full() holds).
 SWAP_OF = {"s11-swap-full": "24K"}
 
 
