@@ -68,6 +68,8 @@ class Check:
             cmd += f" --strategy {self.strategy}"
         if self.bound is not None:
             cmd += f" --preemption-bound {self.bound}"
+        if self.first:
+            cmd += " --first"
         # one property, in one process: the same exploration as the claim's, run alone
         return f"{cmd} --property {self.extra or self.family} --jobs 1"
 

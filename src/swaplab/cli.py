@@ -114,6 +114,8 @@ def _add_explore_commands(sub: Any) -> None:
     check.add_argument("--strict", action="store_true",
                        help="notes (no defect, reported apart) count as findings")
     check.add_argument("--no-shrink", action="store_true", help="report findings unshrunk")
+    check.add_argument("--first", action="store_true",
+                       help="stop at the first bug finding (the search is then incomplete)")
     add_stop_arguments(check, "the search (dfs, dpor)")
     check.add_argument("--json", action="store_true", help="print one JSON object")
     check.add_argument("--html", metavar="FILE", help=_HTML_HELP.format("each finding"))
@@ -283,7 +285,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
                         else scenario.max_executions),
         seed=args.seed, depth=args.depth if args.depth is not None else scenario.depth,
         max_steps=args.max_steps or scenario.max_steps,
-        shrink=not args.no_shrink, policy=args.policy, strict=args.strict)
+        shrink=not args.no_shrink, policy=args.policy, strict=args.strict,
+        stop_on_first=args.first)
     try:
         checkpoint = _checkpointing(args, scenario.name, sopts, options)
     except ValueError as err:
