@@ -105,6 +105,25 @@ def test_the_real_generator_finds_type1_and_type2_on_2630_only(kernel: str) -> N
     assert labels == ({"Type-1", "Type-2"} if kernel == "2.6.30" else set())
 
 
+@pytest.mark.parametrize("fixes", [(), ("fce66477578d",)])
+@pytest.mark.parametrize("kernel", ["2.6.30", "2.6.31"])
+def test_the_real_generator_finds_rmdir_against_exit_unless_fixed(
+        kernel: str, fixes: tuple[str, ...]) -> None:
+    """rmdir of a group whose moved-away task exits: the exit uncharges a page still on the
+    group's LRU, rmdir stops at usage 0, the exit's swap free frees the group and the
+    page's LRU unlink touches it -- on both kernels, and on neither with fce66477578d."""
+    config = run.HuntConfig(kernel, fixes=fixes, match=r"^s07-moved\|exit 1\|rmdir /A$")
+    found = run.hunt(config)
+    assert len(found.explored) == 1 and found.complete
+    rows = triage(found)
+    if fixes:
+        assert rows == []
+    else:
+        assert [(row.found.key, row.known) for row in rows] == [
+            ("exception:KernelBug", "rmdir use-after-free (fce66477578d)")]
+        assert "use-after-free: mem_cgroup_del_lru_list()" in rows[0].found.message
+
+
 class _Silent:
     """A pool's results of which nothing ever arrives (its worker was killed)."""
 

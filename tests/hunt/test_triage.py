@@ -62,6 +62,12 @@ def test_known_races_are_labelled() -> None:
     assert known_race(_found("soft-lockup", ("radix_tree_preload()",
                                              "swapcache_prepare()"))) == \
         "preload lockup (31a5639623a4)"
+    rmdir = ("__mem_cgroup_free()", "cgroup_rmdir()", "do_exit()", "mem_cgroup_force_empty()",
+             "mem_cgroup_uncharge()", "mem_cgroup_uncharge_swap()")
+    uaf = "KernelBug: use-after-free: mem_cgroup_del_lru_list() touches memcg(/A)"
+    assert known_race(Found("exception", "bug", uaf, "0.1", rmdir)) == \
+        "rmdir use-after-free (fce66477578d)"
+    assert known_race(Found("exception", "bug", "KernelBug: BUG_ON x", "0.1", rmdir)) is None
     # the functions without the property, or the property without the functions: unknown
     assert known_race(_found("invariants", TYPE1)) is None
     assert known_race(_found("memcg-accounting", ("do_exit()", "read_swap_cache_async()"))) \

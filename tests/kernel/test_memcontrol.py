@@ -16,7 +16,7 @@ from kernel_helpers import make_kernel, run
 from swaplab.kernel import memcontrol as mc
 from swaplab.kernel import oom_kill, swap, vmscan
 from swaplab.kernel.cgroup import Cftype, Cgroup, cgroup_file_write
-from swaplab.kernel.config import KernelConfig, make_config
+from swaplab.kernel.config import RMDIR_LRU_EMPTY, KernelConfig, make_config
 from swaplab.kernel.errno import EBUSY, EINVAL, ENOMEM, KernelBug
 from swaplab.kernel.gfp import GFP_HIGHUSER_MOVABLE, GFP_KERNEL, GFP_NOWAIT
 from swaplab.kernel.kernel import Kernel
@@ -1004,6 +1004,36 @@ def test_move_path_moves_charge_to_parent(version: str) -> None:
     run(k, swap.lru_add_drain_all(k))
     assert page._count == 1 and page.flags & PG_lru
     assert pc in root(k).lists[LRU_INACTIVE_ANON]
+
+
+@pytest.mark.parametrize("fixes", ["", RMDIR_LRU_EMPTY])
+def test_rmdir_leaves_an_uncharged_page_on_the_lru_unless_fixed(fixes: str) -> None:
+    """A page uncharged while on /A's LRU keeps its pc linked with /A as owner, at usage 0.
+    2.6.31's move path loops only while usage > 0, so rmdir leaves the pc there and the
+    page's later unlink touches the freed /A; fce66477578d walks the lists anyway."""
+    k = make_kernel(cfg=make_config("2.6.31", fixes=fixes))
+    a = mkcg(k, k.cgroup_root, "A")
+    t = task_in(k, a)
+    _, page = charge_anon(k, t)
+    put_on_lru(k, page, LRU_INACTIVE_ANON)
+    a.cgroup.tasks.clear()
+    mc.mem_cgroup_uncharge_page(k, page)
+    pc = page.page_cgroup
+    assert usage(a) == (0, 0) and pc in a.lists[LRU_INACTIVE_ANON]
+    assert run(k, mc.mem_cgroup_pre_destroy(k, a)) == 0
+    run(k, swap.lru_add_drain_all(k))
+    assert page.flags & PG_lru  # back on the zone's LRU either way
+    assert (pc.lru >= 0) is not bool(fixes)
+    assert any(a.lists[lru] for lru in range(len(a.lists))) is not bool(fixes)
+    assert usage(root(k)) == (0, 0)  # the uncharged page moved no charge
+    rmcg(k, a)
+    assert a.freed
+    if fixes:
+        mc.mem_cgroup_del_lru_list(k, page, LRU_INACTIVE_ANON)
+        assert pc.lru == -1
+    else:
+        with pytest.raises(KernelBug, match="use-after-free: mem_cgroup_del_lru_list"):
+            mc.mem_cgroup_del_lru_list(k, page, LRU_INACTIVE_ANON)
 
 
 def test_move_path_busy_page_in_pagevec_then_drained() -> None:

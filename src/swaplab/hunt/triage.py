@@ -19,8 +19,12 @@ Known races are recognised by property and by the functions in their racing step
   left in the swap cache, uncharged and off its group's LRU (the families again).
 - later fixes the model has (kernel/config.py FIXES): the swapin race of do_swap_page()
   (4969c1192d15, 31c4a3d3a0f8: data integrity), the soft lockup of a readahead spinning on
-  a slot whose owner sleeps in discard_swap_cluster() (cbab0e4eec29), and the one of an
-  owner sleeping in radix_tree_preload() (31a5639623a4).
+  a slot whose owner sleeps in discard_swap_cluster() (cbab0e4eec29), the one of an
+  owner sleeping in radix_tree_preload() (31a5639623a4); and the use-after-free of
+  fce66477578d: rmdir's mem_cgroup_force_empty() stops at usage 0 while a page uncharged
+  by its exiting task is still on the group's LRU, the group is freed (its last swap
+  record goes: __mem_cgroup_free()) and the page's unlink (mem_cgroup_del_lru_list())
+  touches it.
 """
 
 from __future__ import annotations
@@ -37,16 +41,17 @@ from swaplab.scenarios.kernel_common import FAMILIES
 
 @dataclass(frozen=True, slots=True)
 class Known:
-    """A known race: a property it breaks and the functions its racing steps must show
-    (every group: at least one of its names)."""
+    """A known race: a property it breaks, the functions its racing steps must show
+    (every group: at least one of its names) and a text its message must contain."""
 
     label: str
     properties: tuple[str, ...]
     needs: tuple[tuple[str, ...], ...]
+    message: str = ""
 
     def matches(self, found: Found) -> bool:
         have = set(found.functions)
-        return found.property in self.properties and all(
+        return found.property in self.properties and self.message in found.message and all(
             any(name in have for name in group) for group in self.needs)
 
 
@@ -63,6 +68,9 @@ KNOWN: tuple[Known, ...] = (
           (("discard_swap_cluster()",), ("swapcache_prepare()",))),
     Known("preload lockup (31a5639623a4)", ("soft-lockup",),
           (("radix_tree_preload()",), ("swapcache_prepare()",))),
+    Known("rmdir use-after-free (fce66477578d)", ("exception",),
+          (("mem_cgroup_force_empty()",), ("__mem_cgroup_free()",)),
+          "use-after-free"),
 )
 
 

@@ -55,6 +55,11 @@ DISCARD_RACE = "cbab0e4eec29"
 #: the radix tree before swapcache_prepare() and inserts with __add_to_swap_cache().
 PRELOAD_BEFORE_PREPARE = "31a5639623a4"
 
+#: memcg: ensure list is empty at rmdir (2.6.33-rc5, Cc stable): mem_cgroup_force_empty()
+#: walks the LRU lists at least once and again while a walk fails, and its try_to_free path
+#: always goes back to move_account, so no uncharged page is left on a removed group's LRU.
+RMDIR_LRU_EMPTY = "fce66477578d"
+
 #: Fixes made after 2.6.31 to the code the model has, by commit id, with their titles.
 FIXES: dict[str, str] = {
     PRELOAD_BEFORE_PREPARE: "mm: add_to_swap_cache() must not sleep",
@@ -62,6 +67,7 @@ FIXES: dict[str, str] = {
     SWAPIN_RACE_FURTHER: "mm: further fix swapin race condition",
     DISCARD_RACE: "swap: avoid read_swap_cache_async() race to deadlock while waiting on "
                   "discard I/O completion",
+    RMDIR_LRU_EMPTY: "memcg: ensure list is empty at rmdir",
 }
 
 

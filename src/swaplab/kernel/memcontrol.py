@@ -39,6 +39,7 @@ from swaplab.kernel.cgroup import (
     cgroup_release_and_wakeup_rmdir,
     cgroup_wakeup_rmdir_waiter,
 )
+from swaplab.kernel.config import RMDIR_LRU_EMPTY
 from swaplab.kernel.errno import BUG_ON, EBUSY, EINTR, EINVAL, ENOMEM, VM_BUG_ON, KernelBug
 from swaplab.kernel.gfp import __GFP_WAIT, GFP_KERNEL
 from swaplab.kernel.kernel import HZ as HZ  # re-exported: the tick rate of last_oom_jiffies
@@ -1279,11 +1280,17 @@ async def mem_cgroup_force_empty_list(k: Kernel, mem: MemCgroup, lru: int) -> in
 
 async def _force_empty_move(k: Kernel, mem: MemCgroup) -> int:
     """The move_account part of mem_cgroup_force_empty(): while res.usage > 0, every list
-    to the parent. 0, -EBUSY (tasks or children), -EINTR, or -ENOMEM (go free)."""
+    to the parent. 0, -EBUSY (tasks or children), -EINTR, or -ENOMEM (go free).
+
+    With fce66477578d ("memcg: ensure list is empty at rmdir") the loop is a do/while that
+    also goes on while a list walk failed: the lists are walked at least once even at
+    usage 0, and until they are all empty. A page uncharged while on the LRU (its pc keeps
+    the memcg) is unlinked by that walk, so no pc is left pointing at the freed group."""
     from swaplab.kernel import swap
 
     cgrp = mem.cgroup
-    while res_counter_read_u64(mem.res, RES_USAGE) > 0:
+    ensure_empty = k.cfg.has_fix(RMDIR_LRU_EMPTY)
+    while ensure_empty or res_counter_read_u64(mem.res, RES_USAGE) > 0:
         if cgrp.tasks or _has_children(cgrp):
             return -EBUSY
         if _signal_pending(k):
@@ -1296,11 +1303,12 @@ async def _force_empty_move(k: Kernel, mem: MemCgroup) -> int:
                 break
         if ret == -ENOMEM:
             return -ENOMEM
-        if res_counter_read_u64(mem.res, RES_USAGE) > 0:
-            # another pass over lists that did not empty the group: a busy loop until
-            # whoever holds the pages (an isolating reclaimer, a charge not yet
-            # committed) lets go
-            await busy_retry(k, "mem_cgroup_force_empty: cond_resched", sleeps=True)
+        if not res_counter_read_u64(mem.res, RES_USAGE) and (not ensure_empty or not ret):
+            break
+        # another pass over lists that did not empty the group: a busy loop until
+        # whoever holds the pages (an isolating reclaimer, a charge not yet
+        # committed) lets go
+        await busy_retry(k, "mem_cgroup_force_empty: cond_resched", sleeps=True)
     return 0
 
 
@@ -1330,7 +1338,9 @@ async def mem_cgroup_force_empty(k: Kernel, mem: MemCgroup, free_all: bool) -> i
     with tasks or children; -ENOMEM from the parent goes to the free path. Free path
     (memory.force_empty, ``free_all`` True): -EBUSY with tasks or children or on a second
     visit; reclaim (swapping anon pages: their memsw stays, recorded on the slots), then
-    whatever is left is moved. Swap records are never touched.
+    whatever is left is moved. Swap records are never touched. With fce66477578d the free
+    path always goes back to the move path, which then empties the lists (see
+    :func:`_force_empty_move`).
     """
     from swaplab.kernel import swap
 
@@ -1352,7 +1362,8 @@ async def mem_cgroup_force_empty(k: Kernel, mem: MemCgroup, free_all: bool) -> i
         if ret:
             break
         await swap.lru_add_drain(k)
-        if not res_counter_read_u64(mem.res, RES_USAGE):
+        # fce66477578d: back to move_account even at usage 0, to empty the lists
+        if not k.cfg.has_fix(RMDIR_LRU_EMPTY) and not res_counter_read_u64(mem.res, RES_USAGE):
             break
         move = True
     css_put(k, mem)
