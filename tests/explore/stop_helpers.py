@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -12,11 +14,42 @@ from pathlib import Path
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 
+#: The processes :func:`start` started, for :func:`reap_started`.
+_STARTED: list[subprocess.Popen[str]] = []
+
+
 def start(*args: str) -> subprocess.Popen[str]:
     """``python -m swaplab ARGS`` with this checkout's sources, its output piped."""
     env = {**os.environ, "PYTHONPATH": SRC}
-    return subprocess.Popen([sys.executable, "-m", "swaplab", *args], env=env, text=True,
+    proc = subprocess.Popen([sys.executable, "-m", "swaplab", *args], env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _STARTED.append(proc)
+    return proc
+
+
+def reap_started() -> None:
+    """Kill what :func:`start` started and a test left running (an assertion failed
+    before its signal was sent), with all its descendants, so nothing outlives the test."""
+    while _STARTED:
+        proc = _STARTED.pop()
+        if proc.poll() is None:
+            for pid in descendants(proc.pid) | {proc.pid}:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            proc.communicate()
+
+
+def workers_of(proc: subprocess.Popen[str], count: int = 2,
+               timeout: float = 60.0) -> set[int]:
+    """``proc``'s descendants once its pool runs (a forkserver and ``count`` workers),
+    waited for rather than assumed after a fixed sleep: a loaded machine starts slowly.
+    Those found at ``timeout``, or when ``proc`` ended."""
+    end = time.monotonic() + timeout
+    found = descendants(proc.pid)
+    while len(found) < count + 1 and proc.poll() is None and time.monotonic() < end:
+        time.sleep(0.1)
+        found = descendants(proc.pid)
+    return found
 
 
 def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

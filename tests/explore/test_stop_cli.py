@@ -8,7 +8,7 @@ import signal
 import time
 
 import pytest
-from stop_helpers import descendants, run, start, wait_gone
+from stop_helpers import descendants, run, start, wait_gone, workers_of
 
 #: About 750 executions a second, far more than a test waits for.
 LONG = ("check", "type1", "--kernel", "2.6.31", "--strategy", "dfs", "--json")
@@ -18,8 +18,8 @@ LONG = ("check", "type1", "--kernel", "2.6.31", "--strategy", "dfs", "--json")
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_a_signal_stops_check_with_valid_json(sig: signal.Signals, jobs: str) -> None:
     proc = start(*LONG, "--jobs", jobs)
-    time.sleep(2.0)
-    children = descendants(proc.pid)
+    children = workers_of(proc) if jobs == "2" else set()
+    time.sleep(2.0)  # some executions run
     assert jobs == "1" or children  # the pool's processes
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=30)
@@ -56,8 +56,7 @@ def test_findings_so_far_are_reported_and_say_whether_shrunk() -> None:
 
 def test_a_second_signal_aborts_at_once_without_traceback() -> None:
     proc = start(*LONG, "--jobs", "2")
-    time.sleep(2.0)
-    children = descendants(proc.pid)
+    children = workers_of(proc)
     proc.send_signal(signal.SIGINT)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
@@ -68,8 +67,7 @@ def test_a_second_signal_aborts_at_once_without_traceback() -> None:
 
 def test_workers_die_with_a_killed_parent() -> None:
     proc = start(*LONG, "--jobs", "2")
-    time.sleep(2.0)
-    children = descendants(proc.pid)
+    children = workers_of(proc)
     assert children
     proc.kill()
     proc.communicate(timeout=30)
