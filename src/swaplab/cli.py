@@ -433,7 +433,7 @@ def _cmd_claims(args: argparse.Namespace) -> int:
     if html_error is not None:
         return _usage(html_error)
     with interruptible(args.budget) as stop, closing(ItemsProgress(
-            "claims", "rows", enabled=None if not args.json else False)) as progress:
+            "claims", "checks and runs", enabled=None if not args.json else False)) as progress:
         rows = all_claims(growth=not args.explore_only, jobs=args.jobs, fixes=args.fixes,
                           cache=ResultCache("claims", read=not args.no_cache),
                           progress=progress)
@@ -478,7 +478,7 @@ def _cmd_hunt(args: argparse.Namespace) -> int:
     from swaplab.hunt import run, triage
     from swaplab.hunt.journal import Journal, JournalError
     from swaplab.interrupt import EXIT_INTERRUPTED, interruptible
-    from swaplab.report.progress import CasesProgress
+    from swaplab.report.progress import ItemsProgress
 
     try:
         config = _hunt_config(args)
@@ -497,8 +497,8 @@ def _cmd_hunt(args: argparse.Namespace) -> int:
         return _usage(str(err))
     jobs = args.jobs if args.jobs is not None else default_jobs()
     try:
-        with interruptible(args.budget) as stop, \
-                closing(CasesProgress("hunt", enabled=False if args.json else None)) as progress:
+        bar = ItemsProgress("hunt", "cases", enabled=False if args.json else None)
+        with interruptible(args.budget) as stop, closing(bar) as progress:
             found = run.hunt(config, jobs=jobs, backend=args.backend, address=args.address,
                              journal=journal, progress=progress)
     finally:

@@ -29,9 +29,10 @@ def _bar(label: str, total: int | None, console: Any = None) -> tuple[Any, Any]:
 
 
 class ItemsProgress:
-    """A callback ``(done, total)``: items finished out of all (`swaplab claims`' rows),
-    drawn at each call, on a terminal only (``enabled`` None: when stderr is one) or on
-    ``console``; :meth:`close` takes the bar away."""
+    """A callback ``(done, total)``: items finished out of all (the checks and runs of
+    `swaplab claims`, the cases of a hunt), drawn at each call, on a terminal only
+    (``enabled`` None: when stderr is one) or on ``console``; :meth:`close` takes the bar
+    away."""
 
     def __init__(self, label: str, unit: str, enabled: bool | None = None,
                  console: Any = None) -> None:
@@ -84,40 +85,5 @@ class ExploreProgress:
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-
-
-class CasesProgress:
-    """A progress bar over a hunt's cases (a callback: cases finished, cases in all), on a
-    terminal only; :meth:`close` removes it."""
-
-    def __init__(self, label: str, enabled: bool | None = None) -> None:
-        self.label = label
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self.progress: Any = None
-        self.task: Any = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        if self.progress is None:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-            )
-
-            self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                     MofNCompleteColumn(), TimeElapsedColumn(),
-                                     console=Console(stderr=True), transient=True)
-            self.progress.start()
-            self.task = self.progress.add_task(self.label, total=total)
-        self.progress.update(self.task, completed=done, total=total)
-
-    def close(self) -> None:
         if self.progress is not None:
             self.progress.stop()
