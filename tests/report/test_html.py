@@ -209,3 +209,29 @@ def test_finding_that_does_not_replay_is_said_so() -> None:
     assert result.findings
     page = check_page(result, "tiny-lost-update", lambda decisions: "tiny-lost-update:7")
     assert "finding 1: tiny-lost-update:7: no trace, the schedule does not replay" in page
+
+
+def test_hunt_page_steps_through_a_finding(open_page: Any, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """`swaplab hunt --html` on the generator's Type-2 pair: the summary names the known
+    race, and its trace steps with the keys and changes the state panel."""
+    from swaplab.cli import main
+
+    path = tmp_path / "hunt.html"
+    case = r"^s02-resident\|exit 1\|kswapd A:0$"
+    assert main(["hunt", "--kernel", "2.6.30", "--cases", case, "--jobs", "1",
+                 "--html", str(path)]) == 1
+    capsys.readouterr()
+    loaded = open_page(path)
+    page = loaded.page
+    assert "Type-2" in page.locator("body").inner_text()
+    trace = page.locator("section.trace").first
+    assert "s02-resident|exit 1|kswapd A:0" in trace.inner_text()
+    seen = [panel(loaded)]
+    for n in range(1, 6):
+        page.keyboard.press("ArrowRight")
+        assert trace.get_attribute("data-step") == str(n)
+        seen.append(panel(loaded))
+    assert len(set(seen)) > 1  # the state panel follows the steps
+    page.screenshot(path=str(tmp_path / "hunt.png"), full_page=True)
+    assert loaded.errors == [] and loaded.requests == []
