@@ -53,6 +53,8 @@ def test_known_races_are_labelled() -> None:
     assert known_race(_found("memcg-accounting", TYPE1)) == "Type-1"
     munmap = (*(f for f in TYPE1 if f != "do_exit()"), "do_munmap()")
     assert known_race(_found("swap-slot-leak", munmap)) == "Type-1"
+    dontneed = (*(f for f in TYPE1 if f != "do_exit()"), "madvise_dontneed()")
+    assert known_race(_found("mem_cgroup-refcnt", dontneed)) == "Type-1"  # a zap too
     assert known_race(_found("memcg-lru-visibility", TYPE2)) == "Type-2"
     assert known_race(_found("data-integrity", ("do_swap_page()", "do_wp_page()"))) == \
         "swapin race (4969c1192d15, 31c4a3d3a0f8)"

@@ -59,7 +59,8 @@ class Known:
 KNOWN: tuple[Known, ...] = (
     Known("Type-1", FAMILIES, (("read_swap_cache_async()", "swapin_readahead()"),
                                ("free_swap_and_cache()",),
-                               ("do_exit()", "exit_mmap()", "do_munmap()", "zap_pte_range()"))),
+                               ("do_exit()", "exit_mmap()", "do_munmap()", "zap_pte_range()",
+                                "madvise_dontneed()"))),
     Known("Type-2", FAMILIES, (("add_to_swap()", "pageout()", "shrink_page_list()"),
                                ("page_remove_rmap()",))),
     Known("swapin race (4969c1192d15, 31c4a3d3a0f8)", ("data-integrity",),
