@@ -62,9 +62,7 @@ from swaplab.kernel import (
     meminfo,
     memory,
     mlock,
-    rmap,
     shmem,
-    swap,
     swap_state,
     swapfile,
     user_access,
@@ -82,15 +80,12 @@ from swaplab.kernel.mm_types import (
     TASK_EXITED,
     TASK_KILLED,
     TASK_RUNNING,
-    ClearPageFlag,
     MmStruct,
     Page,
-    PG_active,
     TaskStruct,
-    page_is_file_cache,
 )
 from swaplab.kernel.res_counter import simple_strtoull
-from swaplab.kernel.sync import Current, spin_lock, spin_unlock
+from swaplab.kernel.sync import Current
 from swaplab.race.call import racing
 
 __all__ = ["Mapping", "System", "Task", "parse_size"]
@@ -351,38 +346,6 @@ async def _touch_pages(k: Kernel, ts: TaskStruct, m: Mapping, write: bool) -> in
         user_access.user_access(k, ts, addr, write)
         touched += 1
     return touched
-
-
-async def _shrink_chosen(k: Kernel, chosen: list[Page]) -> int:
-    """What kswapd's balance_pgdat() does to ``chosen`` pages once they reach the tails of
-    its lists, in one pass: mm/swap.c: lru_add_drain_all() (pages still in a pagevec go
-    on the LRU), then under zone->lru_lock mm/vmscan.c: isolate_lru_pages()'s
-    __isolate_lru_page() on each chosen page the lists hold (one already freed, or
-    isolated by someone else, is on no list and is left alone), aging as
-    shrink_active_list() does (mm/rmap.c: page_referenced() clears PG_referenced and the
-    young bits; deactivate), shrink_page_list(), and putback_lru_page() of what it kept.
-    Abstracted: which pages kswapd picks (the caller's choice) and the scan priorities."""
-    await swap.lru_add_drain_all(k)
-    taken: list[Page] = []
-    await spin_lock(k, k.zone.lru_lock, "shrink_inactive_list")
-    for page in chosen:  # identity only: a freed page is on no list
-        if not any(page in lru for lru in k.zone.lru):
-            continue
-        if vmscan.__isolate_lru_page(k, page, vmscan.ISOLATE_BOTH,
-                                     page_is_file_cache(page)) == 0:
-            if k.cfg.v31:
-                memcontrol.mem_cgroup_del_lru_list(k, page, swap.page_lru(page))
-            taken.append(page)
-    spin_unlock(k.zone.lru_lock)
-    sc = vmscan.ScanControl(GFP_KERNEL, vmscan.isolate_pages_global,
-                            swappiness=k.vm_swappiness)
-    for page in taken:
-        await rmap.page_referenced(k, page, 0, None)
-        ClearPageFlag(page, PG_active)
-    freed = int(await vmscan.shrink_page_list(k, taken, sc))
-    for page in taken:
-        await vmscan.putback_lru_page(k, page)
-    return freed
 
 
 def _join(directory: str, name: str) -> str:
@@ -679,8 +642,8 @@ class System:
         scan_control (global reclaim, swap and writepage allowed): add_to_swap(),
         try_to_unmap(), pageout() and, for a clean unmapped swap-cache page,
         __remove_mapping(). Returns the number freed (a page written out is freed by the
-        next call, once its write completed). See :func:`_shrink_chosen`."""
-        return int(self._run("kswapd", _shrink_chosen(self.k, list(pages)), None))
+        next call, once its write completed). See kernel/vmscan.py: shrink_chosen_pages()."""
+        return int(self._run("kswapd", vmscan.shrink_chosen_pages(self.k, list(pages)), None))
 
     def reclaim_cache_only(self) -> None:
         """What the kernel under test does about swap slots only the swap cache holds

@@ -236,6 +236,15 @@ def __isolate_lru_page(k: Kernel, page: Page, mode: int, file: bool) -> int:
     return 0
 
 
+def _isolate_one(k: Kernel, page: Page, mode: int, file: bool) -> int:
+    """__isolate_lru_page() and, in 2.6.31, what its callers then do with a page taken:
+    it leaves its memcg's list too (mem_cgroup_del_lru_list())."""
+    ret = __isolate_lru_page(k, page, mode, file)
+    if ret == 0 and k.cfg.v31:
+        memcontrol.mem_cgroup_del_lru_list(k, page, swap.page_lru(page))
+    return ret
+
+
 def isolate_lru_pages(k: Kernel, nr_to_scan: int, src: int, mode: int,
                       file: bool) -> list[Page]:
     """mm/vmscan.c: isolate_lru_pages() for order 0 (caller holds zone->lru_lock): take up
@@ -245,10 +254,8 @@ def isolate_lru_pages(k: Kernel, nr_to_scan: int, src: int, mode: int,
     busy: list[Page] = []
     for page in list(islice(lru, nr_to_scan)):  # the dict's first entries: the list's tail
         VM_BUG_ON(not PageLRU(page), "isolate_lru_pages: page on the LRU without PG_lru")
-        ret = __isolate_lru_page(k, page, mode, file)
+        ret = _isolate_one(k, page, mode, file)
         if ret == 0:
-            if k.cfg.v31:
-                memcontrol.mem_cgroup_del_lru_list(k, page, swap.page_lru(page))
             taken.append(page)
         elif ret == -EBUSY:
             busy.append(page)  # list_move(&page->lru, src): back to the head
@@ -903,3 +910,31 @@ async def kswapd(k: Kernel) -> int:
     if zone_watermark_ok(k, k.zone.pages_high):
         return 0
     return await balance_pgdat(k, 0)
+
+
+async def shrink_chosen_pages(k: Kernel, chosen: list[Page]) -> int:
+    """What kswapd's balance_pgdat() does to ``chosen`` pages once they reach the tails of
+    its lists, in one pass: mm/swap.c: lru_add_drain_all() (pages still in a pagevec go
+    on the LRU), then under zone->lru_lock isolate_lru_pages()'s __isolate_lru_page() on
+    each chosen page the lists hold (one already freed, or isolated by someone else, is on
+    no list and is left alone), aging as shrink_active_list() does (mm/rmap.c:
+    page_referenced() clears PG_referenced and the young bits; deactivate),
+    shrink_page_list(), and putback_lru_page() of what it kept. Abstracted: which pages
+    kswapd picks (the caller's choice) and the scan priorities. The pages freed."""
+    await swap.lru_add_drain_all(k)
+    taken: list[Page] = []
+    await spin_lock(k, k.zone.lru_lock, "shrink_inactive_list")
+    for page in chosen:  # identity only: a freed page is on no list
+        if not any(page in lru for lru in k.zone.lru):
+            continue
+        if _isolate_one(k, page, ISOLATE_BOTH, page_is_file_cache(page)) == 0:
+            taken.append(page)
+    spin_unlock(k.zone.lru_lock)
+    sc = ScanControl(GFP_KERNEL, isolate_pages_global, swappiness=k.vm_swappiness)
+    for page in taken:
+        await rmap.page_referenced(k, page, 0, None)
+        ClearPageFlag(page, PG_active)
+    freed = int(await shrink_page_list(k, taken, sc))
+    for page in taken:
+        await putback_lru_page(k, page)
+    return freed
