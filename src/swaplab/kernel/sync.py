@@ -27,8 +27,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from swaplab.explore import Execution, Lock, Op, OpKind, Thread, ThreadBody, trap
-from swaplab.explore.ops import plain_read, plain_write, running
+from swaplab.explore import Execution, Lock, Op, Thread, ThreadBody, trap
+from swaplab.explore.ops import (
+    ACQUIRE,
+    CHOICE,
+    READ,
+    RMW,
+    SPAWN,
+    SPIN,
+    TRYLOCK,
+    WAIT,
+    WRITE,
+    YIELD,
+    plain_read,
+    plain_write,
+    running,
+)
 
 if TYPE_CHECKING:
     from swaplab.kernel.kernel import Kernel
@@ -120,20 +134,20 @@ def trace(k: Kernel, function: str, detail: str = "", *args: object) -> None:
 
 async def spin_lock(k: Kernel, lock: Lock, site: str = "") -> None:
     """Take ``lock``, spinning while another thread holds it (the thread keeps its CPU)."""
-    await trap(Op(OpKind.ACQUIRE, lock, site))
+    await trap(Op(ACQUIRE, lock, site))
     lock.take(_tid(k))
 
 
 async def _sleeping_lock(k: Kernel, lock: Lock, site: str) -> None:
     """Take the sleeping lock ``lock`` (a mutex, a page lock): a thread that must wait
     sleeps, giving up its CPU."""
-    await trap(Op(OpKind.ACQUIRE, lock, site, sleeps=True))
+    await trap(Op(ACQUIRE, lock, site, sleeps=True))
     lock.take(_tid(k))
 
 
 async def spin_trylock(k: Kernel, lock: Lock, site: str = "") -> bool:
     """Take ``lock`` if it is free; never waits."""
-    await trap(Op(OpKind.TRYLOCK, lock, site))
+    await trap(Op(TRYLOCK, lock, site))
     if lock.holder is not None:
         return False
     lock.take(_tid(k))
@@ -262,14 +276,14 @@ def _enter_read(k: Kernel, sem: RwSemaphore) -> None:
 async def down_read(k: Kernel, sem: RwSemaphore, site: str = "down_read") -> None:
     """kernel/rwsem.c: down_read(): sleep while a writer holds ``sem``."""
     wlock = sem.wlock
-    await trap(Op(OpKind.WAIT, wlock, site, cond=lambda: wlock.holder is None))
+    await trap(Op(WAIT, wlock, site, cond=lambda: wlock.holder is None))
     _enter_read(k, sem)
 
 
 async def down_read_trylock(k: Kernel, sem: RwSemaphore,
                             site: str = "down_read_trylock") -> bool:
     """kernel/rwsem.c: down_read_trylock(): get in as a reader without sleeping, or not."""
-    await trap(Op(OpKind.READ, sem.wlock, site))
+    await trap(Op(READ, sem.wlock, site))
     if sem.writer is not None:
         return False
     _enter_read(k, sem)
@@ -287,7 +301,7 @@ def up_read(sem: RwSemaphore) -> None:
 async def down_write(k: Kernel, sem: RwSemaphore, site: str = "down_write") -> None:
     """kernel/rwsem.c: down_write(): sleep while anybody holds ``sem``."""
     busy = sem.busy
-    await trap(Op(OpKind.WAIT, busy, site, cond=lambda: busy.holder is None))
+    await trap(Op(WAIT, busy, site, cond=lambda: busy.holder is None))
     busy.take(_tid(k))
     sem.wlock.take(_tid(k))
     sem.writer = _tid(k)
@@ -368,13 +382,13 @@ async def schedule(k: Kernel, q: WaitQueueHead, wait: WaitQueue, site: str) -> b
     environment choice made when the thread goes to sleep (0: no signal comes)."""
     if k.sleep_signals and not wait.woken and await choice(k, 2, f"{site}: signal"):
         return True
-    await trap(Op(OpKind.WAIT, q, site, cond=lambda: wait.woken))
+    await trap(Op(WAIT, q, site, cond=lambda: wait.woken))
     return False
 
 
 async def wait_on_page_locked(k: Kernel, page: Page, site: str = "wait_on_page_locked") -> None:
     lock = page.lock
-    await trap(Op(OpKind.WAIT, lock, site, cond=lambda: lock.holder is None))
+    await trap(Op(WAIT, lock, site, cond=lambda: lock.holder is None))
 
 
 async def wait_on_page_writeback(
@@ -382,7 +396,7 @@ async def wait_on_page_writeback(
 ) -> None:
     from swaplab.kernel.mm_types import PageWriteback
 
-    await trap(Op(OpKind.WAIT, page, site, cond=lambda: not PageWriteback(page)))
+    await trap(Op(WAIT, page, site, cond=lambda: not PageWriteback(page)))
 
 
 async def wait_on_bit(k: Kernel, word: object, test_bit: Callable[[], bool],
@@ -390,7 +404,7 @@ async def wait_on_bit(k: Kernel, word: object, test_bit: Callable[[], bool],
     """include/linux/wait.h: wait_on_bit(word, bit, action, TASK_UNINTERRUPTIBLE): return at
     once if the bit (``test_bit()``) is clear, else sleep until a wake_up_bit() after it
     was cleared. ``word`` is the object holding the bit."""
-    await trap(Op(OpKind.WAIT, word, site, cond=lambda: not test_bit()))
+    await trap(Op(WAIT, word, site, cond=lambda: not test_bit()))
 
 
 def wake_up_bit(word: object) -> None:
@@ -403,40 +417,40 @@ def wake_up_bit(word: object) -> None:
 async def io_schedule(k: Kernel, obj: object, done: Callable[[], bool], site: str) -> None:
     """kernel/sched.c: io_schedule(): sleep for I/O (a request, a bio) until ``done()``
     holds; the block layer's side writes ``obj`` when it ends the sleep."""
-    await trap(Op(OpKind.WAIT, obj, site, cond=done))
+    await trap(Op(WAIT, obj, site, cond=done))
 
 
 async def shared_read(k: Kernel, obj: object, site: str) -> None:
     """A lock-free read of ``obj`` (e.g. PageSwapCache() outside the page lock)."""
-    await trap(Op(OpKind.READ, obj, site))
+    await trap(Op(READ, obj, site))
 
 
 async def shared_write(k: Kernel, obj: object, site: str) -> None:
     """A lock-free write of ``obj``."""
-    await trap(Op(OpKind.WRITE, obj, site))
+    await trap(Op(WRITE, obj, site))
 
 
 async def atomic_read(k: Kernel, obj: object, site: str) -> None:
-    await trap(Op(OpKind.READ, obj, site))
+    await trap(Op(READ, obj, site))
 
 
 async def atomic_set(k: Kernel, obj: object, site: str) -> None:
-    await trap(Op(OpKind.WRITE, obj, site))
+    await trap(Op(WRITE, obj, site))
 
 
 async def atomic_rmw(k: Kernel, obj: object, site: str) -> None:
     """An atomic read-modify-write of ``obj`` (atomic_add_negative(), test_and_set_bit())."""
-    await trap(Op(OpKind.RMW, obj, site))
+    await trap(Op(RMW, obj, site))
 
 
 async def choice(k: Kernel, n: int, site: str) -> int:
     """An environment choice (allocation failure, ...): 0 is the normal path."""
-    return int(await trap(Op(OpKind.CHOICE, None, site, n=n)))
+    return int(await trap(Op(CHOICE, None, site, n=n)))
 
 
 async def cond_resched(k: Kernel, site: str = "cond_resched") -> None:
     """include/linux/sched.h: cond_resched(): a scheduling point (no shared object)."""
-    await trap(Op(OpKind.YIELD, None, site))
+    await trap(Op(YIELD, None, site))
 
 
 async def busy_retry(k: Kernel, site: str, sleeps: bool = False) -> None:
@@ -447,7 +461,7 @@ async def busy_retry(k: Kernel, site: str, sleeps: bool = False) -> None:
     thread can). ``sleeps``: the kernel sleeps or calls cond_resched() between the rounds,
     so on a shared CPU the thread gives it up; without it the loop is a busy loop that
     keeps its CPU (a soft lockup if the thread it waits for can run only there)."""
-    await trap(Op(OpKind.SPIN, None, site, sleeps=sleeps))
+    await trap(Op(SPIN, None, site, sleeps=sleeps))
 
 
 async def may_sleep(k: Kernel, site: str, why: str = "may sleep") -> None:
@@ -461,10 +475,10 @@ async def may_sleep(k: Kernel, site: str, why: str = "may sleep") -> None:
     running = k.execution.current
     if running is not None and running.cpu is not None:
         trace(k, f"{site}()", why)
-        await trap(Op(OpKind.YIELD, None, site))
+        await trap(Op(YIELD, None, site))
 
 
 async def kthread_run(k: Kernel, name: str, body: ThreadBody, ctx: Any = None) -> Thread:
     """Start ``body`` as a thread of its own (I/O completions, kswapd, workqueues)."""
-    thread: Thread = await trap(Op(OpKind.SPAWN, payload=(name, body, ctx)))
+    thread: Thread = await trap(Op(SPAWN, payload=(name, body, ctx)))
     return thread

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import heapq
 import random
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -76,6 +77,19 @@ class Latencies:
     swap_write_ns: int = 2_000_000
 
 
+def _below(rng: random.Random, n: int) -> int:
+    """``rng.randrange(n)`` for ``n`` > 0, drawn as CPython draws it
+    (``Random._randbelow_with_getrandbits``: ``n.bit_length()`` bits, again while the draw
+    is ``n`` or more), without randrange's argument checks: the same numbers from the same
+    generator state (tests/workload/test_driver.py compares the two)."""
+    getrandbits = rng.getrandbits
+    k = n.bit_length()
+    r = getrandbits(k)
+    while r >= n:
+        r = getrandbits(k)
+    return r
+
+
 def _sleep_of(thread: Thread) -> Sleep | None:
     op = thread.pending
     if op is not None and op.kind is YIELD and isinstance(op.payload, Sleep):
@@ -94,7 +108,12 @@ class VirtualDriver:
         self.rng = random.Random(seed)
         self.cpus = cpus
         self.lat = latencies or Latencies()
+        self.step_ns = self.lat.step_ns
         self.max_steps = max_steps
+        #: the fast lane takes no step past this many (the last one is step_once()'s)
+        self.lane_steps = max_steps - 1 if max_steps is not None else sys.maxsize
+        #: the clock at which the fast lane stops, for the step running (see _lane_end())
+        self.lane_end = -1
         self.now = 0
         self.steps = 0
         self.heap: list[tuple[int, int, Thread]] = []
@@ -187,8 +206,11 @@ class VirtualDriver:
         """A thread on a CPU whose pending operation another CPU's step disabled (the lock
         it is about to take was taken meanwhile) blocks: it leaves its CPU, stays ready."""
         oncpu = self.oncpu
-        if len(oncpu) > 1 and not all(t.enabled() for t in oncpu):
-            self.oncpu = [t for t in oncpu if t.enabled()]
+        if len(oncpu) > 1:
+            for thread in oncpu:
+                if not thread.enabled():
+                    self.oncpu = [t for t in oncpu if t.enabled()]
+                    return
 
     def _fill_cpus(self) -> None:
         self._drop_blocked()
@@ -198,19 +220,22 @@ class VirtualDriver:
             return
         cands = [t for t in self.ready if t not in oncpu and t.enabled()]
         while free and cands:
-            oncpu.append(cands.pop(self.rng.randrange(len(cands))))
+            oncpu.append(cands.pop(_below(self.rng, len(cands))))
             free -= 1
 
     def _pick(self, until: int | None) -> Thread | None:
         """The thread to step next, advancing the clock over idle time; None when nothing
         can run before ``until`` (or, draining, when only parked work is left)."""
         while True:
-            self._wake()
+            heap = self.heap
+            if heap and heap[0][0] <= self.now:
+                self._wake()
             self._fill_cpus()
-            if self.oncpu:
-                if len(self.oncpu) == 1:
-                    return self.oncpu[0]
-                return self.oncpu[self.rng.randrange(len(self.oncpu))]
+            oncpu = self.oncpu
+            if oncpu:
+                if len(oncpu) == 1:
+                    return oncpu[0]
+                return oncpu[_below(self.rng, len(oncpu))]
             if self.draining:
                 self._park_sleepers()
             if not self.heap:
@@ -240,26 +265,46 @@ class VirtualDriver:
     # -- running --------------------------------------------------------------------------
 
     def step_once(self, thread: Thread) -> None:
-        if self.max_steps is not None and self.steps >= self.max_steps:
-            raise StepLimit(f"more than {self.max_steps} steps")
-        if self.clock is not None and self.now >= self.next_clock:
-            self.next_clock = self.clock(self.now)
+        max_steps = self.max_steps
+        if max_steps is not None and self.steps >= max_steps:
+            raise StepLimit(f"more than {max_steps} steps")
+        clock = self.clock
+        if clock is not None and self.now >= self.next_clock:
+            self.next_clock = clock(self.now)
+        self.lane_end = self._lane_end(thread)
         self.execution.step(thread)
         self.steps += 1
-        self.now += self.lat.step_ns // max(1, len(self.oncpu))
+        self.now += self.step_ns // max(1, len(self.oncpu))
         self._after(thread)
+
+    def _lane_end(self, thread: Thread) -> int:
+        """The clock at which the fast lane stops taking ``thread``'s operations in the step
+        about to run: the end of the run_until() going on, the clock's next tick, the first
+        sleeper's wake-up (nothing of these changes inside a step); -1 (never) when
+        ``thread`` is not alone on the CPUs."""
+        oncpu = self.oncpu
+        if len(oncpu) != 1 or oncpu[0] is not thread:
+            return -1
+        end = self.fast_until
+        if self.clock is not None and self.next_clock < end:
+            end = self.next_clock
+        heap = self.heap
+        if heap and heap[0][0] < end:
+            end = heap[0][0]
+        return end
 
     def _go_on(self, thread: Thread, op: Op) -> bool:
         """The fast lane (:class:`~swaplab.explore.execution.Execution`'s ``lane``):
         ``thread`` reached ``op``, enabled and no scheduling point; when run_until() would
         step it again at once (it is alone on the CPUs, nothing to wake or sample, no new
-        thread, the clock neither at ``until`` nor at its next tick, the step limit not
-        reached), count the step that ends here, as step_once() does, and say so."""
-        now = self.now + self.lat.step_ns
-        if (now >= self.fast_until or (self.clock is not None and now >= self.next_clock)
-                or self.known != len(self.execution.threads)
-                or not self._keeps_cpu(thread, now)
-                or (self.max_steps is not None and self.steps + 1 >= self.max_steps)):
+        thread, the clock neither at ``until`` nor at its next tick: :meth:`_lane_end`; no
+        other ready thread for a free CPU; the step limit not reached), count the step that
+        ends here, as step_once() does, and say so."""
+        now = self.now + self.step_ns
+        if (now >= self.lane_end or self.known != len(self.execution.threads)
+                or self.steps >= self.lane_steps):
+            return False
+        if self.cpus > 1 and any(t is not thread and t.enabled() for t in self.ready):
             return False
         if self.after_step is not None and self.after_step():
             return False
