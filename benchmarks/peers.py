@@ -8,8 +8,8 @@ times: ``scenarios/tiny.py``, ``benchmarks/peers/scaled_3x3.pml`` (Promela) and
 ``benchmarks/peers/scaled_3x3.hny`` (Harmony). Each tool is timed as a user runs it, from
 a fresh process to its verdict:
 
-- ``swaplab check tiny-scaled-3x3 --jobs 1`` with ``--strategy dfs-cached`` and with the
-  stateless ``dpor`` (the scenario's default);
+- ``swaplab check tiny-scaled-3x3 --jobs 1`` as it is (its default strategy,
+  ``dfs-cached``: dfs with state caching), and with the stateless ``--strategy dpor``;
 - SPIN: ``spin -a``, ``gcc -O2`` and ``./pan`` (apt package ``spin``);
 - Harmony: ``harmony -w 1 -R`` (PyPI package ``harmony``, looked for on PATH and in
   /work/peers-venv/bin).
@@ -38,10 +38,11 @@ PEERS = ROOT / "benchmarks" / "peers"
 HARMONY_VENV = Path("/work/peers-venv/bin/harmony")
 
 
-def _swaplab(strategy: str) -> Callable[[Path], tuple[list[list[str]], str]]:
+def _swaplab(strategy: str | None) -> Callable[[Path], tuple[list[list[str]], str]]:
     def commands(work: Path) -> tuple[list[list[str]], str]:
+        options = ["--strategy", strategy] if strategy is not None else []
         return [[sys.executable, "-m", "swaplab", "check", "tiny-scaled-3x3", "--jobs", "1",
-                 "--strategy", strategy]], r"(\d[\d,]*) executions?"
+                 *options]], r"(\d[\d,]*) executions?"
     return commands
 
 
@@ -65,6 +66,7 @@ def _harmony(work: Path) -> tuple[list[list[str]], str]:
 
 
 TOOLS: dict[str, tuple[Callable[[Path], tuple[list[list[str]], str]], str | None]] = {
+    "swaplab (default)": (_swaplab(None), sys.executable),
     "swaplab dfs-cached": (_swaplab("dfs-cached"), sys.executable),
     "swaplab dpor": (_swaplab("dpor"), sys.executable),
     "spin": (_spin, shutil.which("spin")),
