@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from browser_helpers import Loaded
+from playwright.sync_api import expect
 
 from swaplab.claims import CLAIMS, Check, Claim, decide
 from swaplab.report.html import claims_page, replay_page, schedule_trace
@@ -177,7 +178,8 @@ def test_claims_page_links_each_evidence(open_page: Any, tmp_path: Path) -> None
         "#trace-0", "#trace-0", "#trace-1"]  # the first claim's two share one schedule
     links.nth(2).click()
     second = page.locator("#trace-1")
-    assert "active" in (second.get_attribute("class") or "")
+    # the page's click handler runs after the click returns: wait for it (up to 5 s)
+    expect(second).to_have_class(re.compile(r"\bactive\b"))
     page.keyboard.press("ArrowRight")
     assert second.get_attribute("data-step") == "1"
     assert page.locator("#trace-0").get_attribute("data-step") == "0"
