@@ -148,7 +148,7 @@ def _add_explore_commands(sub: Any) -> None:
 
 
 def _add_hunt(sub: Any) -> None:
-    from swaplab.hunt.run import MAX_EXECUTIONS
+    from swaplab.hunt.run import FALLBACK, FALLBACK_FACTOR, MAX_EXECUTIONS
     from swaplab.interrupt import add_stop_arguments
 
     hunt = sub.add_parser("hunt", help="explore pairs of kernel operations over generated "
@@ -161,8 +161,11 @@ def _add_hunt(sub: Any) -> None:
     hunt.add_argument("--depth", type=int, choices=[2, 3], default=2,
                       help="operations per case: pairs (2) or triples (3)")
     hunt.add_argument("--max-executions", type=_positive, default=MAX_EXECUTIONS,
-                      metavar="N", help=f"per case (default {MAX_EXECUTIONS}); a case cut "
-                      "there is incomplete")
+                      metavar="N", help=f"per case, with dpor (default {MAX_EXECUTIONS})")
+    hunt.add_argument("--retry-executions", type=_natural, metavar="N",
+                      help=f"a case dpor cut is explored again by {FALLBACK} (state "
+                      f"caching) up to N executions (default {FALLBACK_FACTOR} x "
+                      "--max-executions; 0: not again); a case cut there too is incomplete")
     hunt.add_argument("--cases", metavar="REGEX",
                       help="only the cases whose key (STATE|OP|OP) this finds")
     hunt.add_argument("--jobs", type=_positive, help="worker processes (default: all cores)")
@@ -467,7 +470,8 @@ def _hunt_config(args: argparse.Namespace) -> Any:
         except re.error as err:
             raise ValueError(f"--cases: not a regular expression: {err}") from None
     return run.HuntConfig(args.kernel, patches, args.fixes, args.seed, args.depth,
-                          args.max_executions, run.GENERATOR, args.cases)
+                          args.max_executions, run.GENERATOR, args.cases,
+                          args.retry_executions)
 
 
 def _cmd_hunt(args: argparse.Namespace) -> int:

@@ -62,6 +62,7 @@ from swaplab.kernel import (
     meminfo,
     memory,
     mlock,
+    page_io,
     shmem,
     swap_state,
     swapfile,
@@ -257,7 +258,8 @@ class Task:
     def shmdt(self, m: Mapping) -> None:
         """shmdt(addr): detach a SysV segment (it lives on until IPC_RMID and last detach)."""
         mm = self._mm("shmdt")
-        self._check(self._call("shmdt", shmem.shmdt(self._system.k, mm, m.addr)), "shmdt")
+        ret = self._call("shmdt", shmem.shmdt(self._system.k, mm, m.addr))
+        self._check(ret, "shmdt")
 
     shm_detach = shmdt
 
@@ -277,7 +279,8 @@ class Task:
         process would get SIGSEGV)."""
         ts = self._alive("touch")
         k = self._system.k
-        return self._check(int(self._call("touch", _touch_pages(k, ts, m, write))), "touch")
+        touched = self._call("touch", _touch_pages(k, ts, m, write))
+        return self._check(int(touched), "touch")
 
     def munmap(self, m: Mapping) -> None:
         mm = self._mm("munmap")
@@ -304,7 +307,8 @@ class Task:
         """read() ``size`` bytes of a file: clean page cache charged to the task's memcg."""
         ts = self._alive("read")
         nr = (parse_size(size) + PAGE_SIZE - 1) // PAGE_SIZE
-        self._check(self._call("read", filemap.read_file_pages(self._system.k, ts, nr)), "read")
+        ret = self._call("read", filemap.read_file_pages(self._system.k, ts, nr))
+        self._check(ret, "read")
 
     # -- process --------------------------------------------------------------------------
 
@@ -395,7 +399,10 @@ class System:
                       if t.sigkill and t.state == TASK_RUNNING and not t.exiting]
             if not doomed:
                 return result
-            for ts in doomed:
+            i = 0  # an index, not a for loop's iterator: a race's state caching reads
+            while i < len(doomed):  # this frame's locals (race/call.py), not its stack
+                ts = doomed[i]
+                i += 1
                 self._spawn_and_run(f"exit {ts.pid}", kexit.do_notify_resume(self.k, ts), ts)
 
     def _spawn_and_run(self, name: str, body: Coroutine[Any, Any, Any],
@@ -523,10 +530,10 @@ class System:
             self._write_proc(path, buf)
             return
         cgrp, cft = self._file(path)
-        ret = int(self._call(f"write {path.rpartition('/')[2]}", kcgroup.cgroup_file_write,
-                             self.k, cgrp, cft, buf))
+        ret = self._call(f"write {path.rpartition('/')[2]}", kcgroup.cgroup_file_write,
+                         self.k, cgrp, cft, buf)
         if ret:
-            raise _oserror(ret, path)
+            raise _oserror(int(ret), path)
 
     # -- /proc ----------------------------------------------------------------------------
 
@@ -584,21 +591,23 @@ class System:
         pages = parse_size(size) // PAGE_SIZE
         if pages < 2:
             raise _oserror(_errno.EINVAL, "swapon")
-        ret = int(self._call("swapon", swapfile.sys_swapon, self.k, pages, prio, discard))
+        ret = self._call("swapon", swapfile.sys_swapon, self.k, pages, prio, discard)
         if ret < 0:
             raise _oserror(ret, "swapon")
-        return ret
+        return int(ret)
 
     def swapoff(self, type: int | None = None) -> None:
         """swapoff(2) of area ``type``, or of every area (``swapoff -a``)."""
-        k = self.k
-        types = [type] if type is not None else [
-            si.type for si in k.swap_info if _swap_area_active(si)
-        ]
-        for t in types:
-            ret = int(self._call(f"swapoff {t}", swapfile.sys_swapoff, k, t))
-            if ret < 0:
-                raise _oserror(ret, "swapoff")
+        if type is not None:
+            self._swapoff(type)
+            return
+        for t in [si.type for si in self.k.swap_info if _swap_area_active(si)]:
+            self._swapoff(t)
+
+    def _swapoff(self, type: int) -> None:
+        ret = self._call(f"swapoff {type}", swapfile.sys_swapoff, self.k, type)
+        if ret < 0:
+            raise _oserror(ret, "swapoff")
 
     # -- tasks ----------------------------------------------------------------------------
 
@@ -618,7 +627,8 @@ class System:
     def kswapd(self) -> int:
         """One wake-up of kswapd (mm/vmscan.c: kswapd() -> balance_pgdat() while the zone is
         below pages_high): the number of pages it freed."""
-        return int(self._call("kswapd", vmscan.kswapd, self.k))
+        freed = self._call("kswapd", vmscan.kswapd, self.k)
+        return int(freed)
 
     def pages(self, task: Task, m: Mapping) -> list[Page]:
         """The pages of ``task``'s mapping ``m`` now: those its ptes map and the swap-cache
@@ -643,7 +653,22 @@ class System:
         try_to_unmap(), pageout() and, for a clean unmapped swap-cache page,
         __remove_mapping(). Returns the number freed (a page written out is freed by the
         next call, once its write completed). See kernel/vmscan.py: shrink_chosen_pages()."""
-        return int(self._run("kswapd", vmscan.shrink_chosen_pages(self.k, list(pages)), None))
+        freed = self._run("kswapd", vmscan.shrink_chosen_pages(self.k, list(pages)), None)
+        return int(freed)
+
+    def hold_writes(self, hold: bool = True) -> None:
+        """From now on the swap device holds the writes submitted (True), as a slow disk
+        would, until :meth:`complete_writes`: their pages stay under writeback (and a
+        prepared state keeps them so); False: it completes new writes at once again, and
+        keeps those it holds."""
+        self.k.hold_writes = hold
+
+    def complete_writes(self) -> int:
+        """The swap device ends the writes it holds, oldest first (mm/page_io.c:
+        end_swap_bio_write() for each, in one kernel thread: the I/O completion, a kernel
+        actor of a race). Returns how many."""
+        done = self._run("end_swap_bio_write", page_io.complete_held_writes(self.k), None)
+        return int(done)
 
     def reclaim_cache_only(self) -> None:
         """What the kernel under test does about swap slots only the swap cache holds

@@ -6,6 +6,7 @@ from __future__ import annotations
 import types
 from dataclasses import dataclass, field
 
+import greenlet
 import pytest
 
 from swaplab.explore.canonical import Encoder, Opaque, Rules, encode_run, frames
@@ -121,3 +122,53 @@ def test_threads_encode_pending_operations_and_locals() -> None:
     assert run([1, 2], 1) == run([1, 2], 1)
     assert run([1, 2], 1) != run([1, 3], 1)  # a local (the list) differs
     assert run([1, 2], 2) != run([1, 2], 1)
+
+
+# -- greenlets: the call stacks of race operations (swaplab.race.call) -----------------------
+def _enter(value: object) -> object:
+    parent = greenlet.getcurrent().parent
+    assert parent is not None
+    return parent.switch(value)
+
+
+def _straight(cell: Cell) -> object:
+    got = _enter(cell.value)
+    return got
+
+
+def _looping(cells: list[Cell]) -> int:
+    total = 0
+    for cell in cells:
+        total = total + int(str(_enter(cell.value)))
+    return total
+
+
+def _started(fn: object, *args: object) -> greenlet.greenlet:
+    gr = greenlet.greenlet(fn)
+    gr.switch(*args)
+    return gr
+
+
+def test_a_greenlet_is_encoded_by_its_frames_and_locals() -> None:
+    new = greenlet.greenlet(_straight)
+    assert encoding(new) == encoding(greenlet.greenlet(_straight))
+    one, same, other = _started(_straight, Cell(1)), _started(_straight, Cell(1)), \
+        _started(_straight, Cell(2))
+    assert encoding(one) == encoding(same)  # two greenlets at one point with equal locals
+    assert encoding(one) != encoding(other)
+    assert encoding(one) != encoding(new)
+    one.switch("done")
+    assert one.dead and encoding(one) != encoding(same)
+
+
+def test_a_greenlet_with_values_below_its_call_is_opaque() -> None:
+    gr = _started(_looping, [Cell(1), Cell(2)])  # the loop's iterator and `total`
+    with pytest.raises(Opaque, match="below the call"):
+        encoding(gr)
+    gr.throw(greenlet.GreenletExit)
+
+
+def test_a_closure_cell_met_as_a_value_is_its_contents() -> None:
+    one, same, other = types.CellType(Cell(1)), types.CellType(Cell(1)), types.CellType(Cell(2))
+    assert encoding([one]) == encoding([same]) != encoding([other])
+    assert encoding([one, one]) != encoding([one, same])  # one cell twice, or two cells

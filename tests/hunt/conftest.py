@@ -4,14 +4,15 @@ over a few cases of the real one."""
 from __future__ import annotations
 
 import pytest
-from hunt_helpers import CAP, GENERATOR, REAL_CAP, REAL_CASES
+from hunt_helpers import CAP, GENERATOR, NO_RETRY, REAL_CAP, REAL_CASES
 
 from swaplab.hunt import run
 
 
 @pytest.fixture(scope="module")
 def config_2630() -> run.HuntConfig:
-    return run.HuntConfig("2.6.30", max_executions=CAP, generator=GENERATOR)
+    return run.HuntConfig("2.6.30", max_executions=CAP, generator=GENERATOR,
+                          retry_executions=NO_RETRY)
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,8 @@ def hunt_2630(config_2630: run.HuntConfig) -> run.Hunt:
 @pytest.fixture(scope="module")
 def real_2630() -> run.Hunt:
     """A few cases of the real generator on 2.6.30 (REAL_CASES), in this process."""
-    return run.hunt(run.HuntConfig("2.6.30", max_executions=REAL_CAP, match=REAL_CASES))
+    return run.hunt(run.HuntConfig("2.6.30", max_executions=REAL_CAP, match=REAL_CASES,
+                                   retry_executions=NO_RETRY))
 
 
 @pytest.fixture

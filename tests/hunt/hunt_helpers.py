@@ -20,6 +20,9 @@ REAL_CASES = (r"^s01-swapped-neighbours\|"
               r"(exit 1\|touch|fork 1\||touch 1 A:0\|fork|munmap 1 A\|touch)")
 #: Executions per case of those: enough for Type-1.
 REAL_CAP = 150
+#: The hunts of the tests that are not about the second search of a capped case run none
+#: (run.HuntConfig.retry_executions): the cases stay as cheap as their dpor cap.
+NO_RETRY = 0
 
 
 @dataclass(frozen=True, slots=True)

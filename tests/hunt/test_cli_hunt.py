@@ -13,14 +13,15 @@ import time
 from pathlib import Path
 
 import pytest
-from hunt_helpers import CAP, REAL_CAP, REAL_CASES
+from hunt_helpers import CAP, NO_RETRY, REAL_CAP, REAL_CASES
 
 from swaplab.cli import main
 from swaplab.hunt import run
 from swaplab.hunt.triage import hunt_json, triage
 
 HERE = Path(__file__).resolve().parent
-SMALL = ("hunt", "--kernel", "2.6.30", "--max-executions", str(CAP))
+SMALL = ("hunt", "--kernel", "2.6.30", "--max-executions", str(CAP), "--retry-executions",
+         str(NO_RETRY))
 
 
 def _findings(hunt: run.Hunt) -> list[dict[str, object]]:
@@ -109,7 +110,8 @@ def test_a_bad_journal_is_one_line_and_status_2(small_generator: str, tmp_path: 
 
 def _command(journal: Path, jobs: str) -> list[str]:
     return [sys.executable, "-m", "swaplab", "hunt", "--kernel", "2.6.30", "--max-executions",
-            str(REAL_CAP), "--cases", REAL_CASES, "--json", "--jobs", jobs,
+            str(REAL_CAP), "--retry-executions", str(NO_RETRY), "--cases", REAL_CASES,
+            "--json", "--jobs", jobs,
             "--resume", str(journal)]
 
 

@@ -12,7 +12,8 @@ from swaplab.hunt import run
 from swaplab.hunt.journal import Journal, JournalError
 from swaplab.hunt.triage import triage
 
-CONFIG = run.HuntConfig("2.6.30", max_executions=5, generator="hunt_helpers")
+CONFIG = run.HuntConfig("2.6.30", max_executions=5, generator="hunt_helpers",
+                        retry_executions=0)
 CASE = run.Explored("s|exit a|fault b", ("exit a", "fault b"), 5, False,
                     (run.Found("swap-slot-leak", "bug", "m", "0.1*3", ("do_exit()",)),), 1,
                     0.25)

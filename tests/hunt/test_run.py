@@ -60,6 +60,26 @@ def test_a_case_cut_by_the_cap_makes_the_hunt_incomplete(config_2630: run.HuntCo
     assert whole.complete
     capped = run.hunt(dataclasses.replace(quiet, max_executions=2))
     assert capped.explored[0].executions == 2 and not capped.complete
+    cut_twice = run.hunt(dataclasses.replace(quiet, max_executions=2, retry_executions=3))
+    explored = cut_twice.explored[0]
+    assert (explored.executions, explored.strategy) == (5, "dpor, dfs-cached")
+    assert not cut_twice.complete
+
+
+def test_a_case_dpor_cuts_is_finished_by_state_caching_with_dpors_findings(
+        config_2630: run.HuntConfig) -> None:
+    """Exit against a fault whose readahead covers the exiting task's slot (Type-1): dpor
+    cut at 400 executions, then dfs-cached to the end, finds the properties dpor finds
+    without a cap (2,636 executions)."""
+    case = dataclasses.replace(config_2630, match=r"^readahead\|exit a", retry_executions=None)
+    retried = run.hunt(case)
+    whole = run.hunt(dataclasses.replace(case, max_executions=None))
+    assert retried.complete and whole.complete
+    assert retried.explored[0].strategy == "dpor, dfs-cached"
+    assert whole.explored[0].strategy == "dpor"
+    assert {f.key for f in retried.explored[0].findings} == \
+        {f.key for f in whole.explored[0].findings} != set()
+    assert retried.explored[0].executions < whole.explored[0].executions
 
 
 def test_2631_has_no_finding_in_the_type1_and_type2_cases(config_2630: run.HuntConfig
@@ -96,7 +116,7 @@ def test_an_unknown_case_is_a_key_error(config_2630: run.HuntConfig) -> None:
 def test_the_real_generator_finds_type1_and_type2_on_2630_only(kernel: str) -> None:
     """Exit or munmap against a swap-in with readahead, and exit against kswapd's
     add_to_swap/pageout of the same page: both on 2.6.30, neither as a bug on 2.6.31."""
-    config = run.HuntConfig(kernel, max_executions=300,
+    config = run.HuntConfig(kernel, max_executions=300, retry_executions=0,
                             match=r"^s01-swapped-neighbours\|exit 1\|touch"
                                   r"|^s02-resident\|exit 1\|kswapd")
     found = run.hunt(config)

@@ -7,6 +7,7 @@ import pytest
 
 from swaplab.hunt.states import CATALOGUE, State, build_state, states, variants
 from swaplab.kernel import swapfile
+from swaplab.kernel.mm_types import PageSwapCache, PageWriteback, page_mapped
 
 
 def _fingerprint(st: State) -> tuple[object, ...]:
@@ -62,3 +63,20 @@ def test_the_states_are_what_they_say() -> None:
     assert limit - usage == 4096  # room for one more page
     st = build_state("s11-swap-full", "2.6.31")
     assert swapfile.vm_swap_full(st.s.k)
+    st = build_state("s12-writeback", "2.6.31")
+    (page,) = st.s.k.held_writes
+    assert PageWriteback(page) and PageSwapCache(page) and not page_mapped(page)
+    assert _slot(st, "A") == page.private and not st.s.k.hold_writes
+
+
+@pytest.mark.parametrize("kernel", ["2.6.30", "2.6.31"])
+def test_a_page_under_writeback_freed_by_exit_is_no_orphan(kernel: str) -> None:
+    """Exit against the write's completion (and the drain after it: the disk ends its
+    writes, then reclaim): free_swap_and_cache() leaves a page under writeback in the swap
+    cache (mm/swapfile.c), and reclaim frees it once written, on both kernels."""
+    st = build_state("s12-writeback", kernel)
+    a = st.owners["A"][0]
+    for ops in ({"exit": a.exit, "io": st.s.complete_writes},
+                {"exit": a.exit, "kswapd": lambda: st.s.shrink_pages(st.s.k.held_writes)}):
+        raced = st.s.race(ops)
+        assert raced.clean and raced.executions > 1, raced

@@ -93,3 +93,22 @@ def test_swap_readpage_unlocks_when_the_read_completes() -> None:
     assert PageLocked(page) and not PageUptodate(page)
     run_to_completion(k.execution)
     assert not PageLocked(page) and PageUptodate(page)
+
+
+def test_a_device_that_holds_writes_ends_them_when_told(version: str) -> None:
+    """k.hold_writes: the write is submitted (PG_writeback, slot written, page unlocked)
+    but no completion thread starts; complete_held_writes() ends each, oldest first."""
+    k = make_kernel(version, memcg=False)
+    swapfile.sys_swapon(k, 10)
+    first, second = swapped_page(k), swapped_page(k)
+    k.hold_writes = True
+    for page in (first, second):
+        run(k, swapfile.swap_duplicate(k, page.private))
+        __set_page_locked(k, page)
+        assert run(k, page_io.swap_writepage(k, page)) == 0
+        assert PageWriteback(page) and not PageLocked(page)
+    assert k.execution.live() == [] and k.held_writes == [first, second]
+    assert k.zone.vm_stat[NR_WRITEBACK] == 2
+    assert run(k, page_io.complete_held_writes(k)) == 2
+    assert k.held_writes == [] and not PageWriteback(first) and not PageWriteback(second)
+    assert k.zone.vm_stat[NR_WRITEBACK] == 0

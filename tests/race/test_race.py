@@ -92,3 +92,20 @@ def test_type2_against_the_kernels_own_reclaim(capsys: pytest.CaptureFixture[str
     assert {f.property for f in r.findings} & {"swap-slot-leak", "memcg-lru-visibility"}
     functions = {e.function for e in r.findings[0].trace}
     assert "page_remove_rmap()" in functions and "add_to_swap_cache()" in functions
+
+
+@pytest.mark.parametrize("kernel", ["2.6.30", "2.6.31"])
+def test_state_caching_sees_the_operations_call_stacks_and_agrees_with_dpor(
+        kernel: str) -> None:
+    """dfs-cached over a race encodes every state (each operation's greenlet included:
+    explore/canonical.py), prunes, and ends with dpor's findings and notes."""
+    st = type1_state(kernel)
+    ops = {"A: exit": st.a.exit, "B: fault": lambda: st.b.touch(st.mb)}
+    dpor, cached = st.s.race(ops, "dpor"), st.s.race(ops, "dfs-cached")
+    stats = cached.result.stats
+    assert stats.complete and stats.opaque_states == 0 and stats.stored_states > 0
+    assert stats.revisits > 0
+    for attr in ("findings", "notes"):
+        assert {f.property for f in getattr(cached, attr)} == \
+            {f.property for f in getattr(dpor, attr)}
+    assert (cached.clean, dpor.clean) == ((kernel == "2.6.31"),) * 2

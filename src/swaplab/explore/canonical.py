@@ -34,6 +34,7 @@ threads are roots), a ``Thread`` by its id.
 
 from __future__ import annotations
 
+import bisect
 import dis
 import enum
 import gc
@@ -43,6 +44,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
+
+from greenlet import getcurrent, greenlet
 
 from swaplab.explore.execution import Execution, Thread
 from swaplab.explore.ops import Lock, Op, StepRecord
@@ -166,6 +169,10 @@ class Encoder:
             self.out.append("co(")
             frames(self, obj)
             self.out.append(")")
+        elif isinstance(obj, greenlet):
+            self.out.append("gr(")
+            greenlet_frames(self, obj)
+            self.out.append(")")
         else:  # an object of a class (a subclass of list or dict too: items and fields)
             self.instance(obj)
 
@@ -285,6 +292,14 @@ def _thread(enc: Encoder, thread: Thread) -> None:
     enc.out.append(f"thread:{thread.tid}")
 
 
+def _cell_object(enc: Encoder, cell: types.CellType) -> None:
+    """A closure cell met as a value (on a frame's stack, as LOAD_CLOSURE left it for a
+    function being made): a box of one value."""
+    enc.out.append("cell(")
+    enc.value(_cell(cell))
+    enc.out.append(")")
+
+
 def _nothing(enc: Encoder, obj: object) -> None:
     enc.out.append(f"-{type(obj).__name__}")
 
@@ -302,6 +317,7 @@ _SPECIAL: dict[type, Callable[[Encoder, Any], None]] = {
     Thread: _thread,
     Execution: _nothing,  # its threads are roots of their own
     StepRecord: _nothing,  # what the last step did: the explorer's bookkeeping
+    types.CellType: _cell_object,
     **{t: _iterator for t in _ITERATORS},
 }
 
@@ -336,6 +352,57 @@ def _frame(enc: Encoder, link: Any, frame: types.FrameType, below: Any) -> None:
     if extra:
         enc.sequence("stack", _stack_values(link, extra, below))
     out.append(")")
+
+
+def greenlet_frames(enc: Encoder, gr: greenlet) -> None:
+    """A greenlet (the call stack of a race operation, swaplab.race.call): finished,
+    running (the explorer's), not started, or each frame from the one that switched away down to the
+    greenlet's first, by code, suspension point and locals. A frame of a greenlet keeps
+    its evaluation stack out of reach (no referents), so a frame suspended with values
+    below the call it is in (a ``for`` loop's iterator, the left operand of ``a + f()``)
+    makes the state opaque; only CPython 3.11's call layout is known."""
+    if gr.dead:
+        enc.out.append("dead")
+        return
+    if gr is getcurrent():  # the explorer's own (an operation's parent): it is running
+        enc.out.append("running")
+        return
+    frame = gr.gr_frame
+    if frame is None:
+        enc.out.append("new")
+        return
+    if sys.version_info[:2] != (3, 11):
+        raise Opaque("greenlet frames are read on CPython 3.11 only")
+    while frame is not None:
+        code = frame.f_code
+        call = _call_at(code, frame.f_lasti)
+        if _stack_depths(code).get(call, -1) != 2:  # more than the callable and its self
+            raise Opaque(f"{code.co_name}: values on its stack below the call at {call}")
+        enc.out.append(f"gframe:{_code_name(code)}@{call}(")
+        for name, val in frame.f_locals.items():
+            enc.out.append(f"{name}=")
+            enc.value(val)
+        enc.out.append(")")
+        frame = frame.f_back
+
+
+@lru_cache(maxsize=4096)
+def _calls(code: types.CodeType) -> tuple[int, ...]:
+    return tuple(ins.offset for ins in dis.get_instructions(code) if ins.opname == "CALL")
+
+
+def _call_at(code: types.CodeType, lasti: int) -> int:
+    """The CALL a frame is suspended in: at ``lasti`` (a C callee) or the last CALL before
+    it (a Python callee: ``f_lasti`` then points at the CALL's last inline cache entry)."""
+    calls = _calls(code)
+    i = bisect.bisect_right(calls, lasti) - 1
+    if i < 0 or lasti - calls[i] > 2 * _CALL_CACHES:
+        raise Opaque(f"{code.co_name}: suspended at {lasti}, not in a call")
+    return calls[i]
+
+
+#: CPython 3.11's inline cache entries after a CALL (code units of 2 bytes)
+_CALL_CACHES = 4
 
 
 def _extra_stack(code: types.CodeType, lasti: int, awaiting: bool) -> int:

@@ -307,7 +307,8 @@ def group_ops(st: State, n: Names, path: str) -> Iterator[Op]:
 
 def kernel_ops(st: State, n: Names) -> Iterator[Op]:
     """kswapd over each evictable page (on an LRU list, or in a pagevec on its way
-    there: shrink_pages() drains them first), swapoff, and the cache-only reclaim."""
+    there: shrink_pages() drains them first), swapoff, the swap device's completion of the
+    writes it holds, and the cache-only reclaim."""
     s = st.s
     k = n.k
     fresh = _first_free_slot(n)
@@ -321,7 +322,13 @@ def kernel_ops(st: State, n: Names) -> Iterator[Op]:
     used = _used_slots(n)
     if used and st.swapoff:
         cached = [name for page, name in n.pages.items() if PageSwapCache(page)]
-        yield Op("swapoff", _unique([*used, *cached, *_shmem_swapped(st, n)]), s.swapoff)
+        yield Op("swapoff", _unique([*used, *cached, *_shmem_swapped(st, n)]),
+                 partial(s.swapoff, 0))
+    if k.held_writes:  # the swap device's completion of the writes it holds
+        held = [n.pages[page] for page in k.held_writes]
+        yield Op("end_swap_bio_write", _unique([*held, *(n.slot(p.private)
+                                                          for p in k.held_writes)]),
+                 s.complete_writes)
     if (k.cfg.reuse_cache_only or k.cfg.cache_only_gc) and k.swapper_space.page_tree:
         cached_slots = [n.slot(e) for e in k.swapper_space.page_tree]
         cached = [n.pages[p] for p in k.swapper_space.page_tree.values()]

@@ -3,11 +3,17 @@ operations that touch a common object) is raced under the explorer's DPOR with e
 property of :meth:`swaplab.System.race` (the property families, the invariants,
 data integrity, BUG_ON, use of a freed object, deadlock, soft lockup).
 
-A case is explored up to ``max_executions`` runs; a case cut by that cap (or by the step
-limit) is *incomplete*, and a hunt is complete only when every case is explored and
-complete. The explorer already shrinks each finding's schedule (fewest preemptions, then
-fewest steps) and keeps the best witness per property, so a case yields at most one finding
-per property (per exception type). Notes (no defect) are counted, not kept.
+A case is explored up to ``max_executions`` runs. A case dpor cuts there is explored
+again from the start by dfs with state caching (:mod:`swaplab.explore.stateful`), up to
+``retry_executions`` runs (by default ``FALLBACK_FACTOR`` times as many): the cases dpor
+cannot finish are retry loops (force_empty's move-and-retry, reclaim until a charge
+fits), where dpor explores every number of rounds while the rounds' states repeat, which
+the visited-state store prunes. A case cut by both caps (or by the step limit) is
+*incomplete*, and a hunt is complete only when every case is explored and complete.
+
+The explorer already shrinks each finding's schedule (fewest preemptions, then fewest
+steps) and keeps the best witness per property, so a case yields at most one finding per
+property (per exception type). Notes (no defect) are counted, not kept.
 
 The cases run in the order the generator lists them, here or over the parallel backend
 (:mod:`swaplab.explore.backend`: a local process pool, or Ray); the results are put back
@@ -34,13 +40,16 @@ from swaplab.explore.runner import EXCEPTION
 
 if TYPE_CHECKING:
     from swaplab.hunt.journal import Journal
-    from swaplab.race import RaceFinding, Replayed
+    from swaplab.race import RaceFinding, RaceResult, Replayed
     from swaplab.system import System
 
 #: The generator of cases a hunt explores (a module with Case, cases() and build()).
 GENERATOR = "swaplab.hunt.cases"
-#: Executions one case may take before it is cut (then it is incomplete).
+#: Executions one case may take under dpor before it is cut.
 MAX_EXECUTIONS = 3000
+#: The search a case dpor cut is explored again with, and its cap (times dpor's).
+FALLBACK = "dfs-cached"
+FALLBACK_FACTOR = 20
 #: Cases handed to Ray at a time (each batch is journaled when it is back).
 RAY_BATCH_PER_WORKER = 4
 
@@ -70,6 +79,16 @@ class HuntConfig:
     max_executions: int | None = MAX_EXECUTIONS
     generator: str = GENERATOR
     match: str | None = None  # a regular expression: only the cases whose key it finds
+    #: the cap of the second search (FALLBACK) of a case dpor cut; None: FALLBACK_FACTOR
+    #: times ``max_executions``; 0: no second search
+    retry_executions: int | None = None
+
+    @builtins.property
+    def retry_cap(self) -> int:
+        """The second search's cap (0: none)."""
+        if self.retry_executions is not None:
+            return self.retry_executions
+        return self.max_executions * FALLBACK_FACTOR if self.max_executions else 0
 
     def identity(self) -> dict[str, Any]:
         """What a journal must match to be resumed by this hunt (not ``match``: a journal
@@ -150,6 +169,8 @@ class Explored:
     notes: int
     elapsed: float
     stopped: str | None = None
+    #: the searches that explored it: "dpor", or "dpor, dfs-cached" (dpor cut it)
+    strategy: str = "dpor"
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -164,7 +185,7 @@ class Explored:
         return cls(str(data["case"]), tuple(str(op) for op in data["ops"]),
                    int(data["executions"]), bool(data["complete"]),
                    tuple(Found.from_json(f) for f in data["findings"]), int(data["notes"]),
-                   float(data["elapsed"]))
+                   float(data["elapsed"]), strategy=str(data.get("strategy", "dpor")))
 
 
 def racing_functions(trace: Sequence[Event]) -> tuple[str, ...]:
@@ -192,8 +213,9 @@ def _found(finding: RaceFinding) -> Found:
 
 
 def explore_case(item: tuple[HuntConfig, Case]) -> Explored:
-    """Race one case's operations from its state (a module-level function: the backend
-    runs it in worker processes)."""
+    """Race one case's operations from its state with dpor, and again with
+    :data:`FALLBACK` when dpor's cap cut it (a module-level function: the backend runs it
+    in worker processes)."""
     config, case = item
     stop = interrupt.current()
     if stop is not None and stop.should_stop():  # stopped before it began
@@ -201,11 +223,29 @@ def explore_case(item: tuple[HuntConfig, Case]) -> Explored:
     started = time.perf_counter()
     system, ops = config.build(case)
     raced = system.race(ops, "dpor", max_executions=config.max_executions)
+    runs = [raced]
+    if _cut_by_cap(raced) and config.retry_cap:
+        system, ops = config.build(case)
+        runs.append(system.race(ops, FALLBACK, max_executions=config.retry_cap))
+    last = runs[-1].result
+    found: dict[str, Found] = {}
+    notes: set[str] = set()
+    for run in runs:  # per property the first search's witness (dpor's is shrunk alike)
+        for finding in run.findings:
+            one = _found(finding)
+            found.setdefault(one.key, one)
+        notes.update(note.property for note in run.notes)
+    return Explored(case.key(), tuple(case.ops), sum(r.executions for r in runs),
+                    last.stats.complete and last.stopped is None, tuple(found.values()),
+                    len(notes), time.perf_counter() - started, last.stopped,
+                    ", ".join(["dpor", FALLBACK][:len(runs)]))
+
+
+def _cut_by_cap(raced: RaceResult) -> bool:
+    """Whether a race ended at its cap on executions: not complete, not stopped, and no
+    run cut by the step limit (dfs-cached would meet that limit again)."""
     result = raced.result
-    return Explored(case.key(), tuple(case.ops), raced.executions,
-                    result.stats.complete and result.stopped is None,
-                    tuple(_found(f) for f in raced.findings), len(raced.notes),
-                    time.perf_counter() - started, result.stopped)
+    return not result.stats.complete and result.stopped is None and result.stats.cut == 0
 
 
 def _indexed(item: tuple[int, HuntConfig, Case]) -> tuple[int, Explored]:

@@ -14,10 +14,8 @@ The situations: pages resident, swapped out, in the swap cache mapped and unmapp
 readahead page), shared by fork (a page and a swap entry), threads of one process
 (clone(CLONE_VM|CLONE_THREAD)), a task moved away from the group its pages are charged
 to, shmem pages (shared /dev/zero) resident and swapped, a group at its limit (flat and
-under a use_hierarchy parent) and a nearly full swap area. A page under writeback exists
-only while a race runs (the model's I/O completion is a thread of the operation that
-started the write: see swaplab.kernel.page_io), so it is reached by the reclaim operations
-of :mod:`swaplab.hunt.ops`, not prepared.
+under a use_hierarchy parent), a nearly full swap area, and a page under writeback (the
+swap device holds the write: System.hold_writes(); its completion is an operation).
 
 ``seed`` picks variations (page-cluster 2 or 3, the order in which pages go to swap, so
 which slots are neighbours): the same seed gives the same states; seed 0 is the
@@ -246,6 +244,21 @@ def _swap_full(st: State, v: Variant) -> None:
     a.touch(st.page("A", 0), write=False)
 
 
+def _writeback(st: State, v: Variant) -> None:
+    """Two tasks of /A with one page each; reclaim wrote the first one's out and the
+    swap device has not completed the write (System.hold_writes()): the page is in the
+    swap cache, unmapped (a swap pte), clean and under writeback, its slot written. The
+    I/O completion (end_swap_bio_write()) is an operation of the kernel's; until it runs,
+    reclaim keeps the page (mm/vmscan.c: shrink_page_list())."""
+    st.group("/A")
+    a, b = st.task("/A"), st.task("/A")
+    st.anon(a, "A")
+    st.anon(b, "B")
+    st.s.hold_writes()
+    st.s.shrink_pages(st.s.pages(a, st.page("A", 0)))
+    st.s.hold_writes(False)
+
+
 #: The catalogue, in order: name -> builder.
 CATALOGUE: dict[str, Builder] = {
     "s01-swapped-neighbours": _swapped_neighbours,
@@ -259,6 +272,7 @@ CATALOGUE: dict[str, Builder] = {
     "s09-shmem": _shmem,
     "s10-limit": _limit,
     "s11-swap-full": _swap_full,
+    "s12-writeback": _writeback,
 }
 
 

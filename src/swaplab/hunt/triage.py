@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from swaplab.hunt.run import Found, Hunt, HuntConfig
+from swaplab.hunt.run import FALLBACK, Found, Hunt, HuntConfig
 from swaplab.scenarios.kernel_common import FAMILIES
 
 
@@ -152,6 +152,7 @@ def summary(hunt: Hunt, rows: Sequence[Triaged]) -> list[str]:
     patches = f" (patches {config.patches})" if config.patches is not None else ""
     notes = sum(e.notes for e in hunt.explored)
     incomplete = sum(1 for e in hunt.explored if e.stopped is None and not e.complete)
+    again = sum(1 for e in hunt.explored if e.strategy != "dpor")
     rate = hunt.executions / hunt.elapsed if hunt.elapsed > 0 and not hunt.resumed else None
     lines = [
         f"hunt on {config.kernel}{patches}{fixes}, seed {config.seed}, depth {config.depth}: "
@@ -160,9 +161,9 @@ def summary(hunt: Hunt, rows: Sequence[Triaged]) -> list[str]:
         f"{hunt.states} states, {len(hunt.cases)} cases, {hunt.finished} explored "
         f"({hunt.resumed} from the journal), {hunt.executions} executions in "
         f"{hunt.elapsed:.1f} s" + (f" ({rate:.0f}/s)" if rate is not None else ""),
-        f"{incomplete} case{'s' if incomplete != 1 else ''} cut at "
-        f"{config.max_executions} executions; {notes} note{'s' if notes != 1 else ''} "
-        "(no defect) not listed",
+        f"{again} case{'s' if again != 1 else ''} cut by dpor at {config.max_executions} "
+        f"executions, explored again by {FALLBACK}; {incomplete} incomplete; {notes} note"
+        f"{'s' if notes != 1 else ''} (no defect) not listed",
     ]
     if hunt.stopped is not None:
         why = "interrupted (SIGINT/SIGTERM)" if hunt.stopped == "interrupted" else \

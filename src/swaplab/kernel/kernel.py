@@ -157,6 +157,13 @@ class Kernel:
         self.nr_cache_only_swaps = 0  # RFC 3/5
         self.cache_only_gc_pending = False  # RFC 5/5: the delayed work is scheduled
 
+        # mm/page_io.c: the swap device completes each write at once (a thread of its own,
+        # kernel/page_io.py) unless told to hold them (System.hold_writes()): then it keeps
+        # the pages written, in order, until page_io.complete_held_writes() ends them (a
+        # write still in flight in a prepared state)
+        self.hold_writes = False
+        self.held_writes: list[Page] = []
+
         # mm/swap_state.c
         self.swapper_space = AddressSpace("swapper_space", swap_backed=True)
         self.swap_cache_info = SwapCacheInfo()

@@ -94,8 +94,26 @@ async def swap_writepage(k: Kernel, page: Page) -> int:
     _write_slot(k, page)
     unlock_page(page)
     trace(k, "swap_writepage()", "{!r} -> {:#x}", page, page.private)
+    if k.hold_writes:  # the device holds it: complete_held_writes() ends it
+        plain_write(k.held_writes)
+        k.held_writes.append(page)
+        return 0
     await kthread_run(k, f"end_swap_bio_write {page!r}", end_swap_bio_write(k, page), _IRQ)
     return 0
+
+
+async def complete_held_writes(k: Kernel) -> int:
+    """The swap device ends the writes it held (``k.held_writes``), oldest first: the
+    completion of each (end_swap_bio_write()), in this one kernel thread. Returns how
+    many."""
+    held = k.held_writes
+    count = 0
+    while held:
+        plain_write(held)
+        page = held.pop(0)
+        await end_swap_bio_write(k, page)
+        count += 1
+    return count
 
 
 async def swap_readpage(k: Kernel, page: Page) -> int:

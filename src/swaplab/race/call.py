@@ -57,9 +57,10 @@ class OpCall:
 
     def _main(self) -> Request:
         try:
-            return ("done", self.fn(), None)
+            value = self.fn()  # nothing else on this frame's stack: state caching reads it
         except Exception as err:  # a refused syscall: the operation's outcome
             return ("failed", err, None)
+        return ("done", value, None)
 
     def enter(self, body: Coroutine[Any, Any, Any], task: TaskStruct | None) -> Any:
         """Hand a kernel path to the explorer thread; its result, back on this greenlet."""

@@ -48,7 +48,17 @@ from swaplab.explore.cpus import SOFT_LOCKUP
 from swaplab.explore.model import BUG, NOTE, Instance, Property, always, at_end
 from swaplab.explore.ops import Lock
 from swaplab.explore.runner import DEADLOCK, EXCEPTION, LIVELOCK
-from swaplab.kernel import cgroup, fork, invariants, memory, mmap, swap, swapfile, vmscan
+from swaplab.kernel import (
+    cgroup,
+    fork,
+    invariants,
+    memory,
+    mmap,
+    page_io,
+    swap,
+    swapfile,
+    vmscan,
+)
 from swaplab.kernel.config import ConfigError, make_config
 from swaplab.kernel.gfp import GFP_KERNEL
 from swaplab.kernel.kernel import Kernel
@@ -260,7 +270,8 @@ def forked_swapped_page(w: World) -> tuple[TaskStruct, TaskStruct, int]:
 
 
 def drain(w: World) -> None:
-    """``Instance.finish``: drain the pagevecs, note the orphans, then run the cache-only
+    """``Instance.finish``: the swap device ends the writes it held (a prepared state's,
+    System.hold_writes()), drain the pagevecs, note the orphans, then run the cache-only
     reclaim mechanisms the kernel under test has on every cache-only slot."""
     drain_groups(w, [w.memcg])
 
@@ -268,6 +279,8 @@ def drain(w: World) -> None:
 def drain_groups(w: World, memcgs: Sequence[MemCgroup]) -> None:
     """:func:`drain`, with memcg reclaim run on each of ``memcgs``."""
     k = w.k
+    if k.held_writes:  # a disk ends its writes: what is left after them is what counts
+        run(k, page_io.complete_held_writes(k))
     run(k, swap.lru_add_drain_all(k))
     w.orphans_at_end = invariants.orphan_report(k)
     if not _unreferenced_slots(k):
