@@ -1,12 +1,13 @@
 """How fast the workload simulator runs the kernel model, and how the cost grows.
 
     python benchmarks/simulate.py [--duration 2s] [--kernel 2.6.31] [--quick]
-    python benchmarks/simulate.py --reference [--duration 10s]
+    python benchmarks/simulate.py --reference [--duration 10s] [--workload W] [--cpus N]
 
 ``--reference``: ``swaplab simulate stale-swapcache --kernel 2.6.31 --seed 1`` (10 s of
-virtual time by default) against a bare coroutine loop measured in the same process (one
-resume per kernel step of the run: a coroutine awaiting a trap, driven by ``send``), and
-their ratio: how many times a step of the simulator costs an empty coroutine resume.
+virtual time by default; ``--workload``, ``--kernel``, ``--cpus`` choose another run)
+against a bare coroutine loop measured in the same process (one resume per kernel step of
+the run: a coroutine awaiting a trap, driven by ``send``), and their ratio: how many times
+a step of the simulator costs an empty coroutine resume.
 
 For each point: N tasks, each touching P pages in a loop under a memcg limit of half the
 total (so the group swaps), swap I/O at 2 ms. Prints simulated kernel operations (engine
@@ -65,16 +66,18 @@ def bare_loop(resumes: int) -> float:
     return time.perf_counter() - start
 
 
-def reference(duration_ns: int) -> None:
-    """The stale-swapcache run (2.6.31, seed 1) against the bare coroutine loop."""
+def reference(duration_ns: int, workload: str = "stale-swapcache", kernel: str = "2.6.31",
+              cpus: int = 1) -> None:
+    """A run (seed 1; stale-swapcache on 2.6.31 by default) against the bare coroutine
+    loop."""
     start = time.perf_counter()
-    r = simulate(BUILTINS["stale-swapcache"], "2.6.31", seed=1, duration_ns=duration_ns)
+    r = simulate(BUILTINS[workload], kernel, seed=1, cpus=cpus, duration_ns=duration_ns)
     wall = time.perf_counter() - start
     if r.error:
-        raise SystemExit(f"stale-swapcache: {r.error}")
+        raise SystemExit(f"{workload}: {r.error}")
     bare = min(bare_loop(r.steps) for _ in range(3))
-    print(f"stale-swapcache 2.6.31 seed 1, {duration_ns / 1e9:g} s virtual: {r.steps} kernel "
-          f"steps in {wall:.2f} s = {r.steps / wall:,.0f} steps/s, "
+    print(f"{workload} {kernel} seed 1, {cpus} CPU(s), {duration_ns / 1e9:g} s virtual: "
+          f"{r.steps} kernel steps in {wall:.2f} s = {r.steps / wall:,.0f} steps/s, "
           f"wall/virtual {wall / (duration_ns / 1e9):.2f}")
     print(f"bare coroutine loop, {r.steps} resumes: {bare:.3f} s")
     print(f"ratio simulator / bare loop: {wall / bare:.1f}")
@@ -88,9 +91,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer points")
     parser.add_argument("--reference", action="store_true",
                         help="stale-swapcache against a bare coroutine loop")
+    parser.add_argument("--workload", default="stale-swapcache", choices=sorted(BUILTINS),
+                        help="the --reference run's workload")
+    parser.add_argument("--cpus", type=int, default=1, help="the --reference run's CPUs")
     args = parser.parse_args()
     if args.reference:
-        reference(parse_duration(args.duration or "10s"))
+        reference(parse_duration(args.duration or "10s"), args.workload, args.kernel,
+                  args.cpus)
         return
     duration = parse_duration(args.duration or "2s")
     task_counts = [1, 2, 4] if args.quick else [1, 2, 4, 8, 16]

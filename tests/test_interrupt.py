@@ -8,25 +8,28 @@ import time
 
 import pytest
 
-from swaplab.interrupt import Aborted, current, interruptible, parse_duration, until
+from swaplab.interrupt import Aborted, current, interruptible, parse_duration, reason, until
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_first_signal_asks_to_stop_second_aborts(sig: signal.Signals) -> None:
     before = signal.getsignal(sig)
     with interruptible() as stop:
-        assert current() is stop and not stop.should_stop()
+        assert current() is stop and not stop.should_stop() and reason() is None
         os.kill(os.getpid(), sig)
         assert stop.should_stop() and stop.interrupted and stop.reason == "interrupted"
+        assert reason() == "interrupted"
         with pytest.raises(Aborted):
             os.kill(os.getpid(), sig)
     assert current() is None and signal.getsignal(sig) is before
 
 
 def test_a_budget_stops_the_run_without_a_signal() -> None:
+    assert reason() is None  # no command running
     with interruptible(budget=0.05) as stop:
         assert not stop.should_stop()
         time.sleep(0.06)
+        assert reason() == "budget"  # asking is enough: the deadline passed
         assert stop.should_stop() and stop.reason == "budget" and not stop.interrupted
 
 

@@ -319,12 +319,6 @@ def claim_row(claim: Claim, outcomes: list[Outcome], seconds: float) -> dict[str
     }
 
 
-def _stopped() -> str | None:
-    """Why the command was asked to stop (None: it was not)."""
-    stop = interrupt.current()
-    return stop.reason if stop is not None and stop.should_stop() else None
-
-
 def _undecided(claim: str, reason: str) -> dict[str, Any]:
     """The row of a claim not decided because the command was stopped."""
     return {"claim": claim, "verdict": f"not decided: {reason}", "command": "",
@@ -353,8 +347,7 @@ def _growth_names() -> list[str]:
 def _with_reason(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A worker knows that the command stopped, this process knows why (a signal or the
     budget): the undecided rows name the reason."""
-    stop = interrupt.current()
-    reason = stop.reason if stop is not None else None
+    reason = interrupt.reason()
     if reason is not None:
         for row in rows:
             if row["verdict"].startswith("not decided: "):
@@ -370,7 +363,7 @@ Unit = tuple[str, Any]
 def _unit(unit: Unit) -> tuple[Any, float] | None:
     """A worker's call: the unit's outcome (an explored check's :class:`Outcome`, a
     simulation's Result) and its seconds; None when the command was stopped first."""
-    if _stopped() is not None:
+    if interrupt.reason() is not None:
         return None
     kind, what = unit
     start = time.perf_counter()

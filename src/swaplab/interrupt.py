@@ -70,6 +70,14 @@ def current() -> StopRequest | None:
     return _current
 
 
+def reason() -> str | None:
+    """Why the running command was asked to stop ("interrupted", "budget"), or None: not
+    asked, or no stop request. Where a worker only knows that it stopped, the parent
+    names the reason with this."""
+    stop = _current
+    return stop.reason if stop is not None and stop.should_stop() else None
+
+
 @contextmanager
 def interruptible(budget: float | None = None) -> Iterator[StopRequest]:
     """Run the body with SIGINT/SIGTERM turned into a stop request (see the module

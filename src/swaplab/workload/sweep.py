@@ -111,8 +111,7 @@ def run_many(specs: Sequence[RunSpec], jobs: int = 1, backend: str = "local",
 def _with_reason(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A worker knows that its run stopped, this process knows why (a signal or the
     budget)."""
-    stop = interrupt.current()
-    reason = (stop.reason if stop is not None else None) or "interrupted"
+    reason = interrupt.reason() or "interrupted"
     for r in results:
         if r.get("stopped"):
             r["stopped"] = reason
