@@ -224,8 +224,7 @@ def explore_case(item: tuple[HuntConfig, Case]) -> Explored:
     system, ops = config.build(case)
     raced = system.race(ops, "dpor", max_executions=config.max_executions)
     runs = [raced]
-    if _cut_by_cap(raced) and config.retry_cap:
-        system, ops = config.build(case)
+    if _cut_by_cap(raced) and config.retry_cap:  # a race leaves the system as it found it
         runs.append(system.race(ops, FALLBACK, max_executions=config.retry_cap))
     last = runs[-1].result
     found: dict[str, Found] = {}

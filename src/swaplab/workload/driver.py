@@ -304,7 +304,7 @@ class VirtualDriver:
         if (now >= self.lane_end or self.known != len(self.execution.threads)
                 or self.steps >= self.lane_steps):
             return False
-        if self.cpus > 1 and any(t is not thread and t.enabled() for t in self.ready):
+        if self.cpus > 1 and self._rival(thread):
             return False
         if self.after_step is not None and self.after_step():
             return False
@@ -319,7 +319,11 @@ class VirtualDriver:
         oncpu = self.oncpu
         if len(oncpu) != 1 or oncpu[0] is not thread or (self.heap and self.heap[0][0] <= now):
             return False
-        return self.cpus == 1 or not any(t is not thread and t.enabled() for t in self.ready)
+        return self.cpus == 1 or not self._rival(thread)
+
+    def _rival(self, thread: Thread) -> bool:
+        """Whether another ready thread could take a free CPU (asked with more than one)."""
+        return any(t is not thread and t.enabled() for t in self.ready)
 
     def run_until(self, until: int) -> None:
         """Run threads until the clock reaches ``until`` (or nothing is left to run, or
