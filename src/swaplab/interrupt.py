@@ -130,20 +130,31 @@ def until(seconds: float, reason: str) -> Iterator[Deadline]:
         _current = outer
 
 
+#: Seconds between two looks of a worker at its parent's flag and life: a look costs
+#: system calls (a semaphore, /proc), a run boundary comes every millisecond or less.
+WORKER_POLL_S = 0.02
+
+
 class WorkerStop(StopRequest):
     """A worker process's stop request: set once ``flag()`` says the parent asked for a
-    stop (reason "interrupted"), or once the parent process ``parent`` is gone."""
+    stop (reason "interrupted"), or once the parent process ``parent`` is gone; looked at
+    every :data:`WORKER_POLL_S` at most."""
 
-    __slots__ = ("flag", "parent")
+    __slots__ = ("flag", "next_look", "parent")
 
     def __init__(self, flag: Callable[[], bool], parent: Callable[[], bool]) -> None:
         super().__init__()
         self.flag = flag
         self.parent = parent
+        self.next_look = 0.0
 
     def should_stop(self) -> bool:
-        if self.reason is None and (self.flag() or not self.parent()):
-            self.reason = "interrupted"
+        if self.reason is None:
+            now = time.monotonic()
+            if now >= self.next_look:
+                self.next_look = now + WORKER_POLL_S
+                if self.flag() or not self.parent():
+                    self.reason = "interrupted"
         return self.reason is not None
 
 

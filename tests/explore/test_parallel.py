@@ -12,7 +12,9 @@ from swaplab.cli import main
 from swaplab.explore.backend import InProcess, LocalPool, RayCluster
 from swaplab.explore.explorer import Result, explore
 from swaplab.explore.parallel import explore_jobs, explore_parallel
-from swaplab.explore.search import Options
+from swaplab.explore.search import Options, Search
+from swaplab.explore.strategies import get_strategy
+from swaplab.explore.strategy import WHOLE, Share
 from swaplab.scenarios import get_scenario
 
 T = TypeVar("T")
@@ -117,3 +119,21 @@ def test_check_with_the_default_jobs_runs_a_tiny_check_in_this_process(
     assert main(["check", "tiny-lost-update", "--json"]) == 1
     statistics = json.loads(capsys.readouterr().out)["statistics"]
     assert statistics["workers"] == 0 and statistics["executions"] == 4
+
+
+def test_a_search_goes_on_over_workers_from_the_bound_it_had_reached() -> None:
+    """What explore_jobs does after its trial: bounds 0 and 1 explored in this process
+    (kept, with a copy taken as bound 2 begins), bound 2 over the workers; the executions
+    are those of one process, and the trial's half-done bound 2 is not counted."""
+    model = get_scenario("tiny-scaled-3x3").model()
+    options = Options(strategy="dfs", preemption_bound=2, shrink=False)
+    one = explore(model, options)
+    search = Search(model, options)
+    strategy = get_strategy("dfs")
+    for bound in (0, 1):
+        strategy.run(search, bound, WHOLE)
+    before = search.copy()
+    strategy.run(search, 2, Share(budget=None, prefix=((0, -1),)))  # the trial goes on
+    two = explore_parallel(model, options, InProcess(), 2, search=before, start=2)
+    assert two.stats.executions == one.stats.executions == 3186
+    assert two.status == one.status and two.bound == 2

@@ -131,7 +131,8 @@ class Dfs:
         dfs(search, bound, share.prefix)
 
     def split(self, search: Search, bound: int | None, parts: int) -> list[Share]:
-        def leaves(top: Search, depth: int) -> list[Share]:
-            return [Share(tuple(leaf)) for leaf in dfs(top, bound, (), depth_limit=depth)]
+        def expand(top: Search, share: Share, depth: int) -> list[Share]:
+            return [Share(tuple(leaf))
+                    for leaf in dfs(top, bound, share.prefix, depth_limit=depth)]
 
-        return split_tree(search, parts, leaves)
+        return split_tree(search, bound, parts, expand)

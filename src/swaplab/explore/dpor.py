@@ -572,8 +572,8 @@ class Dpor:
         dpor(search, bound, share.prefix, share.sleep)
 
     def split(self, search: Search, bound: int | None, parts: int) -> list[Share]:
-        def leaves(top: Search, depth: int) -> list[Share]:
+        def expand(top: Search, share: Share, depth: int) -> list[Share]:
             return [Share(tuple(leaf), tuple(sleep))
-                    for leaf, sleep in dpor(top, bound, (), split=depth)]
+                    for leaf, sleep in dpor(top, bound, share.prefix, share.sleep, depth)]
 
-        return split_tree(search, parts, leaves)
+        return split_tree(search, bound, parts, expand)

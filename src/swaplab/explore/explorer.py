@@ -84,9 +84,11 @@ def explore(model: Model, options: Options | None = None,
     return conclude(search, reached)
 
 
-def run_bounds(search: Search, checkpoint: Checkpointing | None = None) -> int | None:
+def run_bounds(search: Search, checkpoint: Checkpointing | None = None,
+               at_bound: Callable[[int], None] | None = None) -> int | None:
     """Run the search's strategy in this process, bound after bound (see the module
-    docstring), saving and resuming with ``checkpoint``; the last bound tried."""
+    docstring), saving and resuming with ``checkpoint``; the last bound tried.
+    ``at_bound`` hears the index of each bound as it begins."""
     strategy = get_strategy(search.options.strategy)
     resume = checkpoint.resume if checkpoint is not None else None
     if resume is not None:
@@ -97,6 +99,8 @@ def run_bounds(search: Search, checkpoint: Checkpointing | None = None) -> int |
         if resume is not None and index < resume.index:
             continue
         reached = bound
+        if at_bound is not None:
+            at_bound(index)
         search.stats.complete = True
         if checkpoint is not None:
             checkpoint.index, checkpoint.frontier = index, None

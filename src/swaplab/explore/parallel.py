@@ -17,10 +17,11 @@ Workers pay only for a search that lasts: starting a pool costs about half a sec
 a tiny check a millisecond. :func:`explore_jobs` (``swaplab check``'s ``--jobs``) runs the
 search in this process for :data:`FAN_OUT_S` seconds first; a search over by then is the
 one-process search (``workers`` 0 in its statistics), the same executions and counts. A
-longer one is run again from the start over the workers (the trial's runs are not kept:
-an exhaustive strategy's frontier cannot be split once its search has begun), so it costs
-up to :data:`FAN_OUT_S` more than a search fanned out at once; its counts are those of
-the split search described above.
+longer one goes on over the workers from the preemption bound the trial was in: the
+bounds the trial finished are kept, the runs of the one it was in are not (an exhaustive
+strategy's frontier cannot be split once its search has begun), so it costs up to
+:data:`FAN_OUT_S` more than a search fanned out at once; its counts are those of the
+split search described above from that bound on.
 """
 
 from __future__ import annotations
@@ -66,13 +67,16 @@ def run_task(task: Task) -> Outcome:
 
 
 def explore_parallel(model: Model, options: Options, backend: Backend, jobs: int,
-                     progress: Callable[[Search], None] | None = None) -> Result:
+                     progress: Callable[[Search], None] | None = None,
+                     search: Search | None = None, start: int = 0) -> Result:
     """Explore ``model`` over ``backend`` (``jobs`` workers) with the same findings as one
-    process."""
+    process; with ``search``, go on from it at the ``start``-th bound (the bounds before
+    were explored in it)."""
     strategy = get_strategy(options.strategy)
-    search = Search(model, options, progress=progress)
+    if search is None:
+        search = Search(model, options, progress=progress)
     reached: int | None = None
-    for bound in bounds(strategy, options.preemption_bound):
+    for bound in bounds(strategy, options.preemption_bound)[start:]:
         reached = bound
         search.stats.complete = True
         tasks = [Task(model, options, bound, share)
@@ -93,13 +97,19 @@ def explore_jobs(model: Model, options: Options, backend: Backend, jobs: int,
                  progress: Callable[[Search], None] | None = None,
                  fan_out: float = FAN_OUT_S) -> Result:
     """Explore ``model`` in this process for ``fan_out`` seconds, then, if the search is
-    not over, over ``backend`` (``jobs`` workers) from the start (see the module
+    not over, over ``backend`` (``jobs`` workers) from the bound it was in (see the module
     docstring)."""
     search = Search(model, options, progress=progress)
+    begun: list[tuple[int, Search]] = []
+
+    def at_bound(index: int) -> None:
+        begun[:] = [(index, search.copy())]
+
     with interrupt.until(fan_out, FAN_OUT):
-        reached = run_bounds(search)
+        reached = run_bounds(search, at_bound=at_bound)
     if search.stopped == FAN_OUT:
-        return explore_parallel(model, options, backend, jobs, progress)
+        index, before = begun[0]
+        return explore_parallel(model, options, backend, jobs, progress, before, index)
     if not get_strategy(options.strategy).exhaustive:
         search.stats.complete = False  # samples: no verdict of "clean"
     return conclude(search, reached)

@@ -8,9 +8,10 @@ workers sends each worker's :class:`Outcome` back and :meth:`Search.merge` joins
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from swaplab import interrupt
@@ -242,6 +243,14 @@ class Search:
         self.stats.elapsed = time.perf_counter() - self.started
         if self.progress is not None:
             self.progress(self)
+
+    def copy(self) -> Search:
+        """This search as it is now, to go on from later: its counts, failures, reached
+        properties, states and visited-state store copied (the model and callbacks
+        shared)."""
+        return replace(self, stats=copy.copy(self.stats), failures=dict(self.failures),
+                       satisfied=dict(self.satisfied), sometimes=list(self.sometimes),
+                       states=set(self.states), visited=copy.deepcopy(self.visited))
 
     def unreached(self) -> list[str]:
         return [name for name in self.sometimes if name not in self.satisfied]

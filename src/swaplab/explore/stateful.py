@@ -103,7 +103,7 @@ class DfsCached:
         cached_dfs(search, bound, share)
 
     def split(self, search: Search, bound: int | None, parts: int) -> list[Share]:
-        def leaves(top: Search, depth: int) -> list[Share]:
-            return [Share(tuple(leaf)) for leaf in cached_dfs(top, bound, WHOLE, depth)]
+        def expand(top: Search, share: Share, depth: int) -> list[Share]:
+            return [Share(tuple(leaf)) for leaf in cached_dfs(top, bound, share, depth)]
 
-        return split_tree(search, parts, leaves)
+        return split_tree(search, bound, parts, expand)

@@ -63,20 +63,30 @@ def bounds(strategy: Strategy, preemption_bound: int | None) -> list[int | None]
     return [None]
 
 
-def split_tree(search: Search, parts: int,
-               leaves: Callable[[Search, int], list[Share]]) -> list[Share]:
+#: A tree strategy's expansion: ``expand(top, share, depth)`` explores ``share`` ``depth``
+#: levels deep with the search ``top`` (exhaustively there) and returns the subtrees below.
+Expand = Callable[[Search, Share, int], list[Share]]
+
+
+def split_tree(search: Search, bound: int | None, parts: int, expand: Expand) -> list[Share]:
     """A tree's top expanded exhaustively, deeper and deeper, until there are at least
-    ``4 * parts`` subtrees or the tree ends; ``leaves(top, depth)`` expands it ``depth``
-    steps with the search ``top``, whose runs are then counted in ``search``. Each share
-    gets an equal part of the execution budget."""
+    ``4 * parts`` subtrees or the tree ends; then the largest subtrees expanded further
+    until each holds about one of ``parts`` or less (:func:`~swaplab.explore.balance.balance`),
+    largest first. What the cutting ran is counted in ``search``. Each share gets an equal
+    part of the execution budget."""
+    from swaplab.explore.balance import Estimator, balance
+
     opts = search.options
     shares: list[Share] = []
     for depth in range(1, MAX_SPLIT_DEPTH + 1):
         top = Search(search.model, replace(opts, max_executions=None, shrink=False))
-        shares = leaves(top, depth)
+        shares = expand(top, WHOLE, depth)
         if len(shares) >= 4 * parts or not shares or depth == MAX_SPLIT_DEPTH:
-            search.merge(top.outcome())
             break
+    estimate = Estimator(top, bound)
+    shares = balance(shares, parts, lambda share: estimate(share.prefix),
+                     lambda share: expand(top, share, 1), top.stop_requested)
+    search.merge(top.outcome())
     if opts.max_executions is None:
         return shares
     budget = max(1, -(-opts.max_executions // max(1, len(shares))))
