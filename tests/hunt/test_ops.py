@@ -39,11 +39,19 @@ def test_objects_follow_the_pages() -> None:
                                                                           "2.6.30"))}
 
 
-def test_swapoff_is_an_operation_where_a_state_asks_for_it() -> None:
+def test_swapoff_is_an_operation_where_a_slot_is_in_use() -> None:
     st = build_state("s07-moved", "2.6.31")
-    assert "swapoff" not in {op.name for op in ops(st)}
-    st.swapoff = True
     swapoff = next(op for op in ops(st) if op.name == "swapoff")
     assert swapoff.objects == ("slot 1",)
     swapoff.run()
     assert st.s.check_invariants() == []
+    assert "swapoff" not in {op.name for op in ops(st)}  # no slot in use now
+    st = build_state("s07-moved", "2.6.31")
+    st.swapoff = False
+    assert "swapoff" not in {op.name for op in ops(st)}
+
+
+def test_no_swapoff_while_the_device_holds_a_write() -> None:
+    """s12: try_to_unuse() would wait for a writeback only end_swap_bio_write ends."""
+    names = {op.name for op in ops(build_state("s12-writeback", "2.6.31"))}
+    assert "end_swap_bio_write" in names and "swapoff" not in names

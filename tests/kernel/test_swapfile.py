@@ -526,6 +526,41 @@ def test_swapoff_of_swap_cache_only_area(version: str) -> None:
     assert k.swap_info[t].flags & SWP_WRITEOK
 
 
+@pytest.mark.parametrize("version", ["2.6.30", "2.6.31"])
+def test_swapoff_goes_round_again_as_a_busy_retry(version: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """try_to_unuse(): a slot holding a reference no mm maps (another thread's, in
+    flight) is still in use after its turn, so the next pass finds it again. That pass is
+    a busy retry; once the other thread has dropped its reference the slot is gone and
+    swapoff ends."""
+    from swaplab.explore.ops import Op, OpKind, trap
+
+    k = make_kernel(version, memcg=False)
+    t = swapfile.sys_swapon(k, 10)
+    page = swapped_page(k)
+    entry = page.private
+    run(k, swapfile.swap_duplicate(k, entry))  # the reference in flight
+    retries: list[str] = []
+    real_retry = swapfile.busy_retry
+
+    async def counted(k: Kernel, site: str, sleeps: bool = False) -> None:
+        retries.append(site)
+        await real_retry(k, site, sleeps)
+
+    monkeypatch.setattr(swapfile, "busy_retry", counted)
+
+    async def holder() -> None:
+        await trap(Op(OpKind.WAIT, None, "holder", cond=lambda: bool(retries)))
+        await swapfile.swap_free(k, entry)  # once swapoff has gone round
+
+    off = k.execution.spawn("swapoff", swapfile.sys_swapoff(k, t), Current(None, 0))
+    k.execution.spawn("holder", holder(), Current(None, 1))
+    run_to_completion(k.execution, max_steps=100_000)
+    assert off.result == 0
+    assert retries == ["try_to_unuse: slot still in use"]
+    assert (k.nr_swap_pages, k.total_swap_pages, k.swapper_space.nrpages) == (0, 0, 0)
+
+
 def test_swapoff_keeps_other_areas_and_renumbers_priorities() -> None:
     k = make_kernel("2.6.31", memcg=False)
     a = swapfile.sys_swapon(k, 10)

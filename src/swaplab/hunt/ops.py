@@ -33,8 +33,8 @@ a call the kernel refuses raises OSError in a run, an outcome, not a bug):
   -> add_to_swap() -> try_to_unmap() -> pageout(); its write completion is a thread of its
   own, so the page is under writeback while the other operation runs; add_to_swap() of a
   resident page takes the next free slot, the slot reuse of mm/swapfile.c:
-  scan_swap_map()), ``swapoff`` (mm/swapfile.c: sys_swapoff() -> try_to_unuse(); only
-  in a state that asks for it, see :attr:`State.swapoff`),
+  scan_swap_map()), ``swapoff`` (mm/swapfile.c: sys_swapoff() -> try_to_unuse(); in
+  every state with a slot in use whose device holds no write, see :attr:`State.swapoff`),
   ``reclaim_cache_only`` (where the kernel has it: 2.6.31's __try_to_reclaim_swap() on
   cache-only slots, RFC 5/5's GC work; :meth:`System.reclaim_cache_only`).
 """
@@ -320,7 +320,9 @@ def kernel_ops(st: State, n: Names) -> Iterator[Op]:
         yield Op(f"kswapd {name.removeprefix('page ')}", _unique(objs),
                  partial(s.shrink_pages, [page]))
     used = _used_slots(n)
-    if used and st.swapoff:
+    if used and st.swapoff and not k.held_writes:
+        # try_to_unuse() waits for the writeback of every page it finds: with the device
+        # holding a write only its completion (an operation of its own) ends that wait
         cached = [name for page, name in n.pages.items() if PageSwapCache(page)]
         yield Op("swapoff", _unique([*used, *cached, *_shmem_swapped(st, n)]),
                  partial(s.swapoff, 0))

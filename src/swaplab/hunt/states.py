@@ -56,12 +56,11 @@ class State:
     maps: dict[str, Mapping] = field(default_factory=dict)
     owners: dict[str, list[Task]] = field(default_factory=dict)
     groups: list[str] = field(default_factory=list)
-    #: whether swapoff is one of the state's operations: in none of the catalogue's, as
-    #: mm/swapfile.c: try_to_unuse() goes round the area again and again while the other
-    #: operation keeps a slot in use, and dpor explores every length of that wait (on
-    #: 2.6.30 a fault against swapoff in s07 reaches runs of 1,300 steps within 100
-    #: executions); a caller may set it on a state it builds
-    swapoff: bool = False
+    #: whether swapoff is one of the state's operations (where a slot is in use and the
+    #: device holds no write: see :func:`swaplab.hunt.ops.kernel_ops`). try_to_unuse()'s
+    #: passes after the first are busy retries (mm/swapfile.c in the model), so a race
+    #: with swapoff no longer explores every number of passes a waiting swapoff makes
+    swapoff: bool = True
 
     def tasks(self) -> list[Task]:
         """The running tasks, by pid."""

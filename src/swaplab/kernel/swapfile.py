@@ -881,20 +881,33 @@ async def valid_swaphandles(k: Kernel, entry: int) -> tuple[int, int]:
     nr_pages = 0
     toff = target + 1
     while toff < end:
-        v = si.swap_map[toff]
+        v = _swap_map_at(si, toff)
         if not v or swap_map_count(k, v) == bad:
             break
         toff += 1
         nr_pages += 1
     toff = target - 1
     while toff >= base:
-        v = si.swap_map[toff]
+        v = _swap_map_at(si, toff)
         if not v or swap_map_count(k, v) == bad:
             break
         toff -= 1
         nr_pages += 1
     spin_unlock(k.swap_lock)
     return (nr_pages + 1 if nr_pages else 0), toff + 1
+
+
+def _swap_map_at(si: SwapInfoStruct, offset: int) -> int:
+    """``si->swap_map[offset]`` as valid_swaphandles() reads it: it checks neither
+    SWP_USED nor the offset against max, only clamps its window's end to max. Once
+    sys_swapoff() has set max to 0 and swap_map to NULL, the window below the target
+    still reads the map: the kernel's NULL pointer dereference (an oops), raised here as
+    the bug it is."""
+    if not si.swap_map:
+        raise KernelBug(f"NULL pointer dereference: valid_swaphandles() reads "
+                        f"swap_map[{offset}] of swap area {si.type}, which sys_swapoff() "
+                        "freed (swap_map NULL, max 0)")
+    return si.swap_map[offset]
 
 
 # --- swapoff -----------------------------------------------------------------------------
@@ -1048,14 +1061,27 @@ async def try_to_unuse(k: Kernel, type: int) -> int:
     each to the task's memcg (unuse_pte), then drop it from the swap cache. -ENOMEM when
     a page or a charge cannot be had (sys_swapoff then re-enables the area), -EINTR on
     a pending SIGKILL. [31] re-checks the page after the search and resets an overflowed
-    slot to cache-only ([30] to 1)."""
+    slot to cache-only ([30] to 1).
+
+    A slot still in use after its turn (another thread holds a reference unuse_mm()
+    cannot see: a fault or an exit in progress) is found again on the next pass: the
+    loop goes round the area, with cond_resched() each time, until that thread moves on.
+    The model makes each pass after the first a busy retry (``busy_retry``): under the
+    explorer's fair policy it starts only when no other thread can run, so the explorer
+    does not enumerate every number of passes a waiting swapoff can make."""
     si = k.swap_info[type]
     i = 0
     retval = 0
     while True:
+        prev = i
         i = find_next_to_unuse(k, si, i)
         if not i:
             break
+        if i <= prev:  # round the area again: a slot is still in use
+            await busy_retry(k, "try_to_unuse: slot still in use", sleeps=True)
+            i = find_next_to_unuse(k, si, prev)  # the pass as it starts now
+            if not i:
+                break
         task = current(k).task
         if task is not None and task.sigkill:
             retval = -EINTR
