@@ -464,6 +464,20 @@ def test_valid_swaphandles_stops_at_free_and_bad_slots_and_at_max(version: str) 
     assert run(k, swapfile.valid_swaphandles(k, swp_entry(0, 9))) == (3, 9)
 
 
+def test_valid_swaphandles_after_swapoff_dereferences_the_freed_map(version: str) -> None:
+    """sys_swapoff() sets max to 0 and swap_map to NULL; valid_swaphandles() clamps its
+    window's end to max (nothing above the target is read) but reads the slots below the
+    target from base on: a NULL dereference, unless the target opens its window."""
+    k = make_kernel(version, memcg=False)
+    t = swapfile.sys_swapon(k, 12)
+    k.page_cluster = 2
+    assert run(k, swapfile.sys_swapoff(k, t)) == 0
+    assert run(k, swapfile.valid_swaphandles(k, swp_entry(t, 4))) == (0, 4)  # no read
+    assert run(k, swapfile.valid_swaphandles(k, swp_entry(t, 1))) == (0, 1)  # base 1
+    with pytest.raises(KernelBug, match="NULL pointer dereference: valid_swaphandles"):
+        run(k, swapfile.valid_swaphandles(k, swp_entry(t, 6)))  # window 4..7: reads 5
+
+
 def test_valid_swaphandles_counts_a_cache_only_slot_in_2631() -> None:
     k = make_kernel("2.6.31", memcg=False)
     swapfile.sys_swapon(k, 64)
