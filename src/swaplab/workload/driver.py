@@ -126,6 +126,10 @@ class VirtualDriver:
         self.io_started = 0
         #: the ``until`` of the run_until() going on (-1 outside it): the fast lane's end
         self.fast_until = -1
+        #: the thread the shared-CPU lane picked for the next step, and the clock then
+        #: (:meth:`_go_on_shared`); None when _pick() is to choose
+        self.picked: Thread | None = None
+        self.picked_now = 0
         execution.lane = self._go_on
         #: called after every step; returning True makes run_until() return early
         self.after_step: Callable[[], bool] | None = None
@@ -226,6 +230,10 @@ class VirtualDriver:
     def _pick(self, until: int | None) -> Thread | None:
         """The thread to step next, advancing the clock over idle time; None when nothing
         can run before ``until`` (or, draining, when only parked work is left)."""
+        picked = self.picked
+        if picked is not None:  # chosen by the shared-CPU lane, as this would have
+            self.picked = None
+            return picked
         while True:
             heap = self.heap
             if heap and heap[0][0] <= self.now:
@@ -274,7 +282,10 @@ class VirtualDriver:
         self.lane_end = self._lane_end(thread)
         self.execution.step(thread)
         self.steps += 1
-        self.now += self.step_ns // max(1, len(self.oncpu))
+        if self.picked is not None:  # the lane counted the CPUs before it filled them
+            self.now = self.picked_now
+        else:
+            self.now += self.step_ns // max(1, len(self.oncpu))
         self._after(thread)
 
     def _lane_end(self, thread: Thread) -> int:
@@ -299,7 +310,10 @@ class VirtualDriver:
         step it again at once (it is alone on the CPUs, nothing to wake or sample, no new
         thread, the clock neither at ``until`` nor at its next tick: :meth:`_lane_end`; no
         other ready thread for a free CPU; the step limit not reached), count the step that
-        ends here, as step_once() does, and say so."""
+        ends here, as step_once() does, and say so. With more than one CPU see
+        :meth:`_go_on_shared`."""
+        if self.cpus > 1:
+            return self._go_on_shared(thread, op)
         now = self.now + self.step_ns
         if (now >= self.lane_end or self.known != len(self.execution.threads)
                 or self.steps >= self.lane_steps):
@@ -307,6 +321,32 @@ class VirtualDriver:
         if self.cpus > 1 and self._rival(thread):
             return False
         if self.after_step is not None and self.after_step():
+            return False
+        self.steps += 1
+        self.now = now
+        return True
+
+    def _go_on_shared(self, thread: Thread, op: Op) -> bool:
+        """The fast lane with more than one CPU: ``thread`` reached ``op``, enabled and no
+        scheduling point. When nothing but a pick stands between this step and the next
+        (no new thread, no sample, sleeper or clock tick due, ``until`` not reached, the
+        step limit not reached), make that pick here exactly as _pick() would, with the
+        same random draws: the blocked leave their CPUs, free CPUs are filled, one thread
+        on a CPU is drawn. If it is ``thread``, the step that ends here is counted and the
+        thread goes on without being suspended; if not, the draw is kept for _pick()."""
+        now = self.now + self.step_ns // max(1, len(self.oncpu))
+        if (now >= self.fast_until or self.known != len(self.execution.threads)
+                or self.steps >= self.lane_steps
+                or (self.clock is not None and now >= self.next_clock)
+                or (self.heap and self.heap[0][0] <= now)
+                or (self.after_step is not None and self.after_step())):
+            return False
+        thread.pending = op  # as it will be when the step ends, for the CPUs' tests
+        self._fill_cpus()
+        oncpu = self.oncpu
+        picked = oncpu[0] if len(oncpu) == 1 else oncpu[_below(self.rng, len(oncpu))]
+        if picked is not thread:
+            self.picked, self.picked_now = picked, now
             return False
         self.steps += 1
         self.now = now
