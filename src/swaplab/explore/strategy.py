@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from swaplab.explore.balance import Estimator, balance
 from swaplab.explore.schedule import Decision
 from swaplab.explore.search import Search
 
@@ -74,8 +75,6 @@ def split_tree(search: Search, bound: int | None, parts: int, expand: Expand) ->
     until each holds about one of ``parts`` or less (:func:`~swaplab.explore.balance.balance`),
     largest first. What the cutting ran is counted in ``search``. Each share gets an equal
     part of the execution budget."""
-    from swaplab.explore.balance import Estimator, balance
-
     opts = search.options
     shares: list[Share] = []
     for depth in range(1, MAX_SPLIT_DEPTH + 1):
