@@ -239,11 +239,8 @@ class VirtualDriver:
             if heap and heap[0][0] <= self.now:
                 self._wake()
             self._fill_cpus()
-            oncpu = self.oncpu
-            if oncpu:
-                if len(oncpu) == 1:
-                    return oncpu[0]
-                return oncpu[_below(self.rng, len(oncpu))]
+            if self.oncpu:
+                return self._draw()
             if self.draining:
                 self._park_sleepers()
             if not self.heap:
@@ -256,6 +253,11 @@ class VirtualDriver:
                 self.now = max(self.now, until)
                 return None
             self.now = max(self.now, when)
+
+    def _draw(self) -> Thread:
+        """The thread on a CPU that takes the next step: the only one, or one drawn."""
+        oncpu = self.oncpu
+        return oncpu[0] if len(oncpu) == 1 else oncpu[_below(self.rng, len(oncpu))]
 
     def _park_sleepers(self) -> None:
         """Draining: move every parkable sleeper from the heap to ``parked``."""
@@ -291,11 +293,12 @@ class VirtualDriver:
     def _lane_end(self, thread: Thread) -> int:
         """The clock at which the fast lane stops taking ``thread``'s operations in the step
         about to run: the end of the run_until() going on, the clock's next tick, the first
-        sleeper's wake-up (nothing of these changes inside a step); -1 (never) when
-        ``thread`` is not alone on the CPUs."""
-        oncpu = self.oncpu
-        if len(oncpu) != 1 or oncpu[0] is not thread:
-            return -1
+        sleeper's wake-up (nothing of these changes inside a step); with one CPU, -1
+        (never) when ``thread`` is not alone on it."""
+        if self.cpus == 1:
+            oncpu = self.oncpu
+            if len(oncpu) != 1 or oncpu[0] is not thread:
+                return -1
         end = self.fast_until
         if self.clock is not None and self.next_clock < end:
             end = self.next_clock
@@ -318,8 +321,6 @@ class VirtualDriver:
         if (now >= self.lane_end or self.known != len(self.execution.threads)
                 or self.steps >= self.lane_steps):
             return False
-        if self.cpus > 1 and self._rival(thread):
-            return False
         if self.after_step is not None and self.after_step():
             return False
         self.steps += 1
@@ -329,22 +330,19 @@ class VirtualDriver:
     def _go_on_shared(self, thread: Thread, op: Op) -> bool:
         """The fast lane with more than one CPU: ``thread`` reached ``op``, enabled and no
         scheduling point. When nothing but a pick stands between this step and the next
-        (no new thread, no sample, sleeper or clock tick due, ``until`` not reached, the
-        step limit not reached), make that pick here exactly as _pick() would, with the
+        (no new thread, no sample due, the clock short of :meth:`_lane_end`, the step
+        limit not reached), make that pick here exactly as _pick() would, with the
         same random draws: the blocked leave their CPUs, free CPUs are filled, one thread
         on a CPU is drawn. If it is ``thread``, the step that ends here is counted and the
         thread goes on without being suspended; if not, the draw is kept for _pick()."""
         now = self.now + self.step_ns // max(1, len(self.oncpu))
-        if (now >= self.fast_until or self.known != len(self.execution.threads)
+        if (now >= self.lane_end or self.known != len(self.execution.threads)
                 or self.steps >= self.lane_steps
-                or (self.clock is not None and now >= self.next_clock)
-                or (self.heap and self.heap[0][0] <= now)
                 or (self.after_step is not None and self.after_step())):
             return False
         thread.pending = op  # as it will be when the step ends, for the CPUs' tests
         self._fill_cpus()
-        oncpu = self.oncpu
-        picked = oncpu[0] if len(oncpu) == 1 else oncpu[_below(self.rng, len(oncpu))]
+        picked = self._draw()
         if picked is not thread:
             self.picked, self.picked_now = picked, now
             return False
