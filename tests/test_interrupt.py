@@ -8,7 +8,15 @@ import time
 
 import pytest
 
-from swaplab.interrupt import Aborted, current, interruptible, parse_duration, reason, until
+from swaplab.interrupt import (
+    Aborted,
+    abort_held,
+    current,
+    interruptible,
+    parse_duration,
+    reason,
+    until,
+)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
@@ -22,6 +30,22 @@ def test_first_signal_asks_to_stop_second_aborts(sig: signal.Signals) -> None:
         with pytest.raises(Aborted):
             os.kill(os.getpid(), sig)
     assert current() is None and signal.getsignal(sig) is before
+
+
+def test_an_abort_held_waits_for_the_held_step_to_end() -> None:
+    steps = []
+    with interruptible(), pytest.raises(Aborted, match="SIGINT"):
+        os.kill(os.getpid(), signal.SIGINT)
+        with abort_held():
+            with abort_held():  # nested: the outer block's end raises
+                os.kill(os.getpid(), signal.SIGINT)
+                steps.append("inner")
+            steps.append("outer")
+        steps.append("after")  # not reached
+    assert steps == ["inner", "outer"]
+    with interruptible() as stop, abort_held():  # no second signal: nothing raised
+        os.kill(os.getpid(), signal.SIGINT)
+    assert stop.interrupted
 
 
 def test_a_budget_stops_the_run_without_a_signal() -> None:

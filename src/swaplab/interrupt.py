@@ -5,7 +5,8 @@ A command that explores or simulates runs inside :func:`interruptible`. The firs
 ``"interrupted"``, and the run ends at its next execution or sample boundary
 (:meth:`StopRequest.should_stop`), reporting what it has. A budget (``--budget 30s``) ends
 it the same way with reason ``"budget"``. A second SIGINT or SIGTERM raises
-:class:`Aborted` at once (the command's ``finally`` blocks still stop worker processes);
+:class:`Aborted` at once (the command's ``finally`` blocks still stop worker processes),
+or, inside :func:`abort_held` (starting worker processes), as soon as the held step ends;
 the CLI turns it into exit status 130 with one line on stderr, never a traceback.
 """
 
@@ -56,8 +57,39 @@ class StopRequest:
         """The signal handler: the first signal asks for a stop, the second aborts."""
         self._signals += 1
         if self._signals > 1:
-            raise Aborted(signal.Signals(signum).name)
+            _abort(signal.Signals(signum).name)
         self.reason = "interrupted"
+
+
+#: How many :func:`abort_held` blocks run now, and the abort that waits for them to end.
+_holds = 0
+_held_abort: str | None = None
+
+
+def _abort(why: str) -> None:
+    """Raise :class:`Aborted` (``why``: the signal), unless a step holds it off."""
+    global _held_abort
+    if _holds:
+        _held_abort = why
+        return
+    raise Aborted(why)
+
+
+@contextmanager
+def abort_held() -> Iterator[None]:
+    """Run the body with a second signal's abort held until the body ends, then raised.
+    For a step that must not stop half way: starting a pool's worker processes, which read
+    their set-up (a semaphore among it) from the parent after they start; cut there, the
+    parent exits, the semaphore goes with it, and the workers print tracebacks."""
+    global _holds, _held_abort
+    _holds += 1
+    try:
+        yield
+    finally:
+        _holds -= 1
+        if not _holds and _held_abort is not None:
+            why, _held_abort = _held_abort, None
+            raise Aborted(why)
 
 
 #: The stop request of the command running in this process (None outside one): the

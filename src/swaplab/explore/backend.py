@@ -106,15 +106,18 @@ def worker_pool(jobs: int, preload: str) -> Iterator[Any]:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([preload])
     flag = context.Event()
-    pool = context.Pool(jobs, _worker_init, (flag, os.getpid()))
     done = threading.Event()
-    threading.Thread(target=_forward_stop, args=(flag, done), daemon=True).start()
+    pool = None
     try:
+        with interrupt.abort_held():  # whole, or workers read a semaphore already removed
+            pool = context.Pool(jobs, _worker_init, (flag, os.getpid()))
+        threading.Thread(target=_forward_stop, args=(flag, done), daemon=True).start()
         yield pool
     finally:
         done.set()
-        pool.terminate()
-        pool.join()
+        if pool is not None:
+            pool.terminate()
+            pool.join()
 
 
 def _worker_init(flag: Any, parent: int) -> None:
