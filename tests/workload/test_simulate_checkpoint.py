@@ -33,7 +33,9 @@ def finish(proc: subprocess.Popen[str], status: int) -> dict[str, Any]:
 def test_an_interrupted_run_resumed_gives_the_uninterrupted_series(tmp_path: Path) -> None:
     saved = tmp_path / "run.ck"
     proc = start(*RUN, "--checkpoint", str(saved), "--checkpoint-every", "1s")
-    time.sleep(4)
+    end = time.monotonic() + 60
+    while not saved.exists() and proc.poll() is None and time.monotonic() < end:
+        time.sleep(0.05)  # stopped after its first checkpoint: well inside the run
     proc.send_signal(signal.SIGINT)
     partial = finish(proc, 130)
     assert saved.exists() and not list(tmp_path.glob(".*.tmp"))

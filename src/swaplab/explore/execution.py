@@ -21,9 +21,11 @@ from typing import Any
 
 from swaplab.explore.nonpreemptive import SEQUENTIAL
 from swaplab.explore.ops import (
+    ACQUIRE,
     CHOICE,
+    FIRST_SWITCH,
     SPAWN,
-    SWITCHES,
+    WAIT,
     Op,
     OpKind,
     StepRecord,
@@ -103,7 +105,8 @@ class Execution:
     """The threads of one run, the one running now, and what they logged.
 
     ``record`` is what the last step did besides its operation (its lock effects and
-    plain writes, :class:`~swaplab.explore.ops.StepRecord`).
+    plain writes, :class:`~swaplab.explore.ops.StepRecord`); with ``records`` False
+    nothing is recorded (a driver that never reads records: the workload simulator).
 
     ``lane`` is a driver's fast lane: called when the running thread reaches an enabled
     operation that is no scheduling point (not in ``SWITCHES``), it says whether the driver
@@ -118,6 +121,7 @@ class Execution:
     trace: list[Event] | None = None
     record: StepRecord = field(default_factory=StepRecord)
     lane: Callable[[Thread, Op], bool] | None = None
+    records: bool = True
 
     def spawn(self, name: str, body: ThreadBody, ctx: Any = None,
               cpu: int | None = None) -> Thread:
@@ -141,10 +145,13 @@ class Execution:
         thread.started = True
         body = thread.body
         outer, outer_lane = running.record, running.lane
-        record = self.record
-        _clear(record, thread.pending)
-        record.tid = thread.tid
-        running.record = record
+        if self.records:
+            record = self.record
+            _clear(record, thread.pending)
+            record.tid = thread.tid
+            running.record = record
+        else:
+            running.record = None
         running.lane = self._go_on if self.lane is not None else None
         try:
             op: Op = body.send(value)
@@ -165,16 +172,25 @@ class Execution:
             running.record, running.lane = outer, outer_lane
 
     def _go_on(self, op: Op) -> bool:
-        """The fast lane: when the driver's ``lane`` takes ``op``, end the running step at
-        ``op`` and begin the next one, as :meth:`step` would around a suspension."""
+        """The fast lane (running.lane while a step of an execution with a ``lane`` runs):
+        when the driver's ``lane`` takes ``op``, end the running step at ``op`` and begin
+        the next one, as :meth:`step` would around a suspension."""
         thread = self.current
         lane = self.lane
-        if (op.kind in SWITCHES or not op.enabled() or thread is None or lane is None
-                or not lane(thread, op)):
+        kind = op.kind
+        if kind >= FIRST_SWITCH or thread is None or lane is None:
+            return False
+        if kind is ACQUIRE:  # op.enabled(), inlined: this runs at every trap
+            if op.obj._holder is not None:  # type: ignore[attr-defined]
+                return False
+        elif kind is WAIT and op.cond is not None and not op.cond():
+            return False
+        if not lane(thread, op):
             return False
         thread.pending = op
         self.steps += 1
-        _clear(self.record, op)
+        if self.records:
+            _clear(self.record, op)
         return True
 
     def retire(self, thread: Thread) -> None:

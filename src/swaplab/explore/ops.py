@@ -55,6 +55,9 @@ YIELDS = (OpKind.YIELD, OpKind.SPIN)
 #: Operations a driver always sees (a thread offering the CPU, a new thread, a choice to
 #: answer): never taken in a fast lane (see :class:`Running`).
 SWITCHES = (OpKind.YIELD, OpKind.SPIN, OpKind.SPAWN, OpKind.CHOICE)
+#: The kinds from this one on are SWITCHES (one comparison at every trap's fast lane).
+FIRST_SWITCH = OpKind.CHOICE
+assert set(SWITCHES) == {kind for kind in OpKind if kind >= FIRST_SWITCH}
 
 
 #: One lock effect of a step: the lock and who held it just before (None: it was free).

@@ -604,8 +604,6 @@ def mem_cgroup_isolate_pages(k: Kernel, nr_to_scan: int, mem: MemCgroup, active:
     place: what the walk has not met yet is always the list from ``pos`` on (a taken pc
     leaves the list, a rotated one moves to its end), so no call copies the whole list.
     """
-    from swaplab.kernel import vmscan
-
     lru = (2 if file else 0) + (1 if active else 0)
     mode = vmscan.ISOLATE_ACTIVE if active else vmscan.ISOLATE_INACTIVE
     lst = mem.lists[lru]
@@ -767,8 +765,6 @@ async def mem_cgroup_hierarchical_reclaim(k: Kernel, root: MemCgroup, gfp: int, 
     1 + total as soon as ``root`` is under its limit, or the total once ``root`` itself has
     been visited twice. [31] ``memsw_is_minimum`` forces noswap.
     """
-    from swaplab.kernel import vmscan
-
     if k.cfg.v31 and root.memsw_is_minimum:
         noswap = True
     total = 0
@@ -846,8 +842,6 @@ async def __mem_cgroup_try_charge(k: Kernel, mm: MmStruct | None, gfp: int,
     the last one (the 6th without progress) calls the memcg OOM killer (if ``oom``) under
     memcg_tasklist, record_last_oom(), and fails.
     """
-    from swaplab.kernel import oom_kill
-
     task = current(k).task
     if task is not None and task.memdie:
         trace(k, "mem_cgroup_try_charge()", "TIF_MEMDIE: not accounted")
@@ -1210,8 +1204,6 @@ async def mem_cgroup_move_parent(k: Kernel, pc: PageCgroup, child: MemCgroup, gf
     page, move the account, put it back. -EINVAL for the root; -ENOMEM if the parent cannot
     be charged; -EBUSY if the page is being freed, not on the LRU (e.g. still in a
     pagevec) or its pc is unstable; on failure the parent's charge is undone."""
-    from swaplab.kernel import page_alloc, vmscan
-
     page = pc.page
     assert page is not None
     pcg = child.cgroup.parent
@@ -1286,8 +1278,6 @@ async def _force_empty_move(k: Kernel, mem: MemCgroup) -> int:
     also goes on while a list walk failed: the lists are walked at least once even at
     usage 0, and until they are all empty. A page uncharged while on the LRU (its pc keeps
     the memcg) is unlinked by that walk, so no pc is left pointing at the freed group."""
-    from swaplab.kernel import swap
-
     cgrp = mem.cgroup
     ensure_empty = k.cfg.has_fix(RMDIR_LRU_EMPTY)
     while ensure_empty or res_counter_read_u64(mem.res, RES_USAGE) > 0:
@@ -1316,8 +1306,6 @@ async def _force_empty_free(k: Kernel, mem: MemCgroup) -> int:
     """The try_to_free part of mem_cgroup_force_empty(): reclaim until usage is 0, five
     passes without progress allowed (each followed by congestion_wait, a cond_resched
     here). 0 or -EINTR."""
-    from swaplab.kernel import vmscan
-
     nr_retries = MEM_CGROUP_RECLAIM_RETRIES
     while nr_retries and res_counter_read_u64(mem.res, RES_USAGE) > 0:
         if _signal_pending(k):
@@ -1342,8 +1330,6 @@ async def mem_cgroup_force_empty(k: Kernel, mem: MemCgroup, free_all: bool) -> i
     path always goes back to the move path, which then empties the lists (see
     :func:`_force_empty_move`).
     """
-    from swaplab.kernel import swap
-
     cgrp = mem.cgroup
     css_get(k, mem)
     shrink = False
@@ -1652,3 +1638,8 @@ def mem_cgroup_populate(k: Kernel, cont: Cgroup) -> tuple[Cftype, ...]:
     if k.cfg.do_swap_account:
         return mem_cgroup_files + memsw_cgroup_files
     return mem_cgroup_files
+
+
+# Reclaim, the OOM killer and the LRU helpers import this module: imported last, when every
+# name they take from here is defined (a call-time import would cost every charge).
+from swaplab.kernel import oom_kill, page_alloc, swap, vmscan  # noqa: E402

@@ -2,7 +2,9 @@
 
 This is the only module of ``kernel/`` that talks to ``explore/``. Every ``async`` function
 here ends in exactly one trap (``may_sleep()``: only for a thread placed on a CPU of the
-explorer's CPU model); plain functions never yield. So in the model an ``await`` marks
+explorer's CPU model), and so does every function that returns an ``Awaitable`` (one that
+is nothing but its trap, such as ``atomic_read()``, returns the trap itself: one coroutine
+less per step); plain functions never yield. So in the model an ``await`` marks
 exactly the places where another CPU may run in between, as a lock acquisition, a lock-free
 access of shared data, a sleep or an environment choice does in the kernel. Releases
 (spin_unlock, unlock_page) are not interleaving points: they only enable others.
@@ -23,7 +25,7 @@ may sleep for a reason the model has no object for (an allocation entering recla
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -173,17 +175,13 @@ def spin_lock_uncontended(lock: Lock) -> None:
 async def lock_page(k: Kernel, page: Page, site: str = "lock_page") -> None:
     """mm/filemap.c: __lock_page(): sleep until PG_locked is ours (a freed page is a
     use-after-free, mm_types.page_check_live())."""
-    from swaplab.kernel.mm_types import page_check_live  # mm_types imports this module
-
-    page_check_live(page, f"{site}()")
+    mm_types.page_check_live(page, f"{site}()")
     await _sleeping_lock(k, page.lock, site)
 
 
 async def trylock_page(k: Kernel, page: Page, site: str = "trylock_page") -> bool:
     """include/linux/pagemap.h: trylock_page() (a freed page: see lock_page())."""
-    from swaplab.kernel.mm_types import page_check_live
-
-    page_check_live(page, f"{site}()")
+    mm_types.page_check_live(page, f"{site}()")
     return await spin_trylock(k, page.lock, site)
 
 
@@ -394,8 +392,7 @@ async def wait_on_page_locked(k: Kernel, page: Page, site: str = "wait_on_page_l
 async def wait_on_page_writeback(
     k: Kernel, page: Page, site: str = "wait_on_page_writeback"
 ) -> None:
-    from swaplab.kernel.mm_types import PageWriteback
-
+    PageWriteback = mm_types.PageWriteback
     await trap(Op(WAIT, page, site, cond=lambda: not PageWriteback(page)))
 
 
@@ -414,33 +411,33 @@ def wake_up_bit(word: object) -> None:
     plain_write(word)
 
 
-async def io_schedule(k: Kernel, obj: object, done: Callable[[], bool], site: str) -> None:
+def io_schedule(k: Kernel, obj: object, done: Callable[[], bool], site: str) -> Awaitable[None]:
     """kernel/sched.c: io_schedule(): sleep for I/O (a request, a bio) until ``done()``
     holds; the block layer's side writes ``obj`` when it ends the sleep."""
-    await trap(Op(WAIT, obj, site, cond=done))
+    return trap(Op(WAIT, obj, site, cond=done))
 
 
-async def shared_read(k: Kernel, obj: object, site: str) -> None:
+def shared_read(k: Kernel, obj: object, site: str) -> Awaitable[None]:
     """A lock-free read of ``obj`` (e.g. PageSwapCache() outside the page lock)."""
-    await trap(Op(READ, obj, site))
+    return trap(Op(READ, obj, site))
 
 
-async def shared_write(k: Kernel, obj: object, site: str) -> None:
+def shared_write(k: Kernel, obj: object, site: str) -> Awaitable[None]:
     """A lock-free write of ``obj``."""
-    await trap(Op(WRITE, obj, site))
+    return trap(Op(WRITE, obj, site))
 
 
-async def atomic_read(k: Kernel, obj: object, site: str) -> None:
-    await trap(Op(READ, obj, site))
+def atomic_read(k: Kernel, obj: object, site: str) -> Awaitable[None]:
+    return trap(Op(READ, obj, site))
 
 
-async def atomic_set(k: Kernel, obj: object, site: str) -> None:
-    await trap(Op(WRITE, obj, site))
+def atomic_set(k: Kernel, obj: object, site: str) -> Awaitable[None]:
+    return trap(Op(WRITE, obj, site))
 
 
-async def atomic_rmw(k: Kernel, obj: object, site: str) -> None:
+def atomic_rmw(k: Kernel, obj: object, site: str) -> Awaitable[None]:
     """An atomic read-modify-write of ``obj`` (atomic_add_negative(), test_and_set_bit())."""
-    await trap(Op(RMW, obj, site))
+    return trap(Op(RMW, obj, site))
 
 
 async def choice(k: Kernel, n: int, site: str) -> int:
@@ -448,9 +445,9 @@ async def choice(k: Kernel, n: int, site: str) -> int:
     return int(await trap(Op(CHOICE, None, site, n=n)))
 
 
-async def cond_resched(k: Kernel, site: str = "cond_resched") -> None:
+def cond_resched(k: Kernel, site: str = "cond_resched") -> Awaitable[None]:
     """include/linux/sched.h: cond_resched(): a scheduling point (no shared object)."""
-    await trap(Op(YIELD, None, site))
+    return trap(Op(YIELD, None, site))
 
 
 async def busy_retry(k: Kernel, site: str, sleeps: bool = False) -> None:
@@ -482,3 +479,8 @@ async def kthread_run(k: Kernel, name: str, body: ThreadBody, ctx: Any = None) -
     """Start ``body`` as a thread of its own (I/O completions, kswapd, workqueues)."""
     thread: Thread = await trap(Op(SPAWN, payload=(name, body, ctx)))
     return thread
+
+
+# The page helpers above use mm_types, which imports this module: imported last, when
+# every name it takes from here is defined (a call-time import would cost every call).
+from swaplab.kernel import mm_types  # noqa: E402

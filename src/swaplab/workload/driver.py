@@ -131,8 +131,10 @@ class VirtualDriver:
         self.picked: Thread | None = None
         self.picked_now = 0
         execution.lane = self._go_on
-        #: called after every step; returning True makes run_until() return early
-        self.after_step: Callable[[], bool] | None = None
+        execution.records = False  # no step's record is read here
+        #: where the model asks run_until() to return after the step running (a sample
+        #: due): a request appended to it ends the run at the next step boundary
+        self.requests: list[str] = []
         #: called with the clock before a step once it reached ``next_clock``; returns the
         #: next such time (its clock changes only then)
         self.clock: Callable[[int], int] | None = None
@@ -206,23 +208,23 @@ class VirtualDriver:
             else:
                 self.ready.append(thread)
 
-    def _drop_blocked(self) -> None:
-        """A thread on a CPU whose pending operation another CPU's step disabled (the lock
-        it is about to take was taken meanwhile) blocks: it leaves its CPU, stays ready."""
+    def _fill_cpus(self) -> None:
+        """Before a pick: a thread on a CPU whose pending operation another CPU's step
+        disabled (the lock it is about to take was taken meanwhile) blocks, leaving its
+        CPU (it stays ready); then each free CPU takes a ready thread that can run, drawn
+        at random. Every thread on a CPU is ready, so with as many of each there is none
+        to draw from."""
         oncpu = self.oncpu
         if len(oncpu) > 1:
             for thread in oncpu:
                 if not thread.enabled():
-                    self.oncpu = [t for t in oncpu if t.enabled()]
-                    return
-
-    def _fill_cpus(self) -> None:
-        self._drop_blocked()
-        oncpu = self.oncpu
+                    self.oncpu = oncpu = [t for t in oncpu if t.enabled()]
+                    break
         free = self.cpus - len(oncpu)
-        if free <= 0:
+        ready = self.ready
+        if free <= 0 or len(ready) == len(oncpu):
             return
-        cands = [t for t in self.ready if t not in oncpu and t.enabled()]
+        cands = [t for t in ready if t not in oncpu and t.enabled()]
         while free and cands:
             oncpu.append(cands.pop(_below(self.rng, len(cands))))
             free -= 1
@@ -318,10 +320,8 @@ class VirtualDriver:
         if self.cpus > 1:
             return self._go_on_shared(thread, op)
         now = self.now + self.step_ns
-        if (now >= self.lane_end or self.known != len(self.execution.threads)
-                or self.steps >= self.lane_steps):
-            return False
-        if self.after_step is not None and self.after_step():
+        if (now >= self.lane_end or self.requests or self.steps >= self.lane_steps
+                or self.known != len(self.execution.threads)):
             return False
         self.steps += 1
         self.now = now
@@ -336,9 +336,8 @@ class VirtualDriver:
         on a CPU is drawn. If it is ``thread``, the step that ends here is counted and the
         thread goes on without being suspended; if not, the draw is kept for _pick()."""
         now = self.now + self.step_ns // max(1, len(self.oncpu))
-        if (now >= self.lane_end or self.known != len(self.execution.threads)
-                or self.steps >= self.lane_steps
-                or (self.after_step is not None and self.after_step())):
+        if (now >= self.lane_end or self.requests or self.steps >= self.lane_steps
+                or self.known != len(self.execution.threads)):
             return False
         thread.pending = op  # as it will be when the step ends, for the CPUs' tests
         self._fill_cpus()
@@ -365,9 +364,9 @@ class VirtualDriver:
 
     def run_until(self, until: int) -> None:
         """Run threads until the clock reaches ``until`` (or nothing is left to run, or
-        ``after_step`` asks to stop). While one thread keeps the only CPU, it runs on
+        the model appends a request). While one thread keeps the only CPU, it runs on
         without a scheduling decision."""
-        hook = self.after_step
+        requests = self.requests
         self.fast_until = until
         try:
             while True:
@@ -376,7 +375,7 @@ class VirtualDriver:
                     return
                 while True:
                     self.step_once(thread)
-                    if hook is not None and hook():
+                    if requests:
                         return
                     if self.now >= until:
                         return

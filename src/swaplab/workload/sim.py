@@ -150,11 +150,11 @@ class Simulation:
         self.held: dict[str, int] = {}
         lat = Latencies(wl.io.cpu_step_ns, wl.io.swap_read_ns, wl.io.swap_write_ns)
         self.driver = VirtualDriver(k.execution, seed, cpus, lat, max_steps)
-        self.driver.after_step = self._sample_due
         self.driver.clock = self._tick
         if wl.io.timed_sleeps:
             self.driver.timed_sleep = self._timer_ns
-        self.sample_reasons: list[str] = []
+        #: why a sample is due at the end of the running step (the driver's requests)
+        self.sample_reasons = self.driver.requests
         #: the workload's processes by thread id (procs.Proc registers itself)
         self.procs: dict[int, procs.Proc] = {}
         self.wall_s = 0.0
@@ -182,9 +182,6 @@ class Simulation:
 
     def request_sample(self, reason: str) -> None:
         self.sample_reasons.append(reason)
-
-    def _sample_due(self) -> bool:
-        return bool(self.sample_reasons)
 
     def _tick(self, now: int) -> int:
         """The machine's jiffies follow the virtual clock (HZ ticks a second); the time of
@@ -266,8 +263,9 @@ class Simulation:
         end = self.duration_ns
         driver.run_until(min(self.next_sample, end))
         if self.sample_reasons:
-            reasons, self.sample_reasons = self.sample_reasons, []
-            self._sample("; ".join(reasons))
+            reasons = "; ".join(self.sample_reasons)
+            self.sample_reasons.clear()  # the driver's list: the same object stays
+            self._sample(reasons)
         elif driver.now >= self.next_sample or driver.now >= end:
             self._sample(None)
             self.next_sample += self.wl.sample_ns
