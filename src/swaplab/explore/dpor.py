@@ -32,16 +32,16 @@ from typing import Any
 
 from swaplab.explore.checkpoint import attach_frontier, jsonable, tupled
 from swaplab.explore.execution import Thread
-from swaplab.explore.ops import Lock, Op, OpKind, stable_name
+from swaplab.explore.ops import ACQUIRE, CHOICE, READ, SPIN, WAIT, Lock, Op, stable_name
 from swaplab.explore.policy import spinning_only
-from swaplab.explore.runner import Driver, Run, decisions_of, ordered
+from swaplab.explore.runner import Driver, Run, among, decisions_of, ordered
 from swaplab.explore.schedule import Decision
 from swaplab.explore.search import Search
 from swaplab.explore.strategy import WHOLE, Share, split_tree
 
 
 class _Event:
-    __slots__ = ("changed", "clock", "op", "read", "released", "spin", "taken", "tid",
+    __slots__ = ("clock", "objects", "op", "read", "released", "spin", "taken", "tid",
                  "touched")
 
     def __init__(self, tid: int, op: Op, changed: list[Lock], held_before: list[bool],
@@ -49,45 +49,46 @@ class _Event:
                  read: Sequence[object] = ()) -> None:
         self.tid = tid
         self.op = op
-        self.changed = changed
         # what the step wrote besides its operation: the locks it changed and the objects
-        # it wrote in plain code; and what it only read in plain code
+        # it wrote in plain code; and what it only read in plain code (the lists of
+        # run.changed and run.read are new at every step: kept, not copied)
         self.touched: list[object] = [*changed, *written]
-        self.read: list[object] = list(read)
+        self.read = read
+        # every object it accessed: its operation's, then touched, then read
+        obj = op.obj
+        self.objects = [*self.touched, *read] if obj is None else [obj, *self.touched, *read]
         # released: held before the step, free after; taken: free before, held after (a
         # lock taken and released within the step is neither, but still touched)
-        self.released = [lock for lock, held in zip(changed, held_before, strict=True)
-                         if held and lock.holder is None]
-        self.taken = [lock for lock, held in zip(changed, held_before, strict=True)
-                      if not held and lock.holder is not None]
-        self.spin = op.kind is OpKind.SPIN
+        self.released: list[Lock] = []
+        self.taken: list[Lock] = []
+        if changed:
+            for lock, held in zip(changed, held_before, strict=True):
+                if held and lock.holder is None:
+                    self.released.append(lock)
+                elif not held and lock.holder is not None:
+                    self.taken.append(lock)
+        self.spin = op.kind is SPIN
         self.clock = clock
 
     def writes(self, obj: object) -> bool:
         """Whether this event accesses ``obj`` other than by a plain READ."""
-        if any(obj is other for other in self.touched):
+        if among(obj, self.touched):
             return True
-        return obj is self.op.obj and self.op.kind is not OpKind.READ
+        return obj is self.op.obj and self.op.kind is not READ
 
     def took(self, lock: Lock) -> bool:
-        return any(lock is other for other in self.taken)
+        return among(lock, self.taken)
 
     def only_released_for(self, other: _Event) -> bool:
         """Whether this event conflicts with ``other`` (an ACQUIRE or WAIT) only by releasing
         its lock: a race that cannot be reversed, since ``other`` was disabled before."""
         op, oop = self.op, other.op
-        if oop.kind is not OpKind.ACQUIRE and oop.kind is not OpKind.WAIT:
+        if oop.kind is not ACQUIRE and oop.kind is not WAIT:
             return False
         if self.spin or (op.obj is not None and op.obj is oop.obj and op.conflicts(oop)):
             return False
-        if any(lock is oop.obj for lock in self.changed if not _in(lock, self.released)):
-            return False
-        return any(lock is oop.obj for lock in self.released)
-
-    def objects(self) -> list[object]:
-        obj = self.op.obj
-        accessed = [*self.touched, *self.read]
-        return [obj, *accessed] if obj is not None else accessed
+        # it released the lock (a lock it took, or took and released, is a real conflict)
+        return among(oop.obj, self.released)
 
     def conflicts(self, other: _Event) -> bool:
         if self.spin or other.spin:
@@ -95,21 +96,19 @@ class _Event:
         op, oop = self.op, other.op
         if op.obj is not None and op.obj is oop.obj and op.conflicts(oop):
             return True
-        mine, theirs = self.touched, other.touched
-        if any(x is oop.obj or _in(x, theirs) or _in(x, other.read) for x in mine):
-            return True
-        if any(x is op.obj or _in(x, self.read) for x in theirs):
-            return True
-        return _reads_written(self.read, oop) or _reads_written(other.read, op)
+        theirs, their_reads = other.touched, other.read
+        for x in self.touched:
+            if x is oop.obj or among(x, theirs) or among(x, their_reads):
+                return True
+        for x in theirs:
+            if x is op.obj or among(x, self.read):
+                return True
+        return _reads_written(self.read, oop) or _reads_written(their_reads, op)
 
 
 def _reads_written(read: Sequence[object], op: Op) -> bool:
     """Whether plain reads of ``read`` conflict with ``op`` (a write of one of them)."""
-    return op.obj is not None and op.kind is not OpKind.READ and _in(op.obj, read)
-
-
-def _in(obj: object, objs: Sequence[object]) -> bool:
-    return any(obj is other for other in objs)
+    return op.obj is not None and op.kind is not READ and among(op.obj, read)
 
 
 def _before(a: _Event, b_clock: list[int]) -> bool:
@@ -136,8 +135,11 @@ READ_OF = "read of"
 
 def _names(objs: Sequence[object], base: int) -> tuple[object, ...]:
     """The stable names of ``objs``; UNKNOWN for an object that has none."""
-    names = [stable_name(obj, base) for obj in objs]
-    return tuple(UNKNOWN if name is None else name for name in names)
+    names: list[object] = []
+    for obj in objs:
+        name = stable_name(obj, base)
+        names.append(UNKNOWN if name is None else name)
+    return tuple(names)
 
 
 class _Node:
@@ -222,7 +224,7 @@ class DporDriver(Driver):
                     for other in options:
                         if other not in node.backtrack:
                             node.backtrack.append(other)
-                if run.threads[decision[0]].pending.kind is OpKind.CHOICE:  # type: ignore[union-attr]
+                if run.threads[decision[0]].pending.kind is CHOICE:  # type: ignore[union-attr]
                     node.add(decision[0])
                 return decision
         return None  # sleep-set blocked: the run is abandoned (counted as pruned)
@@ -246,17 +248,13 @@ class DporDriver(Driver):
         clocks[tid] = event.clock
         for child in range(spawned, len(run.threads)):
             clocks[child] = list(event.clock)
-        events, by_obj = self.events, self.by_obj
+        events = self.events
         n = len(events)
         events.append(event)
         self.last_of[tid] = n
         if event.spin:
             self.spins.append(n)
-        for obj in event.objects():
-            accesses = by_obj.setdefault(id(obj), [])
-            if event.writes(obj):
-                self.last_write[id(obj)] = len(accesses)
-            accesses.append(n)
+        self._index(event, n)
         if n >= self.branch and n >= self.base:
             if racing:
                 self._races(racing, n)
@@ -267,11 +265,23 @@ class DporDriver(Driver):
                     *((READ_OF, name) for name in _names(event.read, run.base)))
                 self.child_sleep = self._sleep_after(run, node, event)
 
+    def _index(self, event: _Event, n: int) -> None:
+        """Add event ``n`` to the accesses of each of its objects (and to its last write)."""
+        by_obj, last_write = self.by_obj, self.last_write
+        for obj in event.objects:
+            key = id(obj)
+            accesses = by_obj.get(key)
+            if accesses is None:
+                accesses = by_obj[key] = []
+            if event.writes(obj):
+                last_write[key] = len(accesses)
+            accesses.append(n)
+
     def _link(self, event: _Event) -> list[int]:
         """Set ``event.clock``; return the earlier events racing with it, in order."""
         tid, events = event.tid, self.events
         pre = self.clocks[tid]
-        clock = _join(list(pre), [0] * (tid + 1))
+        clock = pre + [0] * (tid + 1 - len(pre))  # a copy, long enough for tid
         clock[tid] += 1
         racing: list[int] = []
         held = self._held_window(event)
@@ -290,22 +300,25 @@ class DporDriver(Driver):
             if not _before(other, pre) and j not in racing:
                 racing.append(j)
         event.clock = clock
-        return sorted(racing)
+        racing.sort()
+        return racing
 
-    def _candidates(self, event: _Event) -> list[int]:
-        """The earlier events that may conflict with ``event``: the accesses of its objects
-        from each object's last write on (earlier ones are ordered before that write:
-        neither their clocks nor their races add anything), every SPIN event, and for a
-        SPIN the last event of every thread (a SPIN conflicts with everything; a thread's
-        earlier events are ordered before its last one)."""
-        seen: list[int] = []
-        for obj in event.objects():
-            accesses = self.by_obj.get(id(obj), [])
-            for j in accesses[self.last_write.get(id(obj), 0):]:
-                if j not in seen:
-                    seen.append(j)
-        extra = self.last_of.values() if event.spin else self.spins
-        seen.extend(j for j in extra if j not in seen)
+    def _candidates(self, event: _Event) -> dict[int, None]:
+        """The earlier events that may conflict with ``event`` (the keys, in the order
+        first met): the accesses of its objects from each object's last write on (earlier
+        ones are ordered before that write: neither their clocks nor their races add
+        anything), every SPIN event, and for a SPIN the last event of every thread (a SPIN
+        conflicts with everything; a thread's earlier events are ordered before its last
+        one)."""
+        seen: dict[int, None] = {}
+        by_obj, last_write = self.by_obj, self.last_write
+        for obj in event.objects:
+            accesses = by_obj.get(id(obj))
+            if accesses is not None:
+                for j in accesses[last_write.get(id(obj), 0):]:
+                    seen[j] = None
+        for j in self.last_of.values() if event.spin else self.spins:
+            seen[j] = None
         return seen
 
     def ended(self, run: Run) -> None:
@@ -355,13 +368,13 @@ class DporDriver(Driver):
         so its conflicts with them are not races it could win; (-1, -1) otherwise. Its race
         for the lock itself goes to the take (``only_released_for``)."""
         lock = event.op.obj
-        if event.op.kind is not OpKind.ACQUIRE:
+        if event.op.kind is not ACQUIRE:
             return -1, -1
         take = self._acquirer(len(self.events), lock)
         if take < 0 or self.events[take].tid == event.tid:
             return -1, -1
         for i in self.by_obj.get(id(lock), ()):
-            if i > take and _in(lock, self.events[i].released):
+            if i > take and among(lock, self.events[i].released):
                 return take, i
         return -1, -1
 
@@ -397,7 +410,7 @@ class DporDriver(Driver):
         object unless the operation is a READ, its record's locks and plain writes)
         plainly, read ones as ``(READ_OF, name)``."""
         op = event.op
-        reads_op = op.kind is OpKind.READ
+        reads_op = op.kind is READ
         written = [op.obj] if op.obj is not None and not reads_op else []
         read = [op.obj] if op.obj is not None and reads_op else []
         named = (stable_name(obj, run.base) for obj in [*written, *event.touched])
@@ -413,12 +426,12 @@ class DporDriver(Driver):
         have ``names``; reads on either side as ``(READ_OF, name)``, and two reads do not
         conflict)."""
         op = event.op
-        if event.spin or pending.kind is OpKind.SPIN:
+        if event.spin or pending.kind is SPIN:
             return True
         if pending.obj is not None and ((pending.obj is op.obj and pending.conflicts(op))
-                                        or _in(pending.obj, event.touched)
-                                        or (pending.kind is not OpKind.READ
-                                            and _in(pending.obj, event.read))):
+                                        or among(pending.obj, event.touched)
+                                        or (pending.kind is not READ
+                                            and among(pending.obj, event.read))):
             return True
         for name in effects:
             if isinstance(name, tuple) and len(name) == 2 and name[0] == READ_OF:

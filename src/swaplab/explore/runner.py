@@ -3,14 +3,14 @@
 This is the explorer's inner loop, shared by every strategy; it is kept lean because every
 strategy is replay-based (moving to a sibling branch re-runs the prefix). A :class:`Driver`
 chooses the steps after the prefix and observes every step; without one the run stops at the
-end of the prefix (plain replay). The helpers drivers share (:func:`decisions_of`,
-:func:`ordered`, :func:`run_on`) live here too.
+end of the prefix (plain replay). The helpers drivers share (:func:`among`,
+:func:`decisions_of`, :func:`ordered`, :func:`run_on`) live here too.
 """
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from hashlib import blake2b
 from typing import Any
@@ -19,7 +19,7 @@ from swaplab.explore.cpus import SOFT_LOCKUP, Cpus
 from swaplab.explore.execution import Event, Execution, Thread
 from swaplab.explore.model import BUG, Instance, Model, Property, When
 from swaplab.explore.nonpreemptive import RUN_ON
-from swaplab.explore.ops import YIELDS, Lock, Op, OpKind, StepRecord
+from swaplab.explore.ops import CHOICE, SPIN, YIELDS, Lock, Op, StepRecord
 from swaplab.explore.policy import Policy, fair, get_policy, spinning_only
 from swaplab.explore.schedule import NO_CHOICE, Decision, format_decisions
 
@@ -105,6 +105,7 @@ class Run:
         "held_before",
         "instance",
         "last",
+        "lock_ids",
         "locks",
         "policy",
         "preemptions",
@@ -124,6 +125,7 @@ class Run:
         self.last: Thread | None = None
         self.preemptions = 0
         self.locks: list[Lock] = []  # every lock seen in an operation or a step record
+        self.lock_ids: set[int] = set()  # their ids (kept alive by the list: none reused)
         self.base = 0  # Lock.created when the model was built (see ops.stable_name)
         self.thread_steps: list[int] = []
         self.changed: list[Lock] = []
@@ -182,7 +184,7 @@ class Driver:
 def decisions_of(thread: Thread) -> list[Decision]:
     """The decisions that run ``thread`` now: one per alternative of a CHOICE."""
     pending = thread.pending
-    if pending is not None and pending.kind is OpKind.CHOICE:
+    if pending is not None and pending.kind is CHOICE:
         return [(thread.tid, value) for value in range(pending.n)]
     return [(thread.tid, NO_CHOICE)]
 
@@ -205,8 +207,19 @@ def run_on(run: Run, enabled: list[Thread]) -> Decision:
     return decisions_of(thread)[0]
 
 
+def among(obj: object, objs: Iterable[object]) -> bool:
+    """Whether ``obj`` is one of ``objs``, by identity (a model's objects may compare
+    equal). A plain loop, not any() over a generator: the lists are short and this runs
+    several times at every step, where making the generator costs more than the search."""
+    for other in objs:  # noqa: SIM110
+        if other is obj:
+            return True
+    return False
+
+
 def _known(run: Run, lock: Lock) -> None:
-    if not any(known is lock for known in run.locks):
+    if id(lock) not in run.lock_ids:
+        run.lock_ids.add(id(lock))
         run.locks.append(lock)
 
 
@@ -219,17 +232,17 @@ def _record(run: Run, op: Op, record: StepRecord) -> None:
     changed: list[Lock] = []
     held: list[bool] = []
     for lock, before in record.locks:
-        if not any(lock is seen for seen in changed):
+        if not among(lock, changed):
             changed.append(lock)
             held.append(before is not None)
             _known(run, lock)
     written: list[object] = []
     for obj in record.writes:
-        if not any(obj is seen for seen in written):
+        if not among(obj, written):
             written.append(obj)
     read: list[object] = []
     for obj in record.reads:
-        if not any(obj is seen for seen in written) and not any(obj is seen for seen in read):
+        if not among(obj, written) and not among(obj, read):
             read.append(obj)
     run.changed, run.held_before, run.written, run.read = changed, held, written, read
 
@@ -354,7 +367,7 @@ def _replayed(run: Run, index: int, tid: int) -> Thread:
         thread = threads[tid]
         pending = thread.pending
         if pending is not None and pending.enabled() and (
-                pending.kind is not OpKind.SPIN or thread in run.schedulable()) and (
+                pending.kind is not SPIN or thread in run.schedulable()) and (
                 run.cpus is None or run.cpus.may_run(thread)):
             return thread
     schedulable = run.schedulable()
@@ -391,7 +404,7 @@ def _loop(run: Run, result: RunResult, prefix: Sequence[Decision], driver: Drive
             tid = decision[0]
             picked = threads[tid] if tid < len(threads) else None
             pending = picked.pending if picked is not None else None
-            if pending is None or pending.kind is OpKind.SPIN or not pending.enabled() or (
+            if pending is None or pending.kind is SPIN or not pending.enabled() or (
                     cpus is not None and picked is not None and not cpus.may_run(picked)):
                 picked = _replayed(run, index, tid)  # the slow check (raises if it can't)
             assert picked is not None
@@ -416,7 +429,7 @@ def _loop(run: Run, result: RunResult, prefix: Sequence[Decision], driver: Drive
         op = thread.pending
         assert op is not None
         value: Any = None
-        if op.kind is OpKind.CHOICE:
+        if op.kind is CHOICE:
             value = decision[1] if decision[1] != NO_CHOICE else 0
             if not 0 <= value < op.n:
                 raise ReplayError(f"step {index}: choice {value} out of range 0..{op.n - 1}")
@@ -435,7 +448,7 @@ def _loop(run: Run, result: RunResult, prefix: Sequence[Decision], driver: Drive
             result.trace.append(Event(index + 1, thread.name, op.site or op.kind.name.lower(),
                                       detail))
         count = len(threads)
-        if spins is not None and op.kind is OpKind.SPIN:
+        if spins is not None and op.kind is SPIN:
             spins.pending -= 1
         try:
             execution.step(thread, value)
@@ -450,7 +463,7 @@ def _loop(run: Run, result: RunResult, prefix: Sequence[Decision], driver: Drive
         if cpus is not None:
             cpus.stepped(thread, op)
         if spins is not None and thread.pending is not None and \
-                thread.pending.kind is OpKind.SPIN:
+                thread.pending.kind is SPIN:
             spins.pending += 1
         if len(threads) > count:
             thread_steps.extend(0 for _ in range(len(threads) - count))
