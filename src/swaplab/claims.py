@@ -386,10 +386,20 @@ def _units(item: Item) -> list[Unit]:
     return [("sim", run) for run in GROWTH_CLAIMS[name].sims().values()]
 
 
+def _exploration(unit: Unit) -> Unit:
+    """What running ``unit`` computes: a check's outcome does not depend on what its claim
+    expects (one row expects a finding of the exploration another expects clean), unless
+    the check stops at its first finding."""
+    kind, what = unit
+    if kind == "check" and not what.first:
+        return kind, replace(what, expect=False)
+    return unit
+
+
 def _by_cost(units: list[Unit]) -> list[Unit]:
-    """Each unit once, the longest first (simulations by their cost, then the checks in
-    the claims' order): the workers stay busy to the end."""
-    unique = list(dict.fromkeys(units))
+    """Each exploration and simulation once, the longest first (simulations by their
+    cost, then the checks in the claims' order): the workers stay busy to the end."""
+    unique = list(dict.fromkeys(_exploration(unit) for unit in units))
     sims = sorted((u for u in unique if u[0] == "sim"), key=lambda u: -u[1].cost)
     return sims + [u for u in unique if u[0] != "sim"]
 
@@ -397,14 +407,16 @@ def _by_cost(units: list[Unit]) -> list[Unit]:
 def _assemble(item: Item, done: dict[Unit, tuple[Any, float] | None]) -> dict[str, Any]:
     """A row from its units' results; undecided when one of them was not run."""
     kind, name, _ = item
-    results = [done[unit] for unit in _units(item)]
+    units = _units(item)
+    results = [done[_exploration(unit)] for unit in units]
     if any(r is None for r in results):
         return _undecided(name, "stopped")
     seconds = sum(r[1] for r in results if r is not None)
     values = [r[0] for r in results if r is not None]
     if kind == "explore":
         claim = next(c for c in CLAIMS if c.claim == name)
-        return claim_row(claim, values, seconds)
+        outcomes = [replace(o, check=unit[1]) for o, unit in zip(values, units, strict=True)]
+        return claim_row(claim, outcomes, seconds)
     if any(v.stopped is not None for v in values):  # a run ended early at a stop
         return _undecided(name, "stopped")
     from swaplab.workload.claims import GROWTH_CLAIMS

@@ -101,14 +101,17 @@ def test_claims_print_a_summary_first_and_the_checks_only_when_verbose() -> None
 
 
 def test_claims_run_each_distinct_check_and_simulation_once_the_longest_first() -> None:
-    from swaplab.claims import CLAIMS, _by_cost, _units
+    from swaplab.claims import CLAIMS, _by_cost, _exploration, _units
     from swaplab.workload.claims import GROWTH_CLAIMS
 
     items = [("explore", c.claim, ()) for c in CLAIMS if c.checks]
     items += [("growth", name, ()) for name in GROWTH_CLAIMS]
     units = [unit for item in items for unit in _units(item)]
     ordered = _by_cost(units)
-    assert len(ordered) == len(set(units)) < len(units)  # rows 1, 10 and 11 share checks
+    # rows 1 and 11 share checks; rows 10 and 11 one exploration that 11 expects to find
+    explorations = set(map(_exploration, units))
+    assert len(ordered) == len(explorations) < len(set(units)) < len(units)
+    assert all(not u[1].expect or u[1].first for u in ordered if u[0] == "check")
     sims = [unit[1] for unit in ordered if unit[0] == "sim"]
     assert [unit[1] for unit in ordered[:len(sims)]] == sims  # the simulations first
     assert [s.cost for s in sims] == sorted((s.cost for s in sims), reverse=True)
