@@ -38,6 +38,7 @@ import bisect
 import dis
 import enum
 import gc
+import operator
 import sys
 import types
 from collections.abc import Callable, Iterable
@@ -75,11 +76,23 @@ _STACK_LAYOUT = ((3, 11), (3, 12))
 
 
 def _code_name(code: types.CodeType) -> str:
-    return f"{code.co_filename}:{code.co_firstlineno}:{code.co_name}"
+    """``file:line:name`` of ``code`` (cached by identity: equal code objects of two
+    files compare equal)."""
+    known = _CODE_NAMES.get(id(code))
+    if known is None or known[0] is not code:  # the entry keeps its code (and id) alive
+        name = f"{code.co_filename}:{code.co_firstlineno}:{code.co_name}"
+        known = _CODE_NAMES[id(code)] = (code, name)
+    return known[1]
+
+
+_CODE_NAMES: dict[int, tuple[types.CodeType, str]] = {}
 
 
 class Encoder:
-    """One state's encoding under way: the output and the objects numbered so far."""
+    """One state's encoding under way: the output and the objects numbered so far.
+
+    :meth:`value` dispatches on the object's class: how a class is encoded is decided
+    once (:func:`_kind`) and kept in :data:`_SCALARS` (values) and :data:`_KINDS`."""
 
     __slots__ = ("numbers", "out", "rules")
 
@@ -92,38 +105,33 @@ class Encoder:
         return "\x1f".join(self.out).encode()
 
     def value(self, obj: Any) -> None:
-        """Append the encoding of ``obj``."""
-        out = self.out
-        if isinstance(obj, _VALUES):
-            out.append(f"{type(obj).__name__}:{obj!r}")
+        """Append the encoding of ``obj``: a value by value, a mutable object by its
+        number when met before, else numbered and walked."""
+        cls = type(obj)
+        prefix = _SCALARS.get(cls)
+        if prefix is not None:
+            self.out.append(prefix + repr(obj))
             return
-        if isinstance(obj, enum.Enum):
-            out.append(f"E:{type(obj).__qualname__}.{obj.name}")
-            return
-        if isinstance(obj, type):
-            out.append(f"T:{obj.__module__}.{obj.__qualname__}")
-            return
-        if isinstance(obj, range):
-            out.append(f"r:{obj.start}:{obj.stop}:{obj.step}")
-            return
-        if isinstance(obj, tuple):
-            self.sequence("t", obj)
-            return
-        if isinstance(obj, frozenset):
-            self.unordered_set("fs", obj)
-            return
-        number = self.numbers.get(id(obj))
-        if number is not None:
-            out.append(f"@{number}")
-            return
-        self.numbers[id(obj)] = len(self.numbers)
-        self._new(obj)
+        shared, encode = _KINDS.get(cls) or _kind(obj)
+        if shared:
+            numbers = self.numbers
+            number = numbers.get(id(obj))
+            if number is not None:
+                self.out.append(f"@{number}")
+                return
+            numbers[id(obj)] = len(numbers)
+        encode(self, obj)
 
     def sequence(self, tag: str, items: Iterable[Any]) -> None:
         out = self.out
-        out.append(f"{tag}(")
+        out.append(tag + "(")
+        value, scalars = self.value, _SCALARS
         for item in items:
-            self.value(item)
+            prefix = scalars.get(type(item))  # value()'s first case, without a call
+            if prefix is None:
+                value(item)
+            else:
+                out.append(prefix + repr(item))
         out.append(")")
 
     def unordered_set(self, tag: str, items: Iterable[Any]) -> None:
@@ -141,57 +149,75 @@ class Encoder:
     def mapping(self, items: Iterable[tuple[Any, Any]], ordered: bool = True) -> None:
         """A dict's items in order, or (not ``ordered``) sorted by key when every key is a
         number, a string or a tuple of them (other keys keep the dict's order)."""
-        pairs = list(items)
-        if not ordered and all(_plain_key(key) for key, _ in pairs):
-            pairs.sort(key=lambda kv: repr(kv[0]))
+        if not ordered:
+            pairs = list(items)
+            if all(_plain_key(key) for key, _ in pairs):
+                pairs.sort(key=lambda kv: repr(kv[0]))
+            items = pairs
         out = self.out
         out.append("d(")
-        for key, val in pairs:
-            self.value(key)
-            self.value(val)
+        value, scalars = self.value, _SCALARS
+        for key, val in items:
+            prefix = scalars.get(type(key))  # value()'s first case, without a call
+            if prefix is None:
+                value(key)
+            else:
+                out.append(prefix + repr(key))
+            prefix = scalars.get(type(val))
+            if prefix is None:
+                value(val)
+            else:
+                out.append(prefix + repr(val))
         out.append(")")
-
-    def _new(self, obj: Any) -> None:
-        kind = type(obj)
-        encode = _SPECIAL.get(kind)
-        if encode is not None:
-            encode(self, obj)
-        elif kind is list:
-            self.sequence("l", obj)
-        elif kind is dict:
-            self.mapping(obj.items())
-        elif kind is set:
-            self.unordered_set("s", obj)
-        elif isinstance(obj, (types.FunctionType, types.MethodType, types.BuiltinFunctionType,
-                              types.ModuleType)):
-            _callable(self, obj)
-        elif isinstance(obj, (types.CoroutineType, types.GeneratorType)):
-            self.out.append("co(")
-            frames(self, obj)
-            self.out.append(")")
-        elif isinstance(obj, greenlet):
-            self.out.append("gr(")
-            greenlet_frames(self, obj)
-            self.out.append(")")
-        else:  # an object of a class (a subclass of list or dict too: items and fields)
-            self.instance(obj)
 
     def instance(self, obj: Any) -> None:
         """An object of a class: its fields in a fixed order (slots over the class's
         bases, then ``__dict__`` sorted by name)."""
         cls = type(obj)
+        plan = _PLANS.get(cls) or _plan(cls)
         rules = self.rules
-        skip = rules.skip.get(cls, frozenset())
-        unordered = rules.unordered.get(cls, frozenset())
-        names = slot_names(cls)
+        skip = rules.skip.get(cls, _NONE)
+        unordered = rules.unordered.get(cls, _NONE)
         attrs = getattr(obj, "__dict__", None)
-        if not _python_class(cls):
+        if not plan.python:
             raise Opaque(f"{cls.__module__}.{cls.__qualname__} has no fields to encode")
         out = self.out
-        out.append(f"o:{cls.__module__}.{cls.__qualname__}(")
+        out.append(plan.header)
         if isinstance(obj, (list, dict)):  # a subclass of a container: its items too
             self.sequence("items", obj) if isinstance(obj, list) else self.mapping(obj.items())
-        for name in [*names, *sorted(attrs or ())]:
+        if skip or unordered:
+            self._fields(obj, [*plan.slots, *sorted(attrs or ())], skip, unordered)
+        else:
+            self._slots(obj, plan)
+            if attrs:
+                self._fields(obj, sorted(attrs), _NONE, _NONE)
+        out.append(")")
+
+    def _slots(self, obj: Any, plan: _Plan) -> None:
+        """The slot fields of ``obj`` (no rules for its class), read all at once."""
+        if not plan.slots:
+            return
+        try:
+            values = plan.read(obj)
+        except AttributeError:  # a slot is unset: field by field
+            self._fields(obj, plan.slots, _NONE, _NONE)
+            return
+        out = self.out
+        value, scalars = self.value, _SCALARS
+        for label, val in zip(plan.labels, values, strict=True):
+            out.append(label)
+            prefix = scalars.get(type(val))  # value()'s first case, without a call
+            if prefix is None:
+                value(val)
+            else:
+                out.append(prefix + repr(val))
+
+    def _fields(self, obj: Any, names: Iterable[str], skip: frozenset[str],
+                unordered: frozenset[str]) -> None:
+        """Fields of ``obj`` by name: ``name=`` and the value (``name=unset`` when it has
+        none), except ``skip``; ``unordered`` dicts sorted by key."""
+        out = self.out
+        for name in names:
             if name in skip:
                 continue
             try:
@@ -204,7 +230,37 @@ class Encoder:
                 self.mapping(val.items(), ordered=False)
             else:
                 self.value(val)
-        out.append(")")
+
+
+_NONE: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How the fields of a class's objects are walked (:data:`_PLANS`): whether it keeps
+    its state in Python fields, the header, its slots with their ``name=`` labels and a
+    reader of all of them."""
+
+    python: bool
+    header: str
+    slots: tuple[str, ...]
+    labels: tuple[str, ...]
+    read: Callable[[Any], tuple[Any, ...]]
+
+
+_PLANS: dict[type, _Plan] = {}
+
+
+def _plan(cls: type) -> _Plan:
+    slots = slot_names(cls)
+    if len(slots) == 1:
+        get_one = operator.attrgetter(slots[0])
+        read: Callable[[Any], tuple[Any, ...]] = lambda obj: (get_one(obj),)  # noqa: E731
+    else:
+        read = operator.attrgetter(*slots) if slots else tuple
+    plan = _PLANS[cls] = _Plan(_python_class(cls), f"o:{cls.__module__}.{cls.__qualname__}(",
+                               slots, tuple(f"{name}=" for name in slots), read)
+    return plan
 
 
 #: Py_TPFLAGS_HEAPTYPE: set on classes defined in Python (a C type keeps its state hidden)
@@ -320,6 +376,135 @@ _SPECIAL: dict[type, Callable[[Encoder, Any], None]] = {
     types.CellType: _cell_object,
     **{t: _iterator for t in _ITERATORS},
 }
+
+
+# -- dispatch on the class ---------------------------------------------------------------------
+Encode = Callable[[Encoder, Any], None]
+
+#: The classes encoded as ``name:repr`` (values): class -> ``name:``.
+_SCALARS: dict[type, str] = {}
+#: The other classes met: class -> (whether its objects are numbered, the encoder).
+_KINDS: dict[type, tuple[bool, Encode]] = {}
+
+
+def _kind(obj: Any) -> tuple[bool, Encode]:
+    """How ``obj`` is encoded: (whether it is numbered, the encoder), decided as the
+    class's first object says; kept for the class when :func:`_plain` (then every
+    ``isinstance`` test below depends on the class only)."""
+    cls = type(obj)
+    if isinstance(obj, _VALUES):
+        if _plain(cls):
+            _SCALARS[cls] = f"{cls.__name__}:"
+        return False, _scalar
+    kind = _by_value(obj) or (True, _object(obj))
+    if _plain(cls):
+        _KINDS[cls] = kind
+    return kind
+
+
+def _by_value(obj: Any) -> tuple[bool, Encode] | None:
+    """The immutable objects encoded by value (not numbered)."""
+    if isinstance(obj, enum.Enum):
+        return False, _enum
+    if isinstance(obj, type):
+        return False, _class
+    if isinstance(obj, range):
+        return False, _range
+    if isinstance(obj, tuple):
+        return False, _tuple
+    if isinstance(obj, frozenset):
+        return False, _frozenset
+    return None
+
+
+def _object(obj: Any) -> Encode:
+    """The encoder of a mutable object (numbered when first met)."""
+    kind = type(obj)
+    encode = _SPECIAL.get(kind)
+    if encode is not None:
+        return encode
+    if kind is list:
+        return _list
+    if kind is dict:
+        return _dict
+    if kind is set:
+        return _set
+    if isinstance(obj, (types.FunctionType, types.MethodType, types.BuiltinFunctionType,
+                        types.ModuleType)):
+        return _callable
+    if isinstance(obj, (types.CoroutineType, types.GeneratorType)):
+        return _coroutine
+    if isinstance(obj, greenlet):
+        return _greenlet
+    # an object of a class (a subclass of list or dict too: items and fields)
+    return Encoder.instance
+
+
+def _plain(cls: type) -> bool:
+    """Whether ``isinstance`` tests on objects of ``cls`` depend on ``cls`` only: no
+    class of its MRO can make ``__class__`` say otherwise (a Python class redefining
+    ``__class__`` or ``__getattribute__``, a C type not known to be plain, as a proxy)."""
+    for klass in cls.__mro__:
+        if klass.__flags__ & _HEAPTYPE:
+            if "__class__" in vars(klass) or "__getattribute__" in vars(klass):
+                return False
+        elif klass not in _PLAIN_C:
+            return False
+    return True
+
+
+_PLAIN_C = frozenset({object, type, *_VALUES, tuple, frozenset, range, list, dict, set,
+                      types.FunctionType, types.MethodType, types.BuiltinFunctionType,
+                      types.ModuleType, types.CoroutineType, types.GeneratorType,
+                      types.CellType, greenlet, *_ITERATORS})
+
+
+def _scalar(enc: Encoder, obj: Any) -> None:
+    enc.out.append(f"{type(obj).__name__}:{obj!r}")
+
+
+def _enum(enc: Encoder, obj: enum.Enum) -> None:
+    enc.out.append(f"E:{type(obj).__qualname__}.{obj.name}")
+
+
+def _class(enc: Encoder, obj: type) -> None:
+    enc.out.append(f"T:{obj.__module__}.{obj.__qualname__}")
+
+
+def _range(enc: Encoder, obj: range) -> None:
+    enc.out.append(f"r:{obj.start}:{obj.stop}:{obj.step}")
+
+
+def _tuple(enc: Encoder, obj: tuple[Any, ...]) -> None:
+    enc.sequence("t", obj)
+
+
+def _frozenset(enc: Encoder, obj: frozenset[Any]) -> None:
+    enc.unordered_set("fs", obj)
+
+
+def _list(enc: Encoder, obj: list[Any]) -> None:
+    enc.sequence("l", obj)
+
+
+def _dict(enc: Encoder, obj: dict[Any, Any]) -> None:
+    enc.mapping(obj.items())
+
+
+def _set(enc: Encoder, obj: set[Any]) -> None:
+    enc.unordered_set("s", obj)
+
+
+def _coroutine(enc: Encoder, obj: Any) -> None:
+    enc.out.append("co(")
+    frames(enc, obj)
+    enc.out.append(")")
+
+
+def _greenlet(enc: Encoder, obj: greenlet) -> None:
+    enc.out.append("gr(")
+    greenlet_frames(enc, obj)
+    enc.out.append(")")
 
 
 # -- frames -----------------------------------------------------------------------------------
