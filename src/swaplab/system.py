@@ -414,12 +414,15 @@ class System:
             return call.enter(body, task)
         execution = self.k.execution
         thread = execution.spawn(name, body, ctx=Current(task, 0))
+        records, execution.records = execution.records, False  # nobody orders these steps
         try:
             run_to_completion(execution, max_steps=self.max_steps)
         except (KernelBug, Deadlock, StepLimit):
             execution.close()
             execution.reset()
             raise
+        finally:
+            execution.records = records
         return thread.result
 
     def _call(self, name: str, fn: Callable[..., Any], *args: Any) -> Any:

@@ -106,7 +106,8 @@ class Execution:
 
     ``record`` is what the last step did besides its operation (its lock effects and
     plain writes, :class:`~swaplab.explore.ops.StepRecord`); with ``records`` False
-    nothing is recorded (a driver that never reads records: the workload simulator).
+    nothing is recorded (a driver that never reads records: the workload simulator, a
+    System call run to completion), unless a check audits every step (``running.audit``).
 
     ``lane`` is a driver's fast lane: called when the running thread reaches an enabled
     operation that is no scheduling point (not in ``SWITCHES``), it says whether the driver
@@ -145,7 +146,7 @@ class Execution:
         thread.started = True
         body = thread.body
         outer, outer_lane = running.record, running.lane
-        if self.records:
+        if self.records or running.audit:
             record = self.record
             _clear(record, thread.pending)
             record.tid = thread.tid
@@ -189,7 +190,7 @@ class Execution:
             return False
         thread.pending = op
         self.steps += 1
-        if self.records:
+        if running.record is not None:
             _clear(self.record, op)
         return True
 

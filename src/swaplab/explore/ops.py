@@ -93,11 +93,16 @@ class Running:
     (:meth:`Execution.step <swaplab.explore.execution.Execution.step>`): :func:`trap` asks
     it first whether the thread goes on through its operation at once, as the driver would
     have resumed it right away; then the step ends and the next begins without the
-    thread's coroutines being suspended and resumed."""
+    thread's coroutines being suspended and resumed.
 
-    __slots__ = ("lane", "record")
+    ``audit`` is set while a check reads every step's record (the lockset check,
+    :mod:`swaplab.explore.lockset`): steps are then recorded even in an execution whose
+    driver turned records off."""
+
+    __slots__ = ("audit", "lane", "record")
 
     def __init__(self) -> None:
+        self.audit = False
         self.record: StepRecord | None = None
         self.lane: Callable[[Op], bool] | None = None
 
