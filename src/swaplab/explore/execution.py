@@ -21,11 +21,9 @@ from typing import Any
 
 from swaplab.explore.nonpreemptive import SEQUENTIAL
 from swaplab.explore.ops import (
-    ACQUIRE,
     CHOICE,
     FIRST_SWITCH,
     SPAWN,
-    WAIT,
     Op,
     OpKind,
     StepRecord,
@@ -178,15 +176,8 @@ class Execution:
         the next one, as :meth:`step` would around a suspension."""
         thread = self.current
         lane = self.lane
-        kind = op.kind
-        if kind >= FIRST_SWITCH or thread is None or lane is None:
-            return False
-        if kind is ACQUIRE:  # op.enabled(), inlined: this runs at every trap
-            if op.obj._holder is not None:  # type: ignore[attr-defined]
-                return False
-        elif kind is WAIT and op.cond is not None and not op.cond():
-            return False
-        if not lane(thread, op):
+        if (op.kind >= FIRST_SWITCH or not op.enabled() or thread is None or lane is None
+                or not lane(thread, op)):
             return False
         thread.pending = op
         self.steps += 1
