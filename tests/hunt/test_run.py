@@ -148,13 +148,14 @@ def test_the_real_generator_finds_rmdir_against_exit_unless_fixed(
 def test_the_real_generator_finds_swapoff_freeing_the_map_under_a_swapin(kernel: str) -> None:
     """A fault on a swap pte whose page is not in the swap cache, against swapoff: swapoff
     maps the page back and frees the area's swap_map; the fault's valid_swaphandles()
-    then reads the freed map (mm/swapfile.c, a NULL dereference). No known race: the
-    triage leaves it unlabelled."""
+    then reads the freed map (mm/swapfile.c, a NULL dereference). The triage labels it
+    with the commit that closed the race in v5.1."""
     config = run.HuntConfig(kernel, match=r"^s05-swapcache\|touch 2 B:0\|swapoff$")
     found = run.hunt(config)
     assert len(found.explored) == 1 and found.complete
     rows = triage(found)
-    assert [(row.found.key, row.known) for row in rows] == [("exception:KernelBug", None)]
+    assert [(row.found.key, row.known) for row in rows] == [
+        ("exception:KernelBug", "swapoff vs swap-in (eb085574a752)")]
     assert "NULL pointer dereference: valid_swaphandles()" in rows[0].found.message
     assert "sys_swapoff()" in rows[0].found.functions
 

@@ -56,6 +56,16 @@ def test_known_races_are_labelled() -> None:
     dontneed = (*(f for f in TYPE1 if f != "do_exit()"), "madvise_dontneed()")
     assert known_race(_found("mem_cgroup-refcnt", dontneed)) == "Type-1"  # a zap too
     assert known_race(_found("memcg-lru-visibility", TYPE2)) == "Type-2"
+    new_slot = ("add_to_swap()", "add_to_swap_cache()", "get_swap_page()", "page_remove_rmap()",
+                "read_swap_cache_async()", "shrink_page_list()", "swap_entry_free()")
+    assert known_race(_found("swap-slot-leak", new_slot)) == "readahead vs a swap-out's new slot"
+    assert known_race(_found("swap-slot-leak", (*new_slot, "shmem_getpage()"))) == \
+        "readahead vs a swap-out's new slot"  # shmem_writepage()'s slot: the same window
+    shmem = ("add_to_swap_cache()", "delete_from_swap_cache()", "read_swap_cache_async()",
+             "shmem_getpage()", "swap_entry_free()")  # 2.6.30's two faults on a shmem page
+    assert known_race(_found("swap-slot-leak", shmem)) == "Type-1 (shmem)"
+    no_readahead = tuple(f for f in shmem if f != "read_swap_cache_async()")
+    assert known_race(_found("swap-slot-leak", no_readahead)) is None
     assert known_race(_found("data-integrity", ("do_swap_page()", "do_wp_page()"))) == \
         "swapin race (4969c1192d15, 31c4a3d3a0f8)"
     assert known_race(_found("soft-lockup", ("discard_swap_cluster()",
@@ -70,6 +80,12 @@ def test_known_races_are_labelled() -> None:
     assert known_race(Found("exception", "bug", uaf, "0.1", rmdir)) == \
         "rmdir use-after-free (fce66477578d)"
     assert known_race(Found("exception", "bug", "KernelBug: BUG_ON x", "0.1", rmdir)) is None
+    null = ("KernelBug: NULL pointer dereference: valid_swaphandles() reads swap_map[1] of "
+            "swap area 0, which sys_swapoff() freed (swap_map NULL, max 0)")
+    for functions in (("read_swap_cache_async()", "end_swap_bio_read()"),
+                      ("delete_from_swap_cache()", "sys_swapoff()")):  # 2.6.31's two
+        assert known_race(Found("exception", "bug", null, "0.1", functions)) == \
+            "swapoff vs swap-in (eb085574a752)"
     # the functions without the property, or the property without the functions: unknown
     assert known_race(_found("invariants", TYPE1)) is None
     assert known_race(_found("memcg-accounting", ("do_exit()", "read_swap_cache_async()"))) \

@@ -14,6 +14,16 @@ Known races are recognised by property and by the functions in their racing step
   slot whose last user is zapped at the same time (exit or munmap: mm/swapfile.c:
   free_swap_and_cache() fails its trylock_page()); the page stays as an orphan of the swap
   cache, its slot and its memsw charge leak (the accounting property families).
+- a readahead of a slot that a swap-out (add_to_swap() or shmem_writepage()) has just
+  allocated with get_swap_page() and not yet given its page: [30]'s swap_duplicate()
+  takes the slot, the readahead's page gets into the swap cache first, the swap-out's
+  add_to_swap_cache() fails with -EEXIST and it drops the slot ("raced with speculative
+  read_swap_cache_async", mm/swap_state.c), leaving the readahead's page alone with it.
+  SWAP_HAS_CACHE closes it: [31]'s swapcache_prepare() refuses a slot with a cache
+  owner, so the readahead waits for the swap-out's page instead.
+- Type-1 on shmem: the same window with shmem_getpage() (mm/shmem.c) as the slot's
+  freer: it moves the page it read from the swap cache to the page cache and frees the
+  entry while another fault's readahead holds a new swap-cache page for it.
 - Type-2 (the cover letter's): reclaim's shrink_page_list() -> add_to_swap() -> pageout()
   of a page whose task exits meanwhile (page_remove_rmap() uncharges it): the page is
   left in the swap cache, uncharged and off its group's LRU (the families again).
@@ -24,7 +34,11 @@ Known races are recognised by property and by the functions in their racing step
   fce66477578d: rmdir's mem_cgroup_force_empty() stops at usage 0 while a page uncharged
   by its exiting task is still on the group's LRU, the group is freed (its last swap
   record goes: __mem_cgroup_free()) and the page's unlink (mem_cgroup_del_lru_list())
-  touches it.
+  touches it; and swapoff against a swap-in that holds nothing but the swap entry it read
+  from the pte: sys_swapoff() frees swap_map and sets max to 0 while the fault is on its
+  way to valid_swaphandles(), which then reads the freed map below its target (a NULL
+  dereference in 2.6.30 and 2.6.31; the race was closed for the whole swap-in path by
+  get_swap_device(), eb085574a752, in v5.1).
 """
 
 from __future__ import annotations
@@ -61,6 +75,10 @@ KNOWN: tuple[Known, ...] = (
                                ("free_swap_and_cache()",),
                                ("do_exit()", "exit_mmap()", "do_munmap()", "zap_pte_range()",
                                 "madvise_dontneed()"))),
+    Known("readahead vs a swap-out's new slot", FAMILIES,
+          (("read_swap_cache_async()", "swapin_readahead()"), ("get_swap_page()",))),
+    Known("Type-1 (shmem)", FAMILIES, (("read_swap_cache_async()", "swapin_readahead()"),
+                                       ("shmem_getpage()",))),
     Known("Type-2", FAMILIES, (("add_to_swap()", "pageout()", "shrink_page_list()"),
                                ("page_remove_rmap()",))),
     Known("swapin race (4969c1192d15, 31c4a3d3a0f8)", ("data-integrity",),
@@ -72,6 +90,8 @@ KNOWN: tuple[Known, ...] = (
     Known("rmdir use-after-free (fce66477578d)", ("exception",),
           (("mem_cgroup_force_empty()",), ("__mem_cgroup_free()",)),
           "use-after-free"),
+    Known("swapoff vs swap-in (eb085574a752)", ("exception",), (),
+          "NULL pointer dereference: valid_swaphandles()"),
 )
 
 
