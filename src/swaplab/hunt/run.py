@@ -49,9 +49,9 @@ GENERATOR = "swaplab.hunt.cases"
 MAX_EXECUTIONS = 3000
 #: The search a case dpor cut is explored again with, and its cap (times dpor's).
 FALLBACK = "dfs-cached"
-#: 30: the largest case of the default generator, 2.6.30's fault against swapoff
-#: (s01-swapped-neighbours), ends at 80,957 executions (32,689 states).
-FALLBACK_FACTOR = 30
+#: 40: the largest case of the default generator, 2.6.30's fault against swapoff under
+#: use_hierarchy (s08-hierarchy), ends at 109,570 executions (237,331 states).
+FALLBACK_FACTOR = 40
 #: Cases handed to Ray at a time (each batch is journaled when it is back).
 RAY_BATCH_PER_WORKER = 4
 
