@@ -76,6 +76,18 @@ def test_a_journal_of_another_seed_is_refused(tmp_path: Path) -> None:
         Journal(path, dataclasses.replace(CONFIG, seed=1).identity())
 
 
+def test_a_journal_records_the_second_search_cap_in_effect(tmp_path: Path) -> None:
+    """The default cap given explicitly is the same hunt; a journal written when the
+    default was another (an older FALLBACK_FACTOR) is another hunt's."""
+    default = run.HuntConfig("2.6.30")
+    path = str(tmp_path / "j")
+    Journal(path, default.identity()).close()
+    cap = run.MAX_EXECUTIONS * run.FALLBACK_FACTOR
+    Journal(path, dataclasses.replace(default, retry_executions=cap).identity()).close()
+    with pytest.raises(JournalError, match=f"retry_executions {cap}, not {cap // 2}"):
+        Journal(path, dataclasses.replace(default, retry_executions=cap // 2).identity())
+
+
 def test_a_resumed_hunt_skips_the_journaled_cases_and_loses_nothing(
         tmp_path: Path, config_2630: run.HuntConfig, hunt_2630: run.Hunt) -> None:
     path = str(tmp_path / "j")

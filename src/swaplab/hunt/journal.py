@@ -2,13 +2,13 @@
 
 The file is JSON lines. The first names the hunt (:meth:`HuntConfig.identity
 <swaplab.hunt.run.HuntConfig.identity>`: kernel, patches, fixes, seed, depth, the per-case
-cap, the generator); each further line is one finished case with its findings
-(:meth:`Explored.as_json <swaplab.hunt.run.Explored.as_json>`), written, flushed and
-fsync'ed as the case finishes. A hunt given the file reads it back, skips the cases in it
-and appends the others, so a hunt stopped by Ctrl-C or killed loses at most the cases that
-were running. A kill can cut the last line short: a last line without its newline is
-dropped (that case runs again); any other line that does not read is an error, as is a
-journal of another hunt.
+cap, the second search's cap in effect, the generator); each further line is one finished
+case with its findings (:meth:`Explored.as_json <swaplab.hunt.run.Explored.as_json>`),
+written, flushed and fsync'ed as the case finishes. A hunt given the file reads it back,
+skips the cases in it and appends the others, so a hunt stopped by Ctrl-C or killed loses
+at most the cases that were running. A kill can cut the last line short: a last line
+without its newline is dropped (that case runs again); any other line that does not read
+is an error, as is a journal of another hunt.
 """
 
 from __future__ import annotations

@@ -94,9 +94,12 @@ class HuntConfig:
 
     def identity(self) -> dict[str, Any]:
         """What a journal must match to be resumed by this hunt (not ``match``: a journal
-        records cases by key, so a hunt of a subset and the whole hunt share one)."""
+        records cases by key, so a hunt of a subset and the whole hunt share one). The
+        second search's cap is the one in effect, whether given or the default: a journal
+        of a hunt with another default cap is another hunt's."""
         out = asdict(self)
         out["fixes"] = list(self.fixes)
+        out["retry_executions"] = self.retry_cap
         del out["match"]
         return out
 
