@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import time
+import warnings
 
 import pytest
 
@@ -46,6 +48,31 @@ def test_an_abort_held_waits_for_the_held_step_to_end() -> None:
     with interruptible() as stop, abort_held():  # no second signal: nothing raised
         os.kill(os.getpid(), signal.SIGINT)
     assert stop.interrupted
+
+
+async def _completion() -> None:
+    return None
+
+
+def _step_cut_by_a_second_signal() -> None:
+    """A kernel path that made a coroutine (an I/O completion about to be spawned) and is
+    cut before it awaits it."""
+    pending = _completion()
+    os.kill(os.getpid(), signal.SIGINT)
+    del pending  # not reached: the signal's abort comes first
+
+
+def test_an_abort_leaves_no_warning_for_a_coroutine_it_cut_off() -> None:
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        try:
+            with interruptible():
+                os.kill(os.getpid(), signal.SIGINT)
+                _step_cut_by_a_second_signal()
+        except Aborted:
+            pass
+        gc.collect()  # the cut frame and its coroutine are gone now
+    assert [str(w.message) for w in seen if "never awaited" in str(w.message)] == []
 
 
 def test_a_budget_stops_the_run_without_a_signal() -> None:

@@ -18,6 +18,7 @@ import re
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -72,7 +73,17 @@ def _abort(why: str) -> None:
     if _holds:
         _held_abort = why
         return
+    _quiet_cut_coroutines()
     raise Aborted(why)
+
+
+def _quiet_cut_coroutines() -> None:
+    """An abort may cut a kernel path between making a coroutine and awaiting it (an I/O
+    completion about to be spawned): Python warns when it collects such a coroutine,
+    after the command's last line. The command is ending on purpose, so that warning
+    says nothing; it is silenced for the rest of the process."""
+    warnings.filterwarnings("ignore", message=r"coroutine '.*' was never awaited",
+                            category=RuntimeWarning)
 
 
 @contextmanager
@@ -89,6 +100,7 @@ def abort_held() -> Iterator[None]:
         _holds -= 1
         if not _holds and _held_abort is not None:
             why, _held_abort = _held_abort, None
+            _quiet_cut_coroutines()
             raise Aborted(why)
 
 
