@@ -30,9 +30,7 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", choices=("sim", "check"), help="run only these units")
     args = parser.parse_args()
-    none: tuple[str, ...] = ()
-    items = [("growth", name, none) for name in GROWTH_CLAIMS]
-    items += [("explore", c.claim, none) for c in claims.CLAIMS if c.checks]
+    items = claims._items(list(GROWTH_CLAIMS), ())
     units = claims._by_cost([unit for item in items for unit in claims._units(item)])
     if args.only:
         units = [unit for unit in units if unit[0] == args.only]

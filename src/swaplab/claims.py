@@ -386,6 +386,13 @@ def _units(item: Item) -> list[Unit]:
     return [("sim", run) for run in GROWTH_CLAIMS[name].sims().values()]
 
 
+def _items(grown: list[str], fixes: tuple[str, ...]) -> list[Item]:
+    """The rows to decide: the growth claims ``grown`` (no fixes), then every claim the
+    explorer decides, with ``fixes``."""
+    items: list[Item] = [("growth", name, ()) for name in grown]
+    return items + [("explore", c.claim, fixes) for c in CLAIMS if c.checks]
+
+
 def _exploration(unit: Unit) -> Unit:
     """What running ``unit`` computes: a check's outcome does not depend on what its claim
     expects (one row expects a finding of the exploration another expects clean), unless
@@ -481,9 +488,7 @@ def all_claims(growth: bool = True, jobs: int = 2, fixes: tuple[str, ...] = (),
     names = _growth_names() if growth else []
     grown = [] if fixes else names
     none: tuple[str, ...] = ()
-    items = [("growth", n, none) for n in grown]
-    items += [("explore", c.claim, fixes) for c in CLAIMS if c.checks]
-    done = _cached_rows(items, jobs, cache, progress)
+    done = _cached_rows(_items(grown, fixes), jobs, cache, progress)
     rows = [done[("explore", c.claim, fixes)] for c in CLAIMS if c.checks]
     rows += [done[("growth", n, none)] for n in grown]
     rows += [_undecided(n, NO_GROWTH_WITH_FIXES) for n in names if fixes]

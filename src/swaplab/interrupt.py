@@ -100,8 +100,7 @@ def abort_held() -> Iterator[None]:
         _holds -= 1
         if not _holds and _held_abort is not None:
             why, _held_abort = _held_abort, None
-            _quiet_cut_coroutines()
-            raise Aborted(why)
+            _abort(why)
 
 
 #: The stop request of the command running in this process (None outside one): the

@@ -32,9 +32,9 @@ from typing import Any
 
 from swaplab.explore.checkpoint import attach_frontier, jsonable, tupled
 from swaplab.explore.execution import Thread
-from swaplab.explore.ops import ACQUIRE, CHOICE, READ, SPIN, WAIT, Lock, Op, stable_name
+from swaplab.explore.ops import ACQUIRE, CHOICE, READ, SPIN, WAIT, Lock, Op, among, stable_name
 from swaplab.explore.policy import spinning_only
-from swaplab.explore.runner import Driver, Run, among, decisions_of, ordered
+from swaplab.explore.runner import Driver, Run, decisions_of, ordered
 from swaplab.explore.schedule import Decision
 from swaplab.explore.search import Search
 from swaplab.explore.strategy import WHOLE, Share, split_tree

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from swaplab.explore.ops import Lock, StepRecord, running
+from swaplab.explore.ops import Lock, StepRecord, among, running
 
 #: A field's state: the thread that wrote it alone so far (exclusive), or None and the
 #: candidate locks (shared).
@@ -94,7 +94,7 @@ def _declared(record: StepRecord, obj: object) -> bool:
     op = record.op
     if op is not None and op.obj is obj:
         return True
-    return any(other is obj for other in record.writes)
+    return among(obj, record.writes)
 
 
 @contextmanager

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from swaplab.explore.ops import YIELDS
+from swaplab.explore.ops import YIELDS, among
 
 if TYPE_CHECKING:
     from swaplab.explore.execution import Thread
@@ -68,7 +68,7 @@ class NonPreemptive:
         ``last`` being the thread that ran last; None when there is nobody."""
         if not schedulable:
             return None
-        if last is not None and self.goes_on(last) and any(t is last for t in schedulable):
+        if last is not None and self.goes_on(last) and among(last, schedulable):
             return last
         start = self.first(last)
         return next((t for t in schedulable if t.tid >= start), schedulable[0])

@@ -16,7 +16,7 @@ asked (a kernel function, for the traces).
 from __future__ import annotations
 
 import types
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Callable, Coroutine, Generator, Iterable
 from enum import IntEnum
 from typing import Any, ClassVar, TypeAlias
 
@@ -126,6 +126,16 @@ def stable_name(obj: object, base: int) -> object:
         return ("lock", obj.serial - base)
     key = getattr(obj, "stable_key", None)
     return (type(obj).__name__, key) if key is not None else None
+
+
+def among(obj: object, objs: Iterable[object]) -> bool:
+    """Whether ``obj`` is one of ``objs``, by identity (a model's objects may compare
+    equal). A plain loop, not any() over a generator: the lists are short and this runs
+    several times at every step, where making the generator costs more than the search."""
+    for other in objs:  # noqa: SIM110
+        if other is obj:
+            return True
+    return False
 
 
 def plain_write(obj: object) -> None:

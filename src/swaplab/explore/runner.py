@@ -3,14 +3,14 @@
 This is the explorer's inner loop, shared by every strategy; it is kept lean because every
 strategy is replay-based (moving to a sibling branch re-runs the prefix). A :class:`Driver`
 chooses the steps after the prefix and observes every step; without one the run stops at the
-end of the prefix (plain replay). The helpers drivers share (:func:`among`,
-:func:`decisions_of`, :func:`ordered`, :func:`run_on`) live here too.
+end of the prefix (plain replay). The helpers drivers share (:func:`decisions_of`,
+:func:`ordered`, :func:`run_on`) live here too.
 """
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from hashlib import blake2b
 from typing import Any
@@ -19,7 +19,7 @@ from swaplab.explore.cpus import SOFT_LOCKUP, Cpus
 from swaplab.explore.execution import Event, Execution, Thread
 from swaplab.explore.model import BUG, Instance, Model, Property, When
 from swaplab.explore.nonpreemptive import RUN_ON
-from swaplab.explore.ops import CHOICE, SPIN, YIELDS, Lock, Op, StepRecord
+from swaplab.explore.ops import CHOICE, SPIN, YIELDS, Lock, Op, StepRecord, among
 from swaplab.explore.policy import Policy, fair, get_policy, spinning_only
 from swaplab.explore.schedule import NO_CHOICE, Decision, format_decisions
 
@@ -205,16 +205,6 @@ def run_on(run: Run, enabled: list[Thread]) -> Decision:
     thread = RUN_ON.next(run.last, enabled)
     assert thread is not None  # a driver is asked only when some thread can run
     return decisions_of(thread)[0]
-
-
-def among(obj: object, objs: Iterable[object]) -> bool:
-    """Whether ``obj`` is one of ``objs``, by identity (a model's objects may compare
-    equal). A plain loop, not any() over a generator: the lists are short and this runs
-    several times at every step, where making the generator costs more than the search."""
-    for other in objs:  # noqa: SIM110
-        if other is obj:
-            return True
-    return False
 
 
 def _known(run: Run, lock: Lock) -> None:
