@@ -43,7 +43,6 @@ and writing pid 0 to ``tasks`` (the writing shell is not a modelled task: ESRCH)
 from __future__ import annotations
 
 import errno as _errno
-import inspect
 import math
 import os
 import re
@@ -428,7 +427,7 @@ class System:
     def _call(self, name: str, fn: Callable[..., Any], *args: Any) -> Any:
         """Call a kernel function that may be plain or ``async``."""
         result = fn(*args)
-        if inspect.iscoroutine(result):
+        if isinstance(result, Coroutine):  # not inspect.iscoroutine(): compiled too
             return self._run(name, result, None)
         return result
 

@@ -7,7 +7,8 @@ import pytest
 
 from swaplab.hunt.states import CATALOGUE, State, build_state, states, variants
 from swaplab.kernel import swapfile
-from swaplab.kernel.mm_types import PageSwapCache, PageWriteback, page_mapped
+from swaplab.kernel.mm_types import page_mapped
+from swaplab.kernel.page_flags import PageSwapCache, PageWriteback
 
 
 def _fingerprint(st: State) -> tuple[object, ...]:

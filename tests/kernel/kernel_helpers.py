@@ -13,13 +13,8 @@ from swaplab.kernel import cgroup, fork, memory, mmap, page_alloc, swap_state, s
 from swaplab.kernel.config import KernelConfig, make_config
 from swaplab.kernel.gfp import GFP_KERNEL
 from swaplab.kernel.kernel import Kernel
-from swaplab.kernel.mm_types import (
-    PAGE_SIZE,
-    Page,
-    SetPageSwapBacked,
-    SetPageUptodate,
-    TaskStruct,
-)
+from swaplab.kernel.mm_types import PAGE_SIZE, Page, TaskStruct
+from swaplab.kernel.page_flags import SetPageSwapBacked, SetPageUptodate
 from swaplab.kernel.sync import Current, __set_page_locked, unlock_page
 
 VERSIONS = ("2.6.30", "2.6.31")

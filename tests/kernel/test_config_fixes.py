@@ -15,8 +15,9 @@ from swaplab.kernel.config import (
 )
 from swaplab.kernel.kernel import Kernel
 from swaplab.kernel.memory import _swapcache_changed
-from swaplab.kernel.mm_types import Page, PG_swapcache
+from swaplab.kernel.mm_types import Page
 from swaplab.kernel.page_cgroup import PageCgroup
+from swaplab.kernel.page_flags import PG_swapcache
 
 
 def test_fixes_go_on_top_of_any_preset_and_name_it() -> None:

@@ -11,19 +11,10 @@ from swaplab.kernel.errno import EEXIST, ENOMEM
 from swaplab.kernel.gfp import GFP_KERNEL, GFP_NOWAIT
 from swaplab.kernel.kernel import Kernel
 from swaplab.kernel.memcontrol import MemCgroup
-from swaplab.kernel.mm_types import (
-    LRU_INACTIVE_FILE,
-    PAGE_SIZE,
-    AddressSpace,
-    Page,
-    PageLocked,
-    PageLRU,
-    PageSwapBacked,
-    PageUptodate,
-    TaskStruct,
-)
+from swaplab.kernel.mm_types import LRU_INACTIVE_FILE, PAGE_SIZE, AddressSpace, Page, TaskStruct
 from swaplab.kernel.mmzone import NR_FILE_PAGES
 from swaplab.kernel.page_cgroup import PCG_CACHE, PCG_USED
+from swaplab.kernel.page_flags import PageLocked, PageLRU, PageSwapBacked, PageUptodate
 from swaplab.kernel.sync import __set_page_locked
 
 

@@ -20,14 +20,12 @@ from swaplab.kernel.mm_types import (
     AnonVma,
     MmStruct,
     Page,
-    PG_lru,
-    PG_swapbacked,
-    PG_swapcache,
     Pte,
     TaskStruct,
     VmAreaStruct,
 )
 from swaplab.kernel.page_cgroup import PCG_USED, PageCgroup
+from swaplab.kernel.page_flags import PG_lru, PG_swapbacked, PG_swapcache
 
 ENTRY_Q = 0x105  # swap entry of the orphan swap-cache page Q
 ENTRY_S = 0x106  # swap entry of a swapped-out page of G (a swap pte of T names it)

@@ -15,16 +15,9 @@ from swaplab.kernel.config import PRESETS
 from swaplab.kernel.errno import EBUSY
 from swaplab.kernel.kernel import Kernel
 from swaplab.kernel.memcontrol import MemCgroup
-from swaplab.kernel.mm_types import (
-    LRU_ACTIVE_ANON,
-    LRU_INACTIVE_ANON,
-    Page,
-    PageLRU,
-    PG_active,
-    PG_lru,
-    PG_swapbacked,
-)
+from swaplab.kernel.mm_types import LRU_ACTIVE_ANON, LRU_INACTIVE_ANON, Page
 from swaplab.kernel.page_cgroup import PCG_USED, PageCgroup, PageCgroupUsed
+from swaplab.kernel.page_flags import PageLRU, PG_active, PG_lru, PG_swapbacked
 
 
 def reference_isolate(k: Kernel, nr_to_scan: int, mem: MemCgroup, active: bool,

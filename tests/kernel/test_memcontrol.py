@@ -29,12 +29,10 @@ from swaplab.kernel.mm_types import (
     AnonVma,
     MmStruct,
     Page,
-    PG_lru,
-    PG_swapbacked,
-    PG_swapcache,
     TaskStruct,
 )
 from swaplab.kernel.page_cgroup import PCG_CACHE, PCG_USED, PageCgroup, lookup_swap_cgroup
+from swaplab.kernel.page_flags import PG_lru, PG_swapbacked, PG_swapcache
 from swaplab.kernel.res_counter import RESOURCE_MAX
 from swaplab.kernel.swapfile import swp_entry
 from swaplab.kernel.sync import Current

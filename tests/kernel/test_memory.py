@@ -15,17 +15,10 @@ from kernel_helpers import (
 
 from swaplab.kernel import exit, fork, memory, mmap, page_alloc, swap
 from swaplab.kernel.kernel import Kernel
-from swaplab.kernel.mm_types import (
-    LRU_ACTIVE_ANON,
-    PAGE_SHIFT,
-    PAGE_SIZE,
-    AnonVma,
-    PG_lru,
-    PG_swapbacked,
-    TaskStruct,
-)
+from swaplab.kernel.mm_types import LRU_ACTIVE_ANON, PAGE_SHIFT, PAGE_SIZE, AnonVma, TaskStruct
 from swaplab.kernel.mmzone import NR_ANON_PAGES
 from swaplab.kernel.page_cgroup import PCG_USED
+from swaplab.kernel.page_flags import PG_lru, PG_swapbacked
 
 
 def test_anonymous_fault_maps_a_new_charged_page(version: str) -> None:
@@ -250,7 +243,7 @@ def test_swap_fault_on_a_swap_cache_page(version: str, write: bool) -> None:
     fault reuses the page (reuse_swap_page deletes it from the swap cache), a read fault
     keeps it cached and maps it read-only."""
     from swaplab.kernel import swapfile
-    from swaplab.kernel.mm_types import PageSwapCache
+    from swaplab.kernel.page_flags import PageSwapCache
 
     k = make_kernel(version)
     swapfile.sys_swapon(k, 64)
@@ -311,7 +304,7 @@ def test_major_swap_fault_reads_the_page_back_and_charges_it(version: str) -> No
     the memcg that the swap record names, the commit sets USED and clears the record
     (memsw back to 1 unit), swap_free drops the pte's reference."""
     from swaplab.kernel import swap_state, swapfile
-    from swaplab.kernel.mm_types import PageSwapCache
+    from swaplab.kernel.page_flags import PageSwapCache
     from swaplab.kernel.sync import lock_page, unlock_page
 
     k = make_kernel(version)

@@ -13,11 +13,9 @@ from swaplab.kernel.mm_types import (
     LRU_UNEVICTABLE,
     PAGE_SIZE,
     VM_LOCKED,
-    PG_lru,
-    PG_mlocked,
-    PG_unevictable,
 )
 from swaplab.kernel.mmzone import NR_MLOCK
+from swaplab.kernel.page_flags import PG_lru, PG_mlocked, PG_unevictable
 
 
 def test_map_locked_populates_onto_the_unevictable_list(version: str) -> None:

@@ -16,6 +16,12 @@ from swaplab.kernel.mm_types import (
     LRU_INACTIVE_ANON,
     PAGE_SIZE,
     Page,
+    get_page,
+    get_page_unless_zero,
+)
+from swaplab.kernel.mmzone import NR_FREE_PAGES, NR_MLOCK
+from swaplab.kernel.page_cgroup import PCG_USED
+from swaplab.kernel.page_flags import (
     PG_buddy,
     PG_lru,
     PG_mlocked,
@@ -23,11 +29,7 @@ from swaplab.kernel.mm_types import (
     PG_swapbacked,
     PG_swapcache,
     SetPageFlag,
-    get_page,
-    get_page_unless_zero,
 )
-from swaplab.kernel.mmzone import NR_FREE_PAGES, NR_MLOCK
-from swaplab.kernel.page_cgroup import PCG_USED
 
 
 def test_alloc_gives_one_ref_and_a_fresh_page_cgroup(version: str) -> None:

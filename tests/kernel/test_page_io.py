@@ -7,7 +7,8 @@ from kernel_helpers import make_kernel, run, slot, swapped_page
 
 from swaplab.explore.execution import run_to_completion
 from swaplab.kernel import page_io, swapfile
-from swaplab.kernel.mm_types import (
+from swaplab.kernel.mmzone import NR_WRITEBACK
+from swaplab.kernel.page_flags import (
     ClearPageFlag,
     PageDirty,
     PageLocked,
@@ -16,7 +17,6 @@ from swaplab.kernel.mm_types import (
     PageWriteback,
     PG_uptodate,
 )
-from swaplab.kernel.mmzone import NR_WRITEBACK
 from swaplab.kernel.sync import Current, __set_page_locked, wait_on_page_writeback
 
 

@@ -17,17 +17,9 @@ from kernel_helpers import (
 from swaplab.kernel import fork, mlock, rmap, swap, swap_state, swapfile
 from swaplab.kernel.errno import KernelBug
 from swaplab.kernel.kernel import Kernel
-from swaplab.kernel.mm_types import (
-    PAGE_SHIFT,
-    PAGE_SIZE,
-    AnonVma,
-    Page,
-    PageSwapCache,
-    PG_dirty,
-    PG_referenced,
-    TaskStruct,
-)
+from swaplab.kernel.mm_types import PAGE_SHIFT, PAGE_SIZE, AnonVma, Page, TaskStruct
 from swaplab.kernel.mmzone import NR_ANON_PAGES
+from swaplab.kernel.page_flags import PageSwapCache, PG_dirty, PG_referenced
 from swaplab.kernel.sync import lock_page, unlock_page
 
 

@@ -29,18 +29,20 @@ from swaplab.kernel.mm_types import (
     LRU_INACTIVE_ANON,
     LRU_UNEVICTABLE,
     PAGE_SIZE,
-    ClearPageDirty,
     Page,
+    TaskStruct,
+    page_mapcount,
+)
+from swaplab.kernel.page_cgroup import PCG_CACHE, PCG_USED
+from swaplab.kernel.page_flags import (
+    ClearPageDirty,
     PageDirty,
     PageLocked,
     PageLRU,
     PageSwapBacked,
     PageSwapCache,
     PageUnevictable,
-    TaskStruct,
-    page_mapcount,
 )
-from swaplab.kernel.page_cgroup import PCG_CACHE, PCG_USED
 from swaplab.kernel.sync import __set_page_locked, unlock_page
 
 SHARED_ANON = mmap.MAP_SHARED | mmap.MAP_ANONYMOUS

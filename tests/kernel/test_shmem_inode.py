@@ -22,15 +22,9 @@ from swaplab.kernel import (
 )
 from swaplab.kernel.gfp import GFP_HIGHUSER, GFP_KERNEL, GFP_NOWAIT
 from swaplab.kernel.memcontrol import MEM_CGROUP_STAT_CACHE
-from swaplab.kernel.mm_types import (
-    PAGE_SIZE,
-    ClearPageDirty,
-    Page,
-    PageLocked,
-    PageSwapCache,
-    SetPageSwapBacked,
-)
+from swaplab.kernel.mm_types import PAGE_SIZE, Page
 from swaplab.kernel.page_cgroup import PageCgroupUsed
+from swaplab.kernel.page_flags import ClearPageDirty, PageLocked, PageSwapCache, SetPageSwapBacked
 from swaplab.kernel.sync import unlock_page
 
 

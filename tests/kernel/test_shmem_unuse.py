@@ -10,7 +10,8 @@ from test_shmem import setup, swap_out_segment_page
 from swaplab.kernel import invariants, shmem, swap_state, swapfile
 from swaplab.kernel.gfp import GFP_HIGHUSER_MOVABLE
 from swaplab.kernel.kernel import Kernel
-from swaplab.kernel.mm_types import PAGE_SIZE, Page, PageDirty, PageLocked, PageSwapCache
+from swaplab.kernel.mm_types import PAGE_SIZE, Page
+from swaplab.kernel.page_flags import PageDirty, PageLocked, PageSwapCache
 from swaplab.kernel.sync import lock_page
 
 

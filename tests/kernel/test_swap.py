@@ -15,13 +15,15 @@ from swaplab.kernel.mm_types import (
     LRU_INACTIVE_FILE,
     LRU_UNEVICTABLE,
     Page,
+)
+from swaplab.kernel.page_cgroup import PCG_USED
+from swaplab.kernel.page_flags import (
     PG_active,
     PG_lru,
     PG_referenced,
     PG_swapbacked,
     PG_unevictable,
 )
-from swaplab.kernel.page_cgroup import PCG_USED
 
 
 def anon_page(k: Kernel) -> Page:

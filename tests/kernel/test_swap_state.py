@@ -21,8 +21,10 @@ from swaplab.kernel.config import DISCARD_RACE, PRELOAD_BEFORE_PREPARE, make_con
 from swaplab.kernel.errno import EEXIST
 from swaplab.kernel.gfp import GFP_HIGHUSER_MOVABLE
 from swaplab.kernel.kernel import Kernel
-from swaplab.kernel.mm_types import (
-    Page,
+from swaplab.kernel.mm_types import Page
+from swaplab.kernel.mmzone import NR_FILE_PAGES
+from swaplab.kernel.page_cgroup import PageCgroupUsed
+from swaplab.kernel.page_flags import (
     PageDirty,
     PageLocked,
     PageSwapBacked,
@@ -31,8 +33,6 @@ from swaplab.kernel.mm_types import (
     SetPageSwapBacked,
     SetPageUptodate,
 )
-from swaplab.kernel.mmzone import NR_FILE_PAGES
-from swaplab.kernel.page_cgroup import PageCgroupUsed
 from swaplab.kernel.swapfile import SWAP_HAS_CACHE, swp_entry
 from swaplab.kernel.sync import Current, __set_page_locked, unlock_page
 

@@ -23,7 +23,8 @@ from swaplab.explore.execution import Thread, run_to_completion
 from swaplab.kernel import page_cgroup, swap_state, swapfile
 from swaplab.kernel.errno import EEXIST, EINVAL, ENOENT, ENOMEM, KernelBug
 from swaplab.kernel.kernel import Kernel
-from swaplab.kernel.mm_types import Page, PageSwapCache
+from swaplab.kernel.mm_types import Page
+from swaplab.kernel.page_flags import PageSwapCache
 from swaplab.kernel.swapfile import (
     SWAP_CACHE,
     SWAP_HAS_CACHE,

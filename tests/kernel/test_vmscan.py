@@ -32,6 +32,11 @@ from swaplab.kernel.mm_types import (
     PAGE_SIZE,
     VM_LOCKED,
     AddressSpace,
+    TaskStruct,
+    page_mapped,
+)
+from swaplab.kernel.page_cgroup import PCG_USED
+from swaplab.kernel.page_flags import (
     PageActive,
     PageLRU,
     PageMlocked,
@@ -40,10 +45,7 @@ from swaplab.kernel.mm_types import (
     PG_active,
     PG_mlocked,
     PG_referenced,
-    TaskStruct,
-    page_mapped,
 )
-from swaplab.kernel.page_cgroup import PCG_USED
 from swaplab.kernel.sync import Current
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from swaplab.explore.canonical import encode_run
 from swaplab.explore.model import Instance
-from swaplab.kernel.mm_types import PG_referenced
+from swaplab.kernel.page_flags import PG_referenced
 from swaplab.scenarios import ScenarioOptions, get_scenario
 from swaplab.scenarios.kernel_common import World
 

@@ -47,8 +47,9 @@ from functools import partial
 
 from swaplab.hunt.states import State
 from swaplab.kernel import swapfile
-from swaplab.kernel.mm_types import PAGE_SIZE, MmStruct, Page, PageSwapCache, PageUnevictable, Pte
+from swaplab.kernel.mm_types import PAGE_SIZE, MmStruct, Page, Pte
 from swaplab.kernel.page_cgroup import PCG_USED
+from swaplab.kernel.page_flags import PageSwapCache, PageUnevictable
 from swaplab.kernel.res_counter import RESOURCE_MAX
 from swaplab.kernel.shmem import ShmemInode
 from swaplab.system import Task

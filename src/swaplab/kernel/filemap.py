@@ -23,8 +23,14 @@ from swaplab.kernel.kernel import PAGEVEC_SIZE
 from swaplab.kernel.mm_types import (
     LRU_ACTIVE_ANON,
     AddressSpace,
-    ClearPageFlag,
     Page,
+    get_page,
+    page_is_file_cache,
+    page_mapped,
+)
+from swaplab.kernel.mmzone import NR_FILE_PAGES
+from swaplab.kernel.page_flags import (
+    ClearPageFlag,
     PageLocked,
     PageWriteback,
     PG_dirty,
@@ -32,11 +38,7 @@ from swaplab.kernel.mm_types import (
     PG_mlocked,
     SetPageSwapBacked,
     SetPageUptodate,
-    get_page,
-    page_is_file_cache,
-    page_mapped,
 )
-from swaplab.kernel.mmzone import NR_FILE_PAGES
 from swaplab.kernel.sync import (
     __clear_page_locked,
     __set_page_locked,

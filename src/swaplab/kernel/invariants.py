@@ -39,6 +39,11 @@ from swaplab.kernel.mm_types import (
     AnonVma,
     MmStruct,
     Page,
+    page_is_file_cache,
+    page_mapped,
+)
+from swaplab.kernel.page_cgroup import PCG_USED, PageCgroup, PageCgroupUsed
+from swaplab.kernel.page_flags import (
     PageActive,
     PageSwapCache,
     PageUnevictable,
@@ -47,10 +52,7 @@ from swaplab.kernel.mm_types import (
     PG_swapbacked,
     PG_swapcache,
     PG_unevictable,
-    page_is_file_cache,
-    page_mapped,
 )
-from swaplab.kernel.page_cgroup import PCG_USED, PageCgroup, PageCgroupUsed
 from swaplab.kernel.shmem import I_CLEAR, I_FREEING, ShmemInode
 from swaplab.kernel.swapfile import (
     SWP_USED,
@@ -168,7 +170,7 @@ def _page_lru_table() -> dict[int, int]:
     """:func:`page_lru` for each combination of :data:`_LRU_FLAGS`: the checks' page loops
     look the list up by ``page.flags & _LRU_FLAGS`` instead of calling it per page."""
     table = {}
-    probe = Page.__new__(Page)
+    probe = Page(-1, PageCgroup())  # a page of no frame, never used as one
     for unevictable in (0, PG_unevictable):
         for swapbacked in (0, PG_swapbacked):
             for active in (0, PG_active):

@@ -52,12 +52,7 @@ from swaplab.kernel.mm_types import (
     NR_LRU_LISTS,
     PAGE_SHIFT,
     PAGE_SIZE,
-    PageActive,
     PageAnon,
-    PageLocked,
-    PageLRU,
-    PageSwapCache,
-    PageUnevictable,
     get_page_unless_zero,
     page_is_file_cache,
     page_mapped,
@@ -74,6 +69,13 @@ from swaplab.kernel.page_cgroup import (
     lookup_swap_cgroup,
     swap_cgroup_record,
     unlock_page_cgroup,
+)
+from swaplab.kernel.page_flags import (
+    PageActive,
+    PageLocked,
+    PageLRU,
+    PageSwapCache,
+    PageUnevictable,
 )
 from swaplab.kernel.res_counter import (
     RES_FAILCNT,

@@ -39,15 +39,17 @@ from swaplab.kernel.mm_types import (
     MmStruct,
     Page,
     PageAnon,
-    PageMlocked,
-    PageSwapCache,
-    PageUptodate,
     Pte,
-    SetPageDirty,
-    SetPageUptodate,
     VmAreaStruct,
     get_page,
     page_mapcount,
+)
+from swaplab.kernel.page_flags import (
+    PageMlocked,
+    PageSwapCache,
+    PageUptodate,
+    SetPageDirty,
+    SetPageUptodate,
 )
 from swaplab.kernel.sync import (
     cond_resched,

@@ -20,11 +20,10 @@ from swaplab.kernel.mm_types import (
     VM_LOCKED,
     VM_WRITE,
     Page,
-    PageLocked,
-    PG_mlocked,
     get_page,
 )
 from swaplab.kernel.mmzone import NR_MLOCK
+from swaplab.kernel.page_flags import PageLocked, PG_mlocked
 from swaplab.kernel.sync import (
     cond_resched,
     down_write,

@@ -1,4 +1,4 @@
-"""include/linux/mm_types.h, page-flags.h, sched.h: struct page, mm_struct, vm_area_struct,
+"""include/linux/mm_types.h, sched.h: struct page, mm_struct, vm_area_struct,
 ptes and task_struct, reduced to the fields that swap and memcg accounting read.
 
 Abstractions: one node and one zone; addresses are byte addresses, ptes live in a dict keyed
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from swaplab.kernel.errno import KernelBug
+from swaplab.kernel.page_flags import PG_swapbacked, page_check_live
 from swaplab.kernel.sync import Lock, RwSemaphore, plain_read, plain_write
 
 if TYPE_CHECKING:
@@ -30,22 +30,6 @@ def PAGE_ALIGN(value: int) -> int:
     return (value + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
 
 
-# page->flags bits (include/linux/page-flags.h). PG_locked is page.lock.
-PG_error = 1 << 1
-PG_referenced = 1 << 2
-PG_uptodate = 1 << 3
-PG_dirty = 1 << 4
-PG_lru = 1 << 5
-PG_active = 1 << 6
-PG_private = 1 << 11
-PG_writeback = 1 << 13
-PG_swapcache = 1 << 15
-PG_mappedtodisk = 1 << 16
-PG_reclaim = 1 << 17
-PG_buddy = 1 << 18  # a free frame of the buddy allocator (set by __free_page)
-PG_swapbacked = 1 << 19
-PG_unevictable = 1 << 20
-PG_mlocked = 1 << 21
 
 # LRU list indices (include/linux/mmzone.h).
 LRU_INACTIVE_ANON = 0
@@ -143,142 +127,6 @@ class Page:
 
     def __repr__(self) -> str:
         return f"page#{self.pfn}"
-
-
-# Page flag tests and updates, named as in include/linux/page-flags.h.
-def PageLocked(page: Page) -> bool:
-    return page.lock.holder is not None
-
-
-def PageError(page: Page) -> bool:
-    return bool(page.flags & PG_error)
-
-
-def PageReferenced(page: Page) -> bool:
-    return bool(page.flags & PG_referenced)
-
-
-def PageUptodate(page: Page) -> bool:
-    return bool(page.flags & PG_uptodate)
-
-
-def PageDirty(page: Page) -> bool:
-    return bool(page.flags & PG_dirty)
-
-
-def PageLRU(page: Page) -> bool:
-    return bool(page.flags & PG_lru)
-
-
-def PageActive(page: Page) -> bool:
-    return bool(page.flags & PG_active)
-
-
-def PageWriteback(page: Page) -> bool:
-    return bool(page.flags & PG_writeback)
-
-
-def PageSwapCache(page: Page) -> bool:
-    return bool(page.flags & PG_swapcache)
-
-
-def PageSwapBacked(page: Page) -> bool:
-    return bool(page.flags & PG_swapbacked)
-
-
-def PageUnevictable(page: Page) -> bool:
-    return bool(page.flags & PG_unevictable)
-
-
-def PageMlocked(page: Page) -> bool:
-    return bool(page.flags & PG_mlocked)
-
-
-def page_check_live(page: Page, who: str) -> None:
-    """What KASAN (and CONFIG_DEBUG_VM's get_page() test of a zero count) reports when
-    kernel code uses a struct page through a pointer it kept after the page's last
-    reference went: ``who`` is the access. The model marks a freed page PG_buddy
-    (mm/page_alloc.c: __free_one_page() sets it on the free block) and never reuses the
-    Page object (a new allocation of the frame is a new one), so a stale pointer stays
-    recognisable for good. get_page_unless_zero() on a freed page is no such use: it fails,
-    which is what it is for."""
-    if page.flags & PG_buddy:
-        raise KernelBug(f"use-after-free: {who} on {page!r}, which __free_page() freed")
-
-
-def SetPageFlag(page: Page, bit: int) -> None:
-    """set_bit() on page->flags (SetPageUptodate(), SetPageActive(), ...): an atomic
-    operation, a plain write of the page to the explorer."""
-    page_check_live(page, "set_bit(page->flags)")
-    plain_write(page)
-    page.flags |= bit
-
-
-def ClearPageFlag(page: Page, bit: int) -> None:
-    """clear_bit() on page->flags: see SetPageFlag()."""
-    page_check_live(page, "clear_bit(page->flags)")
-    plain_write(page)
-    page.flags &= ~bit
-
-
-def TestClearPageFlag(page: Page, bit: int) -> bool:
-    """test_and_clear_bit() on page->flags: see SetPageFlag()."""
-    page_check_live(page, "test_and_clear_bit(page->flags)")
-    plain_write(page)
-    was = bool(page.flags & bit)
-    page.flags &= ~bit
-    return was
-
-
-def SetPageDirty(page: Page) -> None:
-    page_check_live(page, "SetPageDirty()")
-    plain_write(page)  # an atomic bit operation
-    page.flags |= PG_dirty
-
-
-def ClearPageDirty(page: Page) -> None:
-    plain_write(page)  # an atomic bit operation
-    page.flags &= ~PG_dirty
-
-
-def SetPageUptodate(page: Page) -> None:
-    plain_write(page)  # an atomic bit operation
-    page.flags |= PG_uptodate
-
-
-def SetPageSwapCache(page: Page) -> None:
-    plain_write(page)  # an atomic bit operation
-    page.flags |= PG_swapcache
-
-
-def ClearPageSwapCache(page: Page) -> None:
-    plain_write(page)  # an atomic bit operation
-    page.flags &= ~PG_swapcache
-
-
-def SetPageSwapBacked(page: Page) -> None:
-    plain_write(page)  # an atomic bit operation
-    page.flags |= PG_swapbacked
-
-
-def ClearPageSwapBacked(page: Page) -> None:
-    plain_write(page)  # an atomic bit operation
-    page.flags &= ~PG_swapbacked
-
-
-def SetPageWriteback(page: Page) -> None:
-    plain_write(page)  # an atomic bit operation
-    page.flags |= PG_writeback
-
-
-def ClearPageWriteback(page: Page) -> None:
-    plain_write(page)  # an atomic bit operation
-    page.flags &= ~PG_writeback
-
-
-def SetPageReferenced(page: Page) -> None:
-    plain_write(page)  # an atomic bit operation
-    page.flags |= PG_referenced
 
 
 def PageAnon(page: Page) -> bool:
@@ -422,31 +270,48 @@ TASK_EXITED = "exited"
 TASK_KILLED = "killed"
 
 
-@dataclass(slots=True, eq=False)
 class TaskStruct:
     """struct task_struct: pid, mm, its cgroup, and the OOM killer's marks.
 
     ``memdie`` is TIF_MEMDIE (chosen by an OOM killer: charges bypass memcg);
     ``sigkill`` a pending SIGKILL, acted on when the task next returns to user space;
     ``alloc_lock`` is task_lock().
+
+    A plain class, not a dataclass: a dataclass's field annotations are evaluated when
+    compiled with mypyc, and ``Cgroup`` (cgroup.py imports this module) does not exist yet
+    then (benchmarks/compiled.py).
     """
 
-    pid: int
-    comm: str
-    mm: MmStruct | None
-    cgroup: Cgroup
-    parent: TaskStruct | None = None
-    children: list[TaskStruct] = field(default_factory=list)
-    state: str = TASK_RUNNING
-    memdie: bool = False
-    sigkill: bool = False
-    exiting: bool = False
-    oom_adj: int = 0
-    #: task_lock(): the lock around ->mm
-    alloc_lock: Lock = field(default_factory=lambda: Lock("task->alloc_lock"))
+    __slots__ = (
+        "alloc_lock",
+        "cgroup",
+        "children",
+        "comm",
+        "exiting",
+        "memdie",
+        "mm",
+        "oom_adj",
+        "parent",
+        "pid",
+        "sigkill",
+        "state",
+    )
 
-    def __post_init__(self) -> None:
-        self.alloc_lock.owner = self
+    def __init__(self, pid: int, comm: str, mm: MmStruct | None, cgroup: Cgroup,
+                 parent: TaskStruct | None = None, oom_adj: int = 0) -> None:
+        self.pid = pid
+        self.comm = comm
+        self.mm = mm
+        self.cgroup = cgroup
+        self.parent = parent
+        self.children: list[TaskStruct] = []
+        self.state = TASK_RUNNING
+        self.memdie = False
+        self.sigkill = False
+        self.exiting = False
+        self.oom_adj = oom_adj
+        #: task_lock(): the lock around ->mm
+        self.alloc_lock = Lock("task->alloc_lock", self)
 
     @property
     def stable_key(self) -> int:

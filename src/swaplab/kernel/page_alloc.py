@@ -23,9 +23,10 @@ from swaplab.kernel import oom_kill, swap, timer, vmscan
 from swaplab.kernel.errno import BUG_ON, KernelBug
 from swaplab.kernel.gfp import __GFP_FS, __GFP_HIGH, __GFP_WAIT
 from swaplab.kernel.kernel import HZ
-from swaplab.kernel.mm_types import (
-    Page,
-    PageAnon,
+from swaplab.kernel.mm_types import Page, PageAnon, page_mapcount
+from swaplab.kernel.mmzone import NR_FREE_PAGES, NR_MLOCK, lru_lock_held
+from swaplab.kernel.page_cgroup import PageCgroup, PageCgroupUsed
+from swaplab.kernel.page_flags import (
     PageLRU,
     PageMlocked,
     PG_active,
@@ -37,10 +38,7 @@ from swaplab.kernel.mm_types import (
     PG_unevictable,
     PG_writeback,
     page_check_live,
-    page_mapcount,
 )
-from swaplab.kernel.mmzone import NR_FREE_PAGES, NR_MLOCK, lru_lock_held
-from swaplab.kernel.page_cgroup import PageCgroup, PageCgroupUsed
 from swaplab.kernel.sync import (
     cond_resched,
     current,
@@ -203,7 +201,7 @@ def __free_page(k: Kernel, page: Page) -> None:
     free_pages_check() is a :class:`KernelBug` (bad_page()). A page still charged
     (PCG_USED) is freed like any other and stays charged (the leak 2.6.30/2.6.31 allow;
     the ``used_free_page`` invariant reports it). The freed page is marked PG_buddy, so a
-    later use through a stale pointer is reported (mm_types.page_check_live()).
+    later use through a stale pointer is reported (page_flags.page_check_live()).
     """
     plain_write(page)  # the page is ours: its last reference went
     if PageMlocked(page):

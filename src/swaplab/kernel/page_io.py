@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 from swaplab.kernel import swapfile
 from swaplab.kernel.errno import VM_BUG_ON
-from swaplab.kernel.mm_types import (
+from swaplab.kernel.mmzone import NR_WRITEBACK
+from swaplab.kernel.page_flags import (
     ClearPageWriteback,
     PageLocked,
     PageUptodate,
@@ -25,7 +26,6 @@ from swaplab.kernel.mm_types import (
     SetPageUptodate,
     SetPageWriteback,
 )
-from swaplab.kernel.mmzone import NR_WRITEBACK
 from swaplab.kernel.sync import (
     Current,
     atomic_rmw,

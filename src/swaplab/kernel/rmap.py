@@ -21,19 +21,21 @@ from swaplab.kernel.mm_types import (
     AnonVma,
     Page,
     PageAnon,
-    PageLocked,
-    PageSwapCache,
-    PG_referenced,
-    PG_swapbacked,
     Pte,
-    SetPageDirty,
     VmAreaStruct,
-    page_check_live,
     page_is_file_cache,
     page_mapcount,
     page_mapped,
 )
 from swaplab.kernel.mmzone import NR_ANON_PAGES, NR_FILE_MAPPED
+from swaplab.kernel.page_flags import (
+    PageLocked,
+    PageSwapCache,
+    PG_referenced,
+    PG_swapbacked,
+    SetPageDirty,
+    page_check_live,
+)
 from swaplab.kernel.sync import (
     atomic_read,
     atomic_rmw,

@@ -53,13 +53,15 @@ from swaplab.kernel.mm_types import (
     VM_WRITE,
     AddressSpace,
     Page,
+    page_mapped,
+)
+from swaplab.kernel.page_flags import (
     PageLocked,
     PageUptodate,
     PageWriteback,
     SetPageDirty,
     SetPageSwapBacked,
     SetPageUptodate,
-    page_mapped,
 )
 from swaplab.kernel.sync import (
     Lock,

@@ -31,6 +31,10 @@ from swaplab.kernel.mm_types import (
     NR_LRU_LISTS,
     AddressSpace,
     Page,
+    get_page,
+    page_is_file_cache,
+)
+from swaplab.kernel.page_flags import (
     PageActive,
     PageLRU,
     PageReferenced,
@@ -40,8 +44,6 @@ from swaplab.kernel.mm_types import (
     PG_lru,
     PG_referenced,
     PG_unevictable,
-    get_page,
-    page_is_file_cache,
 )
 from swaplab.kernel.sync import (
     atomic_rmw,

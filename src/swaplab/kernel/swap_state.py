@@ -24,8 +24,9 @@ from swaplab.kernel.config import DISCARD_RACE, PRELOAD_BEFORE_PREPARE
 from swaplab.kernel.errno import EEXIST, ENOENT, ENOMEM, VM_BUG_ON
 from swaplab.kernel.gfp import __GFP_HIGH, __GFP_NOMEMALLOC, __GFP_NOWARN, GFP_KERNEL
 from swaplab.kernel.kernel import PAGEVEC_SIZE
-from swaplab.kernel.mm_types import (
-    PAGE_SHIFT,
+from swaplab.kernel.mm_types import PAGE_SHIFT, get_page, page_count, page_mapped
+from swaplab.kernel.mmzone import NR_FILE_PAGES
+from swaplab.kernel.page_flags import (
     ClearPageSwapBacked,
     ClearPageSwapCache,
     PageLocked,
@@ -36,11 +37,7 @@ from swaplab.kernel.mm_types import (
     SetPageDirty,
     SetPageSwapBacked,
     SetPageSwapCache,
-    get_page,
-    page_count,
-    page_mapped,
 )
-from swaplab.kernel.mmzone import NR_FILE_PAGES
 from swaplab.kernel.sync import (
     __clear_page_locked,
     __set_page_locked,

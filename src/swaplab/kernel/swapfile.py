@@ -25,18 +25,13 @@ from typing import TYPE_CHECKING
 from swaplab.kernel import memcontrol, page_alloc, page_cgroup, rmap, swap, swap_state
 from swaplab.kernel.errno import EEXIST, EINTR, EINVAL, ENOENT, ENOMEM, VM_BUG_ON, KernelBug
 from swaplab.kernel.gfp import GFP_HIGHUSER_MOVABLE, GFP_KERNEL
-from swaplab.kernel.mm_types import (
-    PAGE_SHIFT,
-    AnonVma,
+from swaplab.kernel.mm_types import PAGE_SHIFT, AnonVma, Pte, get_page, page_mapcount, page_mapped
+from swaplab.kernel.page_flags import (
     PageDirty,
     PageLocked,
     PageSwapCache,
     PageWriteback,
-    Pte,
     SetPageDirty,
-    get_page,
-    page_mapcount,
-    page_mapped,
 )
 from swaplab.kernel.sync import (
     Current,

@@ -45,6 +45,7 @@ from swaplab.explore.ops import (
     plain_write,
     running,
 )
+from swaplab.kernel.page_flags import PageWriteback, page_check_live
 
 if TYPE_CHECKING:
     from swaplab.kernel.kernel import Kernel
@@ -174,14 +175,14 @@ def spin_lock_uncontended(lock: Lock) -> None:
 
 async def lock_page(k: Kernel, page: Page, site: str = "lock_page") -> None:
     """mm/filemap.c: __lock_page(): sleep until PG_locked is ours (a freed page is a
-    use-after-free, mm_types.page_check_live())."""
-    mm_types.page_check_live(page, f"{site}()")
+    use-after-free, page_check_live())."""
+    page_check_live(page, f"{site}()")
     await _sleeping_lock(k, page.lock, site)
 
 
 async def trylock_page(k: Kernel, page: Page, site: str = "trylock_page") -> bool:
     """include/linux/pagemap.h: trylock_page() (a freed page: see lock_page())."""
-    mm_types.page_check_live(page, f"{site}()")
+    page_check_live(page, f"{site}()")
     return await spin_trylock(k, page.lock, site)
 
 
@@ -392,7 +393,6 @@ async def wait_on_page_locked(k: Kernel, page: Page, site: str = "wait_on_page_l
 async def wait_on_page_writeback(
     k: Kernel, page: Page, site: str = "wait_on_page_writeback"
 ) -> None:
-    PageWriteback = mm_types.PageWriteback
     await trap(Op(WAIT, page, site, cond=lambda: not PageWriteback(page)))
 
 
@@ -480,7 +480,3 @@ async def kthread_run(k: Kernel, name: str, body: ThreadBody, ctx: Any = None) -
     thread: Thread = await trap(Op(SPAWN, payload=(name, body, ctx)))
     return thread
 
-
-# The page helpers above use mm_types, which imports this module: imported last, when
-# every name it takes from here is defined (a call-time import would cost every call).
-from swaplab.kernel import mm_types  # noqa: E402

@@ -69,10 +69,18 @@ from swaplab.kernel.mm_types import (
     PAGE_SHIFT,
     VM_LOCKED,
     AddressSpace,
-    ClearPageFlag,
     Page,
-    PageActive,
     PageAnon,
+    VmAreaStruct,
+    get_page_unless_zero,
+    page_count,
+    page_is_file_cache,
+    page_mapped,
+)
+from swaplab.kernel.mmzone import ZoneReclaimStat, lru_lock_held
+from swaplab.kernel.page_flags import (
+    ClearPageFlag,
+    PageActive,
     PageDirty,
     PageLocked,
     PageLRU,
@@ -87,13 +95,7 @@ from swaplab.kernel.mm_types import (
     PG_unevictable,
     SetPageFlag,
     TestClearPageFlag,
-    VmAreaStruct,
-    get_page_unless_zero,
-    page_count,
-    page_is_file_cache,
-    page_mapped,
 )
-from swaplab.kernel.mmzone import ZoneReclaimStat, lru_lock_held
 from swaplab.kernel.sync import (
     __clear_page_locked,
     atomic_read,

@@ -21,10 +21,9 @@ from swaplab.explore.ops import Lock
 from swaplab.kernel import invariants
 from swaplab.kernel.kernel import Kernel
 from swaplab.kernel.memcontrol import MemCgroup
-from swaplab.kernel.mm_types import (
-    PAGE_SIZE,
-    AnonVma,
-    Page,
+from swaplab.kernel.mm_types import PAGE_SIZE, AnonVma, Page
+from swaplab.kernel.page_cgroup import PCG_CACHE, PCG_USED
+from swaplab.kernel.page_flags import (
     PG_active,
     PG_dirty,
     PG_error,
@@ -38,7 +37,6 @@ from swaplab.kernel.mm_types import (
     PG_uptodate,
     PG_writeback,
 )
-from swaplab.kernel.page_cgroup import PCG_CACHE, PCG_USED
 from swaplab.kernel.swapfile import (
     SWP_USED,
     swap_count,

@@ -63,15 +63,8 @@ from swaplab.kernel.config import ConfigError, make_config
 from swaplab.kernel.gfp import GFP_KERNEL
 from swaplab.kernel.kernel import Kernel
 from swaplab.kernel.memcontrol import MemCgroup
-from swaplab.kernel.mm_types import (
-    PAGE_SIZE,
-    ClearPageFlag,
-    Page,
-    PG_active,
-    PG_referenced,
-    TaskStruct,
-    page_mapped,
-)
+from swaplab.kernel.mm_types import PAGE_SIZE, Page, TaskStruct, page_mapped
+from swaplab.kernel.page_flags import ClearPageFlag, PG_active, PG_referenced
 from swaplab.kernel.sync import Current
 from swaplab.scenarios.api import ScenarioOptions
 

@@ -40,15 +40,13 @@ from swaplab.explore.ops import ThreadBody
 from swaplab.kernel import exit as kexit
 from swaplab.kernel import memory, mmap, swapfile, vmscan
 from swaplab.kernel.gfp import GFP_KERNEL
-from swaplab.kernel.mm_types import (
-    PAGE_SIZE,
+from swaplab.kernel.mm_types import PAGE_SIZE, Page, TaskStruct
+from swaplab.kernel.page_flags import (
     ClearPageFlag,
-    Page,
     PageLocked,
     PageSwapCache,
     PageWriteback,
     PG_active,
-    TaskStruct,
 )
 from swaplab.kernel.sync import Current
 from swaplab.scenarios.api import Scenario, ScenarioOptions, new_instance

@@ -57,16 +57,9 @@ from swaplab.kernel import (
 )
 from swaplab.kernel.gfp import GFP_KERNEL
 from swaplab.kernel.kernel import Kernel
-from swaplab.kernel.mm_types import (
-    PAGE_SHIFT,
-    ClearPageFlag,
-    Page,
-    PG_active,
-    PG_referenced,
-    TaskStruct,
-    get_page,
-)
+from swaplab.kernel.mm_types import PAGE_SHIFT, Page, TaskStruct, get_page
 from swaplab.kernel.page_alloc import put_page
+from swaplab.kernel.page_flags import ClearPageFlag, PG_active, PG_referenced
 from swaplab.kernel.sync import (
     Current,
     plain_write,

@@ -1,0 +1,179 @@
+"""The kernel model compiled with mypyc against the same model run by CPython, side by side.
+
+mypyc (part of mypy, a dev dependency; it needs a C compiler and the Python headers)
+compiles the kernel model (``swaplab/kernel/*.py``) and the engine's step path
+(``explore/ops.py``, ``explore/execution.py``, ``workload/driver.py``) into a copy of the
+source tree; each measured run is then made twice, in two child processes, one importing
+the plain source and one the compiled copy. A run must give the same kernel steps and the
+same sampled series both ways (the script stops otherwise): compilation changes how fast
+the model runs, not what it does. Printed: each run's seconds both ways and their ratio,
+and for the simulator runs the ratio to a bare coroutine loop of as many resumes measured
+in the same child (the issue's yardstick for the simulator).
+
+Not part of swaplab: the explorer's state fingerprints read the kernel coroutines' Python
+frames (explore/canonical.py), which compiled coroutines do not have, so swaplab runs the
+plain source. A plain script, not a test:
+
+    python benchmarks/compiled.py [--build-dir DIR]   # DIR is reused when it holds a build
+
+The build takes about four minutes on two cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+SRC = Path(__file__).resolve().parent.parent / "src"
+#: the modules compiled: the kernel model and the engine's per-step code
+COMPILED = ("swaplab/kernel/*.py", "swaplab/explore/ops.py", "swaplab/explore/execution.py",
+            "swaplab/workload/driver.py")
+
+#: (label, kind, arguments): simulations (workload, kernel, seconds, CPUs, page-cluster)
+#: and the sequential fault benchmark (kernel, size, limit)
+RUNS: tuple[tuple[str, str, tuple[object, ...]], ...] = (
+    ("simulate stale-swapcache 2.6.31, 3 s virtual (the reference run)", "sim",
+     ("stale-swapcache", "2.6.31", 3.0, 1, None)),
+    ("simulate move-and-rmdir 2.6.31 pc=3, 2 CPUs, 1 s virtual", "sim",
+     ("move-and-rmdir", "2.6.31", 1.0, 2, 3)),
+    ("simulate swap-full 2.6.30, 2 s virtual", "sim", ("swap-full", "2.6.30", 2.0, 1, None)),
+    ("faults: 100M touched under a 40M limit with swap", "faults", ("2.6.31", "100M", "40M")),
+)
+
+CHILD = r'''
+import hashlib, json, sys, time, types
+
+kind, args = sys.argv[1], json.loads(sys.argv[2])
+
+
+@types.coroutine
+def _trap(op):
+    return (yield op)
+
+
+async def _resumes(n):
+    op = object()
+    for _ in range(n):
+        await _trap(op)
+
+
+def bare_loop(n):
+    body = _resumes(n)
+    start = time.perf_counter()
+    try:
+        while True:
+            body.send(None)
+    except StopIteration:
+        pass
+    return time.perf_counter() - start
+
+
+import swaplab.kernel.memory as probe
+compiled = not probe.__file__.endswith(".py")
+if kind == "sim":
+    from swaplab.workload.sim import simulate
+    from swaplab.workload.spec import BUILTINS
+    workload, kernel, seconds, cpus, pc = args
+    start = time.perf_counter()
+    r = simulate(BUILTINS[workload], kernel, None, seed=1, cpus=cpus,
+                 duration_ns=int(seconds * 1e9), page_cluster=pc)
+    elapsed = time.perf_counter() - start
+    assert r.error is None, r.error
+    digest = hashlib.sha256(json.dumps(sorted(r.series.items())).encode()).hexdigest()
+    bare = min(bare_loop(r.steps) for _ in range(3))
+    out = {"steps": r.steps, "series": digest, "seconds": elapsed, "bare": bare}
+else:
+    from swaplab import System
+    kernel, size, limit = args
+    s = System(kernel=kernel, ram="256M", swap="512M")
+    s.mkdir("/G")
+    s.write("/G/memory.limit_in_bytes", limit)
+    t = s.spawn("/G")
+    m = t.mmap_anon(size)
+    start = time.perf_counter()
+    pages = t.touch(m)
+    elapsed = time.perf_counter() - start
+    state = [s.read("/G/memory.usage_in_bytes"), s.read("/G/memory.memsw.usage_in_bytes"),
+             s.read("/proc/meminfo")]
+    digest = hashlib.sha256(json.dumps(state).encode()).hexdigest()
+    out = {"steps": pages, "series": digest, "seconds": elapsed}
+out["compiled"] = compiled
+print(json.dumps(out))
+'''
+
+
+def build(where: Path) -> Path:
+    """A copy of the source under ``where`` with the :data:`COMPILED` modules compiled
+    (kept if ``where`` already holds one); returns the directory to import from."""
+    tree = where / "src"
+    if (tree / "swaplab" / "kernel" / "memory.py").exists() and any(
+            (tree / "swaplab" / "kernel").glob("memory.*.so")):
+        return tree
+    shutil.rmtree(tree, ignore_errors=True)
+    shutil.copytree(SRC, tree, ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+    _python_class(tree / "swaplab/kernel/kernel.py", "class LruAddPvecs(")
+    files = sorted(str(p.relative_to(tree)) for pattern in COMPILED for p in tree.glob(pattern))
+    print(f"compiling {len(files)} modules with mypyc in {tree} (a few minutes)...",
+          flush=True)
+    proc = subprocess.run([sys.executable, "-m", "mypyc", *files], cwd=tree,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"mypyc failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+    return tree
+
+
+def _python_class(path: Path, line: str) -> None:
+    """Mark the class defined at ``line`` in the copy ``path`` a Python class for mypyc
+    (a list subclass, which it cannot compile as a native one)."""
+    text = path.read_text()
+    assert line in text, (path, line)
+    path.write_text(text.replace(line, "@mypyc_attr(native_class=False)\n" + line, 1)
+                    .replace("from __future__ import annotations\n",
+                             "from __future__ import annotations\n\n"
+                             "from mypy_extensions import mypyc_attr\n", 1))
+
+
+def child(path: Path, kind: str, args: tuple[object, ...]) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": str(path)}
+    proc = subprocess.run([sys.executable, "-c", CHILD, kind, json.dumps(args)], env=env,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"run failed ({path}):\n{proc.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(proc.stdout)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--build-dir", type=Path,
+                        help="where to build (reused when it holds a build)")
+    args = parser.parse_args()
+    where = args.build_dir or Path(tempfile.mkdtemp(prefix="swaplab-mypyc-"))
+    tree = build(where)
+    for label, kind, run in RUNS:
+        plain, fast = child(SRC, kind, run), child(tree, kind, run)
+        assert plain["compiled"] is False and fast["compiled"] is True, (plain, fast)
+        if (plain["steps"], plain["series"]) != (fast["steps"], fast["series"]):
+            sys.exit(f"{label}: the compiled model ran differently: {plain} vs {fast}")
+        p, f = plain["seconds"], fast["seconds"]
+        unit = "kernel steps" if kind == "sim" else "pages"
+        print(f"{label}: {plain['steps']} {unit}, the same both ways")
+        print(f"    plain {p:6.2f} s, compiled {f:6.2f} s: {p / f:.2f}x")
+        if kind == "sim":
+            print(f"    ratio to a bare coroutine loop: plain {p / plain['bare']:.1f}, "
+                  f"compiled {f / fast['bare']:.1f}")
+        else:
+            print(f"    faults/s: plain {plain['steps'] / p:,.0f}, "
+                  f"compiled {fast['steps'] / f:,.0f}")
+
+
+if __name__ == "__main__":
+    main()
