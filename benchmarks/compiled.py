@@ -8,7 +8,7 @@ the plain source and one the compiled copy. A run must give the same kernel step
 same sampled series both ways (the script stops otherwise): compilation changes how fast
 the model runs, not what it does. Printed: each run's seconds both ways and their ratio,
 and for the simulator runs the ratio to a bare coroutine loop of as many resumes measured
-in the same child (the issue's yardstick for the simulator).
+in the same child (the yardstick of `benchmarks/simulate.py --reference`).
 
 Not part of swaplab: the explorer's state fingerprints read the kernel coroutines' Python
 frames (explore/canonical.py), which compiled coroutines do not have, so swaplab runs the
