@@ -3,16 +3,20 @@
 mypyc (part of mypy, a dev dependency; it needs a C compiler and the Python headers)
 compiles the kernel model (``swaplab/kernel/*.py``) and the engine's step path
 (``explore/ops.py``, ``explore/execution.py``, ``workload/driver.py``) into a copy of the
-source tree; each measured run is then made twice, in two child processes, one importing
-the plain source and one the compiled copy. A run must give the same kernel steps and the
-same sampled series both ways (the script stops otherwise): compilation changes how fast
-the model runs, not what it does. Printed: each run's seconds both ways and their ratio,
-and for the simulator runs the ratio to a bare coroutine loop of as many resumes measured
-in the same child (the yardstick of `benchmarks/simulate.py --reference`).
+source tree. In the copy each class gets the mypyc attribute it needs (``_mark_classes``).
+Each measured run is then made twice, in two child processes, one importing the plain
+source and one the compiled copy. A run must give the same result both ways (the script
+stops otherwise): a simulation the same kernel steps and sampled series, the faults the
+same final usage and meminfo, a check (one of `swaplab claims`, dpor) the same executions,
+verdict, message and schedule. Compilation changes how fast the model runs, not what it
+does. Printed: each run's seconds both ways and their ratio, and for the simulator runs
+the ratio to a bare coroutine loop of as many resumes measured in the same child (the
+yardstick of `benchmarks/simulate.py --reference`).
 
-Not part of swaplab: the explorer's state fingerprints read the kernel coroutines' Python
-frames (explore/canonical.py), which compiled coroutines do not have, so swaplab runs the
-plain source. A plain script, not a test:
+Not part of swaplab: the stateful explorer's fingerprints read the kernel coroutines'
+Python frames (explore/canonical.py), which compiled coroutines do not have. It then
+counts every state as new (sound, but it prunes nothing: more executions), so swaplab
+runs the plain source. A plain script, not a test:
 
     python benchmarks/compiled.py [--build-dir DIR]   # DIR is reused when it holds a build
 
@@ -22,6 +26,7 @@ The build takes about four minutes on two cores.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import shutil
@@ -45,6 +50,12 @@ RUNS: tuple[tuple[str, str, tuple[object, ...]], ...] = (
      ("move-and-rmdir", "2.6.31", 1.0, 2, 3)),
     ("simulate swap-full 2.6.30, 2 s virtual", "sim", ("swap-full", "2.6.30", 2.0, 1, None)),
     ("faults: 100M touched under a 40M limit with swap", "faults", ("2.6.31", "100M", "40M")),
+    ("check type1 --kernel 2.6.31 --property memcg-accounting (dpor, clean)", "check",
+     ("type1", "2.6.31", "memcg-accounting", "")),
+    ("check type1 --kernel 2.6.30 --property memcg-accounting (dpor, found)", "check",
+     ("type1", "2.6.30", "memcg-accounting", "")),
+    ("check discard-lockup --kernel 2.6.31 --fixes cbab0e4eec29 --property soft-lockup", "check",
+     ("discard-lockup", "2.6.31", "soft-lockup", "cbab0e4eec29")),
 )
 
 CHILD = r'''
@@ -89,6 +100,16 @@ if kind == "sim":
     digest = hashlib.sha256(json.dumps(sorted(r.series.items())).encode()).hexdigest()
     bare = min(bare_loop(r.steps) for _ in range(3))
     out = {"steps": r.steps, "series": digest, "seconds": elapsed, "bare": bare}
+elif kind == "check":
+    from swaplab.claims import Check, run_check
+    scenario, kernel, prop, fixes = args
+    check = Check(scenario, prop, False, kernel, fixes=tuple(f for f in [fixes] if f))
+    start = time.perf_counter()
+    o = run_check(check)
+    elapsed = time.perf_counter() - start
+    seen = [o.found, o.complete, o.executions, o.message, o.schedule, o.stopped]
+    digest = hashlib.sha256(json.dumps(seen).encode()).hexdigest()
+    out = {"steps": o.executions, "series": digest, "seconds": elapsed}
 else:
     from swaplab import System
     kernel, size, limit = args
@@ -118,8 +139,9 @@ def build(where: Path) -> Path:
         return tree
     shutil.rmtree(tree, ignore_errors=True)
     shutil.copytree(SRC, tree, ignore=shutil.ignore_patterns("__pycache__", "*.so"))
-    _python_class(tree / "swaplab/kernel/kernel.py", "class LruAddPvecs(")
     files = sorted(str(p.relative_to(tree)) for pattern in COMPILED for p in tree.glob(pattern))
+    for name in files:
+        _mark_classes(tree / name)
     print(f"compiling {len(files)} modules with mypyc in {tree} (a few minutes)...",
           flush=True)
     proc = subprocess.run([sys.executable, "-m", "mypyc", *files], cwd=tree,
@@ -129,15 +151,37 @@ def build(where: Path) -> Path:
     return tree
 
 
-def _python_class(path: Path, line: str) -> None:
-    """Mark the class defined at ``line`` in the copy ``path`` a Python class for mypyc
-    (a list subclass, which it cannot compile as a native one)."""
+def _mark_classes(path: Path) -> None:
+    """Give each class of the copy ``path`` the mypyc attribute it needs: a class derived
+    from a builtin type (``LruAddPvecs``, a list) and a frozen dataclass (whose pickle
+    mypyc's own ``__setstate__`` would restore through the refusing ``__setattr__``) stay
+    Python classes; every other class
+    without bases allows interpreted subclasses, which is what makes mypyc's ``__new__``
+    leave ``__init__`` to ``tp_init``: pickle and copy then work as for a Python class
+    (the explorer's prepared snapshots, ``scenarios/kernel_common.prepared()``, are
+    pickles of the model). ``serializable=True`` would too, but with mypy 2.4.1 its
+    ``tp_init`` does not call ``__init__``: a class called from Python code stays empty."""
     text = path.read_text()
-    assert line in text, (path, line)
-    path.write_text(text.replace(line, "@mypyc_attr(native_class=False)\n" + line, 1)
-                    .replace("from __future__ import annotations\n",
-                             "from __future__ import annotations\n\n"
-                             "from mypy_extensions import mypyc_attr\n", 1))
+    lines = text.splitlines(keepends=True)
+    marks: list[tuple[int, str]] = []
+    for node in ast.parse(text).body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        bases = [ast.unparse(b) for b in node.bases]
+        first = min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 1
+        frozen = any("frozen=True" in ast.unparse(d) for d in node.decorator_list)
+        if frozen or any(b.startswith(("list", "dict")) for b in bases):
+            marks.append((first, "@mypyc_attr(native_class=False)\n"))
+        elif not bases:
+            marks.append((first, "@mypyc_attr(allow_interpreted_subclasses=True)\n"))
+    if not marks:
+        return
+    for line, mark in sorted(marks, reverse=True):
+        lines.insert(line, mark)
+    text = "".join(lines).replace("from __future__ import annotations\n",
+                                  "from __future__ import annotations\n\n"
+                                  "from mypy_extensions import mypyc_attr\n", 1)
+    path.write_text(text)
 
 
 def child(path: Path, kind: str, args: tuple[object, ...]) -> dict[str, Any]:
@@ -164,13 +208,13 @@ def main() -> None:
         if (plain["steps"], plain["series"]) != (fast["steps"], fast["series"]):
             sys.exit(f"{label}: the compiled model ran differently: {plain} vs {fast}")
         p, f = plain["seconds"], fast["seconds"]
-        unit = "kernel steps" if kind == "sim" else "pages"
+        unit = {"sim": "kernel steps", "faults": "pages", "check": "executions"}[kind]
         print(f"{label}: {plain['steps']} {unit}, the same both ways")
         print(f"    plain {p:6.2f} s, compiled {f:6.2f} s: {p / f:.2f}x")
         if kind == "sim":
             print(f"    ratio to a bare coroutine loop: plain {p / plain['bare']:.1f}, "
                   f"compiled {f / fast['bare']:.1f}")
-        else:
+        elif kind == "faults":
             print(f"    faults/s: plain {plain['steps'] / p:,.0f}, "
                   f"compiled {fast['steps'] / f:,.0f}")
 
