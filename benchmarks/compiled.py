@@ -18,7 +18,10 @@ Python frames (explore/canonical.py), which compiled coroutines do not have. It 
 counts every state as new (sound, but it prunes nothing: more executions), so swaplab
 runs the plain source. A plain script, not a test:
 
-    python benchmarks/compiled.py [--build-dir DIR]   # DIR is reused when it holds a build
+    python benchmarks/compiled.py [--build-dir DIR] [--explorer]
+
+DIR is reused when it holds the same build of the same source. ``--explorer`` compiles the
+explorer too (all of explore/ but its state encoder and its process pools).
 
 The build takes about four minutes on two cores.
 """
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import hashlib
 import json
 import os
 import shutil
@@ -40,6 +44,10 @@ SRC = Path(__file__).resolve().parent.parent / "src"
 #: the modules compiled: the kernel model and the engine's per-step code
 COMPILED = ("swaplab/kernel/*.py", "swaplab/explore/ops.py", "swaplab/explore/execution.py",
             "swaplab/workload/driver.py")
+#: with --explorer, the explorer too, but for the state encoder (it reads frames), the
+#: process pools and the package's __init__
+EXPLORER = ("swaplab/explore/*.py",)
+PLAIN = ("canonical.py", "backend.py", "parallel.py", "__init__.py")
 
 #: (label, kind, arguments): simulations (workload, kernel, seconds, CPUs, page-cluster)
 #: and the sequential fault benchmark (kernel, size, limit)
@@ -130,16 +138,23 @@ print(json.dumps(out))
 '''
 
 
-def build(where: Path) -> Path:
-    """A copy of the source under ``where`` with the :data:`COMPILED` modules compiled
-    (kept if ``where`` already holds one); returns the directory to import from."""
+def build(where: Path, patterns: tuple[str, ...]) -> Path:
+    """A copy of the source under ``where`` with the modules of ``patterns`` compiled
+    (kept if ``where`` holds that build of the same source); returns the directory to
+    import from."""
     tree = where / "src"
-    if (tree / "swaplab" / "kernel" / "memory.py").exists() and any(
-            (tree / "swaplab" / "kernel").glob("memory.*.so")):
+    files = sorted({str(p.relative_to(SRC)) for pattern in patterns for p in SRC.glob(pattern)
+                    if p.name not in PLAIN or p.parent.name == "kernel"})
+    digest = hashlib.sha256()
+    for source in sorted(SRC.rglob("*.py")):
+        digest.update(str(source.relative_to(SRC)).encode() + b"\0" + source.read_bytes())
+    stamp = "\n".join([digest.hexdigest(), *files])
+    marker = where / "compiled.txt"
+    if marker.exists() and marker.read_text() == stamp:
         return tree
     shutil.rmtree(tree, ignore_errors=True)
+    marker.unlink(missing_ok=True)
     shutil.copytree(SRC, tree, ignore=shutil.ignore_patterns("__pycache__", "*.so"))
-    files = sorted(str(p.relative_to(tree)) for pattern in COMPILED for p in tree.glob(pattern))
     for name in files:
         _mark_classes(tree / name)
     print(f"compiling {len(files)} modules with mypyc in {tree} (a few minutes)...",
@@ -148,6 +163,7 @@ def build(where: Path) -> Path:
                           capture_output=True, text=True)
     if proc.returncode != 0:
         sys.exit(f"mypyc failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+    marker.write_text(stamp)
     return tree
 
 
@@ -198,10 +214,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--build-dir", type=Path,
-                        help="where to build (reused when it holds a build)")
+                        help="where to build (reused when it holds the same build)")
+    parser.add_argument("--explorer", action="store_true",
+                        help="compile the explorer too (not its state encoder)")
     args = parser.parse_args()
     where = args.build_dir or Path(tempfile.mkdtemp(prefix="swaplab-mypyc-"))
-    tree = build(where)
+    tree = build(where, COMPILED + EXPLORER if args.explorer else COMPILED)
     for label, kind, run in RUNS:
         plain, fast = child(SRC, kind, run), child(tree, kind, run)
         assert plain["compiled"] is False and fast["compiled"] is True, (plain, fast)
