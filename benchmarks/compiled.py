@@ -18,12 +18,14 @@ Python frames (explore/canonical.py), which compiled coroutines do not have. It 
 counts every state as new (sound, but it prunes nothing: more executions), so swaplab
 runs the plain source. A plain script, not a test:
 
-    python benchmarks/compiled.py [--build-dir DIR] [--explorer]
+    python benchmarks/compiled.py [--build-dir DIR] [--explorer] [--separate]
 
 DIR is reused when it holds the same build of the same source. ``--explorer`` compiles the
-explorer too (all of explore/ but its state encoder and its process pools).
+explorer too (all of explore/ but its state encoder and its process pools). ``--separate``
+builds an extension per module on every core: faster to build, slower to run (calls
+between modules cross extension boundaries).
 
-The build takes about four minutes on two cores.
+The build takes about four minutes on two cores, 80 s with ``--separate``.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +52,9 @@ COMPILED = ("swaplab/kernel/*.py", "swaplab/explore/ops.py", "swaplab/explore/ex
 EXPLORER = ("swaplab/explore/*.py",)
 PLAIN = ("canonical.py", "backend.py", "parallel.py", "__init__.py")
 
-#: (label, kind, arguments): simulations (workload, kernel, seconds, CPUs, page-cluster)
-#: and the sequential fault benchmark (kernel, size, limit)
+#: (label, kind, arguments): simulations (workload, kernel, seconds, CPUs, page-cluster),
+#: the sequential fault benchmark (kernel, size, limit) and checks of `swaplab claims`
+#: (scenario, kernel, property, later fixes)
 RUNS: tuple[tuple[str, str, tuple[object, ...]], ...] = (
     ("simulate stale-swapcache 2.6.31, 3 s virtual (the reference run)", "sim",
      ("stale-swapcache", "2.6.31", 3.0, 1, None)),
@@ -138,17 +142,18 @@ print(json.dumps(out))
 '''
 
 
-def build(where: Path, patterns: tuple[str, ...]) -> Path:
+def build(where: Path, patterns: tuple[str, ...], separate: bool = False) -> Path:
     """A copy of the source under ``where`` with the modules of ``patterns`` compiled
     (kept if ``where`` holds that build of the same source); returns the directory to
-    import from."""
+    import from. ``separate``: one C extension per module, compiled on every core
+    (setuptools' ``build_ext -j``), instead of one extension for all."""
     tree = where / "src"
     files = sorted({str(p.relative_to(SRC)) for pattern in patterns for p in SRC.glob(pattern)
                     if p.name not in PLAIN or p.parent.name == "kernel"})
     digest = hashlib.sha256()
     for source in sorted(SRC.rglob("*.py")):
         digest.update(str(source.relative_to(SRC)).encode() + b"\0" + source.read_bytes())
-    stamp = "\n".join([digest.hexdigest(), *files])
+    stamp = "\n".join([digest.hexdigest(), f"separate={separate}", *files])
     marker = where / "compiled.txt"
     if marker.exists() and marker.read_text() == stamp:
         return tree
@@ -159,24 +164,33 @@ def build(where: Path, patterns: tuple[str, ...]) -> Path:
         _mark_classes(tree / name)
     print(f"compiling {len(files)} modules with mypyc in {tree} (a few minutes)...",
           flush=True)
-    proc = subprocess.run([sys.executable, "-m", "mypyc", *files], cwd=tree,
-                          capture_output=True, text=True)
+    start = time.perf_counter()
+    if separate:
+        (tree / "setup_mypyc.py").write_text(
+            "from setuptools import setup\nfrom mypyc.build import mypycify\n"
+            f"setup(name='swaplab-compiled', ext_modules=mypycify({files!r}, separate=True))\n")
+        command = ["setup_mypyc.py", "build_ext", "--inplace", "-j", str(os.cpu_count() or 1)]
+    else:
+        command = ["-m", "mypyc", *files]
+    proc = subprocess.run([sys.executable, *command], cwd=tree, capture_output=True, text=True)
     if proc.returncode != 0:
         sys.exit(f"mypyc failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+    print(f"built in {time.perf_counter() - start:.0f} s", flush=True)
     marker.write_text(stamp)
     return tree
 
 
 def _mark_classes(path: Path) -> None:
-    """Give each class of the copy ``path`` the mypyc attribute it needs: a class derived
-    from a builtin type (``LruAddPvecs``, a list) and a frozen dataclass (whose pickle
-    mypyc's own ``__setstate__`` would restore through the refusing ``__setattr__``) stay
-    Python classes; every other class
-    without bases allows interpreted subclasses, which is what makes mypyc's ``__new__``
-    leave ``__init__`` to ``tp_init``: pickle and copy then work as for a Python class
-    (the explorer's prepared snapshots, ``scenarios/kernel_common.prepared()``, are
-    pickles of the model). ``serializable=True`` would too, but with mypy 2.4.1 its
-    ``tp_init`` does not call ``__init__``: a class called from Python code stays empty."""
+    """Give each class of the copy ``path`` the mypyc attribute it needs.
+
+    A class derived from a builtin type (``LruAddPvecs``, a list) and a frozen dataclass
+    (mypyc's own ``__setstate__`` would restore its pickle through the refusing
+    ``__setattr__``) stay Python classes. Every other class without bases allows
+    interpreted subclasses, which makes mypyc's ``__new__`` leave ``__init__`` to
+    ``tp_init``: pickle and copy then work as for a Python class (the explorer's prepared
+    snapshots, ``scenarios/kernel_common.prepared()``, are pickles of the model).
+    ``serializable=True`` would too, but with mypy 2.4.1 its ``tp_init`` does not call
+    ``__init__``: a class called from Python code stays empty."""
     text = path.read_text()
     lines = text.splitlines(keepends=True)
     marks: list[tuple[int, str]] = []
@@ -217,9 +231,12 @@ def main() -> None:
                         help="where to build (reused when it holds the same build)")
     parser.add_argument("--explorer", action="store_true",
                         help="compile the explorer too (not its state encoder)")
+    parser.add_argument("--separate", action="store_true",
+                        help="an extension per module, built in parallel (faster to build, "
+                             "slower to run)")
     args = parser.parse_args()
     where = args.build_dir or Path(tempfile.mkdtemp(prefix="swaplab-mypyc-"))
-    tree = build(where, COMPILED + EXPLORER if args.explorer else COMPILED)
+    tree = build(where, COMPILED + EXPLORER if args.explorer else COMPILED, args.separate)
     for label, kind, run in RUNS:
         plain, fast = child(SRC, kind, run), child(tree, kind, run)
         assert plain["compiled"] is False and fast["compiled"] is True, (plain, fast)
