@@ -50,7 +50,8 @@ COMPILED = ("swaplab/kernel/*.py", "swaplab/explore/ops.py", "swaplab/explore/ex
 #: with --explorer, the explorer too, but for the state encoder (it reads frames), the
 #: process pools and the package's __init__
 EXPLORER = ("swaplab/explore/*.py",)
-PLAIN = ("canonical.py", "backend.py", "parallel.py", "__init__.py")
+PLAIN = tuple(f"swaplab/explore/{name}"
+              for name in ("canonical.py", "backend.py", "parallel.py", "__init__.py"))
 
 #: (label, kind, arguments): simulations (workload, kernel, seconds, CPUs, page-cluster),
 #: the sequential fault benchmark (kernel, size, limit) and checks of `swaplab claims`
@@ -148,8 +149,8 @@ def build(where: Path, patterns: tuple[str, ...], separate: bool = False) -> Pat
     import from. ``separate``: one C extension per module, compiled on every core
     (setuptools' ``build_ext -j``), instead of one extension for all."""
     tree = where / "src"
-    files = sorted({str(p.relative_to(SRC)) for pattern in patterns for p in SRC.glob(pattern)
-                    if p.name not in PLAIN or p.parent.name == "kernel"})
+    found = {str(p.relative_to(SRC)) for pattern in patterns for p in SRC.glob(pattern)}
+    files = sorted(found.difference(PLAIN))
     digest = hashlib.sha256()
     for source in sorted(SRC.rglob("*.py")):
         digest.update(str(source.relative_to(SRC)).encode() + b"\0" + source.read_bytes())
