@@ -8,8 +8,9 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "swaplab"
 HIGHER = ("kernel", "scenarios", "workload", "report", "system", "cli", "shell")
-#: Modules of swaplab the engine may use: stopping a run (signals, budgets) is no Linux.
-GENERIC = ("explore", "interrupt")
+#: Modules of swaplab the engine may use: stopping a run (signals, budgets) and choosing
+#: how its workers import (compiled or plain) are no Linux.
+GENERIC = ("explore", "interrupt", "native")
 
 
 def imported_modules(path: Path) -> list[str]:

@@ -23,9 +23,14 @@ PACKAGE = Path(__file__).resolve().parent
 @functools.cache
 def code_version() -> str:
     """A digest of the package's sources (paths and contents, in path order)."""
+    return source_digest(PACKAGE)
+
+
+def source_digest(package: Path) -> str:
+    """:func:`code_version` of the package at ``package`` (a copy of it, say)."""
     digest = hashlib.sha256()
-    for path in sorted(PACKAGE.rglob("*.py")):
-        digest.update(str(path.relative_to(PACKAGE)).encode())
+    for path in sorted(package.rglob("*.py")):
+        digest.update(str(path.relative_to(package)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 

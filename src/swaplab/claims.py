@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import functools
 import textwrap
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from swaplab import interrupt
+from swaplab import interrupt, native
 from swaplab.cache import ResultCache
-from swaplab.explore.backend import LocalPool
+from swaplab.explore.backend import Done, InProcess, LocalPool
+from swaplab.explore.execution import Event
 from swaplab.explore.explorer import explore
 from swaplab.explore.search import Options
 from swaplab.scenarios.api import ScenarioOptions
@@ -368,10 +371,24 @@ def _unit(unit: Unit) -> tuple[Any, float] | None:
     kind, what = unit
     start = time.perf_counter()
     if kind == "check":
-        return run_check(what), time.perf_counter() - start
+        outcome = run_check(what)
+        return _portable(outcome), time.perf_counter() - start
     from swaplab.workload.claims import run_sim
 
     return run_sim(what), time.perf_counter() - start
+
+
+def _portable(outcome: Outcome) -> Outcome:
+    """``outcome`` with its trace as tuples: a worker may run the compiled model, whose
+    classes pickle differently from the plain ones (:mod:`swaplab.native`), so only
+    plain values cross between processes (:func:`_restored` makes the events again)."""
+    outcome.trace = [(e.step, e.thread, e.function, e.detail) for e in outcome.trace]
+    return outcome
+
+
+def _restored(outcome: Outcome, check: Check) -> Outcome:
+    """A worker's :func:`_portable` outcome as ``check``'s, its trace events again."""
+    return replace(outcome, check=check, trace=[Event(*e) for e in outcome.trace])
 
 
 def _units(item: Item) -> list[Unit]:
@@ -422,7 +439,7 @@ def _assemble(item: Item, done: dict[Unit, tuple[Any, float] | None]) -> dict[st
     values = [r[0] for r in results if r is not None]
     if kind == "explore":
         claim = next(c for c in CLAIMS if c.claim == name)
-        outcomes = [replace(o, check=unit[1]) for o, unit in zip(values, units, strict=True)]
+        outcomes = [_restored(o, unit[1]) for o, unit in zip(values, units, strict=True)]
         return claim_row(claim, outcomes, seconds)
     if any(v.stopped is not None for v in values):  # a run ended early at a stop
         return _undecided(name, "stopped")
@@ -441,9 +458,50 @@ def _decided(items: list[Item], jobs: int,
     if progress is not None:
         progress(0, len(units))
         heard = functools.partial(_told, progress, len(units))
-    results = LocalPool(jobs).map(_unit, units, heard)
-    done = dict(zip(units, results, strict=True))
+    done = _run_units(units, jobs, heard)
     return _with_reason([_assemble(item, done) for item in items])
+
+
+def _run_units(units: list[Unit], jobs: int, heard: Done | None
+               ) -> dict[Unit, tuple[Any, float] | None]:
+    """Each unit's result, computed on ``jobs`` processes. When this source is built
+    (:mod:`swaplab.native`), the workers run the compiled model, and the checks whose
+    strategy fingerprints states (it reads frames) run here, plain, beside them."""
+    if jobs <= 1 or native.active() or not (native.wanted() and native.built()):
+        return dict(zip(units, LocalPool(jobs).map(_unit, units, heard), strict=True))
+    here = [u for u in units if u[0] == "check" and u[1].strategy in native.FINGERPRINTING]
+    there = [u for u in units if u not in here]
+    count = _Count(heard)
+    with ThreadPoolExecutor(1) as plain:
+        pending = plain.submit(InProcess().map, _unit, here, count.part())
+        results = LocalPool(jobs, native=True).map(_unit, there, count.part())
+        results += pending.result()
+    return dict(zip(there + here, results, strict=True))
+
+
+class _Count:
+    """Adds up the units done by several maps running at once, for one ``heard``."""
+
+    def __init__(self, heard: Done | None) -> None:
+        self.heard = heard
+        self.parts: list[int] = []
+        self.lock = threading.Lock()
+
+    def part(self) -> Done | None:
+        """A callback for one map (each tells its own total so far)."""
+        if self.heard is None:
+            return None
+        index = len(self.parts)
+        self.parts.append(0)
+
+        def told(finished: int) -> None:
+            with self.lock:
+                self.parts[index] = finished
+                total = sum(self.parts)
+            assert self.heard is not None
+            self.heard(total)
+
+        return told
 
 
 #: Hears the units (checks and simulations) done so far, out of all: ``(done, total)``.

@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     from swaplab.workload import command as simulate
 
     simulate.add_parser(sub)
+    build = sub.add_parser("build", help="compile the kernel model with mypyc (simulate and "
+                           "claims then run it about 2.5x as fast, with the same results)")
+    build.add_argument("--jobs", type=_positive, help="C compilers at once (default: all cores)")
     return parser
 
 
@@ -59,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
+    _use_build(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     if args.command == "sh":
         from swaplab.shell import run_shell
@@ -70,7 +74,34 @@ def _main(argv: list[str] | None) -> int:
         from swaplab.workload import command as simulate
 
         return simulate.run(args)
+    if args.command == "build":
+        return _cmd_build(args)
     raise AssertionError(args.command)
+
+
+def _use_build(argv: list[str]) -> None:
+    """``simulate`` runs the compiled model when this source is built (swaplab/native);
+    decided before the parser is made, which imports the explorer."""
+    if next((arg for arg in argv if not arg.startswith("-")), None) == "simulate":
+        from swaplab import native
+
+        native.enable()
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from swaplab.native import wanted
+    from swaplab.native.build import BuildError, build
+
+    try:
+        done = build(args.jobs)
+    except BuildError as err:
+        print(f"swaplab build: {err}", file=sys.stderr)
+        return 1
+    how = "already built" if done.reused else f"built in {done.seconds:.0f} s"
+    print(f"{done.modules} modules compiled with mypyc, {how}: {done.path}")
+    if not wanted():
+        print("SWAPLAB_NATIVE turns the build off in this environment")
+    return 0
 
 
 # -- scenarios, check, replay: the concurrency explorer ----------------------------------------

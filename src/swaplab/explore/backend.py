@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from swaplab import interrupt
+from swaplab.native import active, native_worker
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -77,9 +79,13 @@ class InProcess:
 @dataclass(frozen=True, slots=True)
 class LocalPool:
     """A pool of ``jobs`` local processes (forkserver: safe next to threads such as
-    Ray's), no more than there are items; one job, or one item, runs in this process."""
+    Ray's), no more than there are items; one job, or one item, runs in this process.
+    ``native``: the workers run the compiled model when this source is built
+    (:mod:`swaplab.native`; ``fn`` must then read no frames, and pass no compiled object
+    to a plain parent); by default, when this process does."""
 
     jobs: int
+    native: bool | None = None
 
     def map(self, fn: Callable[[T], R], items: Sequence[T], done: Done | None = None
             ) -> list[R]:
@@ -89,7 +95,8 @@ class LocalPool:
         batches = _batches(fn, items, BATCHES_PER_WORKER * jobs)
         results: list[list[Any]] = [[] for _ in batches]
         finished = 0
-        with worker_pool(jobs, fn.__module__) as pool:
+        native = self.native if self.native is not None else active()
+        with worker_pool(jobs, fn.__module__, native) as pool:
             for index, batch in pool.imap_unordered(_apply_at, enumerate(batches)):
                 results[index] = batch
                 finished += len(batch)
@@ -99,18 +106,25 @@ class LocalPool:
 
 
 @contextmanager
-def worker_pool(jobs: int, preload: str) -> Iterator[Any]:
+def worker_pool(jobs: int, preload: str, native: bool = False) -> Iterator[Any]:
     """A ``multiprocessing`` pool of ``jobs`` forkserver processes (``preload``: a module
     they import first) whose workers follow this command's stop request and die with it
-    (see the module docstring); terminated when the block ends, however it ends."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([preload])
+    (see the module docstring); terminated when the block ends, however it ends.
+    ``native``: the workers import the compiled model. They are spawned, fresh
+    interpreters (this process's fork server may have imported the plain model), with
+    SIGINT blocked from their start: a Ctrl-C while they import reaches only this
+    process."""
+    context: Any = multiprocessing.get_context("spawn" if native else "forkserver")
+    if not native:
+        context.set_forkserver_preload([preload])
+    init = native_worker if native else _worker_init
     flag = context.Event()
     done = threading.Event()
     pool = None
     try:
-        with interrupt.abort_held():  # whole, or workers read a semaphore already removed
-            pool = context.Pool(jobs, _worker_init, (flag, os.getpid()))
+        # held: the pool starts whole, or a worker reads a semaphore already removed
+        with interrupt.abort_held(), _sigint_blocked(native):
+            pool = context.Pool(jobs, init, (flag, os.getpid()))
         threading.Thread(target=_forward_stop, args=(flag, done), daemon=True).start()
         yield pool
     finally:
@@ -118,6 +132,20 @@ def worker_pool(jobs: int, preload: str) -> Iterator[Any]:
         if pool is not None:
             pool.terminate()
             pool.join()
+
+
+@contextmanager
+def _sigint_blocked(block: bool) -> Iterator[None]:
+    """SIGINT held back from this thread while the block runs (and, the mask being
+    inherited, from the processes it spawns); delivered here once it ends."""
+    if not block:
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _worker_init(flag: Any, parent: int) -> None:

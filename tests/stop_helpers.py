@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 #: This checkout's sources (the installed `swaplab` may be another checkout's).
-SRC = str(Path(__file__).resolve().parents[2] / "src")
+SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
 #: The processes :func:`start` started, for :func:`reap_started`.
