@@ -13,7 +13,7 @@ not a test (tests/native compares results, never times):
 
     python benchmarks/compiled.py
 
-It builds this source first unless it is built (about a minute and a half on two cores).
+It builds this source first unless it is built (about a minute on two cores).
 """
 
 from __future__ import annotations

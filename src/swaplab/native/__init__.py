@@ -3,7 +3,8 @@ nothing but speed.
 
 swaplab is Python source. ``swaplab build`` (:mod:`swaplab.native.build`) compiles the
 modules that run every kernel step (:data:`COMPILED`: ``kernel/``, the explorer but its
-state encoder and process pools, the simulator's driver) into C extensions, in a build
+state encoder and process pools, the simulator's driver, processes and metrics) into C
+extensions, in a build
 directory named after the digest of the whole package source (:func:`swaplab.cache.
 code_version`) and the interpreter. A process that calls :func:`enable` before it imports
 any of them imports them from that build. A build of other source is never used: after any
@@ -41,7 +42,8 @@ __all__ = ["COMPILED", "FINGERPRINTING", "PLAIN", "active", "build_dir", "builds
 
 #: The package's modules compiled (globs relative to ``src/``): the kernel model and the
 #: engine, which run every step.
-COMPILED = ("swaplab/kernel/*.py", "swaplab/explore/*.py", "swaplab/workload/driver.py")
+COMPILED = ("swaplab/kernel/*.py", "swaplab/explore/*.py", "swaplab/workload/driver.py",
+            "swaplab/workload/procs.py", "swaplab/workload/metrics.py")
 #: Kept plain among them: the state encoder (it reads frames), the process pools (they
 #: start processes and choose how they import) and package ``__init__`` files.
 PLAIN = ("swaplab/explore/canonical.py", "swaplab/explore/backend.py",

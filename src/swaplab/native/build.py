@@ -5,7 +5,7 @@ attribute it needs (:func:`mark_classes`), then runs mypyc (part of mypy, a dev
 dependency) through setuptools with one C file per module, compiled on every core, into one
 extension. Only the C extensions are kept, in :func:`swaplab.native.build_dir`, which is
 replaced atomically; builds of older source are removed. It needs a C compiler and the
-headers of this Python; about two minutes on two cores.
+headers of this Python; about a minute on two cores.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import ast
 import fcntl
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -102,6 +103,7 @@ def _build(jobs: int | None) -> Built:
     dest = build_dir(source_digest(tree / "swaplab"))  # the copy's: what is compiled
     files = modules_in(tree)
     for name in files:
+        mark_constants(tree / name)
         mark_classes(tree / name)
     (tree / "setup_native.py").write_text(_SETUP.format(files=files,
                                                          jobs=jobs or os.cpu_count() or 1))
@@ -141,11 +143,101 @@ def _install(tree: Path, dest: Path, modules: int) -> None:
         shutil.rmtree(other, ignore_errors=True)
 
 
+#: A constant's name: capitals (and digits) up to its first underscore, as the kernel's
+#: ``SWAP_HAS_CACHE``, ``PG_locked`` and ``__GFP_WAIT``; not ``ThreadBody``, a type alias.
+CONSTANT = re.compile(r"_*[A-Z][A-Z0-9]*(_\w*)?")
+
+
+def mark_constants(path: Path) -> None:
+    """Annotate each module-level constant of the copy ``path`` ``Final``.
+
+    A constant is a name that the module assigns once, at its top level: of
+    :data:`CONSTANT` form (not a ``TypeVar``), or bound to an instance of one of its
+    classes (a singleton such as ``ops.running``). mypyc keeps a ``Final`` name in a C
+    variable (a literal, in the code); any other global is a dictionary lookup at every
+    use. mypy checks the copy: a constant assigned anywhere else fails the build."""
+    text = path.read_text()
+    tree = ast.parse(text)
+    counts = _module_stores(tree)
+    classes = {node.name for node in tree.body if isinstance(node, ast.ClassDef)}
+    lines = text.splitlines(keepends=True)
+    edits: list[tuple[int, int, str]] = []  # (line, column, text to insert), 0-based
+    for node in tree.body:
+        target = _constant_target(node, classes)
+        if target is None or counts.get(target.id) != 1:
+            continue
+        if isinstance(node, ast.AnnAssign):
+            if "Final" in ast.unparse(node.annotation):
+                continue
+            annotation = node.annotation
+            edits.append((annotation.end_lineno or annotation.lineno,
+                          annotation.end_col_offset or 0, "]"))
+            edits.append((annotation.lineno, annotation.col_offset, "Final["))
+        else:
+            edits.append((target.lineno, target.end_col_offset or 0, ": Final"))
+    if not edits:
+        return
+    for line, column, insert in sorted(edits, reverse=True):
+        row = lines[line - 1]
+        lines[line - 1] = row[:column] + insert + row[column:]
+    first = next(node for node in tree.body if not _preamble(node))
+    lines.insert(first.lineno - 1, "from typing import Final\n")
+    path.write_text("".join(lines))
+
+
+def _module_stores(tree: ast.Module) -> dict[str, int]:
+    """How often each module-level name is assigned: at the top level (also inside
+    ``if``/``for``/``try``), or anywhere through ``global``."""
+    counts: dict[str, int] = {}
+    scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda,
+              ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+    def visit(node: ast.AST, top: bool) -> None:
+        if isinstance(node, ast.Global):
+            for name in node.names:
+                counts[name] = counts.get(name, 0) + 2
+        elif top and isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            counts[node.id] = counts.get(node.id, 0) + 1
+        for child in ast.iter_child_nodes(node):
+            visit(child, top and not isinstance(node, scopes))
+
+    visit(tree, True)
+    return counts
+
+
+def _preamble(node: ast.stmt) -> bool:
+    """The module's docstring or a ``from __future__`` import."""
+    docstring = isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) \
+        and isinstance(node.value.value, str)
+    return docstring or (isinstance(node, ast.ImportFrom) and node.module == "__future__")
+
+
+def _constant_target(node: ast.stmt, classes: set[str]) -> ast.Name | None:
+    """The name a module-level ``NAME = value`` (or annotated) assigns, when it is of
+    :data:`CONSTANT` form and the value is no ``TypeVar``, or when the value is an
+    instance of a class of the module (a singleton such as ``ops.running``)."""
+    if isinstance(node, ast.Assign) and len(node.targets) == 1:
+        target, value = node.targets[0], node.value
+    elif isinstance(node, ast.AnnAssign) and node.value is not None:
+        target, value = node.target, node.value
+    else:
+        return None
+    if not isinstance(target, ast.Name):
+        return None
+    called = ast.unparse(value.func) if isinstance(value, ast.Call) else None
+    if called in classes:
+        return target
+    if not CONSTANT.fullmatch(target.id) or called in ("TypeVar", "NewType"):
+        return None
+    return target
+
+
 def mark_classes(path: Path) -> None:
     """Give each class of the copy ``path`` the mypyc attribute it needs.
 
     A class derived from a builtin type (``LruAddPvecs``, a list) stays a Python class.
-    Every other class without bases allows interpreted subclasses, which makes mypyc's
+    Every other class whose bases (if any) are swaplab's own (:func:`_ours`; not an
+    exception, enum or protocol) allows interpreted subclasses, which makes mypyc's
     ``__new__`` leave ``__init__`` to ``tp_init``: pickle and copy then work as for a
     Python class (the explorer's prepared snapshots, ``scenarios/kernel_common.
     prepared()``, are pickles of the model). ``serializable=True`` would too, but with
@@ -167,7 +259,7 @@ def mark_classes(path: Path) -> None:
         if any(b.startswith(("list", "dict")) for b in bases):
             edits.append((first, first, "@mypyc_attr(native_class=False)\n"))
             continue
-        if bases:
+        if not all(isinstance(b, ast.Name) and _ours(b.id) for b in node.bases):
             continue
         edits.append((first, first, "@mypyc_attr(allow_interpreted_subclasses=True)\n"))
         for decorator in node.decorator_list:
@@ -183,6 +275,13 @@ def mark_classes(path: Path) -> None:
                                   "from __future__ import annotations\n\n"
                                   "from mypy_extensions import mypyc_attr\n", 1)
     path.write_text(text)
+
+
+def _ours(base: str) -> bool:
+    """Whether a base class named ``base`` is one of swaplab's (an exception, enum or
+    protocol is not; nor is a generic alias, which is no plain name)."""
+    return base not in ("Enum", "IntEnum", "Protocol") and \
+        not base.endswith(("Error", "Exception"))
 
 
 def _thawed(decorator: ast.expr) -> str | None:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import swaplab
+from swaplab import native
 from swaplab.explore.execution import RETIRED, Thread
 from swaplab.workload.driver import NS_PER_S, Sleep
 from swaplab.workload.sim import Simulation
@@ -129,8 +130,8 @@ def save(path: str | Path, sim: Simulation, run: dict[str, Any]) -> bool:
     """Write ``sim`` (at a quiescent sample) to ``path`` atomically (a temporary file, then
     os.replace); False, and nothing written, when its state is not all data now."""
     path = Path(path)
-    header = {"format": FORMAT, "code": source_hash(), "run": run,
-              "t": sim.driver.now / NS_PER_S, "samples": len(sim.result.times)}
+    header = {"format": FORMAT, "code": source_hash(), "compiled": native.active(),
+              "run": run, "t": sim.driver.now / NS_PER_S, "samples": len(sim.result.times)}
     buf = io.BytesIO()
     pickle.dump(header, buf, protocol=pickle.HIGHEST_PROTOCOL)
     limit = sys.getrecursionlimit()
@@ -188,6 +189,12 @@ def _check(header: dict[str, Any], run: dict[str, Any], path: str | Path) -> Non
         raise CheckpointError(f"checkpoint {path} was written by another version of swaplab "
                               f"(source hash {header['code'][:12]}, this one "
                               f"{source_hash()[:12]})")
+    if header.get("compiled", False) != native.active():
+        kinds = ("plain", "compiled (swaplab build)")
+        raise CheckpointError(f"checkpoint {path} was written by the "
+                              f"{kinds[header.get('compiled', False)]} model, this run is "
+                              f"{kinds[native.active()]}: their objects pickle differently "
+                              "(SWAPLAB_NATIVE=0 runs plain)")
     theirs: dict[str, Any] = header["run"]
     for key in sorted(set(theirs) | set(run)):
         if theirs.get(key) != run.get(key):
