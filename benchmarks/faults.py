@@ -7,14 +7,22 @@
    out: add_to_swap, try_to_unmap, pageout with its write-completion thread,
    __remove_mapping), so each page beyond the first 40M is swapped out once.
 
-and their ratio. A plain script, not a test:
-    python benchmarks/faults.py [SIZE] [--limit 40M] [--kernel 2.6.30]
+and their ratio. The model runs compiled when this source is built (``swaplab build``;
+swaplab.native.enable() before anything imports it), plain with ``--plain`` or without a
+build: the first line says which. A plain script, not a test:
+    python benchmarks/faults.py [SIZE] [--limit 40M] [--kernel 2.6.30] [--plain]
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+
+from swaplab import native
+
+if "--plain" not in sys.argv[1:]:
+    native.enable()  # before the model is imported
 
 from swaplab import System
 from swaplab.system import parse_size
@@ -55,7 +63,9 @@ def main() -> None:
     parser.add_argument("--swap", default="512M", help="the limited run's swap area")
     parser.add_argument("--kernel", default="2.6.31")
     parser.add_argument("--ram", default="256M")
+    parser.add_argument("--plain", action="store_true", help="the plain model even if built")
     args = parser.parse_args()
+    print(f"the {'compiled' if native.active() else 'plain'} model")
 
     pages, free_s = touch_run(args.kernel, args.ram, args.size, None, "0")
     free_rate = pages / free_s

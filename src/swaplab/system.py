@@ -278,7 +278,7 @@ class Task:
         process would get SIGSEGV)."""
         ts = self._alive("touch")
         k = self._system.k
-        touched = self._call("touch", _touch_pages(k, ts, m, write))
+        touched = self._call("touch", user_access.touch_pages(k, ts, m.addr, m.pages, write))
         return self._check(int(touched), "touch")
 
     def munmap(self, m: Mapping) -> None:
@@ -336,19 +336,6 @@ class Task:
         """exit(): tear the mm down (uncharging) and leave the cgroup."""
         ts = self._alive("exit")
         self._call("exit", kexit.do_exit(self._system.k, ts))
-
-
-async def _touch_pages(k: Kernel, ts: TaskStruct, m: Mapping, write: bool) -> int:
-    """The user side of memcg_process: touch one byte per page, until killed."""
-    touched = 0
-    for addr in range(m.addr, m.addr + m.pages * PAGE_SIZE, PAGE_SIZE):
-        if ts.sigkill or ts.state != TASK_RUNNING:
-            break
-        if await memory.do_page_fault(k, ts, addr, write) == -_errno.EFAULT:
-            return -_errno.EFAULT  # SIGSEGV: nothing mapped there, or not writable
-        user_access.user_access(k, ts, addr, write)
-        touched += 1
-    return touched
 
 
 def _join(directory: str, name: str) -> str:

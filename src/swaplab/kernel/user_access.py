@@ -19,7 +19,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from swaplab.kernel.mm_types import PAGE_SHIFT
+from swaplab.kernel import memory
+from swaplab.kernel.errno import EFAULT
+from swaplab.kernel.mm_types import PAGE_SHIFT, PAGE_SIZE, TASK_RUNNING
 from swaplab.kernel.sync import plain_read, plain_write, trace
 
 if TYPE_CHECKING:
@@ -91,3 +93,19 @@ def user_access(k: Kernel, ts: TaskStruct, address: int, write: bool) -> None:
     user_load(k, ts, address)
     if write:
         user_store(k, ts, address)
+
+
+async def touch_pages(k: Kernel, ts: TaskStruct, start: int, pages: int, write: bool) -> int:
+    """The user side of memcg_process (the ``System`` API's ``touch``): fault in one byte
+    per page from ``start`` and access it, until the task is killed. Returns the pages
+    touched, or -EFAULT where the program would get SIGSEGV (nothing mapped there, or not
+    writable)."""
+    touched = 0
+    for addr in range(start, start + pages * PAGE_SIZE, PAGE_SIZE):
+        if ts.sigkill or ts.state != TASK_RUNNING:
+            break
+        if await memory.do_page_fault(k, ts, addr, write) == -EFAULT:
+            return -EFAULT
+        user_access(k, ts, addr, write)
+        touched += 1
+    return touched

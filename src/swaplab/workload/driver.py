@@ -82,11 +82,10 @@ def _below(rng: random.Random, n: int) -> int:
     (``Random._randbelow_with_getrandbits``: ``n.bit_length()`` bits, again while the draw
     is ``n`` or more), without randrange's argument checks: the same numbers from the same
     generator state (tests/workload/test_driver.py compares the two)."""
-    getrandbits = rng.getrandbits
     k = n.bit_length()
-    r = getrandbits(k)
+    r = rng.getrandbits(k)
     while r >= n:
-        r = getrandbits(k)
+        r = rng.getrandbits(k)
     return r
 
 
