@@ -81,11 +81,14 @@ def _main(argv: list[str] | None) -> int:
 
 def _use_build(argv: list[str]) -> None:
     """``simulate`` runs the compiled model when this source is built (swaplab/native);
-    decided before the parser is made, which imports the explorer."""
-    if next((arg for arg in argv if not arg.startswith("-")), None) == "simulate":
+    ``check``, ``claims`` and ``hunt`` the compiled state encoder beside the plain model
+    (claims' workers run the compiled model). Decided before the parser is made, which
+    imports the explorer."""
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    if command in ("simulate", "check", "claims", "hunt"):
         from swaplab import native
 
-        native.enable()
+        native.enable(encoder_only=command != "simulate")
 
 
 def _cmd_build(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ compiled side really imported the build."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -74,3 +75,34 @@ def test_claims_units_are_the_same(built: Built) -> None:
     for unit, result in zip(units, plain, strict=True):
         assert result is not None and compiled[unit] is not None
         assert _comparable(compiled[unit]) == _comparable(result), unit
+
+
+def _check_json(args: list[str], native: bool) -> dict[str, Any]:
+    env = {**os.environ, "SWAPLAB_NATIVE": "1" if native else "0"}
+    done = subprocess.run([sys.executable, "-m", "swaplab", "check", *args, "--json"],
+                          capture_output=True, text=True, env=env, check=False)
+    assert done.returncode in (0, 1), done.stderr
+    out: dict[str, Any] = json.loads(done.stdout)
+    for timed in ("elapsed", "steps_per_second"):
+        out["statistics"].pop(timed)
+    return out
+
+
+@pytest.mark.parametrize("args", [
+    ["tiny-scaled-3x3", "--jobs", "1"],
+    ["swapin-aba", "--kernel", "2.6.31", "--fixes", "4969c1192d15", "--strategy",
+     "dfs-cached", "--preemption-bound", "1", "--property", "data-integrity", "--jobs", "1"],
+])
+def test_the_compiled_state_encoder_stores_the_same_states(built: Built,
+                                                           args: list[str]) -> None:
+    """`check` runs the plain model with the compiled state encoder (swaplab/native): the
+    stateful search stores, revisits and prunes exactly as with the plain encoder, and
+    reports the same findings."""
+    code = ("from swaplab import native; native.enable(encoder_only=True);"
+            "import swaplab.explore.canonical as c; print(c.__file__)")
+    where = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env={**os.environ, "SWAPLAB_NATIVE": "1"}, check=True).stdout
+    assert where.strip().endswith(".so") and where.startswith(str(built.path))
+    compiled = _check_json(args, native=True)
+    assert compiled == _check_json(args, native=False)
+    assert compiled["statistics"]["stored_states"] > 0

@@ -15,9 +15,11 @@ finds the same executions, verdicts and schedules (``tests/native`` compares the
 thing differs: a compiled coroutine has no Python frame, so the state encoder
 (``explore/canonical.py``) cannot read a thread suspended in compiled code and counts its
 state as new. That is sound, but it prunes less, so a strategy that fingerprints states
-(:data:`FINGERPRINTING`) always runs plain. Who uses the build: ``swaplab simulate`` and
-``swaplab claims`` (its worker processes; the frame-reading checks stay plain, in the
-parent); every other command, the tests and the Python API run plain unless they call
+(:data:`FINGERPRINTING`) runs the plain model. The encoder itself is compiled on its own
+(:data:`ENCODER`), for those runs. Who uses what: ``swaplab simulate`` (and its workers)
+the compiled model; ``claims``' workers the compiled model, its own process (where the
+fingerprinting checks run) the plain model with the compiled encoder, as ``check`` and
+``hunt`` do; everything else (the tests, the Python API) runs plain unless it calls
 :func:`enable`. ``SWAPLAB_NATIVE=0`` turns the build off everywhere.
 
 This module imports nothing of swaplab's model: it must run before it is imported.
@@ -37,8 +39,8 @@ from typing import Any
 
 from swaplab.cache import cache_dir, code_version
 
-__all__ = ["COMPILED", "FINGERPRINTING", "PLAIN", "active", "build_dir", "builds_root", "built",
-           "enable", "modules_in", "native_worker", "wanted"]
+__all__ = ["COMPILED", "ENCODER", "FINGERPRINTING", "PLAIN", "active", "build_dir",
+           "builds_root", "built", "enable", "modules_in", "native_worker", "wanted"]
 
 #: The package's modules compiled (globs relative to ``src/``): the kernel model and the
 #: engine, which run every step.
@@ -48,6 +50,9 @@ COMPILED = ("swaplab/kernel/*.py", "swaplab/explore/*.py", "swaplab/workload/dri
 #: start processes and choose how they import) and package ``__init__`` files.
 PLAIN = ("swaplab/explore/canonical.py", "swaplab/explore/backend.py",
          "swaplab/explore/parallel.py")
+#: The state encoder, compiled on its own: its extension treats every other module as
+#: Python code, so a process that runs the plain model may use it (:func:`enable`).
+ENCODER = "swaplab/explore/canonical.py"
 #: The search strategies that fingerprint states with the encoder: they run plain.
 FINGERPRINTING = ("dfs-cached",)
 #: ``SWAPLAB_NATIVE=0`` (or "no", "off"): never use a build.
@@ -88,21 +93,23 @@ def wanted() -> bool:
 
 
 def active() -> bool:
-    """Whether this process imports the compiled modules (:func:`enable` succeeded)."""
-    return _finder is not None
+    """Whether this process runs the compiled model (:func:`enable` succeeded)."""
+    return _finder is not None and not _finder.encoder_only
 
 
-def enable() -> bool:
+def enable(encoder_only: bool = False) -> bool:
     """Import the compiled modules from now on; True when this process uses them.
+    ``encoder_only``: only the state encoder (:data:`ENCODER`), beside the plain model.
 
     False, and nothing changes, when the build is turned off, not built for this source,
-    or when one of its modules is already imported (a process never mixes the two)."""
+    when this process already chose, or when one of the modules is already imported (a
+    process never mixes the two)."""
     global _finder
     if _finder is not None:
-        return True
+        return _finder.encoder_only == encoder_only
     if not wanted() or not built():
         return False
-    finder = _BuildFinder(build_dir())
+    finder = _BuildFinder(build_dir(), encoder_only)
     if any(name in sys.modules for name in finder.files):
         return False
     sys.meta_path.insert(0, finder)
@@ -120,17 +127,23 @@ def native_worker(flag: Any, parent: int) -> None:
 
 
 class _BuildFinder(importlib.abc.MetaPathFinder):
-    """Finds each compiled module (and mypyc's shared library of them) in a build."""
+    """Finds each compiled module (and mypyc's shared libraries of them) in a build; with
+    ``encoder_only``, only the state encoder and its library."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, encoder_only: bool = False) -> None:
         suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+        encoder = ENCODER.removesuffix(".py").replace("/", ".")
+        self.encoder_only = encoder_only
         self.files: dict[str, str] = {}
         for path in sorted(root.rglob("*.so")):
             relative = path.relative_to(root)
             stem = next((str(relative)[:-len(s)] for s in suffixes
                          if str(relative).endswith(s)), None)
-            if stem is not None:
-                self.files[stem.replace(os.sep, ".")] = str(path)
+            if stem is None:
+                continue
+            name = stem.replace(os.sep, ".")
+            if not encoder_only or name in (encoder, encoder + "__mypyc"):
+                self.files[name] = str(path)
 
     def find_spec(self, fullname: str, path: Sequence[str] | None,
                   target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from swaplab.cache import source_digest
-from swaplab.native import build_dir, builds_root, built, modules_in
+from swaplab.native import ENCODER, build_dir, builds_root, built, modules_in
 
 PACKAGE = Path(__file__).resolve().parent.parent
 #: Builds kept (this one and the newest others: a running command of older source may
@@ -89,7 +89,7 @@ def build(jobs: int | None = None) -> Built:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if built():
             dest = build_dir()
-            return Built(dest, len(list(dest.rglob("*.so"))) - 1, 0.0, True)
+            return Built(dest, len(list(dest.rglob("*.so"))) - 2, 0.0, True)  # - libraries
         return _build(jobs)
 
 
@@ -102,21 +102,22 @@ def _build(jobs: int | None) -> Built:
                     ignore=shutil.ignore_patterns("__pycache__", "*.so"))
     dest = build_dir(source_digest(tree / "swaplab"))  # the copy's: what is compiled
     files = modules_in(tree)
-    for name in files:
+    for name in [*files, ENCODER]:
         mark_constants(tree / name)
         mark_classes(tree / name)
     (tree / "setup_native.py").write_text(_SETUP.format(files=files,
                                                          jobs=jobs or os.cpu_count() or 1))
     try:
-        _compile(tree)
-        _install(tree, dest, len(files))
+        _compile(tree, ["setup_native.py"])
+        _compile(tree, ["-m", "mypyc", ENCODER])  # alone: other modules are Python to it
+        _install(tree, dest, len(files) + 1)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return Built(dest, len(files), time.perf_counter() - start, False)
+    return Built(dest, len(files) + 1, time.perf_counter() - start, False)
 
 
-def _compile(tree: Path) -> None:
-    proc = subprocess.run([sys.executable, "setup_native.py"], cwd=tree, capture_output=True,
+def _compile(tree: Path, command: list[str]) -> None:
+    proc = subprocess.run([sys.executable, *command], cwd=tree, capture_output=True,
                           text=True)
     if proc.returncode != 0:
         tail = (proc.stdout + proc.stderr).strip().splitlines()[-15:]
