@@ -4,11 +4,11 @@ nothing but speed.
 swaplab is Python source. ``swaplab build`` (:mod:`swaplab.native.build`) compiles the
 modules that run every kernel step (:data:`COMPILED`: ``kernel/``, the explorer but its
 state encoder and process pools, the simulator's driver, processes and metrics) into C
-extensions, in a build
-directory named after the digest of the whole package source (:func:`swaplab.cache.
-code_version`) and the interpreter. A process that calls :func:`enable` before it imports
-any of them imports them from that build. A build of other source is never used: after any
-edit, swaplab runs the plain source until the next ``swaplab build``.
+extensions, in a build directory named after the digest of the whole package source
+(:func:`swaplab.cache.code_version`) and the interpreter. A process that calls
+:func:`enable` before it imports any of them imports them from that build. A build of
+other source is never used: after any edit, swaplab runs the plain source until the next
+``swaplab build``.
 
 Compiled, the model takes the same kernel steps, samples the same series, and the explorer
 finds the same executions, verdicts and schedules (``tests/native`` compares them). One
@@ -46,8 +46,9 @@ __all__ = ["COMPILED", "ENCODER", "FINGERPRINTING", "PLAIN", "active", "build_di
 #: engine, which run every step.
 COMPILED = ("swaplab/kernel/*.py", "swaplab/explore/*.py", "swaplab/workload/driver.py",
             "swaplab/workload/procs.py", "swaplab/workload/metrics.py")
-#: Kept plain among them: the state encoder (it reads frames), the process pools (they
-#: start processes and choose how they import) and package ``__init__`` files.
+#: Kept out of them (and so are package ``__init__`` files): the state encoder (it reads
+#: frames; compiled on its own, :data:`ENCODER`) and the process pools (they start
+#: processes and choose how those import).
 PLAIN = ("swaplab/explore/canonical.py", "swaplab/explore/backend.py",
          "swaplab/explore/parallel.py")
 #: The state encoder, compiled on its own: its extension treats every other module as

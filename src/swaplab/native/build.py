@@ -1,11 +1,13 @@
 """``swaplab build``: compile the model with mypyc into this source's build directory.
 
-The build copies the package, marks each class of the modules it compiles with the mypyc
-attribute it needs (:func:`mark_classes`), then runs mypyc (part of mypy, a dev
-dependency) through setuptools with one C file per module, compiled on every core, into one
-extension. Only the C extensions are kept, in :func:`swaplab.native.build_dir`, which is
-replaced atomically; builds of older source are removed. It needs a C compiler and the
-headers of this Python; about a minute on two cores.
+The build copies the package and marks each module it compiles (its constants ``Final``:
+:func:`mark_constants`; its classes with the mypyc attributes they need:
+:func:`mark_classes`). Then it runs mypyc (part of mypy, a dev dependency) twice: through
+setuptools for :data:`~swaplab.native.COMPILED`, one C file per module compiled on every
+core into one extension, and for the state encoder alone (:data:`~swaplab.native.ENCODER`).
+Only the C extensions are kept, in :func:`swaplab.native.build_dir`, which appears whole
+or not at all; the :data:`KEPT` newest builds stay. It needs a C compiler and the headers
+of this Python; about a minute on two cores.
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ KEPT = 4
 #: The setup script run in the copy: mypyc's extension, its C files compiled in parallel
 #: (setuptools compiles the files of one extension one after another).
 _SETUP = '''\
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from mypyc.build import mypycify
@@ -125,8 +126,8 @@ def _compile(tree: Path, command: list[str]) -> None:
 
 
 def _install(tree: Path, dest: Path, modules: int) -> None:
-    """Move the extensions of ``tree`` into ``dest`` (whole or not at all) and remove the
-    builds of other source."""
+    """Copy the extensions of ``tree`` into ``dest`` (whole or not at all) and remove all
+    but the :data:`KEPT` newest builds."""
     staged = dest.with_name(dest.name + ".new")
     shutil.rmtree(staged, ignore_errors=True)
     for so in sorted(tree.rglob("*.so")):
