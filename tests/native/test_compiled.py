@@ -45,6 +45,19 @@ def _simulate(args: list[str], native: bool) -> str:
     return done.stdout
 
 
+def test_simulate_runs_the_build_and_check_the_encoder(built: Built) -> None:
+    """What the CLI enables before it imports the model (cli._use_build)."""
+    code = ("import sys; from swaplab import cli, native; cli._use_build([sys.argv[1]]);"
+            "import swaplab.kernel.memory as m, swaplab.explore.canonical as c;"
+            "print(native.active(), m.__file__.endswith('.so'), c.__file__.endswith('.so'))")
+    env = {**os.environ, "SWAPLAB_NATIVE": "1"}
+    seen = {command: subprocess.run([sys.executable, "-c", code, command], env=env,
+                                    capture_output=True, text=True, check=True).stdout.split()
+            for command in ("simulate", "check", "replay")}
+    assert seen == {"simulate": ["True", "True", "True"], "check": ["False", "False", "True"],
+                    "replay": ["False", "False", "False"]}
+
+
 @pytest.mark.parametrize("args", [
     ["stale-swapcache", "--kernel", "2.6.31", "--duration", "1s", "--seed", "1"],
     ["move-and-rmdir", "--compare", "2.6.30,2.6.31", "--cpus", "2", "--duration", "0.5s",
