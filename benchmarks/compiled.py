@@ -51,6 +51,7 @@ import hashlib, json, sys, time, types
 kind, args = sys.argv[1], json.loads(sys.argv[2])
 
 
+# the yardstick's own trap, not swaplab's, which runs compiled in one of the two children
 @types.coroutine
 def _trap(op):
     return (yield op)

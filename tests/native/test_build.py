@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 from swaplab.native import build_dir
@@ -45,11 +46,16 @@ SOURCE = textwrap.dedent('''\
     ''')
 
 
-def test_marks(tmp_path: Path) -> None:
+def _marked(tmp_path: Path, source: str, mark: Callable[[Path], None]) -> str:
+    """``source`` as ``mark`` leaves it (in a file of ``tmp_path``)."""
     path = tmp_path / "m.py"
-    path.write_text(SOURCE)
-    mark_classes(path)
-    text = path.read_text()
+    path.write_text(source)
+    mark(path)
+    return path.read_text()
+
+
+def test_marks(tmp_path: Path) -> None:
+    text = _marked(tmp_path, SOURCE, mark_classes)
     assert "from __future__ import annotations\n\nfrom mypy_extensions import mypyc_attr\n" in text
     # a frozen dataclass is thawed, with the same hash; every class of ours allows
     # interpreted subclasses; a list subclass stays a Python class; an exception is left
@@ -66,11 +72,8 @@ def test_marks(tmp_path: Path) -> None:
 
 
 def test_a_module_without_classes_is_left_alone(tmp_path: Path) -> None:
-    path = tmp_path / "f.py"
-    path.write_text('"""Functions."""\n\n\ndef f() -> int:\n    return 1\n')
-    before = path.read_text()
-    mark_classes(path)
-    assert path.read_text() == before
+    source = '"""Functions."""\n\n\ndef f() -> int:\n    return 1\n'
+    assert _marked(tmp_path, source, mark_classes) == source
 
 
 def test_swaplab_build_reuses_the_build_of_this_source(built: Built) -> None:
@@ -115,10 +118,7 @@ CONSTANTS = textwrap.dedent('''\
 
 
 def test_constants_become_final(tmp_path: Path) -> None:
-    path = tmp_path / "c.py"
-    path.write_text(CONSTANTS)
-    mark_constants(path)
-    text = path.read_text()
+    text = _marked(tmp_path, CONSTANTS, mark_constants)
     assert '"""Constants."""\n\nfrom typing import Final\nfrom dataclasses' in text
     for line in ("SWP_USED: Final = 1", "__GFP_WAIT: Final = 0x10",
                  "PG_locked: Final = 1 << 0", "LIMIT: Final[int] = 4",

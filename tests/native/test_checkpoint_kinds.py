@@ -3,38 +3,31 @@ that wrote it: compiled and plain classes pickle differently."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
+
+from native_helpers import swaplab
 
 from swaplab.native.build import Built
 
 RUN = ["simulate", "stale-swapcache", "--kernel", "2.6.31", "--duration", "2s", "--seed", "1"]
 
 
-def _swaplab(args: list[str], compiled: bool) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SWAPLAB_NATIVE": "1" if compiled else "0", "COLUMNS": "160"}
-    return subprocess.run([sys.executable, "-m", "swaplab", *args], capture_output=True,
-                          text=True, env=env, check=False)
-
-
 def test_a_compiled_checkpoint_resumes_compiled_to_the_plain_series(built: Built,
                                                                      tmp_path: Path) -> None:
     path = str(tmp_path / "run.ckpt")
-    first = _swaplab([*RUN, "--checkpoint", path, "--budget", "0.3s"], compiled=True)
+    first = swaplab([*RUN, "--checkpoint", path, "--budget", "0.3s"], compiled=True)
     assert first.returncode == 0 and "stopped by the budget" in first.stdout, first.stderr
-    resumed = _swaplab([*RUN, "--resume", path], compiled=True)
+    resumed = swaplab([*RUN, "--resume", path], compiled=True)
     assert resumed.returncode == 0, resumed.stderr
-    assert resumed.stdout == _swaplab(RUN, compiled=False).stdout
+    assert resumed.stdout == swaplab(RUN, compiled=False).stdout
 
 
 def test_a_checkpoint_of_the_other_kind_is_refused(built: Built, tmp_path: Path) -> None:
     for writer in (True, False):
         path = str(tmp_path / f"{writer}.ckpt")
-        first = _swaplab([*RUN, "--checkpoint", path, "--budget", "0.3s"], compiled=writer)
+        first = swaplab([*RUN, "--checkpoint", path, "--budget", "0.3s"], compiled=writer)
         assert first.returncode == 0, first.stderr
-        refused = _swaplab([*RUN, "--resume", path], compiled=not writer)
+        refused = swaplab([*RUN, "--resume", path], compiled=not writer)
         assert refused.returncode == 2 and refused.stdout == ""
         assert len(refused.stderr.splitlines()) == 1, refused.stderr
         kind = "compiled (swaplab build)" if writer else "plain"

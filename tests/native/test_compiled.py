@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 import pytest
+from native_helpers import swaplab
 
 from swaplab import claims, native
 from swaplab.explore.backend import LocalPool
@@ -37,10 +38,8 @@ def test_native_workers_import_the_build(built: Built) -> None:
     assert all(f.endswith(".py") for f in plain)
 
 
-def _simulate(args: list[str], native: bool) -> str:
-    env = {**os.environ, "SWAPLAB_NATIVE": "1" if native else "0", "COLUMNS": "160"}
-    done = subprocess.run([sys.executable, "-m", "swaplab", "simulate", *args],
-                          capture_output=True, text=True, env=env, check=False)
+def _simulate(args: list[str], compiled: bool) -> str:
+    done = swaplab(["simulate", *args], compiled)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -65,7 +64,7 @@ def test_simulate_runs_the_build_and_check_the_encoder(built: Built) -> None:
     ["swap-full", "--kernel", "2.6.30", "--duration", "1s", "--seed", "1", "--json"],
 ])
 def test_simulate_prints_the_same(built: Built, args: list[str]) -> None:
-    assert _simulate(args, native=True) == _simulate(args, native=False)
+    assert _simulate(args, compiled=True) == _simulate(args, compiled=False)
 
 
 def _comparable(result: Any) -> Any:
@@ -90,10 +89,8 @@ def test_claims_units_are_the_same(built: Built) -> None:
         assert _comparable(compiled[unit]) == _comparable(result), unit
 
 
-def _check_json(args: list[str], native: bool) -> dict[str, Any]:
-    env = {**os.environ, "SWAPLAB_NATIVE": "1" if native else "0"}
-    done = subprocess.run([sys.executable, "-m", "swaplab", "check", *args, "--json"],
-                          capture_output=True, text=True, env=env, check=False)
+def _check_json(args: list[str], compiled: bool) -> dict[str, Any]:
+    done = swaplab(["check", *args, "--json"], compiled)
     assert done.returncode in (0, 1), done.stderr
     out: dict[str, Any] = json.loads(done.stdout)
     for timed in ("elapsed", "steps_per_second"):
@@ -116,6 +113,6 @@ def test_the_compiled_state_encoder_stores_the_same_states(built: Built,
     where = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            env={**os.environ, "SWAPLAB_NATIVE": "1"}, check=True).stdout
     assert where.strip().endswith(".so") and where.startswith(str(built.path))
-    compiled = _check_json(args, native=True)
-    assert compiled == _check_json(args, native=False)
+    compiled = _check_json(args, compiled=True)
+    assert compiled == _check_json(args, compiled=False)
     assert compiled["statistics"]["stored_states"] > 0

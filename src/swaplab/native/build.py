@@ -90,7 +90,7 @@ def build(jobs: int | None = None) -> Built:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if built():
             dest = build_dir()
-            return Built(dest, len(list(dest.rglob("*.so"))) - 2, 0.0, True)  # - libraries
+            return Built(dest, int((dest / "BUILT").read_text().split()[0]), 0.0, True)
         return _build(jobs)
 
 
@@ -163,7 +163,7 @@ def mark_constants(path: Path) -> None:
     counts = _module_stores(tree)
     classes = {node.name for node in tree.body if isinstance(node, ast.ClassDef)}
     lines = text.splitlines(keepends=True)
-    edits: list[tuple[int, int, str]] = []  # (line, column, text to insert), 0-based
+    edits: list[tuple[int, int, str]] = []  # (line from 1, column from 0, text to insert)
     for node in tree.body:
         target = _constant_target(node, classes)
         if target is None or counts.get(target.id) != 1:
