@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from stop_helpers import run, start
 
 #: Statistics a resumed run must repeat (elapsed time and rates aside).

@@ -8,6 +8,7 @@ import signal
 import time
 
 import pytest
+
 from stop_helpers import descendants, run, start, wait_gone, workers_of
 
 #: About 750 executions a second, far more than a test waits for.
