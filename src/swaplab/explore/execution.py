@@ -24,6 +24,7 @@ from swaplab.explore.ops import (
     CHOICE,
     FIRST_SWITCH,
     SPAWN,
+    FastLane,
     Op,
     OpKind,
     StepRecord,
@@ -98,8 +99,21 @@ def _retired() -> Thread:
 RETIRED = _retired()
 
 
+class DriverLane:
+    """A driver's fast lane (:class:`Execution`'s ``lane``): :meth:`takes` is asked when
+    the running thread reaches an enabled operation that is no scheduling point."""
+
+    __slots__ = ()
+
+    def takes(self, thread: Thread, op: Op) -> bool:
+        """Whether the driver would resume ``thread`` at ``op`` right away, with no
+        decision to take; if so it has done its bookkeeping of the step that ends there
+        (its clock, its step count)."""
+        raise NotImplementedError
+
+
 @dataclass(slots=True)
-class Execution:
+class Execution(FastLane):
     """The threads of one run, the one running now, and what they logged.
 
     ``record`` is what the last step did besides its operation (its lock effects and
@@ -107,11 +121,12 @@ class Execution:
     nothing is recorded (a driver that never reads records: the workload simulator, a
     System call run to completion), unless a check audits every step (``running.audit``).
 
-    ``lane`` is a driver's fast lane: called when the running thread reaches an enabled
-    operation that is no scheduling point (not in ``SWITCHES``), it says whether the driver
-    would resume that thread right away, with no decision to take, and if so does its own
-    bookkeeping of the step that ends there (its clock, its step count). The thread then
-    goes on without being suspended (:meth:`_go_on`); the run is the same step by step.
+    ``lane`` is a driver's fast lane (:class:`DriverLane`): asked when the running thread
+    reaches an enabled operation that is no scheduling point (not in ``SWITCHES``), it
+    says whether the driver would resume that thread right away, with no decision to take,
+    and if so does its own bookkeeping of the step that ends there (its clock, its step
+    count). The thread then goes on without being suspended (:meth:`go_on`); the run is
+    the same step by step.
     """
 
     threads: list[Thread] = field(default_factory=list)
@@ -119,7 +134,7 @@ class Execution:
     steps: int = 0
     trace: list[Event] | None = None
     record: StepRecord = field(default_factory=StepRecord)
-    lane: Callable[[Thread, Op], bool] | None = None
+    lane: DriverLane | None = None
     records: bool = True
 
     def spawn(self, name: str, body: ThreadBody, ctx: Any = None,
@@ -151,7 +166,7 @@ class Execution:
             running.record = record
         else:
             running.record = None
-        running.lane = self._go_on if self.lane is not None else None
+        running.lane = self if self.lane is not None else None
         try:
             op: Op = body.send(value)
             while op.kind is SPAWN:
@@ -170,14 +185,14 @@ class Execution:
             self.current = None
             running.record, running.lane = outer, outer_lane
 
-    def _go_on(self, op: Op) -> bool:
-        """The fast lane (running.lane while a step of an execution with a ``lane`` runs):
-        when the driver's ``lane`` takes ``op``, end the running step at ``op`` and begin
-        the next one, as :meth:`step` would around a suspension."""
+    def go_on(self, op: Op) -> bool:
+        """The fast lane (the execution is running.lane while one of its steps runs, if
+        it has a ``lane``): when the driver's ``lane`` takes ``op``, end the running step
+        at ``op`` and begin the next one, as :meth:`step` would around a suspension."""
         thread = self.current
         lane = self.lane
         if (op.kind >= FIRST_SWITCH or not op.enabled() or thread is None or lane is None
-                or not lane(thread, op)):
+                or not lane.takes(thread, op)):
             return False
         thread.pending = op
         self.steps += 1
@@ -245,17 +260,26 @@ def run_to_completion(
     remain but none is enabled, :class:`StepLimit` past ``max_steps``.
     """
     limit = execution.steps + max_steps if max_steps is not None else None
-
-    def go_on(thread: Thread, op: Op) -> bool:
-        """The fast lane: the thread that ran keeps running through an enabled operation
-        that is no scheduling point, while the step limit allows."""
-        return limit is None or execution.steps < limit
-
-    outer_lane, execution.lane = execution.lane, go_on
+    outer_lane, execution.lane = execution.lane, _Sequential(execution, limit)
     try:
         _run_to_completion(execution, choose, limit, max_steps)
     finally:
         execution.lane = outer_lane
+
+
+class _Sequential(DriverLane):
+    """run_to_completion()'s fast lane: the thread that ran keeps running through an
+    enabled operation that is no scheduling point, while the step limit allows."""
+
+    __slots__ = ("execution", "limit")
+
+    def __init__(self, execution: Execution, limit: int | None) -> None:
+        self.execution = execution
+        self.limit = limit
+
+    def takes(self, thread: Thread, op: Op) -> bool:
+        limit = self.limit
+        return limit is None or self.execution.steps < limit
 
 
 def _run_to_completion(execution: Execution, choose: Callable[[Op], int],

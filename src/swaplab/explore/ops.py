@@ -18,7 +18,7 @@ from __future__ import annotations
 import types
 from collections.abc import Callable, Coroutine, Generator, Iterable
 from enum import IntEnum
-from typing import Any, ClassVar, TypeAlias
+from typing import Any, ClassVar, TypeAlias, cast
 
 
 class OpKind(IntEnum):
@@ -84,12 +84,26 @@ class StepRecord:
         self.op: Op | None = None
 
 
+class FastLane:
+    """What :func:`trap` asks whether the running thread goes on through ``op`` at once:
+    the running :class:`~swaplab.explore.execution.Execution` while its driver has a fast
+    lane. A class with a method rather than a function, so that compiled code calls it
+    directly (``swaplab build``)."""
+
+    __slots__ = ()
+
+    def go_on(self, op: Op) -> bool:
+        """Whether the thread goes on through ``op`` (the step ends there and the next
+        begins)."""
+        return False
+
+
 class Running:
     """Where the record of the running step is kept (None outside steps). An instance
     attribute, not a class one: rebinding a class attribute at every step would make the
     interpreter drop what it cached about that class.
 
-    ``lane`` is the running execution's fast lane, if its driver has one
+    ``lane`` is the running execution, if its driver has a fast lane
     (:meth:`Execution.step <swaplab.explore.execution.Execution.step>`): :func:`trap` asks
     it first whether the thread goes on through its operation at once, as the driver would
     have resumed it right away; then the step ends and the next begins without the
@@ -104,7 +118,7 @@ class Running:
     def __init__(self) -> None:
         self.audit = False
         self.record: StepRecord | None = None
-        self.lane: Callable[[Op], bool] | None = None
+        self.lane: FastLane | None = None
 
 
 #: The running step's record (``running.record``).
@@ -246,7 +260,7 @@ class Op:
         """Whether the driver may run this operation now."""
         kind = self.kind
         if kind is ACQUIRE:
-            return self.obj._holder is None  # type: ignore[attr-defined]
+            return cast(Lock, self.obj)._holder is None
         if kind is WAIT:
             return self.cond() if self.cond is not None else True
         return True
@@ -283,6 +297,6 @@ def trap(op: Op) -> Generator[Op, Any, Any]:
     (nothing, at once, when the running execution's fast lane takes ``op``: see
     :class:`Running`)."""
     lane = running.lane
-    if lane is not None and lane(op):
+    if lane is not None and lane.go_on(op):
         return None
     return (yield op)

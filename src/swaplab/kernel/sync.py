@@ -51,6 +51,9 @@ if TYPE_CHECKING:
     from swaplab.kernel.kernel import Kernel
     from swaplab.kernel.mm_types import Page, TaskStruct
 
+#: No argument given to :func:`trace` (its detail has fewer placeholders).
+_NONE = object()
+
 
 @dataclass(slots=True, frozen=True)
 class Current:
@@ -127,11 +130,14 @@ def current(k: Kernel) -> Current:
     return ctx
 
 
-def trace(k: Kernel, function: str, detail: str = "", *args: object) -> None:
+def trace(k: Kernel, function: str, detail: str = "", a: object = _NONE, b: object = _NONE,
+          c: object = _NONE, d: object = _NONE) -> None:
     """Log a trace event (``swap_duplicate()``, ``swap_entry_free() == 1``) for the
-    running thread; free when tracing is off. With ``args`` the detail is
-    ``detail.format(*args)``, built only when tracing is on."""
+    running thread; free when tracing is off. With arguments (up to four) the detail is
+    ``detail.format(...)``, built only when tracing is on. Fixed arguments rather than
+    ``*args``, which compiled code would pack into a tuple at every call."""
     if k.execution.trace is not None:
+        args = [arg for arg in (a, b, c, d) if arg is not _NONE]
         k.execution.log(function, detail.format(*args) if args else detail)
 
 
@@ -229,7 +235,7 @@ class spin_lock_held:
     def __enter__(self) -> None:
         spin_lock_uncontended(self.lock)
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, typ: object, value: object, tb: object) -> None:
         spin_unlock(self.lock)
 
 

@@ -39,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from swaplab.explore import Deadlock, Execution, Op, OpKind, StepLimit, Thread, trap
+from swaplab.explore.execution import DriverLane
 from swaplab.explore.ops import YIELD, YIELDS
 
 __all__ = ["Latencies", "Sleep", "VirtualDriver", "sleep"]
@@ -96,7 +97,7 @@ def _sleep_of(thread: Thread) -> Sleep | None:
     return None
 
 
-class VirtualDriver:
+class VirtualDriver(DriverLane):
     """Runs the threads of ``execution`` in virtual time; see the module docstring."""
 
     def __init__(self, execution: Execution, seed: int, cpus: int = 1,
@@ -129,7 +130,7 @@ class VirtualDriver:
         #: (:meth:`_go_on_shared`); None when _pick() is to choose
         self.picked: Thread | None = None
         self.picked_now = 0
-        execution.lane = self._go_on
+        execution.lane = self
         execution.records = False  # no step's record is read here
         #: where the model asks run_until() to return after the step running (a sample
         #: due): a request appended to it ends the run at the next step boundary
@@ -308,7 +309,7 @@ class VirtualDriver:
             end = heap[0][0]
         return end
 
-    def _go_on(self, thread: Thread, op: Op) -> bool:
+    def takes(self, thread: Thread, op: Op) -> bool:
         """The fast lane (:class:`~swaplab.explore.execution.Execution`'s ``lane``):
         ``thread`` reached ``op``, enabled and no scheduling point; when run_until() would
         step it again at once (it is alone on the CPUs, nothing to wake or sample, no new
