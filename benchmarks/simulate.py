@@ -21,9 +21,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from swaplab.explore import Op, OpKind, trap
 from swaplab.workload import BUILTINS, simulate
 from swaplab.workload.spec import GroupSpec, MachineSpec, TaskSpec, Workload, parse_duration
+from yardstick import bare_loop
 
 PAGE = 4096
 
@@ -46,24 +46,6 @@ def point(tasks: int, pages: int, kernel: str, duration_ns: int) -> dict[str, fl
             "steps_per_s": r.steps / wall, "touches_per_s": r.counters["touches"] / wall,
             "steps_per_touch": r.steps / max(1, r.counters["touches"]),
             "wall_per_virtual_s": wall / (duration_ns / 1e9)}
-
-
-async def _resumes(n: int) -> None:
-    op = Op(OpKind.YIELD)
-    for _ in range(n):
-        await trap(op)
-
-
-def bare_loop(resumes: int) -> float:
-    """Seconds to resume a coroutine ``resumes`` times (each resume yields one Op)."""
-    body = _resumes(resumes)
-    start = time.perf_counter()
-    try:
-        while True:
-            body.send(None)
-    except StopIteration:
-        pass
-    return time.perf_counter() - start
 
 
 def reference(duration_ns: int, workload: str = "stale-swapcache", kernel: str = "2.6.31",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from swaplab.explore import run_to_completion
-from swaplab.explore.ops import Lock, stable_name
+from swaplab.explore.ops import lock_count, stable_name
 from swaplab.scenarios import ScenarioOptions, get_scenario
 from swaplab.scenarios.kernel_common import World, _snapshot, prepared
 from swaplab.scenarios.kernel_races import _type1_setup
@@ -46,7 +46,7 @@ def test_the_locks_of_a_copy_are_named_alike_in_every_run() -> None:
     model = get_scenario("swapin-reuse").model(ScenarioOptions("2.6.31"))
     names = []
     for _ in range(3):
-        base = Lock.created
+        base = lock_count.created
         instance = model()
         instance.execution.close()
         k = instance.state.k

@@ -18,7 +18,7 @@ from __future__ import annotations
 import types
 from collections.abc import Callable, Coroutine, Generator, Iterable
 from enum import IntEnum
-from typing import Any, ClassVar, TypeAlias, cast
+from typing import Any, TypeAlias, cast
 
 
 class OpKind(IntEnum):
@@ -168,6 +168,23 @@ def plain_read(obj: object) -> None:
         record.reads.append(obj)
 
 
+class LockCount:
+    """How many locks this process has created (:data:`lock_count`): a lock's ``serial``
+    is its number, so a lock is named alike in every run of a deterministic model
+    (relative to the count when the run's model was built; see :func:`stable_name`). A
+    module's object, not a class attribute of :class:`Lock`: setting one at every new lock
+    would invalidate what the interpreter cached about the class."""
+
+    __slots__ = ("created",)
+
+    def __init__(self) -> None:
+        self.created = 0
+
+
+#: The process's lock count.
+lock_count = LockCount()
+
+
 class Lock:
     """A lock as the engine sees it: held or free, and by whom (for deadlock reports).
 
@@ -183,19 +200,14 @@ class Lock:
 
     __slots__ = ("_holder", "name", "owner", "serial")
 
-    #: How many locks this process has created: a lock's ``serial`` is its number, so a
-    #: lock is named alike in every run of a deterministic model (relative to the count
-    #: when the run's model was built; see :func:`stable_name`).
-    created: ClassVar[int] = 0
-
     def __init__(self, name: str, owner: object = None) -> None:
         self.name = name
         #: the object the lock is part of: a lock created while a run goes on (a new
         #: page's) is named after its owner's ``stable_key`` (see :func:`stable_name`)
         self.owner = owner
         self._holder: int | None = None
-        self.serial = Lock.created
-        Lock.created += 1
+        self.serial = lock_count.created
+        lock_count.created += 1
 
     @property
     def holder(self) -> int | None:

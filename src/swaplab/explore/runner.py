@@ -19,7 +19,7 @@ from swaplab.explore.cpus import SOFT_LOCKUP, Cpus
 from swaplab.explore.execution import Event, Execution, Thread
 from swaplab.explore.model import BUG, Instance, Model, Property, When
 from swaplab.explore.nonpreemptive import RUN_ON
-from swaplab.explore.ops import CHOICE, SPIN, YIELDS, Lock, Op, StepRecord, among
+from swaplab.explore.ops import CHOICE, SPIN, YIELDS, Lock, Op, StepRecord, among, lock_count
 from swaplab.explore.policy import Policy, fair, get_policy, spinning_only
 from swaplab.explore.schedule import NO_CHOICE, Decision, format_decisions
 
@@ -126,7 +126,7 @@ class Run:
         self.preemptions = 0
         self.locks: list[Lock] = []  # every lock seen in an operation or a step record
         self.lock_ids: set[int] = set()  # their ids (kept alive by the list: none reused)
-        self.base = 0  # Lock.created when the model was built (see ops.stable_name)
+        self.base = 0  # lock_count.created when the model was built (see ops.stable_name)
         self.thread_steps: list[int] = []
         self.changed: list[Lock] = []
         self.held_before: list[bool] = []
@@ -327,7 +327,7 @@ def execute(
 ) -> RunResult:
     """Run ``model`` once: follow ``prefix``, then ``driver``; check the properties.
     ``policy`` names the scheduling policy (:mod:`swaplab.explore.policy`)."""
-    base = Lock.created
+    base = lock_count.created
     instance = model()
     if on_instance is not None:
         on_instance(instance)

@@ -46,7 +46,7 @@ from typing import Any, TypeVar
 from swaplab.explore import run_to_completion
 from swaplab.explore.cpus import SOFT_LOCKUP
 from swaplab.explore.model import BUG, NOTE, Instance, Property, always, at_end
-from swaplab.explore.ops import Lock
+from swaplab.explore.ops import Lock, lock_count
 from swaplab.explore.runner import DEADLOCK, EXCEPTION, LIVELOCK
 from swaplab.kernel import (
     cgroup,
@@ -124,16 +124,16 @@ def prepared(setup: Callable[..., S], *args: Any) -> S:
 def _snapshot(setup: Callable[..., Any], *args: Any) -> bytes:
     """The pickle of ``setup(*args)``. Its locks unpickle as new locks (:func:`_new_lock`),
     numbered in the order the copy makes them, and the setup's own locks are not counted
-    (``Lock.created`` is put back): so a lock's serial relative to the count when the
+    (``lock_count.created`` is put back): so a lock's serial relative to the count when the
     model was called (``ops.stable_name``, dpor's sleep sets) is the same in every run,
     the first one included, and in every process."""
-    created = Lock.created
+    created = lock_count.created
     state = setup(*args)
     out = io.BytesIO()
     pickler = pickle.Pickler(out, pickle.HIGHEST_PROTOCOL)
     pickler.dispatch_table = {**copyreg.dispatch_table, Lock: _reduce_lock}
     pickler.dump(state)
-    Lock.created = created
+    lock_count.created = created
     return out.getvalue()
 
 
