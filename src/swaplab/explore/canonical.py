@@ -339,9 +339,18 @@ class _Unset(enum.Enum):
 
 
 def _lock(enc: Encoder, lock: Lock) -> None:
-    enc.out.append(f"lock:{lock.name!r}:{lock.holder!r}(")
+    name = _LOCK_NAMES.get(lock.name)
+    if name is None:
+        name = _LOCK_NAMES[lock.name] = f"lock:{lock.name!r}:"
+    holder = lock._holder  # the field behind Lock.holder, read without the property's call
+    out = enc.out
+    out.append(name + ("None(" if holder is None else f"{holder!r}("))
     enc.value(lock.owner)
-    enc.out.append(")")
+    out.append(")")
+
+
+#: ``lock:'name':`` of every lock name met (a model has a few hundred names).
+_LOCK_NAMES: dict[str, str] = {}
 
 
 def _thread(enc: Encoder, thread: Thread) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from swaplab.explore.nonpreemptive import SEQUENTIAL
 from swaplab.explore.ops import (
@@ -170,10 +170,8 @@ class Execution(FastLane):
         try:
             op: Op = body.send(value)
             while op.kind is SPAWN:
-                name: str
-                child: ThreadBody
-                ctx: Any
-                name, child, ctx = op.payload  # type: ignore[misc]
+                # a tuple to the compiler too: unpacked by index, not by iteration
+                name, child, ctx = cast(tuple[str, ThreadBody, Any], op.payload)
                 op = body.send(self.spawn(name, child, ctx))
         except StopIteration as stop:
             thread.done = True

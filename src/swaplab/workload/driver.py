@@ -78,15 +78,16 @@ class Latencies:
     swap_write_ns: int = 2_000_000
 
 
-def _below(rng: random.Random, n: int) -> int:
-    """``rng.randrange(n)`` for ``n`` > 0, drawn as CPython draws it
+def _below(getrandbits: Callable[[int], int], n: int) -> int:
+    """``rng.randrange(n)`` for ``n`` > 0 (``getrandbits`` is the generator's bound
+    method, kept by the driver: no method lookup per draw), drawn as CPython draws it
     (``Random._randbelow_with_getrandbits``: ``n.bit_length()`` bits, again while the draw
     is ``n`` or more), without randrange's argument checks: the same numbers from the same
     generator state (tests/workload/test_driver.py compares the two)."""
     k = n.bit_length()
-    r = rng.getrandbits(k)
+    r = getrandbits(k)
     while r >= n:
-        r = rng.getrandbits(k)
+        r = getrandbits(k)
     return r
 
 
@@ -106,6 +107,7 @@ class VirtualDriver(DriverLane):
             raise ValueError(f"cpus must be >= 1, not {cpus}")
         self.execution = execution
         self.rng = random.Random(seed)
+        self.getrandbits = self.rng.getrandbits
         self.cpus = cpus
         self.lat = latencies or Latencies()
         self.step_ns = self.lat.step_ns
@@ -226,7 +228,7 @@ class VirtualDriver(DriverLane):
             return
         cands = [t for t in ready if t not in oncpu and t.enabled()]
         while free and cands:
-            oncpu.append(cands.pop(_below(self.rng, len(cands))))
+            oncpu.append(cands.pop(_below(self.getrandbits, len(cands))))
             free -= 1
 
     def _pick(self, until: int | None) -> Thread | None:
@@ -259,7 +261,7 @@ class VirtualDriver(DriverLane):
     def _draw(self) -> Thread:
         """The thread on a CPU that takes the next step: the only one, or one drawn."""
         oncpu = self.oncpu
-        return oncpu[0] if len(oncpu) == 1 else oncpu[_below(self.rng, len(oncpu))]
+        return oncpu[0] if len(oncpu) == 1 else oncpu[_below(self.getrandbits, len(oncpu))]
 
     def _park_sleepers(self) -> None:
         """Draining: move every parkable sleeper from the heap to ``parked``."""
