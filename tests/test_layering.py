@@ -8,9 +8,10 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "swaplab"
 HIGHER = ("kernel", "scenarios", "workload", "report", "system", "cli", "shell")
-#: Modules of swaplab the engine may use: stopping a run (signals, budgets) and choosing
-#: how its workers import (compiled or plain) are no Linux.
-GENERIC = ("explore", "interrupt", "native")
+#: Modules of swaplab the engine may use: stopping a run (signals, budgets), choosing how
+#: its workers import (compiled or plain) and the digest of the package's source (a
+#: checkpoint's code version) are no Linux.
+GENERIC = ("cache", "explore", "interrupt", "native")
 
 
 def imported_modules(path: Path) -> list[str]:

@@ -80,15 +80,33 @@ def _main(argv: list[str] | None) -> int:
 
 
 def _use_build(argv: list[str]) -> None:
-    """``simulate`` runs the compiled model when this source is built (swaplab/native);
-    ``check``, ``claims`` and ``hunt`` the compiled state encoder beside the plain model
-    (claims' workers run the compiled model). Decided before the parser is made, which
-    imports the explorer."""
+    """``simulate``, and ``check`` with a strategy that does not fingerprint states, run
+    the compiled model when this source is built (swaplab/native); ``claims``, ``hunt`` and
+    a fingerprinting ``check`` the compiled state encoder beside the plain model (claims'
+    workers run the compiled model). Decided before the parser is made, which imports the
+    explorer."""
     command = next((arg for arg in argv if not arg.startswith("-")), None)
     if command in ("simulate", "check", "claims", "hunt"):
         from swaplab import native
 
-        native.enable(encoder_only=command != "simulate")
+        whole = command == "simulate" or (command == "check" and not _fingerprints(argv))
+        native.enable(encoder_only=not whole)
+
+
+def _fingerprints(argv: list[str]) -> bool:
+    """Whether a ``check`` may use a fingerprinting strategy: ``--strategy`` names one (or
+    an abbreviation of it is given, as argparse accepts), or, without it, a scenario whose
+    default is one appears anywhere in the arguments. In doubt, yes (the plain model is
+    right for every strategy)."""
+    from swaplab import native
+
+    for i, arg in enumerate(argv):
+        option, eq, value = arg.partition("=")
+        if len(option) > 2 and "--strategy".startswith(option):
+            if not eq:
+                value = argv[i + 1] if i + 1 < len(argv) else ""
+            return value in native.FINGERPRINTING or not value
+    return any(arg in native.FINGERPRINTING_SCENARIOS for arg in argv)
 
 
 def _cmd_build(args: argparse.Namespace) -> int:

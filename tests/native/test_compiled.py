@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from native_helpers import swaplab
 from swaplab import claims, native
 from swaplab.explore.backend import LocalPool
 from swaplab.native.build import Built
+from swaplab.scenarios import all_scenarios
 from swaplab.workload.claims import GROWTH_CLAIMS
 
 
@@ -44,17 +46,40 @@ def _simulate(args: list[str], compiled: bool) -> str:
     return done.stdout
 
 
-def test_simulate_runs_the_build_and_check_the_encoder(built: Built) -> None:
-    """What the CLI enables before it imports the model (cli._use_build)."""
-    code = ("import sys; from swaplab import cli, native; cli._use_build([sys.argv[1]]);"
+#: argv -> (the compiled model active, the kernel model compiled, the encoder compiled)
+ENABLED = {
+    ("simulate",): (True, True, True),
+    ("check", "type1", "--kernel", "2.6.30"): (True, True, True),
+    ("check", "--strat=dfs", "type1"): (True, True, True),
+    ("check", "tiny-scaled-3x3"): (False, False, True),
+    ("check", "type1", "--strategy", "dfs-cached"): (False, False, True),
+    ("check", "swapin-aba", "--strategy"): (False, False, True),
+    ("claims",): (False, False, True),
+    ("replay",): (False, False, False),
+}
+
+
+def test_the_cli_enables_the_build_as_the_command_needs(built: Built) -> None:
+    """What the CLI enables before it imports the model (cli._use_build): the compiled
+    model for simulate and for a check that does not fingerprint states (its strategy
+    given, or its scenario's default), else the compiled encoder alone; nothing for
+    replay."""
+    code = ("import sys; from swaplab import cli, native; cli._use_build(sys.argv[1:]);"
             "import swaplab.kernel.memory as m, swaplab.explore.canonical as c;"
             "print(native.active(), m.__file__.endswith('.so'), c.__file__.endswith('.so'))")
     env = {**os.environ, "SWAPLAB_NATIVE": "1"}
-    seen = {command: subprocess.run([sys.executable, "-c", code, command], env=env,
-                                    capture_output=True, text=True, check=True).stdout.split()
-            for command in ("simulate", "check", "replay")}
-    assert seen == {"simulate": ["True", "True", "True"], "check": ["False", "False", "True"],
-                    "replay": ["False", "False", "False"]}
+    seen = {argv: tuple(word == "True" for word in subprocess.run(
+                [sys.executable, "-c", code, *argv], env=env, capture_output=True, text=True,
+                check=True).stdout.split())
+            for argv in ENABLED}
+    assert seen == ENABLED
+
+
+def test_fingerprinting_scenarios_are_those_of_the_registry() -> None:
+    """The CLI decides before it imports any scenario; its list must be the registry's."""
+    wanted = sorted(name for name, scenario in all_scenarios().items()
+                    if scenario.strategy in native.FINGERPRINTING)
+    assert list(native.FINGERPRINTING_SCENARIOS) == wanted
 
 
 @pytest.mark.parametrize("args", [
@@ -116,3 +141,28 @@ def test_the_compiled_state_encoder_stores_the_same_states(built: Built,
     compiled = _check_json(args, compiled=True)
     assert compiled == _check_json(args, compiled=False)
     assert compiled["statistics"]["stored_states"] > 0
+
+
+@pytest.mark.parametrize("args", [
+    ["type1", "--kernel", "2.6.30", "--jobs", "1"],
+    ["type2", "--kernel", "2.6.31", "--strategy", "dfs", "--preemption-bound", "1",
+     "--jobs", "1"],
+    ["discard-lockup", "--kernel", "2.6.31", "--fixes", "cbab0e4eec29", "--jobs", "1"],
+])
+def test_check_prints_the_same_compiled(built: Built, args: list[str]) -> None:
+    """A check that does not fingerprint runs the compiled model: the same verdict,
+    statistics, findings and traces as the plain one."""
+    assert _check_json(args, compiled=True) == _check_json(args, compiled=False)
+
+
+def test_a_compiled_checks_checkpoint_resumes_plain(built: Built, tmp_path: Path) -> None:
+    """A checkpoint names the source by its digest wherever the engine runs from (a
+    compiled module lives in the build directory, with no source beside it): a compiled
+    check stopped by its budget goes on in a plain process to the whole search's result."""
+    args = ["type2", "--kernel", "2.6.31", "--strategy", "dfs", "--jobs", "1"]
+    saved = tmp_path / "check.json"
+    first = _check_json([*args, "--budget", "1s", "--checkpoint", str(saved)], compiled=True)
+    assert first["result"] == "incomplete" and saved.exists()
+    resumed = _check_json([*args, "--resume", str(saved)], compiled=False)
+    assert resumed == _check_json(args, compiled=True)
+    assert resumed["statistics"]["executions"] > first["statistics"]["executions"]

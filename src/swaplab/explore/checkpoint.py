@@ -11,15 +11,14 @@ from it and ends with the totals and findings of a search that never stopped.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
+from swaplab.cache import code_version
 from swaplab.explore.runner import Failure
 from swaplab.explore.search import Search, Statistics
 
@@ -35,20 +34,11 @@ class CheckpointError(Exception):
     """A checkpoint that cannot be used here (one line: the CLI's usage error)."""
 
 
-def code_version() -> str:
-    """A hash of swaplab's source files (paths and contents, in path order)."""
-    root = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        digest.update(path.relative_to(root).as_posix().encode())
-        digest.update(b"\0")
-        digest.update(path.read_bytes())
-        digest.update(b"\0")
-    return digest.hexdigest()[:16]
-
-
 def identity(scenario: str, scenario_options: dict[str, Any], options: Any) -> dict[str, Any]:
-    """What a checkpoint belongs to: code, scenario, its options, the search options."""
+    """What a checkpoint belongs to: code, scenario, its options, the search options. The
+    code is :func:`swaplab.cache.code_version`, the digest of the package's source, read
+    where the source is (this module may run compiled, from a build directory that holds
+    no source), so compiled and plain processes resume each other's checkpoints."""
     opts = {k: v for k, v in asdict(options).items() if k not in FREE_OPTIONS}
     return {"code": code_version(), "scenario": scenario,
             "scenario_options": jsonable(scenario_options), "options": opts}

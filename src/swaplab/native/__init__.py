@@ -39,7 +39,8 @@ from typing import Any
 
 from swaplab.cache import cache_dir, code_version
 
-__all__ = ["COMPILED", "ENCODER", "FINGERPRINTING", "PLAIN", "active", "build_dir",
+__all__ = ["COMPILED", "ENCODER", "FINGERPRINTING", "FINGERPRINTING_SCENARIOS", "PLAIN",
+           "active", "build_dir",
            "builds_root", "built", "enable", "modules_in", "native_worker", "wanted"]
 
 #: The package's modules compiled (globs relative to ``src/``): the kernel model and the
@@ -56,6 +57,9 @@ PLAIN = ("swaplab/explore/canonical.py", "swaplab/explore/backend.py",
 ENCODER = "swaplab/explore/canonical.py"
 #: The search strategies that fingerprint states with the encoder: they run plain.
 FINGERPRINTING = ("dfs-cached",)
+#: The scenarios whose default strategy is one of them (the CLI decides before it imports
+#: any scenario; tests/native/test_compiled.py checks this against the registry).
+FINGERPRINTING_SCENARIOS = ("swapin-aba", "tiny-scaled-3x3")
 #: ``SWAPLAB_NATIVE=0`` (or "no", "off"): never use a build.
 SETTING = "SWAPLAB_NATIVE"
 
