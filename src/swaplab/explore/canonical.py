@@ -349,7 +349,7 @@ def _lock(enc: Encoder, lock: Lock) -> None:
     out.append(")")
 
 
-#: ``lock:'name':`` of every lock name met (a model has a few hundred names).
+#: ``lock:'name':`` of every lock name met (a model's fixed locks and one per page frame).
 _LOCK_NAMES: dict[str, str] = {}
 
 

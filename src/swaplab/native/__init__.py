@@ -17,10 +17,11 @@ thing differs: a compiled coroutine has no Python frame, so the state encoder
 state as new. That is sound, but it prunes less, so a strategy that fingerprints states
 (:data:`FINGERPRINTING`) runs the plain model. The encoder itself is compiled on its own
 (:data:`ENCODER`), for those runs. Who uses what: ``swaplab simulate`` (and its workers)
-the compiled model; ``claims``' workers the compiled model, its own process (where the
-fingerprinting checks run) the plain model with the compiled encoder, as ``check`` and
-``hunt`` do; everything else (the tests, the Python API) runs plain unless it calls
-:func:`enable`. ``SWAPLAB_NATIVE=0`` turns the build off everywhere.
+and a ``check`` whose strategy does not fingerprint the compiled model; ``claims``'
+workers the compiled model, its own process (where the fingerprinting checks run) the
+plain model with the compiled encoder, as a fingerprinting ``check`` and ``hunt`` do;
+everything else (the tests, the Python API) runs plain unless it calls :func:`enable`.
+``SWAPLAB_NATIVE=0`` turns the build off everywhere.
 
 This module imports nothing of swaplab's model: it must run before it is imported.
 """
