@@ -23,6 +23,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from swaplab.native.build import build
@@ -46,32 +47,11 @@ RUNS: tuple[tuple[str, str, tuple[object, ...]], ...] = (
 )
 
 CHILD = r'''
-import hashlib, json, sys, time, types
+import hashlib, json, sys, time
 
 kind, args = sys.argv[1], json.loads(sys.argv[2])
-
-
-# the yardstick's own trap, not swaplab's, which runs compiled in one of the two children
-@types.coroutine
-def _trap(op):
-    return (yield op)
-
-
-async def _resumes(n):
-    op = object()
-    for _ in range(n):
-        await _trap(op)
-
-
-def bare_loop(n):
-    body = _resumes(n)
-    start = time.perf_counter()
-    try:
-        while True:
-            body.send(None)
-    except StopIteration:
-        pass
-    return time.perf_counter() - start
+sys.path.insert(0, sys.argv[3])  # benchmarks/: the yardstick times a trap of its own, not
+from yardstick import bare_loop  # swaplab's, which runs compiled in one of the children
 
 
 from swaplab import native
@@ -122,7 +102,8 @@ print(json.dumps(out))
 
 def child(compiled: bool, kind: str, args: tuple[object, ...]) -> dict[str, Any]:
     env = {**os.environ, "SWAPLAB_NATIVE": "1" if compiled else "0"}
-    proc = subprocess.run([sys.executable, "-c", CHILD, kind, json.dumps(args)], env=env,
+    proc = subprocess.run([sys.executable, "-c", CHILD, kind, json.dumps(args),
+                           str(Path(__file__).resolve().parent)], env=env,
                           capture_output=True, text=True)
     if proc.returncode != 0:
         sys.exit(f"run failed (compiled={compiled}):\n{proc.stderr[-3000:]}")

@@ -3,7 +3,7 @@ the seconds a bare coroutine loop takes to resume ``n`` times, each resume yield
 object. It uses a trap of its own, not swaplab's, so it measures the same interpreter
 work whether or not the model runs compiled (``swaplab build``). Imported by
 benchmarks/simulate.py and benchmarks/faults.py (run as scripts, so this folder is on
-``sys.path``)."""
+``sys.path``) and by benchmarks/compiled.py's children (given the folder)."""
 
 from __future__ import annotations
 

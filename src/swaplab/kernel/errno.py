@@ -25,29 +25,32 @@ class KernelBug(Exception):
     """A BUG_ON()/VM_BUG_ON() fired: the model reached a state the kernel asserts away."""
 
 
-#: No argument given (the message has fewer placeholders).
-_NONE = object()
+#: No argument given (the message has fewer placeholders): the default of the fixed
+#: message arguments of BUG_ON(), VM_BUG_ON() and sync.trace().
+NOARG = object()
 
 
-def BUG_ON(condition: bool, what: str, arg: object = _NONE, arg2: object = _NONE) -> None:
+def message(what: str, a: object = NOARG, b: object = NOARG, c: object = NOARG,
+            d: object = NOARG) -> str:
+    """``what`` formatted with the arguments given (up to four; :data:`NOARG` is none)."""
+    args = [arg for arg in (a, b, c, d) if arg is not NOARG]
+    return what.format(*args) if args else what
+
+
+def BUG_ON(condition: bool, what: str, arg: object = NOARG, arg2: object = NOARG) -> None:
     """include/asm-generic/bug.h: BUG_ON(): raise :class:`KernelBug` when ``condition``.
     The message is ``what``, formatted with the arguments given (up to two): built only
     when it fires (the checks run on every fault). Fixed arguments rather than ``*args``,
     which compiled code would pack into a tuple at every call."""
     if condition:
-        raise KernelBug(_message(what, arg, arg2))
+        raise KernelBug(message(what, arg, arg2))
 
 
-def VM_BUG_ON(condition: bool, what: str, arg: object = _NONE, arg2: object = _NONE) -> None:
+def VM_BUG_ON(condition: bool, what: str, arg: object = NOARG, arg2: object = NOARG) -> None:
     """include/linux/mmdebug.h: VM_BUG_ON(): BUG_ON() (CONFIG_DEBUG_VM, as the model
     checks every assertion)."""
     if condition:
-        raise KernelBug(_message(what, arg, arg2))
-
-
-def _message(what: str, arg: object, arg2: object) -> str:
-    args = [a for a in (arg, arg2) if a is not _NONE]
-    return what.format(*args) if args else what
+        raise KernelBug(message(what, arg, arg2))
 
 
 def BUG(what: str) -> NoReturn:

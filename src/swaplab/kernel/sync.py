@@ -45,14 +45,12 @@ from swaplab.explore.ops import (
     plain_write,
     running,
 )
+from swaplab.kernel.errno import NOARG, message
 from swaplab.kernel.page_flags import PageWriteback, page_check_live
 
 if TYPE_CHECKING:
     from swaplab.kernel.kernel import Kernel
     from swaplab.kernel.mm_types import Page, TaskStruct
-
-#: No argument given to :func:`trace` (its detail has fewer placeholders).
-_NONE = object()
 
 
 @dataclass(slots=True, frozen=True)
@@ -130,15 +128,14 @@ def current(k: Kernel) -> Current:
     return ctx
 
 
-def trace(k: Kernel, function: str, detail: str = "", a: object = _NONE, b: object = _NONE,
-          c: object = _NONE, d: object = _NONE) -> None:
+def trace(k: Kernel, function: str, detail: str = "", a: object = NOARG, b: object = NOARG,
+          c: object = NOARG, d: object = NOARG) -> None:
     """Log a trace event (``swap_duplicate()``, ``swap_entry_free() == 1``) for the
     running thread; free when tracing is off. With arguments (up to four) the detail is
     ``detail.format(...)``, built only when tracing is on. Fixed arguments rather than
     ``*args``, which compiled code would pack into a tuple at every call."""
     if k.execution.trace is not None:
-        args = [arg for arg in (a, b, c, d) if arg is not _NONE]
-        k.execution.log(function, detail.format(*args) if args else detail)
+        k.execution.log(function, message(detail, a, b, c, d))
 
 
 async def spin_lock(k: Kernel, lock: Lock, site: str = "") -> None:
